@@ -1,0 +1,44 @@
+/** API Gateway HTTP API (payload format 2.0) event and result shapes, and small helpers on them. */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { BadRequestError, PayloadTooLargeError } from './errors';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** The request body as sent, decoding API Gateway's base64 form when needed. */
+export function rawBody(event: HttpEvent): string {
+  if (event.body === undefined || event.body === null) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** Parses a JSON body, failing with a 400 (or 413) that names the problem. */
+export function jsonBody(event: HttpEvent, maxBytes: number): unknown {
+  const body = rawBody(event);
+  if (Buffer.byteLength(body, 'utf8') > maxBytes) {
+    throw new PayloadTooLargeError(`Request body exceeds ${maxBytes} bytes`);
+  }
+  if (body.trim() === '') throw new BadRequestError('Request body is empty; expected JSON');
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    throw new BadRequestError(`Request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** Multi-valued query parameters: API Gateway joins repeated keys with commas in payload 2.0. */
+export function queryValues(event: HttpEvent, name: string): string[] {
+  const raw = event.queryStringParameters?.[name];
+  if (raw === undefined || raw === '') return [];
+  return raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+}

@@ -1,0 +1,45 @@
+/**
+ * The single source of truth for what runs where: each Lambda function, its entry file and table
+ * access, and each HTTP route it serves. The CDK stack wires these to API Gateway; `npm start` and
+ * `npm run invoke` serve the same table locally, so local and deployed cannot drift.
+ */
+
+/** `none`: no table; `read`: identity reads; `read-datafile`: reads plus the stored-datafile items; `read-write`: everything. */
+export type TableAccess = 'none' | 'read' | 'read-datafile' | 'read-write';
+
+export interface FunctionSpec {
+  /** Entry file, relative to the repository root; it exports `handler`. */
+  entry: string;
+  description: string;
+  tableAccess: TableAccess;
+  /** Secrets this function reads (keys inside the Secrets Manager secret). */
+  secrets: readonly SecretKey[];
+  memoryMb?: number;
+  timeoutSeconds?: number;
+  /** Sample event under events/, used by `npm run invoke` and documented for `sam local invoke`. */
+  sampleEvent: string;
+}
+
+export type SecretKey = 'segmentSharedSecret' | 'segmentWebhookToken' | 'apiKeys' | 'optimizelyWebhookSecret';
+
+export const functionSpecs = {
+  health: {
+    entry: 'functions/health/handler.ts',
+    description: 'Liveness check',
+    tableAccess: 'none',
+    secrets: [],
+    memoryMb: 256,
+    sampleEvent: 'events/health.json',
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof functionSpecs;
+
+export interface RouteSpec {
+  method: 'GET' | 'POST';
+  /** API Gateway path syntax: `{name}` for a path parameter. */
+  path: string;
+  function: FunctionName;
+}
+
+export const routes: readonly RouteSpec[] = [{ method: 'GET', path: '/health', function: 'health' }];

