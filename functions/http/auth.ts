@@ -1,0 +1,44 @@
+/**
+ * Client API keys for decide, track, config, datafile and identities: `Authorization: Bearer <key>`
+ * or `x-api-key: <key>`. Compared in constant time. With no key configured, auth is off locally
+ * (npm start warns) and refused when `REQUIRE_AUTH` is set, as it is in every deployed stack.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { env } from '../config/env';
+import { secrets } from '../config/secrets';
+import type { HttpEvent } from './api-gateway';
+import { UnauthorizedError } from './errors';
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Constant-time equality of two strings of any length. */
+export function safeEqual(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+export function presentedApiKey(event: HttpEvent): string | undefined {
+  const headers = event.headers ?? {};
+  const authorization = headers.authorization ?? headers.Authorization;
+  if (authorization) {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+    if (match?.[1]) return match[1].trim();
+  }
+  const apiKey = headers['x-api-key'] ?? headers['X-Api-Key'];
+  return apiKey?.trim() || undefined;
+}
+
+export async function requireApiKey(event: HttpEvent): Promise<void> {
+  const { apiKeys } = await secrets();
+  if (apiKeys.length === 0) {
+    if (env().REQUIRE_AUTH) throw new UnauthorizedError('No API keys are configured for this deployment');
+    return;
+  }
+  const presented = presentedApiKey(event);
+  if (!presented) throw new UnauthorizedError('Missing API key: send Authorization: Bearer <key> or x-api-key');
+  // Check every key so the time taken does not tell which one nearly matched.
+  let ok = false;
+  for (const key of apiKeys) ok = safeEqual(presented, key) || ok;
+  if (!ok) throw new UnauthorizedError('Invalid API key');
+}
