@@ -23,3 +23,9 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
     ],
   };
 }
+
+/**
+ * Partition-key prefix of stored Optimizely datafiles. IAM scopes the decide function's writes to
+ * items under it (dynamodb:LeadingKeys), so it is shared with the stack.
+ */
+export const DATAFILE_KEY_PREFIX = 'DATAFILE#';
