@@ -31,6 +31,22 @@ export const functionSpecs = {
     memoryMb: 256,
     sampleEvent: 'events/health.json',
   },
+  'segment-webhook': {
+    entry: 'functions/segment-webhook/handler.ts',
+    description: 'Segment Webhooks (Actions) destination: ingests events into the identity graph',
+    tableAccess: 'read-write',
+    secrets: ['segmentSharedSecret', 'segmentWebhookToken'],
+    memoryMb: 1024,
+    timeoutSeconds: 29,
+    sampleEvent: 'events/segment-webhook.json',
+  },
+  identities: {
+    entry: 'functions/identities/handler.ts',
+    description: 'Looks up one profile of the identity cache',
+    tableAccess: 'read',
+    secrets: ['apiKeys'],
+    sampleEvent: 'events/identities.json',
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof functionSpecs;
@@ -42,4 +58,8 @@ export interface RouteSpec {
   function: FunctionName;
 }
 
-export const routes: readonly RouteSpec[] = [{ method: 'GET', path: '/health', function: 'health' }];
+export const routes: readonly RouteSpec[] = [
+  { method: 'GET', path: '/health', function: 'health' },
+  { method: 'POST', path: '/webhooks/segment', function: 'segment-webhook' },
+  { method: 'GET', path: '/v1/identities/{type}/{value}', function: 'identities' },
+];

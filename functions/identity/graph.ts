@@ -1,0 +1,284 @@
+/**
+ * The identity graph in memory: the profiles, accounts and identifier index an ingest loaded, and
+ * the pure rules that apply identity changes to them. No I/O here; the ingest use case loads the
+ * working set, applies a batch with `applyChange`, and turns the recorded effects into writes.
+ */
+import type { Identifier, TraitValue } from './model';
+import {
+  type AccountState,
+  emptyProfile,
+  mergeStamped,
+  type ProfileState,
+  type Stamped,
+  stampAll,
+  supersedes,
+} from './profile';
+import { compareByPriority, type IdentityRules, identifierKey, isBlocked, limitFor } from './rules';
+
+/** One Segment event reduced to what identity resolution needs. */
+export interface IdentityChange {
+  /** De-duplication key: Segment's messageId. */
+  messageId: string;
+  kind: 'link' | 'delete';
+  /** Event timestamp, epoch ms. */
+  at: number;
+  identifiers: Identifier[];
+  traits: Record<string, TraitValue>;
+  /** Engage audience key → member or not. */
+  audiences: Record<string, boolean>;
+  /** group: the account joined and its traits. */
+  account?: { id: string; traits: Record<string, TraitValue> };
+}
+
+export interface GraphState {
+  profiles: Map<string, ProfileState>;
+  /** Identifier key → profile id, for live identifiers. */
+  index: Map<string, string>;
+  accounts: Map<string, AccountState>;
+}
+
+/** What applying changes did, so the caller knows what to write. */
+export interface GraphEffects {
+  /** Profiles whose state changed (created, updated, or survivors of a merge). */
+  changedProfiles: Set<string>;
+  /** Profiles merged into another or deleted; value = survivor, or null when deleted. */
+  removedProfiles: Map<string, string | null>;
+  /** Account id → the trait updates this batch applied (LWW, so re-applying them is harmless). */
+  accountUpdates: Map<string, Record<string, Stamped<TraitValue>>>;
+  /** Identifier keys whose owner changed (linked, moved by a merge, or removed by a delete). */
+  touchedIdentifiers: Map<string, Identifier>;
+}
+
+export type ChangeOutcome =
+  | { status: 'applied'; profileId: string; changed: boolean }
+  | { status: 'deleted'; profileId: string | null }
+  | { status: 'ignored'; reason: string };
+
+export function emptyGraph(): GraphState {
+  return { profiles: new Map(), index: new Map(), accounts: new Map() };
+}
+
+export function emptyEffects(): GraphEffects {
+  return {
+    changedProfiles: new Set(),
+    removedProfiles: new Map(),
+    accountUpdates: new Map(),
+    touchedIdentifiers: new Map(),
+  };
+}
+
+/** Puts a profile (loaded from storage) into the graph and indexes its identifiers. */
+export function addProfile(graph: GraphState, profile: ProfileState): void {
+  graph.profiles.set(profile.id, profile);
+  for (const identifier of profile.identifiers) graph.index.set(identifierKey(identifier), profile.id);
+}
+
+function usable(rules: IdentityRules, identifiers: readonly Identifier[]): Identifier[] {
+  const seen = new Map<string, Identifier>();
+  for (const identifier of identifiers) {
+    if (isBlocked(rules, identifier)) continue;
+    seen.set(identifierKey(identifier), identifier);
+  }
+  return [...seen.values()].sort((a, b) => compareByPriority(rules, a, b));
+}
+
+function matchedProfiles(graph: GraphState, identifiers: readonly Identifier[]): string[] {
+  const ids: string[] = [];
+  for (const identifier of identifiers) {
+    const owner = graph.index.get(identifierKey(identifier));
+    if (owner !== undefined && !ids.includes(owner)) ids.push(owner);
+  }
+  return ids;
+}
+
+function breaksLimits(
+  rules: IdentityRules,
+  graph: GraphState,
+  profileIds: readonly string[],
+  extra: readonly Identifier[],
+): boolean {
+  const byType = new Map<string, Set<string>>();
+  const add = (i: Identifier) => {
+    let values = byType.get(i.type);
+    if (!values) {
+      values = new Set();
+      byType.set(i.type, values);
+    }
+    values.add(i.value);
+  };
+  for (const id of profileIds) for (const i of graph.profiles.get(id)?.identifiers ?? []) add(i);
+  for (const i of extra) add(i);
+  for (const [type, values] of byType) if (values.size > limitFor(rules, type)) return true;
+  return false;
+}
+
+function linkIdentifier(
+  graph: GraphState,
+  effects: GraphEffects,
+  profile: ProfileState,
+  identifier: Identifier,
+  at: number,
+): boolean {
+  const key = identifierKey(identifier);
+  const existing = profile.identifiers.find(
+    (i) => i.type === identifier.type && i.value === identifier.value,
+  );
+  if (existing) {
+    if (at < existing.firstSeen) {
+      existing.firstSeen = at;
+      return true;
+    }
+    return false;
+  }
+  profile.identifiers.push({ type: identifier.type, value: identifier.value, firstSeen: at });
+  graph.index.set(key, profile.id);
+  effects.touchedIdentifiers.set(key, { type: identifier.type, value: identifier.value });
+  return true;
+}
+
+/** Folds `from` into `into` (identifiers, traits, audiences, memberships) and forgets `from`. */
+function mergeProfiles(
+  graph: GraphState,
+  effects: GraphEffects,
+  into: ProfileState,
+  from: ProfileState,
+): void {
+  for (const identifier of from.identifiers) {
+    const key = identifierKey(identifier);
+    graph.index.delete(key);
+    linkIdentifier(graph, effects, into, identifier, identifier.firstSeen);
+    effects.touchedIdentifiers.set(key, { type: identifier.type, value: identifier.value });
+  }
+  mergeStamped(into.traits, from.traits);
+  mergeStamped(into.audiences, from.audiences);
+  for (const [accountId, membership] of Object.entries(from.accounts)) {
+    const current = into.accounts[accountId];
+    if (!current || membership.joinedAt < current.joinedAt) into.accounts[accountId] = { ...membership };
+  }
+  graph.profiles.delete(from.id);
+  effects.changedProfiles.delete(from.id);
+  effects.removedProfiles.set(from.id, into.id);
+  // Anything previously merged into `from` now lives in `into`.
+  for (const [removed, survivor] of effects.removedProfiles) {
+    if (survivor === from.id) effects.removedProfiles.set(removed, into.id);
+  }
+}
+
+/**
+ * Applies one change, as Segment Unify would: link the event's identifiers to the profile they
+ * match, merging every matched profile into one unless that would break a per-type limit; then
+ * the lowest-priority identifier of the event is dropped and matching retried. Identifiers dropped
+ * that way are still linked if no other profile holds them and they fit. An identifier never
+ * belongs to two profiles.
+ */
+export function applyChange(
+  rules: IdentityRules,
+  graph: GraphState,
+  effects: GraphEffects,
+  change: IdentityChange,
+  newProfileId: () => string,
+): ChangeOutcome {
+  const identifiers = usable(rules, change.identifiers);
+  if (change.kind === 'delete') return applyDelete(graph, effects, identifiers);
+  if (identifiers.length === 0)
+    return { status: 'ignored', reason: 'no usable identifier (all blocked or empty)' };
+
+  const active = [...identifiers];
+  const dropped: Identifier[] = [];
+  let matched = matchedProfiles(graph, active);
+  while (active.length > 1 && breaksLimits(rules, graph, matched, active)) {
+    dropped.unshift(active.pop()!);
+    matched = matchedProfiles(graph, active);
+  }
+
+  let profile: ProfileState;
+  let changed = false;
+  if (matched.length === 0) {
+    profile = emptyProfile(newProfileId());
+    graph.profiles.set(profile.id, profile);
+    changed = true;
+  } else {
+    profile = graph.profiles.get(matched[0]!)!;
+    for (const other of matched.slice(1)) {
+      mergeProfiles(graph, effects, profile, graph.profiles.get(other)!);
+      changed = true;
+    }
+  }
+  for (const identifier of active)
+    changed = linkIdentifier(graph, effects, profile, identifier, change.at) || changed;
+  for (const identifier of dropped) {
+    const owner = graph.index.get(identifierKey(identifier));
+    if (owner === profile.id) {
+      changed = linkIdentifier(graph, effects, profile, identifier, change.at) || changed;
+    } else if (owner === undefined && !breaksLimits(rules, graph, [profile.id], [identifier])) {
+      changed = linkIdentifier(graph, effects, profile, identifier, change.at) || changed;
+    }
+  }
+
+  changed = mergeStamped(profile.traits, stampAll(change.traits, change.at)) || changed;
+  changed = mergeStamped(profile.audiences, stampAll(change.audiences, change.at)) || changed;
+  if (change.account) {
+    const accountId = change.account.id;
+    const membership = profile.accounts[accountId];
+    if (!membership || change.at < membership.joinedAt) {
+      profile.accounts[accountId] = { joinedAt: change.at };
+      changed = true;
+    }
+    applyAccountTraits(graph, effects, accountId, stampAll(change.account.traits, change.at));
+  }
+  if (changed) effects.changedProfiles.add(profile.id);
+  return { status: 'applied', profileId: profile.id, changed };
+}
+
+function applyAccountTraits(
+  graph: GraphState,
+  effects: GraphEffects,
+  accountId: string,
+  updates: Record<string, Stamped<TraitValue>>,
+): void {
+  if (Object.keys(updates).length === 0) return;
+  let account = graph.accounts.get(accountId);
+  if (!account) {
+    account = { id: accountId, traits: {} };
+    graph.accounts.set(accountId, account);
+  }
+  mergeStamped(account.traits, updates);
+  const pending = effects.accountUpdates.get(accountId) ?? {};
+  for (const [key, update] of Object.entries(updates)) {
+    if (supersedes(update, pending[key])) pending[key] = update;
+  }
+  effects.accountUpdates.set(accountId, pending);
+}
+
+function applyDelete(
+  graph: GraphState,
+  effects: GraphEffects,
+  identifiers: readonly Identifier[],
+): ChangeOutcome {
+  const [profileId] = matchedProfiles(graph, identifiers);
+  if (profileId === undefined) return { status: 'deleted', profileId: null };
+  const profile = graph.profiles.get(profileId)!;
+  for (const identifier of profile.identifiers) {
+    const key = identifierKey(identifier);
+    graph.index.delete(key);
+    effects.touchedIdentifiers.set(key, { type: identifier.type, value: identifier.value });
+  }
+  graph.profiles.delete(profileId);
+  effects.changedProfiles.delete(profileId);
+  effects.removedProfiles.set(profileId, null);
+  for (const [removed, survivor] of effects.removedProfiles) {
+    if (survivor === profileId) effects.removedProfiles.set(removed, null);
+  }
+  return { status: 'deleted', profileId };
+}
+
+/** Follows merges to the profile a removed one ended in (null when it was deleted). */
+export function survivorOf(effects: GraphEffects, profileId: string): string | null {
+  let current: string | null = profileId;
+  const seen = new Set<string>();
+  while (current !== null && effects.removedProfiles.has(current) && !seen.has(current)) {
+    seen.add(current);
+    current = effects.removedProfiles.get(current) ?? null;
+  }
+  return current;
+}

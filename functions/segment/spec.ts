@@ -1,0 +1,145 @@
+/**
+ * Segment Spec events as the webhook receives them (identify, track, page, screen, group, alias and
+ * the delete notice). Unknown fields are kept and ignored; only what identity resolution relies on
+ * is validated, so a new Segment field never rejects an event.
+ */
+import { z } from 'zod';
+
+/** Segment ids are strings; some libraries send numbers. Empty or null means absent. */
+const idValue = z
+  .union([z.string(), z.number()])
+  .nullish()
+  .transform((v) => (v === null || v === undefined ? undefined : String(v).trim() || undefined));
+
+const timestamp = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' });
+
+const record = z.record(z.string(), z.unknown());
+
+export const segmentContextSchema = z.looseObject({
+  traits: record.optional(),
+  groupId: idValue.optional(),
+  device: z
+    .looseObject({
+      id: idValue.optional(),
+      type: z.string().nullish(),
+      advertisingId: idValue.optional(),
+      adTrackingEnabled: z.boolean().nullish(),
+    })
+    .nullish(),
+  externalIds: z
+    .array(
+      z.looseObject({
+        id: idValue,
+        type: z.string(),
+        collection: z.string().nullish(),
+        encoding: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  personas: z
+    .looseObject({ computation_class: z.string().nullish(), computation_key: z.string().nullish() })
+    .nullish(),
+});
+
+const base = {
+  messageId: z.string().min(1, 'messageId is required').max(100, 'messageId is longer than 100 characters'),
+  timestamp,
+  userId: idValue.optional(),
+  anonymousId: idValue.optional(),
+  context: segmentContextSchema.nullish(),
+};
+
+const withIdentity = <T extends z.ZodRawShape>(shape: T) =>
+  z.looseObject({ ...base, ...shape }).refine((e) => e.userId !== undefined || e.anonymousId !== undefined, {
+    message: 'userId or anonymousId is required',
+    path: ['userId'],
+  });
+
+export const identifyEventSchema = withIdentity({ type: z.literal('identify'), traits: record.nullish() });
+export const trackEventSchema = withIdentity({
+  type: z.literal('track'),
+  event: z.string().min(1, 'event is required'),
+  properties: record.nullish(),
+});
+export const pageEventSchema = withIdentity({
+  type: z.literal('page'),
+  name: z.string().nullish(),
+  properties: record.nullish(),
+});
+export const screenEventSchema = withIdentity({
+  type: z.literal('screen'),
+  name: z.string().nullish(),
+  properties: record.nullish(),
+});
+export const groupEventSchema = withIdentity({
+  type: z.literal('group'),
+  groupId: idValue.refine((v) => v !== undefined, 'groupId is required'),
+  traits: record.nullish(),
+});
+export const aliasEventSchema = z.looseObject({
+  ...base,
+  type: z.literal('alias'),
+  userId: idValue.refine((v) => v !== undefined, 'userId is required'),
+  previousId: idValue.refine((v) => v !== undefined, 'previousId is required'),
+});
+/** Segment's user-deletion notice; the classic form carries no messageId. */
+export const deleteEventSchema = z.looseObject({
+  type: z.literal('delete'),
+  messageId: base.messageId.optional(),
+  timestamp: timestamp.optional(),
+  userId: idValue.refine((v) => v !== undefined, 'userId is required'),
+  context: segmentContextSchema.nullish(),
+});
+
+const schemasByType = {
+  identify: identifyEventSchema,
+  track: trackEventSchema,
+  page: pageEventSchema,
+  screen: screenEventSchema,
+  group: groupEventSchema,
+  alias: aliasEventSchema,
+  delete: deleteEventSchema,
+} as const;
+
+export type SegmentEventType = keyof typeof schemasByType;
+export type IdentifyEvent = z.infer<typeof identifyEventSchema>;
+export type TrackEvent = z.infer<typeof trackEventSchema>;
+export type PageEvent = z.infer<typeof pageEventSchema>;
+export type ScreenEvent = z.infer<typeof screenEventSchema>;
+export type GroupEvent = z.infer<typeof groupEventSchema>;
+export type AliasEvent = z.infer<typeof aliasEventSchema>;
+export type DeleteEvent = z.infer<typeof deleteEventSchema>;
+export type SegmentEvent =
+  | IdentifyEvent
+  | TrackEvent
+  | PageEvent
+  | ScreenEvent
+  | GroupEvent
+  | AliasEvent
+  | DeleteEvent;
+export type SegmentContext = z.infer<typeof segmentContextSchema>;
+
+export type ParsedSegmentEvent = { ok: true; event: SegmentEvent } | { ok: false; reason: string };
+
+/** Validates one event; the reason names the offending field, for the webhook's per-index report. */
+export function parseSegmentEvent(input: unknown): ParsedSegmentEvent {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, reason: 'not a Segment event (expected a JSON object)' };
+  }
+  const type = (input as { type?: unknown }).type;
+  if (typeof type !== 'string' || !(type in schemasByType)) {
+    return {
+      ok: false,
+      reason: `unsupported type ${JSON.stringify(type ?? null)} (expected one of ${Object.keys(schemasByType).join(', ')})`,
+    };
+  }
+  const result = schemasByType[type as SegmentEventType].safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue?.path.join('.') ?? '';
+    return { ok: false, reason: path ? `${path}: ${issue?.message}` : (issue?.message ?? 'invalid event') };
+  }
+  return { ok: true, event: result.data as SegmentEvent };
+}

@@ -1,0 +1,429 @@
+/**
+ * The identity store on DynamoDB, and the only code that knows its item layout:
+ *
+ *   ID#<type>#<value>  / ID       identifier → profileId + snapshot of the profile (what decide reads)
+ *   PROFILE#<id>       / PROFILE  authoritative profile state with per-field timestamps, version
+ *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, version
+ *   MSG#<messageId>    / MSG      idempotency marker (TTL)
+ *
+ * States and snapshots are stored as JSON strings: they are read and written whole, never queried
+ * by field, and a string keeps arbitrary trait names out of expression syntax. Every read is a
+ * batched BatchGetItem (100 keys, UnprocessedKeys retried); every write a conditioned
+ * TransactWriteItems carrying several units.
+ */
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { isTransient, TransientError } from '../http/errors';
+import type { Identifier } from '../identity/model';
+import type { AccountState, ProfileSnapshot, ProfileState } from '../identity/profile';
+import { identifierKey } from '../identity/rules';
+import type {
+  IdentifierExpectation,
+  IdentityStore,
+  StoredAccount,
+  StoredIdentifier,
+  StoredProfile,
+  WriteOp,
+  WriteResult,
+  WriteUnit,
+} from './identity-store';
+import { TABLE_PARTITION_KEY as PK, TABLE_SORT_KEY as SK, TABLE_TTL_ATTRIBUTE as TTL } from './table-schema';
+
+const BATCH_GET_LIMIT = 100;
+const TRANSACTION_LIMIT = 100;
+const MAX_UNPROCESSED_RETRIES = 8;
+/** Concurrent requests per phase: enough to overlap latency without a throttling storm. */
+const CONCURRENCY = 8;
+
+type Item = Record<string, AttributeValue>;
+type Key = { pk: string; sk: string };
+
+const ID_SK = 'ID';
+const PROFILE_SK = 'PROFILE';
+const ACCOUNT_SK = 'ACCOUNT';
+const MSG_SK = 'MSG';
+
+export function identifierItemKey(identifier: Identifier): Key {
+  // The type is encoded so a custom type containing '#' cannot collide with another type's values.
+  return { pk: `ID#${encodeURIComponent(identifier.type)}#${identifier.value}`, sk: ID_SK };
+}
+export function profileItemKey(profileId: string): Key {
+  return { pk: `PROFILE#${profileId}`, sk: PROFILE_SK };
+}
+export function accountItemKey(accountId: string): Key {
+  return { pk: `ACCOUNT#${accountId}`, sk: ACCOUNT_SK };
+}
+export function messageItemKey(messageId: string): Key {
+  return { pk: `MSG#${messageId}`, sk: MSG_SK };
+}
+
+function toKey(key: Key): Item {
+  return { [PK]: { S: key.pk }, [SK]: { S: key.sk } };
+}
+function keyString(item: Item): string {
+  return `${item[PK]?.S}\u0000${item[SK]?.S}`;
+}
+function num(item: Item, name: string): number {
+  return Number(item[name]?.N ?? '0');
+}
+function str(item: Item, name: string): string {
+  return item[name]?.S ?? '';
+}
+
+async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function backoff(attempt: number): number {
+  return Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
+}
+
+export interface DynamoDbIdentityStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Epoch ms; injectable so tests can move time past a TTL. */
+  now?: () => number;
+}
+
+export class DynamoDbIdentityStore implements IdentityStore {
+  private requests = 0;
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+  private readonly now: () => number;
+
+  constructor(options: DynamoDbIdentityStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.now = options.now ?? Date.now;
+  }
+
+  requestCount(): number {
+    return this.requests;
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  private expired(item: Item): boolean {
+    const at = item[TTL]?.N;
+    return at !== undefined && Number(at) <= this.nowSeconds();
+  }
+
+  private async send<T>(command: { input: unknown }): Promise<T> {
+    this.requests++;
+    try {
+      return (await this.client.send(command as never)) as T;
+    } catch (error) {
+      if ((error as Error).name === 'TransactionCanceledException') throw error;
+      if (isTransient(error))
+        throw new TransientError('DynamoDB is unavailable or throttling', { cause: error });
+      throw error;
+    }
+  }
+
+  /** BatchGetItem over any number of keys: chunks of 100 in parallel, UnprocessedKeys retried. */
+  private async batchGet(
+    keys: readonly Key[],
+    projection?: string,
+    consistent = true,
+  ): Promise<Map<string, Item>> {
+    const unique = new Map<string, Key>();
+    for (const key of keys) unique.set(`${key.pk}\u0000${key.sk}`, key);
+    const all = [...unique.values()];
+    const chunks: Key[][] = [];
+    for (let i = 0; i < all.length; i += BATCH_GET_LIMIT) chunks.push(all.slice(i, i + BATCH_GET_LIMIT));
+    const found = new Map<string, Item>();
+    await pool(chunks, CONCURRENCY, async (chunk) => {
+      let pending: Item[] = chunk.map(toKey);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > MAX_UNPROCESSED_RETRIES) throw new TransientError('DynamoDB kept keys unprocessed');
+        if (attempt > 0) await sleep(backoff(attempt));
+        const request: {
+          Keys: Item[];
+          ConsistentRead: boolean;
+          ProjectionExpression?: string;
+          ExpressionAttributeNames?: Record<string, string>;
+        } = {
+          Keys: pending,
+          ConsistentRead: consistent,
+        };
+        if (projection) {
+          request.ProjectionExpression = projection;
+          request.ExpressionAttributeNames = { '#pk': PK, '#sk': SK, '#ttl': TTL };
+        }
+        const output = await this.send<{
+          Responses?: Record<string, Item[]>;
+          UnprocessedKeys?: Record<string, { Keys?: Item[] }>;
+        }>(new BatchGetItemCommand({ RequestItems: { [this.tableName]: request } }));
+        for (const item of output.Responses?.[this.tableName] ?? []) found.set(keyString(item), item);
+        pending = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    });
+    return found;
+  }
+
+  async seenMessages(messageIds: readonly string[]): Promise<Set<string>> {
+    const items = await this.batchGet(messageIds.map(messageItemKey), '#pk, #sk, #ttl');
+    const seen = new Set<string>();
+    for (const id of messageIds) {
+      const item = items.get(`${messageItemKey(id).pk}\u0000${MSG_SK}`);
+      if (item && !this.expired(item)) seen.add(id);
+    }
+    return seen;
+  }
+
+  async getIdentifiers(
+    identifiers: readonly Identifier[],
+    options: { consistent?: boolean } = {},
+  ): Promise<Map<string, StoredIdentifier>> {
+    // Ingest reads strongly consistent (fewer lost races); decide may read eventually consistent.
+    const items = await this.batchGet(
+      identifiers.map(identifierItemKey),
+      undefined,
+      options.consistent ?? true,
+    );
+    const out = new Map<string, StoredIdentifier>();
+    for (const identifier of identifiers) {
+      const key = identifierItemKey(identifier);
+      const item = items.get(`${key.pk}\u0000${key.sk}`);
+      if (!item) continue;
+      out.set(identifierKey(identifier), {
+        identifier,
+        profileId: str(item, 'profileId'),
+        expired: this.expired(item),
+        snapshot: JSON.parse(str(item, 'snapshot')) as ProfileSnapshot,
+      });
+    }
+    return out;
+  }
+
+  async getProfilesAndAccounts(
+    profileIds: readonly string[],
+    accountIds: readonly string[],
+  ): Promise<{ profiles: Map<string, StoredProfile>; accounts: Map<string, StoredAccount> }> {
+    const items = await this.batchGet([...profileIds.map(profileItemKey), ...accountIds.map(accountItemKey)]);
+    const profiles = new Map<string, StoredProfile>();
+    const accounts = new Map<string, StoredAccount>();
+    for (const id of profileIds) {
+      const item = items.get(`${profileItemKey(id).pk}\u0000${PROFILE_SK}`);
+      if (!item) continue;
+      profiles.set(id, {
+        state: { id, ...(JSON.parse(str(item, 'state')) as Omit<ProfileState, 'id'>) },
+        version: num(item, 'version'),
+        expiresAt: num(item, TTL),
+        expired: this.expired(item),
+      });
+    }
+    for (const id of accountIds) {
+      const item = items.get(`${accountItemKey(id).pk}\u0000${ACCOUNT_SK}`);
+      if (item) accounts.set(id, this.toAccount(id, item));
+    }
+    return { profiles, accounts };
+  }
+
+  private toAccount(id: string, item: Item): StoredAccount {
+    return {
+      state: { id, ...(JSON.parse(str(item, 'state')) as Omit<AccountState, 'id'>) },
+      version: num(item, 'version'),
+      expired: this.expired(item),
+    };
+  }
+
+  async getAccount(accountId: string): Promise<StoredAccount | null> {
+    const output = await this.send<{ Item?: Item }>(
+      new GetItemCommand({ TableName: this.tableName, Key: toKey(accountItemKey(accountId)) }),
+    );
+    return output.Item ? this.toAccount(accountId, output.Item) : null;
+  }
+
+  async write(units: readonly WriteUnit[]): Promise<WriteResult> {
+    // Pack whole units into transactions of ≤ 100 actions; a unit larger than that is split into
+    // consecutive transactions on its own (its first one carries the profile write).
+    const transactions: { tags: number[]; items: TransactWriteItem[] }[] = [];
+    let current: { tags: number[]; items: TransactWriteItem[] } = { tags: [], items: [] };
+    const flush = () => {
+      if (current.items.length > 0) transactions.push(current);
+      current = { tags: [], items: [] };
+    };
+    const sequences: { tags: number[]; items: TransactWriteItem[] }[][] = [];
+    for (const unit of units) {
+      const items = unit.ops.map((op) => this.toTransactItem(op));
+      if (items.length === 0) continue;
+      if (items.length > TRANSACTION_LIMIT) {
+        const sequence = [];
+        for (let i = 0; i < items.length; i += TRANSACTION_LIMIT) {
+          sequence.push({ tags: [unit.tag], items: items.slice(i, i + TRANSACTION_LIMIT) });
+        }
+        sequences.push(sequence);
+        continue;
+      }
+      if (current.items.length + items.length > TRANSACTION_LIMIT) flush();
+      current.tags.push(unit.tag);
+      current.items.push(...items);
+    }
+    flush();
+    for (const tx of transactions) sequences.push([tx]);
+
+    const conflicted: number[] = [];
+    await pool(sequences, CONCURRENCY, async (sequence) => {
+      for (const tx of sequence) {
+        const ok = await this.transact(tx.items);
+        if (!ok) {
+          conflicted.push(...tx.tags);
+          return;
+        }
+      }
+    });
+    return { conflicted: [...new Set(conflicted)] };
+  }
+
+  /** One TransactWriteItems; false when cancelled by a condition or a conflicting transaction. */
+  private async transact(items: TransactWriteItem[]): Promise<boolean> {
+    try {
+      await this.send(new TransactWriteItemsCommand({ TransactItems: items }));
+      return true;
+    } catch (error) {
+      if ((error as Error).name !== 'TransactionCanceledException') throw error;
+      const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      if (reasons.some((r) => r.Code === 'ThrottlingError' || r.Code === 'ProvisionedThroughputExceeded')) {
+        throw new TransientError('DynamoDB throttled a transaction', { cause: error });
+      }
+      return false;
+    }
+  }
+
+  private toTransactItem(op: WriteOp): TransactWriteItem {
+    const TableName = this.tableName;
+    const names = { '#pk': PK };
+    switch (op.kind) {
+      case 'put-profile': {
+        const { id, ...state } = op.state;
+        return {
+          Put: {
+            TableName,
+            Item: {
+              ...toKey(profileItemKey(id)),
+              version: { N: String(op.version) },
+              [TTL]: { N: String(op.expiresAt) },
+              state: { S: JSON.stringify(state) },
+            },
+            ...versionCondition(op.expectedVersion),
+          },
+        };
+      }
+      case 'check-profile':
+        return {
+          ConditionCheck: {
+            TableName,
+            Key: toKey(profileItemKey(op.profileId)),
+            ...versionCondition(op.expectedVersion),
+          },
+        };
+      case 'delete-profile':
+        return {
+          Delete: {
+            TableName,
+            Key: toKey(profileItemKey(op.profileId)),
+            ...versionCondition(op.expectedVersion),
+          },
+        };
+      case 'put-identifier':
+        return {
+          Put: {
+            TableName,
+            Item: {
+              ...toKey(identifierItemKey(op.identifier)),
+              profileId: { S: op.snapshot.profileId },
+              version: { N: String(op.snapshot.version) },
+              [TTL]: { N: String(op.expiresAt) },
+              snapshot: { S: JSON.stringify(op.snapshot) },
+            },
+            ...ownerCondition(op.expected),
+          },
+        };
+      case 'delete-identifier':
+        return {
+          Delete: { TableName, Key: toKey(identifierItemKey(op.identifier)), ...ownerCondition(op.expected) },
+        };
+      case 'put-message':
+        return {
+          Put: {
+            TableName,
+            Item: { ...toKey(messageItemKey(op.messageId)), [TTL]: { N: String(op.expiresAt) } },
+            // A marker left by an expired message id may be replaced; a live one means "done".
+            ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :now',
+            ExpressionAttributeNames: { ...names, '#ttl': TTL },
+            ExpressionAttributeValues: { ':now': { N: String(this.nowSeconds()) } },
+          },
+        };
+      case 'put-account': {
+        const { id, ...state } = op.state;
+        return {
+          Put: {
+            TableName,
+            Item: {
+              ...toKey(accountItemKey(id)),
+              version: { N: String(op.version) },
+              [TTL]: { N: String(op.expiresAt) },
+              state: { S: JSON.stringify(state) },
+            },
+            ...versionCondition(op.expectedVersion),
+          },
+        };
+      }
+    }
+  }
+}
+
+interface Condition {
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, AttributeValue>;
+}
+
+function versionCondition(expectedVersion: number | null): Condition {
+  if (expectedVersion === null) {
+    return { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PK } };
+  }
+  return {
+    ConditionExpression: '#version = :version',
+    ExpressionAttributeNames: { '#version': 'version' },
+    ExpressionAttributeValues: { ':version': { N: String(expectedVersion) } },
+  };
+}
+
+function ownerCondition(expected: IdentifierExpectation): Condition {
+  switch (expected.kind) {
+    case 'absent':
+      return { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PK } };
+    case 'owner':
+      return {
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'profileId' },
+        ExpressionAttributeValues: { ':owner': { S: expected.profileId } },
+      };
+    case 'absent-or-owner':
+      return {
+        ConditionExpression: 'attribute_not_exists(#pk) OR #owner = :owner',
+        ExpressionAttributeNames: { '#pk': PK, '#owner': 'profileId' },
+        ExpressionAttributeValues: { ':owner': { S: expected.profileId } },
+      };
+  }
+}
