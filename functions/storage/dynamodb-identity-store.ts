@@ -16,6 +16,7 @@ import {
   BatchGetItemCommand,
   type DynamoDBClient,
   GetItemCommand,
+  ScanCommand,
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -132,8 +133,13 @@ export class DynamoDbIdentityStore implements IdentityStore {
       return (await this.client.send(command as never)) as T;
     } catch (error) {
       if ((error as Error).name === 'TransactionCanceledException') throw error;
-      if (isTransient(error))
+      // An SDK error without an HTTP status never got a response (connection refused or reset,
+      // timeout): a network fault, retryable.
+      const meta = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+      const noResponse = meta !== undefined && meta.httpStatusCode === undefined;
+      if (isTransient(error) || noResponse) {
         throw new TransientError('DynamoDB is unavailable or throttling', { cause: error });
+      }
       throw error;
     }
   }
@@ -251,6 +257,37 @@ export class DynamoDbIdentityStore implements IdentityStore {
       new GetItemCommand({ TableName: this.tableName, Key: toKey(accountItemKey(accountId)) }),
     );
     return output.Item ? this.toAccount(accountId, output.Item) : null;
+  }
+
+  /**
+   * Every profile in the table, expired ones included. A full Scan: for tests and maintenance
+   * scripts only, never on a request path.
+   */
+  async listProfiles(): Promise<StoredProfile[]> {
+    const out: StoredProfile[] = [];
+    let start: Item | undefined;
+    do {
+      const page: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(#pk, :prefix)',
+          ExpressionAttributeNames: { '#pk': PK },
+          ExpressionAttributeValues: { ':prefix': { S: 'PROFILE#' } },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const id = str(item, PK).slice('PROFILE#'.length);
+        out.push({
+          state: { id, ...(JSON.parse(str(item, 'state')) as Omit<ProfileState, 'id'>) },
+          version: num(item, 'version'),
+          expiresAt: num(item, TTL),
+          expired: this.expired(item),
+        });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
   }
 
   async write(units: readonly WriteUnit[]): Promise<WriteResult> {
