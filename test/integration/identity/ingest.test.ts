@@ -96,7 +96,9 @@ function reference(events: readonly StreamEvent[], prefix: string): ComparablePr
 
 function chunks<T>(items: readonly T[], count: number): T[][] {
   const out: T[][] = Array.from({ length: count }, () => []);
-  items.forEach((item, i) => out[i % count]!.push(item));
+  items.forEach((item, i) => {
+    out[i % count]!.push(item);
+  });
   return out.filter((c) => c.length > 0);
 }
 
