@@ -191,6 +191,51 @@ describe('ingest into DynamoDB', () => {
     await assertNoIdentifierOnTwoProfiles();
   });
 
+  it('keeps two users apart when they share a device, within one batch and across concurrent ones', async () => {
+    const p = `o${randomUUID().slice(0, 8)}-`;
+    const track = (n: number, user: string, anon: string) => ({
+      type: 'track',
+      event: 'App Opened',
+      messageId: `${p}${n}`,
+      timestamp: `2026-11-01T00:00:0${n}.000Z`,
+      userId: `${p}${user}`,
+      anonymousId: `${p}${anon}`,
+      context: { device: { id: `${p}shared-ipad`, type: 'ios' } },
+    });
+    await ingest([track(1, 'alice', 'a-web'), track(2, 'bob', 'b-web')]);
+    await Promise.all([ingest([track(3, 'carol', 'c-web')]), ingest([track(4, 'dave', 'd-web')])]);
+    const reader = createIdentityReader({ store: newStore() });
+    const owners = await Promise.all(
+      ['alice', 'bob', 'carol', 'dave'].map((u) => reader.resolve([{ type: 'user_id', value: `${p}${u}` }])),
+    );
+    expect(new Set(owners.map((o) => o?.profileId)).size).toBe(4);
+    for (const owner of owners)
+      expect(owner?.identifiers.filter((i) => i.type === 'user_id')).toHaveLength(1);
+    // Each user keeps their own anonymous id; the device stays with the first user only.
+    expect(owners[1]?.identifiers).toContainEqual({ type: 'anonymous_id', value: `${p}b-web` });
+    const device = await reader.resolve([{ type: 'ios.id', value: `${p}shared-ipad` }]);
+    expect(device?.canonicalId).toBe(`${p}alice`);
+    await assertNoIdentifierOnTwoProfiles();
+  });
+
+  it('commits a person with more events than one transaction holds, exactly once', async () => {
+    const p = `big${randomUUID().slice(0, 8)}-`;
+    const events = Array.from({ length: 180 }, (_, i) => ({
+      type: 'track',
+      event: 'Product Viewed',
+      messageId: `${p}${i}`,
+      timestamp: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(),
+      userId: `${p}user`,
+      context: { traits: { last_seen: i } },
+    }));
+    expect(await ingest(events)).toMatchObject({ accepted: 180, duplicates: 0 });
+    expect(await ingest(events)).toMatchObject({ accepted: 0, duplicates: 180 });
+    const profile = await createIdentityReader({ store: newStore() }).resolve([
+      { type: 'user_id', value: `${p}user` },
+    ]);
+    expect(profile?.traits).toEqual({ last_seen: 179 });
+  });
+
   it('applies an Engage change sent once per identifier exactly as if it came once', async () => {
     const once = `e1${randomUUID().slice(0, 6)}-`;
     const many = `e2${randomUUID().slice(0, 6)}-`;
