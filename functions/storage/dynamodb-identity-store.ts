@@ -38,6 +38,8 @@ import { TABLE_PARTITION_KEY as PK, TABLE_SORT_KEY as SK, TABLE_TTL_ATTRIBUTE as
 
 const BATCH_GET_LIMIT = 100;
 const TRANSACTION_LIMIT = 100;
+/** TransactWriteItems allows 4 MB; keep a margin for attribute overhead the estimate misses. */
+const TRANSACTION_BYTES = 3_500_000;
 const MAX_UNPROCESSED_RETRIES = 8;
 /** Concurrent requests per phase: enough to overlap latency without a throttling storm. */
 const CONCURRENCY = 8;
@@ -295,9 +297,11 @@ export class DynamoDbIdentityStore implements IdentityStore {
     // consecutive transactions on its own (its first one carries the profile write).
     const transactions: { tags: number[]; items: TransactWriteItem[] }[] = [];
     let current: { tags: number[]; items: TransactWriteItem[] } = { tags: [], items: [] };
+    let currentBytes = 0;
     const flush = () => {
       if (current.items.length > 0) transactions.push(current);
       current = { tags: [], items: [] };
+      currentBytes = 0;
     };
     const sequences: { tags: number[]; items: TransactWriteItem[] }[][] = [];
     for (const unit of units) {
@@ -311,9 +315,16 @@ export class DynamoDbIdentityStore implements IdentityStore {
         sequences.push(sequence);
         continue;
       }
-      if (current.items.length + items.length > TRANSACTION_LIMIT) flush();
+      const bytes = items.reduce((n, item) => n + JSON.stringify(item).length, 0);
+      if (
+        current.items.length + items.length > TRANSACTION_LIMIT ||
+        currentBytes + bytes > TRANSACTION_BYTES
+      ) {
+        flush();
+      }
       current.tags.push(unit.tag);
       current.items.push(...items);
+      currentBytes += bytes;
     }
     flush();
     for (const tx of transactions) sequences.push([tx]);
