@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { benchPeople, graphEvents, mixedBatch } from '../../../bench/fixtures/segment-events';
 import { TransientError } from '../../../functions/http/errors';
-import type { IngestOptions } from '../../../functions/identity/ingest';
+import { type IngestOptions, ingestChanges } from '../../../functions/identity/ingest';
 import { AccountTraitsCache, createIdentityReader } from '../../../functions/identity/reader';
 import { createIdentityRules, identifierKey } from '../../../functions/identity/rules';
 import { ingestSegmentEvents } from '../../../functions/segment/ingest-events';
@@ -234,6 +234,39 @@ describe('ingest into DynamoDB', () => {
       { type: 'user_id', value: `${p}user` },
     ]);
     expect(profile?.traits).toEqual({ last_seen: 179 });
+  });
+
+  it('recomputes from a fresh read when a concurrent invocation commits first, merging both', async () => {
+    const p = `i${randomUUID().slice(0, 8)}-`;
+    const change = (n: number, ids: { type: string; value: string }[], traits: Record<string, string>) => ({
+      messageId: `${p}${n}`,
+      kind: 'link' as const,
+      at: Date.UTC(2026, 10, 1, 0, 0, n),
+      identifiers: ids,
+      traits,
+      audiences: {},
+    });
+    const anon = { type: 'anonymous_id', value: `${p}a1` };
+    const user = { type: 'user_id', value: `${p}u1` };
+    const email = { type: 'email', value: `${p}@example.com` };
+    // Invocation B commits between invocation A's reads and its write (a real race, forced).
+    class RacingStore extends DynamoDbIdentityStore {
+      raced = false;
+      override async write(units: Parameters<DynamoDbIdentityStore['write']>[0]) {
+        if (!this.raced) {
+          this.raced = true;
+          await ingestChanges([change(2, [anon, email], { source: 'b' })], options());
+        }
+        return super.write(units);
+      }
+    }
+    const racing = new RacingStore({ client: table.client, tableName: table.tableName });
+    const result = await ingestChanges([change(1, [user, anon], { plan: 'pro' })], options(racing));
+    expect(result).toMatchObject({ accepted: 1, attempts: 2 });
+    const profile = await createIdentityReader({ store: newStore() }).resolve([email]);
+    expect(profile).toMatchObject({ canonicalId: `${p}u1`, traits: { plan: 'pro', source: 'b' } });
+    expect(profile?.identifiers).toHaveLength(3);
+    await assertNoIdentifierOnTwoProfiles();
   });
 
   it('applies an Engage change sent once per identifier exactly as if it came once', async () => {
