@@ -117,12 +117,14 @@ export function toIdentityChange(event: SegmentEvent, receivedAt: number = Date.
 
   const audiences = engageAudiences(event, traits);
   // Audience flags are membership, not traits: keep them out of the trait map.
-  for (const key of Object.keys(audiences)) if (event.type === 'identify') delete traits[key];
+  if (event.type === 'identify') for (const key of Object.keys(audiences)) delete traits[key];
 
   if (event.type === 'track' && event.event === 'Trait Computed') {
     const key = event.properties?.trait_key;
-    const value = event.properties?.[typeof key === 'string' ? key : ''];
-    if (typeof key === 'string' && key !== '' && isTraitValue(value)) traits[key] = value;
+    if (typeof key === 'string' && key !== '') {
+      const value = event.properties?.[key];
+      if (isTraitValue(value)) traits[key] = value;
+    }
   }
 
   const change: IdentityChange = { ...base, kind: 'link', traits, audiences };
