@@ -168,12 +168,7 @@ async function ingestRound(
   for (const i of ordered) outcomes.set(i, applyChange(rules, graph, effects, changes[i]!, newProfileId));
 
   // 3a. Account traits first: LWW makes writing them again on a retry a no-op.
-  await writeAccounts(
-    store,
-    storedAccounts,
-    effects.accountUpdates,
-    nowSeconds + options.profileTtlDays * DAY_SECONDS,
-  );
+  await writeAccounts(store, storedAccounts, effects.accountUpdates, profileExpiresAt);
 
   // 3b. Group profiles that share identifiers, merges or deletes: each group commits atomically.
   const groups = new UnionFind();

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { resetEnvCache } from '../../functions/config/env';
+import { resetSecretsCache } from '../../functions/config/secrets';
+import { resetIdentityReader } from '../../functions/identity/reader';
+import { resetSegmentWebhook } from '../../functions/segment-webhook/handler';
+import { type LocalServer, startLocalServer } from '../../scripts/local/server';
+import { createTestTable, type TestTable } from '../support/dynamodb';
+import { fixture } from '../support/segment';
+
+describe('identity routes through the local server', () => {
+  let server: LocalServer;
+  let table: TestTable;
+
+  beforeAll(async () => {
+    table = await createTestTable('routes');
+    process.env.TABLE_NAME = table.tableName;
+    delete process.env.API_KEYS;
+    delete process.env.SEGMENT_SHARED_SECRET;
+    delete process.env.SEGMENT_WEBHOOK_TOKEN;
+    resetEnvCache();
+    resetSecretsCache();
+    resetSegmentWebhook();
+    resetIdentityReader();
+    server = await startLocalServer(0);
+  });
+
+  afterAll(async () => {
+    await server.close();
+    await table.drop();
+  });
+
+  it('ingests a Segment batch over HTTP and serves the profile by any identifier', async () => {
+    const user = `route-${randomUUID().slice(0, 8)}`;
+    const batch = ['identify', 'group'].map((type) => ({
+      ...fixture(type),
+      userId: user,
+      messageId: `${user}-${type}`,
+    }));
+    const posted = await fetch(`${server.url}/webhooks/segment`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'Segment (Actions)' },
+      body: JSON.stringify(batch),
+    });
+    expect(posted.status).toBe(200);
+    expect(await posted.json()).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+
+    const byEmail = await fetch(
+      `${server.url}/v1/identities/email/${encodeURIComponent('Peter.Gibbons@example.com')}`,
+    );
+    expect(byEmail.status).toBe(200);
+    expect(await byEmail.json()).toMatchObject({
+      canonicalId: user,
+      accounts: [{ id: '0e8c78ea9d97a7b8185e8632', traits: { name: 'Initech' } }],
+      primaryAccountId: '0e8c78ea9d97a7b8185e8632',
+    });
+    expect((await fetch(`${server.url}/v1/identities/user_id/nobody-${user}`)).status).toBe(404);
+  });
+});
