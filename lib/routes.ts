@@ -47,6 +47,21 @@ export const functionSpecs = {
     secrets: ['apiKeys'],
     sampleEvent: 'events/identities.json',
   },
+  decide: {
+    entry: 'functions/decide/handler.ts',
+    description: 'Optimizely-Agent-compatible decide, track, config and datafile with identity resolution',
+    tableAccess: 'read-datafile',
+    secrets: ['apiKeys'],
+    memoryMb: 1024,
+    sampleEvent: 'events/decide.json',
+  },
+  'optimizely-webhook': {
+    entry: 'functions/optimizely-webhook/handler.ts',
+    description: 'Optimizely datafile webhook: fetches and stores the new datafile',
+    tableAccess: 'read-datafile',
+    secrets: ['optimizelyWebhookSecret'],
+    sampleEvent: 'events/optimizely-webhook.json',
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof functionSpecs;
@@ -62,4 +77,9 @@ export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/health', function: 'health' },
   { method: 'POST', path: '/webhooks/segment', function: 'segment-webhook' },
   { method: 'GET', path: '/v1/identities/{type}/{value}', function: 'identities' },
+  { method: 'POST', path: '/v1/decide', function: 'decide' },
+  { method: 'POST', path: '/v1/track', function: 'decide' },
+  { method: 'GET', path: '/v1/config', function: 'decide' },
+  { method: 'GET', path: '/v1/datafile', function: 'decide' },
+  { method: 'POST', path: '/webhooks/optimizely', function: 'optimizely-webhook' },
 ];

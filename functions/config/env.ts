@@ -47,6 +47,8 @@ export const envSchema = z.object({
 
   IDENTITY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   IDENTITY_CACHE_MAX_ENTRIES: positiveInt.default(10_000),
+  /** How long decide/track remember that no profile is known for an identifier list (0 disables). */
+  IDENTITY_NEGATIVE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
   /** How long a container reuses an account's traits in `resolve()` (0 disables that cache). */
   ACCOUNT_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   PROFILE_TTL_DAYS: positiveInt.default(395),

@@ -17,6 +17,8 @@ export const localDefaults: Record<string, string> = {
   AWS_SECRET_ACCESS_KEY: 'local',
   OPTIMIZELY_DATAFILE: resolve(repoRoot, 'events', 'sample-datafile.json'),
   OPTIMIZELY_SDK_KEY: 'local-sample',
+  // The sample datafile's account-bucketed flag.
+  ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
 };
 
 export function applyLocalDefaults(): void {

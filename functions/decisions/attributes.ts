@@ -1,0 +1,62 @@
+/**
+ * The attributes Crosswalk hands the Optimizely SDK for one person, built from plain data:
+ *
+ *   1. the person's traits (from Segment identify calls),
+ *   2. their Engage audiences, each as a boolean attribute named by the audience key set to `true`
+ *      (the same name and value Engage writes as a trait, so a flag can target either way),
+ *   3. the primary account's traits, each prefixed with ACCOUNT_ATTRIBUTE_PREFIX (`plan` → `account_plan`),
+ *   4. the request's `userAttributes`, which win on conflicts.
+ *
+ * Then only keys the datafile declares survive (plus reserved `$opt_` keys Crosswalk or an allowed
+ * caller sets), so traits such as email or names never reach Optimizely's event endpoint.
+ */
+import type { ResolvedProfile } from '../identity/model';
+
+export type AttributeValue = string | number | boolean | null;
+export type Attributes = Record<string, AttributeValue>;
+
+export const RESERVED_PREFIX = '$opt_';
+export const BUCKETING_ID_ATTRIBUTE = '$opt_bucketing_id';
+
+/** Request attribute keys callers may not set (reserved `$opt_` keys) unless allowed by config. */
+export function reservedKeys(attributes: Attributes): string[] {
+  return Object.keys(attributes).filter((k) => k.startsWith(RESERVED_PREFIX));
+}
+
+/** Traits, audiences and primary-account traits of a resolved profile, before filtering. */
+export function profileAttributes(profile: ResolvedProfile | null, accountPrefix: string): Attributes {
+  if (!profile) return {};
+  const out: Attributes = {};
+  for (const [key, value] of Object.entries(profile.traits)) out[key] = value;
+  for (const audience of profile.audiences) out[audience] = true;
+  if (profile.primaryAccount) {
+    for (const [key, value] of Object.entries(profile.primaryAccount.traits))
+      out[`${accountPrefix}${key}`] = value;
+  }
+  return out;
+}
+
+export interface AttributeInput {
+  profile: ResolvedProfile | null;
+  requestAttributes: Attributes;
+  declared: ReadonlySet<string>;
+  accountPrefix: string;
+  /** When false, `$opt_` keys from the request are dropped (the handler refuses them first). */
+  allowReserved: boolean;
+}
+
+/** The attributes passed to the SDK: merged, the request winning, then only declared keys kept. */
+export function buildAttributes(input: AttributeInput): Attributes {
+  const merged: Attributes = { ...profileAttributes(input.profile, input.accountPrefix) };
+  for (const [key, value] of Object.entries(input.requestAttributes)) {
+    if (key.startsWith(RESERVED_PREFIX) && !input.allowReserved) continue;
+    merged[key] = value;
+  }
+  const out: Attributes = {};
+  for (const [key, value] of Object.entries(merged)) {
+    // null carries no information for audience evaluation and is not a valid event attribute value.
+    if (value === null) continue;
+    if (input.declared.has(key) || (key.startsWith(RESERVED_PREFIX) && input.allowReserved)) out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,72 @@
+/**
+ * One Optimizely client per SDK key per container, built from the datafile the source holds, with a
+ * static config manager (the source does the fetching and revalidation, so the SDK never polls)
+ * and a forwarding event processor on Crosswalk's dispatcher. A new datafile revision builds a new
+ * client; the previous one is dropped (it has no timers or queued events to lose).
+ */
+import {
+  type Client,
+  createForwardingEventProcessor,
+  createInstance,
+  createStaticProjectConfigManager,
+  type OptimizelyConfig,
+} from '@optimizely/optimizely-sdk';
+import type { DatafileSource } from './datafile-source';
+import type { FlushingEventDispatcher } from './event-dispatcher';
+
+export interface Project {
+  sdkKey: string;
+  revision: number;
+  client: Client;
+  /** The datafile text as served by GET /v1/datafile. */
+  datafile: string;
+  config: OptimizelyConfig;
+  /** Every flag key, in datafile order (decide with no keys decides them all). */
+  flagKeys: string[];
+  eventKeys: ReadonlySet<string>;
+  /** Attribute keys the datafile declares: the only ones that may reach Optimizely. */
+  declaredAttributes: ReadonlySet<string>;
+}
+
+export interface ProjectRegistry {
+  get(sdkKey: string): Promise<Project>;
+}
+
+export function createProjectRegistry(options: {
+  source: DatafileSource;
+  dispatcher: FlushingEventDispatcher;
+}): ProjectRegistry {
+  const projects = new Map<string, Project>();
+
+  function build(sdkKey: string, datafile: string, revision: number): Project {
+    const client = createInstance({
+      projectConfigManager: createStaticProjectConfigManager({ datafile }),
+      eventProcessor: createForwardingEventProcessor(options.dispatcher),
+    });
+    const config = client.getOptimizelyConfig();
+    if (!config) throw new Error(`The datafile for SDK key ${sdkKey} was not accepted by the Optimizely SDK`);
+    const parsed = JSON.parse(datafile) as { featureFlags?: { key: string }[] };
+    return {
+      sdkKey,
+      revision,
+      client,
+      datafile,
+      config,
+      flagKeys: (parsed.featureFlags ?? []).map((f) => f.key),
+      eventKeys: new Set(config.events.map((e) => e.key)),
+      declaredAttributes: new Set(config.attributes.map((a) => a.key)),
+    };
+  }
+
+  return {
+    async get(sdkKey) {
+      const stored = await options.source.get(sdkKey);
+      const current = projects.get(sdkKey);
+      if (current && current.revision === stored.revision && current.datafile === stored.datafile)
+        return current;
+      const project = build(sdkKey, stored.datafile, stored.revision);
+      projects.set(sdkKey, project);
+      return project;
+    },
+  };
+}
