@@ -1,0 +1,112 @@
+/** Shared pieces for decide/track tests: the sample datafile, an in-memory identity reader, profiles. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Identifier, IdentityReader, ResolvedProfile } from '../../functions/identity/model';
+import { DatafileSource } from '../../functions/optimizely/datafile-source';
+import { FlushingEventDispatcher } from '../../functions/optimizely/event-dispatcher';
+import { createProjectRegistry, type Project } from '../../functions/optimizely/projects';
+import type { DatafileStore, StoredDatafile } from '../../functions/storage/datafile-store';
+
+export const SAMPLE_DATAFILE_PATH = resolve(
+  import.meta.dirname,
+  '..',
+  '..',
+  'events',
+  'sample-datafile.json',
+);
+export const sampleDatafile = (): string => readFileSync(SAMPLE_DATAFILE_PATH, 'utf8');
+
+/** A port implementation of the identity reader over a fixed set of profiles. */
+export class InMemoryIdentityReader implements IdentityReader {
+  calls = 0;
+  private readonly byIdentifier = new Map<string, ResolvedProfile>();
+
+  add(profile: Omit<ResolvedProfile, 'matchedBy'>): void {
+    for (const identifier of profile.identifiers) {
+      this.byIdentifier.set(`${identifier.type}:${identifier.value}`, { ...profile, matchedBy: identifier });
+    }
+  }
+
+  async resolve(identifiers: readonly Identifier[]): Promise<ResolvedProfile | null> {
+    this.calls++;
+    for (const identifier of identifiers) {
+      const found = this.byIdentifier.get(`${identifier.type}:${identifier.value}`);
+      if (found) return { ...found, matchedBy: identifier };
+    }
+    return null;
+  }
+}
+
+export class InMemoryDatafileStore implements DatafileStore {
+  readonly items = new Map<string, StoredDatafile>();
+  gets = 0;
+  async get(sdkKey: string): Promise<StoredDatafile | null> {
+    this.gets++;
+    return this.items.get(sdkKey) ?? null;
+  }
+  async put(datafile: StoredDatafile): Promise<boolean> {
+    const current = this.items.get(datafile.sdkKey);
+    if (current && current.revision >= datafile.revision) return false;
+    this.items.set(datafile.sdkKey, datafile);
+    return true;
+  }
+}
+
+export interface CapturedEvent {
+  url: string;
+  body: {
+    visitors: {
+      visitor_id: string;
+      attributes: { key: string; value: unknown }[];
+      snapshots: { decisions?: unknown[]; events: { key: string }[] }[];
+    }[];
+  };
+}
+
+/** A fetch that records event POSTs in memory (the dispatcher's only I/O). */
+export function recordingFetch(sink: CapturedEvent[], status = 200): typeof fetch {
+  return (async (url: string | URL | Request, init?: RequestInit) => {
+    sink.push({ url: String(url), body: JSON.parse(String(init?.body)) as CapturedEvent['body'] });
+    return new Response('', { status });
+  }) as typeof fetch;
+}
+
+/** The sample project on the real SDK with a recording dispatcher. */
+export async function sampleProject(
+  sink: CapturedEvent[] = [],
+): Promise<{ project: Project; dispatcher: FlushingEventDispatcher }> {
+  const dispatcher = new FlushingEventDispatcher({
+    endpoint: 'http://127.0.0.1:9/v1/events',
+    fetchFn: recordingFetch(sink),
+  });
+  const source = new DatafileSource({
+    store: new InMemoryDatafileStore(),
+    urlTemplate: 'http://127.0.0.1:9/%s.json',
+    revalidateMs: 60_000,
+    localFile: { sdkKey: 'local-sample', path: SAMPLE_DATAFILE_PATH },
+  });
+  const project = await createProjectRegistry({ source, dispatcher }).get('local-sample');
+  return { project, dispatcher };
+}
+
+export function profile(
+  canonicalId: string,
+  options: {
+    identifiers?: Identifier[];
+    traits?: ResolvedProfile['traits'];
+    audiences?: string[];
+    account?: { id: string; traits: ResolvedProfile['traits'] } | null;
+  } = {},
+): ResolvedProfile {
+  const identifiers = options.identifiers ?? [{ type: 'user_id', value: canonicalId }];
+  return {
+    profileId: `p-${canonicalId}`,
+    canonicalId,
+    matchedBy: identifiers[0] ?? { type: 'user_id', value: canonicalId },
+    identifiers,
+    traits: options.traits ?? {},
+    audiences: options.audiences ?? [],
+    accountIds: options.account ? [options.account.id] : [],
+    primaryAccount: options.account ?? null,
+  };
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it } from '@jest/globals';
+import { TransientError } from '../../../functions/http/errors';
+import { DatafileSource, DatafileUnavailableError } from '../../../functions/optimizely/datafile-source';
+import { FlushingEventDispatcher } from '../../../functions/optimizely/event-dispatcher';
+import { InMemoryDatafileStore, sampleDatafile } from '../../support/decisions';
+
+function withRevision(revision: number): string {
+  return JSON.stringify({ ...JSON.parse(sampleDatafile()), revision: String(revision) });
+}
+
+/** A CDN on a function: answers per SDK key, counts requests, honours If-None-Match. */
+function fakeCdn(files: Map<string, string>, counter: { requests: number; status?: number }): typeof fetch {
+  return (async (url: string | URL | Request, init?: RequestInit) => {
+    counter.requests++;
+    if (counter.status) return new Response('', { status: counter.status });
+    const key = /\/([^/]+)\.json$/.exec(String(url))?.[1] ?? '';
+    const text = files.get(key);
+    if (!text) return new Response('<Error>AccessDenied</Error>', { status: 403 });
+    const etag = `"${JSON.parse(text).revision}"`;
+    if ((init?.headers as Record<string, string> | undefined)?.['if-none-match'] === etag)
+      return new Response(null, { status: 304 });
+    return new Response(text, { status: 200, headers: { etag } });
+  }) as typeof fetch;
+}
+
+describe('DatafileSource', () => {
+  it('serves the stored datafile without asking the CDN on a cold start', async () => {
+    const store = new InMemoryDatafileStore();
+    await store.put({ sdkKey: 'k1', datafile: withRevision(5), revision: 5, fetchedAt: Date.now() });
+    const counter = { requests: 0 };
+    const source = new DatafileSource({
+      store,
+      urlTemplate: 'https://cdn.test/%s.json',
+      revalidateMs: 60_000,
+      fetchFn: fakeCdn(new Map(), counter),
+    });
+    expect((await source.get('k1')).revision).toBe(5);
+    expect(counter.requests).toBe(0);
+  });
+
+  it('fetches from the CDN when nothing is stored, and persists it', async () => {
+    const store = new InMemoryDatafileStore();
+    const counter = { requests: 0 };
+    const source = new DatafileSource({
+      store,
+      urlTemplate: 'https://cdn.test/%s.json',
+      revalidateMs: 60_000,
+      fetchFn: fakeCdn(new Map([['k2', withRevision(7)]]), counter),
+    });
+    expect((await source.get('k2')).revision).toBe(7);
+    expect(store.items.get('k2')?.revision).toBe(7);
+    await source.get('k2');
+    expect(counter.requests).toBe(1);
+  });
+
+  it('answers 403 for an SDK key with no datafile, and 503 when the CDN fails', async () => {
+    const counter: { requests: number; status?: number } = { requests: 0 };
+    const source = new DatafileSource({
+      store: new InMemoryDatafileStore(),
+      urlTemplate: 'https://cdn.test/%s.json',
+      revalidateMs: 1,
+      fetchFn: fakeCdn(new Map(), counter),
+    });
+    await expect(source.get('unknown')).rejects.toBeInstanceOf(DatafileUnavailableError);
+    await expect(source.get('../etc')).rejects.toBeInstanceOf(DatafileUnavailableError);
+    counter.status = 502;
+    await expect(source.get('other')).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it('revalidates in the background after the interval, serving the held one meanwhile', async () => {
+    let now = 1_000_000;
+    const store = new InMemoryDatafileStore();
+    const files = new Map([['k3', withRevision(1)]]);
+    const counter = { requests: 0 };
+    const source = new DatafileSource({
+      store,
+      urlTemplate: 'https://cdn.test/%s.json',
+      revalidateMs: 60_000,
+      fetchFn: fakeCdn(files, counter),
+      now: () => now,
+    });
+    expect((await source.get('k3')).revision).toBe(1);
+    files.set('k3', withRevision(2));
+    now += 30_000;
+    expect((await source.get('k3')).revision).toBe(1);
+    expect(counter.requests).toBe(1);
+    now += 31_000;
+    expect((await source.get('k3')).revision).toBe(1);
+    await source.settled();
+    expect((await source.get('k3')).revision).toBe(2);
+    expect(store.items.get('k3')?.revision).toBe(2);
+    now += 61_000;
+    await source.get('k3');
+    await source.settled();
+    // Unchanged: a conditional GET answered 304.
+    expect(counter.requests).toBe(3);
+    expect((await source.get('k3')).revision).toBe(2);
+  });
+});
+
+describe('FlushingEventDispatcher', () => {
+  const event = {
+    url: 'https://logx.optimizely.com/v1/events',
+    httpVerb: 'POST' as const,
+    params: { visitors: [] } as never,
+  };
+
+  it('waits for every delivery of the captured work and retries a failed one once', async () => {
+    let calls = 0;
+    const fetchFn = (async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 20));
+      return new Response(null, { status: calls === 1 ? 503 : 204 });
+    }) as typeof fetch;
+    const dispatcher = new FlushingEventDispatcher({ endpoint: 'http://127.0.0.1:9/e', fetchFn });
+    const { delivery } = await dispatcher.capture(() => {
+      void dispatcher.dispatchEvent(event);
+    });
+    expect(delivery).toEqual({ dispatched: 1, failed: 0, errors: [] });
+    expect(calls).toBe(2);
+  });
+
+  it('reports deliveries that still fail', async () => {
+    const fetchFn = (async () => {
+      throw new Error('connection refused');
+    }) as typeof fetch;
+    const dispatcher = new FlushingEventDispatcher({ endpoint: 'http://127.0.0.1:9/e', fetchFn });
+    const { delivery } = await dispatcher.capture(() => {
+      void dispatcher.dispatchEvent(event);
+      void dispatcher.dispatchEvent(event);
+    });
+    expect(delivery.failed).toBe(2);
+    expect(delivery.errors[0]).toMatch(/connection refused/);
+  });
+});
