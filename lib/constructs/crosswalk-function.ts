@@ -1,0 +1,182 @@
+/**
+ * The one house construct for Crosswalk's Lambda functions: Node.js 24 on arm64, bundled by the
+ * local esbuild into one minified ESM file (AWS SDK v3 included), a log group with retention,
+ * X-Ray tracing, and an execution role that holds only what `grantTable`/`grantSecrets` add.
+ */
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DATAFILE_KEY_PREFIX } from '../../functions/storage/table-schema';
+import type { TableAccess } from '../routes';
+
+/**
+ * ESM bundles have no `require`; some bundled CommonJS dependencies still call it for Node
+ * built-ins, so the banner gives the module one (and the CommonJS path globals) before any code runs.
+ */
+const ESM_REQUIRE_BANNER = [
+  "import { createRequire as __crosswalkCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __crosswalkFileURLToPath } from 'node:url';",
+  "import { dirname as __crosswalkDirname } from 'node:path';",
+  'const require = __crosswalkCreateRequire(import.meta.url);',
+  'const __filename = __crosswalkFileURLToPath(import.meta.url);',
+  'const __dirname = __crosswalkDirname(__filename);',
+].join(' ');
+
+/** Item reads the functions make; TransactGetItems is authorised through GetItem. */
+export const TABLE_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+] as const;
+
+/** Item writes; TransactWriteItems is authorised through these per action. */
+export const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+/** The writes a datafile cache needs: one conditional put (or update) per stored datafile. */
+export const DATAFILE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
+export interface CrosswalkFunctionProps {
+  /** Route-table name (`segment-webhook`); also names the logical ID (`SegmentWebhookFunction`). */
+  functionName: string;
+  /** Entry file, relative to `projectRoot`. */
+  entry: string;
+  description: string;
+  /** Repository root: holds package-lock.json and the entry files. */
+  projectRoot: string;
+  memoryMb?: number;
+  timeoutSeconds?: number;
+  environment?: Record<string, string>;
+  logRetention: RetentionDays;
+  /** Log groups follow the table's policy so a retained stack keeps its logs too. */
+  logRemovalPolicy: RemovalPolicy;
+}
+
+export class CrosswalkFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+  /** Stable, readable CloudFormation logical ID, e.g. `HealthFunction` (for `sam local invoke`). */
+  readonly logicalId: string;
+
+  constructor(scope: Construct, id: string, props: CrosswalkFunctionProps) {
+    super(scope, id);
+    this.logicalId = functionLogicalId(props.functionName);
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+
+    // Our own role instead of the AWSLambdaBasicExecutionRole managed policy, which may write to
+    // any log group in the account: this one writes to its own log group only.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Crosswalk ${props.functionName} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: `${props.projectRoot}/${props.entry}`,
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: `${props.projectRoot}/package-lock.json`,
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memoryMb ?? 512,
+      timeout: Duration.seconds(props.timeoutSeconds ?? 10),
+      tracing: Tracing.ACTIVE,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        platform: 'node',
+        // ESM entry points of dependencies tree-shake better than their CommonJS builds.
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        // Stack traces need file and line only; the sources would triple the .map size.
+        sourcesContent: false,
+        banner: ESM_REQUIRE_BANNER,
+        // The runtime's preinstalled SDK is a different version than the one we test with, and
+        // loading it from the runtime's node_modules is slower at cold start than a bundled copy.
+        bundleAwsSDK: true,
+        externalModules: [],
+        // No Docker here: bundling must use the project's esbuild, never silently fall back.
+        forceDockerBundling: false,
+      },
+    });
+    (this.function.node.defaultChild as CfnFunction).overrideLogicalId(this.logicalId);
+  }
+
+  /** Grants exactly the table access a route-table entry declares, nothing for `none`. */
+  grantTable(table: ITable, access: TableAccess): void {
+    if (access === 'none') return;
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadIdentityTable',
+        effect: Effect.ALLOW,
+        actions: [...TABLE_READ_ACTIONS],
+        resources: [table.tableArn],
+      }),
+    );
+    if (access === 'read-write') {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'WriteIdentityTable',
+          effect: Effect.ALLOW,
+          actions: [...TABLE_WRITE_ACTIONS],
+          resources: [table.tableArn],
+        }),
+      );
+    } else if (access === 'read-datafile') {
+      // The decide path caches datafiles in the table; IAM keeps its writes to those items.
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'WriteDatafileItems',
+          effect: Effect.ALLOW,
+          actions: [...DATAFILE_WRITE_ACTIONS],
+          resources: [table.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DATAFILE_KEY_PREFIX}*`] },
+          },
+        }),
+      );
+    }
+    // A customer-managed key (not ours today) would need the role on its key policy too.
+    table.encryptionKey?.grantEncryptDecrypt(this.role);
+  }
+
+  /** Lets the function read the one Secrets Manager secret; call only when it needs a secret. */
+  grantSecrets(secret: ISecret): void {
+    secret.grantRead(this.role);
+  }
+}
+
+/** `segment-webhook` → `SegmentWebhookFunction`. */
+export function functionLogicalId(functionName: string): string {
+  const pascal = functionName
+    .split(/[^A-Za-z0-9]+/)
+    .filter((part) => part.length > 0)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+  return `${pascal}Function`;
+}

@@ -1,0 +1,111 @@
+/**
+ * The Crosswalk stack, generic over the route table: one function per entry of `functionSpecs`
+ * (so permissions differ per function), one HTTP API route per entry of `routes`, one table,
+ * and the one imported secret.
+ */
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { CrosswalkApi } from './constructs/crosswalk-api';
+import { CrosswalkFunction, functionLogicalId } from './constructs/crosswalk-function';
+import { IdentityTable } from './constructs/identity-table';
+import { type FunctionSpec, functionSpecs, type RouteSpec, routes } from './routes';
+import type { CrosswalkSettings } from './settings';
+
+export interface CrosswalkStackProps extends StackProps {
+  settings: CrosswalkSettings;
+  /** Repository root (entry files and package-lock.json). */
+  projectRoot: string;
+  /** Tests pass their own tables; the default is the real route table. */
+  functionSpecs?: Record<string, FunctionSpec>;
+  routes?: readonly RouteSpec[];
+}
+
+export class CrosswalkStack extends Stack {
+  readonly table: IdentityTable;
+  readonly api: CrosswalkApi;
+  readonly secret: ISecret;
+  readonly functions: ReadonlyMap<string, CrosswalkFunction>;
+
+  constructor(scope: Construct, id: string, props: CrosswalkStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const specs: Record<string, FunctionSpec> = props.functionSpecs ?? functionSpecs;
+    const routeTable = props.routes ?? routes;
+    // Logs are evidence: they go when the data goes, and stay when it stays.
+    const logRemovalPolicy =
+      settings.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.table = new IdentityTable(this, 'IdentityTable', { removalPolicy: settings.removalPolicy });
+
+    // Imported, never created: secret values must not pass through the template or CDK context.
+    this.secret = settings.secretArn
+      ? Secret.fromSecretCompleteArn(this, 'Secrets', settings.secretArn)
+      : Secret.fromSecretNameV2(this, 'Secrets', settings.secretName);
+
+    const functions = new Map<string, CrosswalkFunction>();
+    for (const [name, spec] of Object.entries(specs)) {
+      const environment: Record<string, string> = {
+        LOG_LEVEL: 'info',
+        ...settings.functionEnvironment,
+        // Every function validates TABLE_NAME at cold start; only granted ones can use it.
+        TABLE_NAME: this.table.table.tableName,
+        REQUIRE_AUTH: 'true',
+      };
+      if (spec.secrets.length > 0) environment.SECRETS_ARN = this.secret.secretArn;
+      const fn = new CrosswalkFunction(this, functionLogicalId(name), {
+        functionName: name,
+        entry: spec.entry,
+        description: spec.description,
+        projectRoot: props.projectRoot,
+        ...(spec.memoryMb === undefined ? {} : { memoryMb: spec.memoryMb }),
+        ...(spec.timeoutSeconds === undefined ? {} : { timeoutSeconds: spec.timeoutSeconds }),
+        environment,
+        logRetention: settings.logRetention,
+        logRemovalPolicy,
+      });
+      fn.grantTable(this.table.table, spec.tableAccess);
+      if (spec.secrets.length > 0) fn.grantSecrets(this.secret);
+      functions.set(name, fn);
+      this.suppressFunctionFindings(fn);
+    }
+    this.functions = functions;
+
+    this.api = new CrosswalkApi(this, 'Api', {
+      throttleRateLimit: settings.throttleRateLimit,
+      throttleBurstLimit: settings.throttleBurstLimit,
+      logRetention: settings.logRetention,
+      logRemovalPolicy,
+    });
+    for (const route of routeTable) {
+      const fn = functions.get(route.function);
+      if (!fn)
+        throw new Error(`Route ${route.method} ${route.path} names unknown function ${route.function}`);
+      this.api.addRoute(route, fn.function, `${functionLogicalId(route.function)}Integration`);
+    }
+    Validations.of(this.api.api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Authorisation is in the functions: clients send Crosswalk API keys as headers (Optimizely Agent style), the Segment webhook is checked by HMAC signature and token, the Optimizely webhook by X-Hub-Signature, and /health is public by design. API Gateway authorizers cannot check these.',
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'TableName', {
+      value: this.table.table.tableName,
+      description: 'Identity cache table',
+    });
+    new CfnOutput(this, 'SecretArn', {
+      value: this.secret.secretArn,
+      description: 'Secrets Manager secret the functions read (partial ARN when imported by name)',
+    });
+  }
+
+  private suppressFunctionFindings(fn: CrosswalkFunction): void {
+    // Only the X-Ray wildcard: other findings on a function must fail the nag test.
+    Validations.of(fn.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions, so active tracing needs Resource *.',
+    });
+  }
+}
