@@ -161,8 +161,9 @@ export class CrosswalkFunction extends Construct {
         }),
       );
     }
-    // A customer-managed key (not ours today) would need the role on its key policy too.
-    table.encryptionKey?.grantEncryptDecrypt(this.role);
+    // Only a customer-managed key (not ours today) needs a grant; readers only decrypt.
+    if (access === 'read') table.encryptionKey?.grantDecrypt(this.role);
+    else table.encryptionKey?.grantEncryptDecrypt(this.role);
   }
 
   /** Lets the function read the one Secrets Manager secret; call only when it needs a secret. */

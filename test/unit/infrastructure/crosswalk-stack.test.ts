@@ -58,10 +58,9 @@ function statementsOf(functionName: string): Statement[] {
 }
 
 const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const tableArn = () => ({
-  'Fn::GetAtt': [stack.getLogicalId(stack.table.table.node.defaultChild as never), 'Arn'],
-});
-const touchesTable = (s: Statement) => JSON.stringify(s.Resource) === JSON.stringify(tableArn());
+const tableLogicalId = () => stack.getLogicalId(stack.table.table.node.defaultChild as never);
+/** Any statement naming the table, its indexes or streams, whatever its shape. */
+const touchesTable = (s: Statement) => JSON.stringify(s.Resource).includes(tableLogicalId());
 const isSecretAction = (a: string) => a.startsWith('secretsmanager:');
 const WRITE_ACTIONS = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|ConditionCheckItem|\*)$/;
 
@@ -186,8 +185,15 @@ describe('CrosswalkStack', () => {
       const statements = tableStatements();
       if (spec.tableAccess === 'none') {
         expect(statements).toEqual([]);
+        expect(
+          statementsOf(name)
+            .flatMap(actionsOf)
+            .filter((a) => a.startsWith('dynamodb:')),
+        ).toEqual([]);
         return;
       }
+      // The table itself, never its indexes or streams.
+      for (const s of statements) expect(s.Resource).toEqual({ 'Fn::GetAtt': [tableLogicalId(), 'Arn'] });
       const reads = statements.filter((s) => !s.Condition).flatMap(actionsOf);
       expect(reads).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:BatchGetItem']));
       const unconditionedWrites = statements
