@@ -1,0 +1,474 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { OpenAPIBackend } from 'openapi-backend';
+import { parse as parseYaml } from 'yaml';
+import { resetEnvCache } from '../../../functions/config/env';
+import { resetSecretsCache } from '../../../functions/config/secrets';
+import { decisionRuntime, resetDecisionRuntime } from '../../../functions/decisions/service';
+import { resetIdentityReader } from '../../../functions/identity/reader';
+import { resetSegmentWebhook } from '../../../functions/segment-webhook/handler';
+import { DynamoDbDatafileStore } from '../../../functions/storage/datafile-store';
+import { dynamoDbClient } from '../../../functions/storage/dynamodb-client';
+import { type LocalServer, startLocalServer } from '../../../scripts/local/server';
+import { SAMPLE_DATAFILE_PATH, sampleDatafile } from '../../support/decisions';
+import { createTestTable, type TestTable } from '../../support/dynamodb';
+import { type FakeOptimizely, startFakeOptimizely } from '../../support/fake-optimizely';
+
+const API_KEY = 'decide-test-key';
+const WEBHOOK_SECRET = 'optimizely-webhook-secret';
+const auth = { 'x-api-key': API_KEY, 'content-type': 'application/json' };
+const declared = new Set(
+  (JSON.parse(sampleDatafile()) as { attributes: { key: string }[] }).attributes.map((a) => a.key),
+);
+
+let server: LocalServer;
+let table: TestTable;
+let fake: FakeOptimizely;
+let api: OpenAPIBackend;
+const run = randomUUID().slice(0, 8);
+
+function resetAll(): void {
+  resetEnvCache();
+  resetSecretsCache();
+  resetSegmentWebhook();
+  resetIdentityReader();
+  resetDecisionRuntime();
+}
+
+async function segment(events: Record<string, unknown>[]): Promise<void> {
+  const response = await fetch(`${server.url}/webhooks/segment`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'Segment (Actions)' },
+    body: JSON.stringify(events),
+  });
+  expect(response.status).toBe(200);
+  expect(((await response.json()) as { rejected: unknown[] }).rejected).toEqual([]);
+}
+
+let messages = 0;
+function call(type: string, fields: Record<string, unknown>): Record<string, unknown> {
+  messages++;
+  return {
+    type,
+    messageId: `${run}-m${messages}`,
+    timestamp: new Date(Date.UTC(2026, 10, 24, 9, 0, messages)).toISOString(),
+    context: { library: { name: 'analytics-node', version: '2.1.0' } },
+    ...fields,
+  };
+}
+
+type Json = Record<string, unknown>;
+
+async function post(path: string, body: unknown, headers: Record<string, string> = auth) {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Json & Json[] };
+}
+
+function expectValid(operationId: string, status: number, body: unknown): void {
+  const result = api.validateResponse(body, operationId, status);
+  expect(result.errors ?? []).toEqual([]);
+}
+
+beforeAll(async () => {
+  [table, fake] = await Promise.all([createTestTable('decide'), startFakeOptimizely()]);
+  Object.assign(process.env, {
+    TABLE_NAME: table.tableName,
+    API_KEYS: API_KEY,
+    OPTIMIZELY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    OPTIMIZELY_SDK_KEY: 'local-sample',
+    OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE_PATH,
+    OPTIMIZELY_EVENT_ENDPOINT: `${fake.url}/v1/events`,
+    OPTIMIZELY_DATAFILE_URL_TEMPLATE: `${fake.url}/datafiles/%s.json`,
+    ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
+    MAX_DECIDE_KEYS: '5',
+    MAX_IDENTIFIERS_PER_REQUEST: '3',
+    MAX_BODY_BYTES: '4096',
+    CROSSWALK_METRICS: 'off',
+  });
+  for (const name of ['SEGMENT_SHARED_SECRET', 'SEGMENT_WEBHOOK_TOKEN', 'SECRETS_ARN', 'REQUIRE_AUTH'])
+    delete process.env[name];
+  resetAll();
+  const spec = parseYaml(
+    readFileSync(
+      resolve(
+        import.meta.dirname,
+        '..',
+        '..',
+        '..',
+        '..',
+        'shared',
+        'reference',
+        'optimizely-agent-openapi.yaml',
+      ),
+      'utf8',
+    ),
+  );
+  // quick: Agent's published document has schema slips (e.g. `examples` in a Schema Object) that
+  // fail the 3.1 meta-schema check; the operation schemas themselves compile and are what we validate.
+  api = new OpenAPIBackend({ definition: spec, quick: true, validate: true, ajvOpts: { strict: false } });
+  await api.init();
+  server = await startLocalServer(0);
+});
+
+afterAll(async () => {
+  await server.close();
+  await fake.close();
+  await table.drop();
+  resetAll();
+});
+
+beforeEach(() => {
+  fake.events.length = 0;
+  fake.eventStatus = 200;
+});
+
+describe('the seed scenario: Albert across surfaces', () => {
+  const albert = `albert-123-${run}`;
+  const mobile = `albert-xyz-${run}`;
+  const email = `albert-${run}@example.com`;
+
+  beforeAll(async () => {
+    await segment([
+      call('identify', {
+        userId: albert,
+        anonymousId: `web-${run}`,
+        traits: { email, plan: 'pro', name: 'Albert Z' },
+      }),
+      call('identify', { anonymousId: mobile, traits: { email, country: 'DE' } }),
+    ]);
+  });
+
+  it('gives identical decisions for his user id, his mobile anonymous id and his email', async () => {
+    const bodies = [
+      { userId: albert },
+      { identifiers: { anonymous_id: mobile } },
+      { identifiers: { email } },
+    ];
+    const answers = [];
+    for (const body of bodies) {
+      const response = await post('/v1/decide', body);
+      expect(response.status).toBe(200);
+      expectValid('decide', 200, response.body);
+      answers.push(response.body as unknown as Json[]);
+    }
+    const shape = (decisions: Json[]) =>
+      decisions.map(({ flagKey, enabled, variationKey, ruleKey, variables }) => ({
+        flagKey,
+        enabled,
+        variationKey,
+        ruleKey,
+        variables,
+      }));
+    expect(answers[0]).toHaveLength(4);
+    expect(shape(answers[1] ?? [])).toEqual(shape(answers[0] ?? []));
+    expect(shape(answers[2] ?? [])).toEqual(shape(answers[0] ?? []));
+    // The pro plan trait puts him in the A/B test's audience.
+    expect(answers[0]?.[0]).toMatchObject({
+      flagKey: 'checkout_redesign',
+      ruleKey: 'checkout_redesign_test',
+    });
+    expect(answers[1]?.[0]?.identity).toMatchObject({
+      canonicalId: albert,
+      matchedBy: { type: 'anonymous_id', value: mobile },
+      source: 'cache',
+    });
+    expect((answers[2]?.[0]?.userContext as Json).userId).toBe(albert);
+  });
+
+  it('has every decision event delivered, with the canonical id and declared attributes only, when the response returns', async () => {
+    const response = await post('/v1/decide?keys=checkout_redesign&keys=search_ranking', {
+      identifiers: { anonymous_id: mobile },
+    });
+    expect(response.status).toBe(200);
+    expect(fake.events).toHaveLength(2);
+    for (const batch of fake.events) {
+      const visitor = (batch as { visitors: { visitor_id: string; attributes: { key: string }[] }[] })
+        .visitors[0];
+      expect(visitor?.visitor_id).toBe(albert);
+      for (const { key } of visitor?.attributes ?? [])
+        expect(declared.has(key) || key.startsWith('$opt_')).toBe(true);
+      expect(visitor?.attributes.map((a) => a.key)).toEqual(expect.arrayContaining(['plan', 'country']));
+      expect(JSON.stringify(batch)).not.toContain(email);
+    }
+  });
+
+  it('tracks a conversion for the canonical id, delivered before the answer', async () => {
+    const response = await post('/v1/track?eventKey=purchase', {
+      identifiers: { email },
+      eventTags: { revenue: 4200 },
+    });
+    expect(response.status).toBe(200);
+    expectValid('trackEvent', 200, response.body);
+    expect(response.body).toMatchObject({ userId: albert, eventKey: 'purchase' });
+    expect(fake.events).toHaveLength(1);
+    expect(JSON.stringify(fake.events[0])).toContain(albert);
+  });
+
+  it('answers a track that could not be delivered with a retryable 503', async () => {
+    fake.eventStatus = 500;
+    const response = await post('/v1/track?eventKey=purchase', { userId: albert });
+    expect(response.status).toBe(503);
+  });
+
+  it('still answers a decide whose events could not be delivered', async () => {
+    fake.eventStatus = 500;
+    const response = await post('/v1/decide?keys=search_ranking', { userId: albert });
+    expect(response.status).toBe(200);
+    expectValid('decide', 200, response.body);
+  });
+});
+
+describe('account bucketing', () => {
+  it('gives all members of one account one variation of team_dashboard while search_ranking varies among them', async () => {
+    const account = `acme-${run}`;
+    const members = Array.from({ length: 12 }, (_, i) => `acme-user-${i}-${run}`);
+    await segment(
+      members.map((userId) =>
+        call('group', { userId, groupId: account, traits: { plan: 'enterprise', name: 'Acme' } }),
+      ),
+    );
+    const team = new Set<string>();
+    const search = new Set<string>();
+    for (const userId of members) {
+      const response = await post('/v1/decide?keys=team_dashboard&keys=search_ranking', { userId });
+      expect(response.status).toBe(200);
+      expectValid('decide', 200, response.body);
+      const [dashboard, ranking] = response.body as unknown as Json[];
+      team.add(String(dashboard?.variationKey));
+      search.add(String(ranking?.variationKey));
+      expect(dashboard?.identity).toMatchObject({ accountId: account, bucketingId: account });
+      expect(ranking?.identity).toMatchObject({ accountId: account, bucketingId: userId });
+      expect((dashboard?.userContext as { attributes: Json }).attributes).toMatchObject({
+        account_plan: 'enterprise',
+      });
+    }
+    expect(team.size).toBe(1);
+    expect(search.size).toBeGreaterThan(1);
+  });
+});
+
+describe('Agent compatibility', () => {
+  it('answers one key with an object and an unknown person by the given id', async () => {
+    const response = await post('/v1/decide?keys=free_shipping_banner', {
+      userId: `stranger-${run}`,
+      userAttributes: { high_value_customers: true },
+    });
+    expect(response.status).toBe(200);
+    expectValid('decide', 200, response.body);
+    expect(response.body).toMatchObject({
+      flagKey: 'free_shipping_banner',
+      enabled: true,
+      ruleKey: 'high_value_customers_rule',
+      variables: { message: 'Free shipping on every order' },
+      identity: { canonicalId: `stranger-${run}`, matchedBy: null, source: 'request' },
+    });
+  });
+
+  it('answers an unknown flag key as the SDK does', async () => {
+    const response = await post('/v1/decide?keys=nope', { userId: 'u' });
+    expect(response.status).toBe(200);
+    expectValid('decide', 200, response.body);
+    expect(response.body).toMatchObject({ flagKey: 'nope', enabled: false, variationKey: '', ruleKey: '' });
+  });
+
+  it('answers an unknown event key as Agent does, sending nothing', async () => {
+    const response = await post('/v1/track?eventKey=nope', { userId: 'u' });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ eventKey: 'nope', error: 'eventKey: "nope" not found' });
+    expect(fake.events).toHaveLength(0);
+  });
+
+  it('serves the OptimizelyConfig and the datafile', async () => {
+    const config = await fetch(`${server.url}/v1/config`, { headers: auth });
+    expect(config.status).toBe(200);
+    const configBody = await config.json();
+    expectValid('getConfig', 200, configBody);
+    expect(Object.keys((configBody as { featuresMap: Json }).featuresMap)).toContain('team_dashboard');
+    const datafile = await fetch(`${server.url}/v1/datafile`, { headers: auth });
+    expect(await datafile.json()).toEqual(JSON.parse(sampleDatafile()));
+  });
+
+  it('answers 403 for an SDK key whose datafile cannot be had', async () => {
+    const response = await post(
+      '/v1/decide',
+      { userId: 'u' },
+      { ...auth, 'x-optimizely-sdk-key': `missing${run}` },
+    );
+    expect(response.status).toBe(403);
+    expectValid('decide', 403, response.body);
+    expect(String(response.body.message)).toMatch(/No datafile is available for SDK key/);
+  });
+});
+
+describe('bad input', () => {
+  const cases: [string, string, unknown, Record<string, string>, number, RegExp][] = [
+    ['missing auth', '/v1/decide', { userId: 'u' }, { 'content-type': 'application/json' }, 401, /API key/],
+    [
+      'wrong API key',
+      '/v1/decide',
+      { userId: 'u' },
+      { ...auth, 'x-api-key': 'nope' },
+      401,
+      /Invalid API key/,
+    ],
+    ['a non-string userId', '/v1/decide', { userId: 42 }, auth, 400, /userId/],
+    [
+      'an object attribute',
+      '/v1/decide',
+      { userId: 'u', userAttributes: { plan: { a: 1 } } },
+      auth,
+      400,
+      /userAttributes\.plan/,
+    ],
+    [
+      'an unknown decide option',
+      '/v1/decide',
+      { userId: 'u', decideOptions: ['SHOUT'] },
+      auth,
+      400,
+      /decideOptions/,
+    ],
+    [
+      'no identifier at all',
+      '/v1/decide',
+      { userAttributes: {} },
+      auth,
+      400,
+      /userId or at least one identifier/,
+    ],
+    [
+      'a reserved attribute',
+      '/v1/decide',
+      { userId: 'u', userAttributes: { $opt_bucketing_id: 'x' } },
+      auth,
+      400,
+      /\$opt_bucketing_id/,
+    ],
+    [
+      'too many identifiers',
+      '/v1/decide',
+      { identifiers: { a: '1', b: '2', c: '3', d: '4' } },
+      auth,
+      400,
+      /identifiers: 4 given, at most 3/,
+    ],
+    [
+      'too many keys',
+      '/v1/decide?keys=a&keys=b&keys=c&keys=d&keys=e&keys=f',
+      { userId: 'u' },
+      auth,
+      400,
+      /keys: 6 given, at most 5/,
+    ],
+    [
+      'a body over the cap',
+      '/v1/decide',
+      { userId: 'u', userAttributes: { plan: 'x'.repeat(5000) } },
+      auth,
+      400,
+      /body: larger than 4096/,
+    ],
+    ['a missing eventKey', '/v1/track', { userId: 'u' }, auth, 400, /eventKey/],
+    ['non-JSON', '/v1/decide', '', auth, 400, /empty/],
+  ];
+
+  it.each(cases)('refuses %s', async (_name, path, body, headers, status, message) => {
+    const response = await fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers,
+      body: body === '' ? '' : JSON.stringify(body),
+    });
+    expect(response.status).toBe(status);
+    const answer = (await response.json()) as Json;
+    expect(String(answer.message)).toMatch(message);
+    expect(fake.events).toHaveLength(0);
+  });
+});
+
+describe('DynamoDB requests per decide', () => {
+  it('makes one request on an identity-cache miss and none when warm', async () => {
+    const userId = `counted-${run}`;
+    await segment([call('identify', { userId, traits: { plan: 'pro' } })]);
+    let requests = 0;
+    const client = dynamoDbClient();
+    const name = `count-${run}`;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        requests++;
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      // A first decide warms the project; then the identity cache is emptied for the count.
+      await post('/v1/decide?keys=checkout_redesign', { userId });
+      decisionRuntime().identityCache.clear();
+      requests = 0;
+      expect((await post('/v1/decide?keys=checkout_redesign', { userId })).status).toBe(200);
+      expect(requests).toBe(1);
+      requests = 0;
+      expect(
+        (await post('/v1/decide', { userId, identifiers: { anonymous_id: `other-${run}` } })).status,
+      ).toBe(200);
+      expect(requests).toBe(1);
+      requests = 0;
+      await post('/v1/decide', { userId, identifiers: { anonymous_id: `other-${run}` } });
+      await post('/v1/decide?keys=checkout_redesign', { userId });
+      expect(requests).toBe(0);
+    } finally {
+      client.middlewareStack.remove(name);
+    }
+  });
+});
+
+describe('Optimizely datafile webhook', () => {
+  const sdkKey = `hooked${run}`;
+  const webhookBody = (revision: number) =>
+    JSON.stringify({
+      project_id: 21472780144,
+      timestamp: 1795588800,
+      event: 'project.datafile_updated',
+      data: {
+        revision,
+        cdn_url: `https://cdn.optimizely.com/datafiles/${sdkKey}.json`,
+        environment: 'Production',
+      },
+    });
+  const sign = (body: string) => `sha1=${createHmac('sha1', WEBHOOK_SECRET).update(body).digest('hex')}`;
+
+  it('stores the new datafile, which then serves that SDK key', async () => {
+    fake.datafiles.set(sdkKey, JSON.stringify({ ...JSON.parse(sampleDatafile()), revision: '18', sdkKey }));
+    const body = webhookBody(18);
+    const response = await fetch(`${server.url}/webhooks/optimizely`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature': sign(body) },
+      body,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ sdkKey, revision: 18 });
+    const stored = await new DynamoDbDatafileStore({ client: table.client, tableName: table.tableName }).get(
+      sdkKey,
+    );
+    expect(stored?.revision).toBe(18);
+    const config = await fetch(`${server.url}/v1/config`, {
+      headers: { ...auth, 'x-optimizely-sdk-key': sdkKey },
+    });
+    expect(((await config.json()) as Json).revision).toBe('18');
+  });
+
+  it('refuses a bad signature with 401', async () => {
+    const body = webhookBody(19);
+    const response = await fetch(`${server.url}/webhooks/optimizely`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature': sign(`${body} `) },
+      body,
+    });
+    expect(response.status).toBe(401);
+  });
+});
