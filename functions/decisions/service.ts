@@ -4,7 +4,7 @@
  * wait for event delivery before answering. Built once per container on first use.
  */
 import { env } from '../config/env';
-import { TransientError } from '../http/errors';
+import { HttpError } from '../http/errors';
 import type { Identifier, IdentityReader } from '../identity/model';
 import { identityReader } from '../identity/reader';
 import { type IdentityRules, identityRulesFromEnv } from '../identity/rules';
@@ -129,8 +129,10 @@ export async function trackForRequest(
     trackEvent(project, person, request.eventKey, attributes, request.eventTags),
   );
   if (delivery.failed > 0) {
+    logger.error('conversion event was not delivered', { sdkKey: request.sdkKey, ...delivery });
     metric('ConversionEventDeliveryFailed', delivery.failed);
-    throw new TransientError(`The conversion event was not delivered: ${delivery.errors.join('; ')}`);
+    // A 503 the caller can read: the conversion was not recorded and retrying is the fix.
+    throw new HttpError(503, 'The conversion event could not be delivered to Optimizely; retry the request');
   }
   return result;
 }

@@ -390,7 +390,7 @@ describe('bad input', () => {
 });
 
 describe('DynamoDB requests per decide', () => {
-  it('makes one request on an identity-cache miss and none when warm', async () => {
+  it('makes one request on an identity-cache miss (two for an account new to the container) and none when warm', async () => {
     const userId = `counted-${run}`;
     await segment([call('identify', { userId, traits: { plan: 'pro' } })]);
     let requests = 0;
@@ -419,6 +419,23 @@ describe('DynamoDB requests per decide', () => {
       await post('/v1/decide', { userId, identifiers: { anonymous_id: `other-${run}` } });
       await post('/v1/decide?keys=checkout_redesign', { userId });
       expect(requests).toBe(0);
+
+      // An account member: one BatchGetItem once the account's traits are in the container's
+      // account cache; the very first member of an account seen by a container adds one GetItem.
+      const members = [`counted-a-${run}`, `counted-b-${run}`];
+      await segment(
+        members.map((id) =>
+          call('group', { userId: id, groupId: `counted-acct-${run}`, traits: { plan: 'team' } }),
+        ),
+      );
+      resetIdentityReader();
+      resetDecisionRuntime();
+      requests = 0;
+      await post('/v1/decide?keys=team_dashboard', { userId: members[0] });
+      expect(requests).toBe(2);
+      requests = 0;
+      await post('/v1/decide?keys=team_dashboard', { userId: members[1] });
+      expect(requests).toBe(1);
     } finally {
       client.middlewareStack.remove(name);
     }
