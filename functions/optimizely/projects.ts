@@ -9,6 +9,7 @@ import {
   createForwardingEventProcessor,
   createInstance,
   createStaticProjectConfigManager,
+  type EventDispatcher,
   type OptimizelyConfig,
 } from '@optimizely/optimizely-sdk';
 import type { DatafileSource } from './datafile-source';
@@ -32,6 +33,17 @@ export interface ProjectRegistry {
   get(sdkKey: string): Promise<Project>;
 }
 
+/**
+ * The Optimizely client Crosswalk runs for one datafile: static config, forwarding event processor
+ * on the given dispatcher. Also what a bare-SDK baseline (the bench's floor) should build.
+ */
+export function createOptimizelyClient(datafile: string, dispatcher: EventDispatcher): Client {
+  return createInstance({
+    projectConfigManager: createStaticProjectConfigManager({ datafile }),
+    eventProcessor: createForwardingEventProcessor(dispatcher),
+  });
+}
+
 export function createProjectRegistry(options: {
   source: DatafileSource;
   dispatcher: FlushingEventDispatcher;
@@ -39,10 +51,7 @@ export function createProjectRegistry(options: {
   const projects = new Map<string, Project>();
 
   function build(sdkKey: string, datafile: string, revision: number): Project {
-    const client = createInstance({
-      projectConfigManager: createStaticProjectConfigManager({ datafile }),
-      eventProcessor: createForwardingEventProcessor(options.dispatcher),
-    });
+    const client = createOptimizelyClient(datafile, options.dispatcher);
     const config = client.getOptimizelyConfig();
     if (!config) throw new Error(`The datafile for SDK key ${sdkKey} was not accepted by the Optimizely SDK`);
     const parsed = JSON.parse(datafile) as { featureFlags?: { key: string }[] };
