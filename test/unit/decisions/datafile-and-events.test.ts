@@ -133,3 +133,46 @@ describe('FlushingEventDispatcher', () => {
     expect(delivery.errors[0]).toMatch(/connection refused/);
   });
 });
+
+describe('FlushingEventDispatcher batching', () => {
+  const envelope = {
+    account_id: '1',
+    project_id: '2',
+    revision: '3',
+    client_name: 'node-sdk',
+    client_version: '6',
+    anonymize_ip: true,
+    enrich_decisions: true,
+  };
+  const event = (project: string, visitor: string) => ({
+    url: 'https://logx.optimizely.com/v1/events',
+    httpVerb: 'POST' as const,
+    params: {
+      ...envelope,
+      project_id: project,
+      visitors: [{ visitor_id: visitor, attributes: [], snapshots: [] }],
+    } as never,
+  });
+
+  it('merges one request’s events per project into one POST each', async () => {
+    const bodies: { project_id: string; visitors: { visitor_id: string }[] }[] = [];
+    const fetchFn = (async (_url: string | URL | Request, init?: RequestInit) => {
+      bodies.push(JSON.parse(String(init?.body)));
+      return new Response(null, { status: 204 });
+    }) as typeof fetch;
+    const dispatcher = new FlushingEventDispatcher({ endpoint: 'http://127.0.0.1:9/e', fetchFn });
+    const { delivery } = await dispatcher.capture(() => {
+      for (const [p, v] of [
+        ['2', 'a'],
+        ['2', 'b'],
+        ['9', 'c'],
+      ] as const)
+        void dispatcher.dispatchEvent(event(p, v));
+    });
+    expect(delivery).toEqual({ dispatched: 3, failed: 0, errors: [] });
+    expect(bodies.map((b) => [b.project_id, b.visitors.map((v) => v.visitor_id)])).toEqual([
+      ['2', ['a', 'b']],
+      ['9', ['c']],
+    ]);
+  });
+});
