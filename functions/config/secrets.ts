@@ -63,10 +63,12 @@ async function fromSecretsManager(secretId: string): Promise<Secrets> {
     throw new TransientError('Could not read secrets from Secrets Manager', { cause: error });
   }
   const parsed = secretDocumentSchema.safeParse(JSON.parse(text ?? '{}'));
-  if (!parsed.success) throw new Error(`Secret ${secretId} is not a valid Crosswalk secret document: ${parsed.error.message}`);
+  if (!parsed.success)
+    throw new Error(`Secret ${secretId} is not a valid Crosswalk secret document: ${parsed.error.message}`);
   const { apiKeys, ...rest } = parsed.data;
   const result: Secrets = { apiKeys };
-  for (const [k, v] of Object.entries(rest)) if (v !== undefined) (result as unknown as Record<string, string>)[k] = v;
+  for (const [k, v] of Object.entries(rest))
+    if (v !== undefined) (result as unknown as Record<string, string>)[k] = v;
   return result;
 }
 

@@ -36,7 +36,8 @@ export async function requireApiKey(event: HttpEvent): Promise<void> {
     return;
   }
   const presented = presentedApiKey(event);
-  if (!presented) throw new UnauthorizedError('Missing API key: send Authorization: Bearer <key> or x-api-key');
+  if (!presented)
+    throw new UnauthorizedError('Missing API key: send Authorization: Bearer <key> or x-api-key');
   // Check every key so the time taken does not tell which one nearly matched.
   let ok = false;
   for (const key of apiKeys) ok = safeEqual(presented, key) || ok;

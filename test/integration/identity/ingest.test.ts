@@ -131,7 +131,7 @@ describe('ingest into DynamoDB', () => {
       { numRuns: 12 },
     );
     await assertNoIdentifierOnTwoProfiles();
-  });
+  }, 120_000);
 
   it('converges when the events arrive shuffled over several requests', async () => {
     await fc.assert(
@@ -151,7 +151,7 @@ describe('ingest into DynamoDB', () => {
       ),
       { numRuns: 10 },
     );
-  });
+  }, 120_000);
 
   it('converges when the events are split across concurrent invocations', async () => {
     await fc.assert(
@@ -169,7 +169,7 @@ describe('ingest into DynamoDB', () => {
       { numRuns: 10 },
     );
     await assertNoIdentifierOnTwoProfiles();
-  });
+  }, 120_000);
 
   it('merges into one profile when concurrent requests link the same new user', async () => {
     const prefix = `m${randomUUID().slice(0, 8)}-`;
