@@ -3,7 +3,7 @@
  * fails the cold start with a message naming the variable. Every variable here is documented in
  * the README's configuration reference.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const commaList = z.string().transform((s) =>
   s

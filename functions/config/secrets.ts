@@ -3,7 +3,7 @@
  * variables locally. Cached per container for a few minutes so a rotation takes effect without a
  * deploy. The Secrets Manager client is imported only when a secret ARN is configured.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { TransientError } from '../http/errors';
 import { env } from './env';
 

@@ -1,5 +1,5 @@
 /** Request schemas of POST /v1/decide and POST /v1/track: Optimizely Agent's bodies plus `identifiers`. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DECIDE_OPTIONS } from '../decisions/decide';
 
 const attributeValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {

@@ -1,5 +1,5 @@
 /** GET /v1/identities/{type}/{value}: path parameters as API Gateway passes them (URL-decoded). */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const identityPathSchema = z.object({
   type: z.string().trim().min(1, 'identifier type is required').max(100),

@@ -1,5 +1,5 @@
 /** Optimizely's datafile webhook body (`project.datafile_updated`). */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const optimizelyWebhookSchema = z.object({
   project_id: z.union([z.number(), z.string()]),

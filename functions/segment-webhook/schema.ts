@@ -2,7 +2,7 @@
  * The webhook request: one Segment event (a JSON object) or a batch (a JSON array of them). Each
  * element is validated separately (functions/segment/spec.ts) so one bad event does not sink a batch.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export function webhookBodySchema(maxBatch: number) {
   const element = z.unknown();
