@@ -3,10 +3,11 @@
  * `cdk synth` (cdk.out) and answering its sample event once, against a floor of a fresh `node`
  * process that does nothing. Also reports each bundle's minified size.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { functionLogicalId } from '../lib/constructs/crosswalk-function';
 import { functionSpecs } from '../lib/routes';
 import { median } from './lib/stats';
 
@@ -29,13 +30,6 @@ export function synthesize(): void {
   if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stderr}`);
 }
 
-function pascal(name: string): string {
-  return name
-    .split(/[-_]/)
-    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
-    .join('');
-}
-
 /** Finds each function of lib/routes.ts in the synthesized template through its asset metadata. */
 export function bundledFunctions(): BundledFunction[] {
   const templateFile = ['Crosswalk.template.json'].map((f) => join(cdkOut, f)).find((f) => existsSync(f));
@@ -45,15 +39,15 @@ export function bundledFunctions(): BundledFunction[] {
   };
   const found: BundledFunction[] = [];
   for (const name of Object.keys(functionSpecs)) {
-    const prefix = pascal(name);
-    const entry = Object.entries(template.Resources).find(
-      ([id, r]) =>
-        r.Type === 'AWS::Lambda::Function' && id.startsWith(prefix) && r.Metadata?.['aws:asset:path'],
-    );
-    if (!entry) continue;
-    const assetDir = join(cdkOut, entry[1].Metadata?.['aws:asset:path'] as string);
+    const logicalId = functionLogicalId(name);
+    const resource = template.Resources[logicalId];
+    const assetPath =
+      resource?.Type === 'AWS::Lambda::Function' ? resource.Metadata?.['aws:asset:path'] : undefined;
+    if (!assetPath) throw new Error(`${logicalId} (function ${name}) is not in the synthesized template`);
+    const assetDir = join(cdkOut, assetPath);
     const bundle = ['index.mjs', 'index.js'].map((f) => join(assetDir, f)).find((f) => existsSync(f));
-    if (bundle) found.push({ name, logicalId: entry[0], bundle });
+    if (!bundle) throw new Error(`no bundle in ${assetDir} for ${name}`);
+    found.push({ name, logicalId, bundle });
   }
   return found;
 }
@@ -62,27 +56,44 @@ export function bundleKb(fn: BundledFunction): number {
   return statSync(fn.bundle).size / 1024;
 }
 
-function timeProcess(args: string[], env: NodeJS.ProcessEnv): number {
+/**
+ * Wall-clock ms of one fresh process. Spawned asynchronously: the bench's loopback fakes (event
+ * API, datafile CDN) live in this process and must keep answering while the child runs.
+ */
+async function timeProcess(args: string[], env: NodeJS.ProcessEnv, answers: boolean): Promise<number> {
   const start = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, args, { env, stdio: 'pipe', encoding: 'utf8' });
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
   const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0)
-    throw new Error(`cold start process failed (${result.status}): ${result.stderr || result.stdout}`);
-  if (args.length > 1 && !result.stdout.includes('"statusCode"')) {
-    throw new Error(`cold start process gave no result: ${result.stdout} ${result.stderr}`);
+  if (status !== 0) throw new Error(`cold start process failed (${status}): ${stderr || stdout}`);
+  // The measured process must have answered successfully, or a failing path would time as fast.
+  if (answers && !/"statusCode":2\d\d/.test(stdout)) {
+    throw new Error(`cold start process did not answer 2xx: ${stdout} ${stderr}`);
   }
   return elapsed;
 }
 
 /** Median wall-clock ms of a fresh process doing nothing. */
-export function floorProcessMs(runs: number): number {
+export async function floorProcessMs(runs: number): Promise<number> {
   const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(timeProcess(['-e', ''], process.env));
+  for (let i = 0; i < runs; i++) samples.push(await timeProcess(['-e', ''], process.env, false));
   return median(samples);
 }
 
 /** Median wall-clock ms of a fresh process importing the bundle and answering one event. */
-export function coldStartMs(fn: BundledFunction, env: NodeJS.ProcessEnv, runs: number): number {
+export async function coldStartMs(
+  fn: BundledFunction,
+  env: NodeJS.ProcessEnv,
+  runs: number,
+): Promise<number> {
   const event = readFileSync(
     join(repoRoot, functionSpecs[fn.name as keyof typeof functionSpecs].sampleEvent),
     'utf8',
@@ -96,6 +107,7 @@ process.stdout.write(JSON.stringify(result));
 process.exit(0);
 `;
   const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(timeProcess(['--input-type=module', '-e', script], env));
+  for (let i = 0; i < runs; i++)
+    samples.push(await timeProcess(['--input-type=module', '-e', script], env, true));
   return median(samples);
 }

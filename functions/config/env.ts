@@ -80,8 +80,10 @@ export function env(): Env {
   return cached;
 }
 
+/** An empty variable counts as unset (`FOO=` in a shell, an empty field in a deploy tool). */
 export function parseEnv(source: NodeJS.ProcessEnv): Env {
-  const result = envSchema.safeParse(source);
+  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const result = envSchema.safeParse(set);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigurationError(`Invalid configuration: ${problems}`);

@@ -15,6 +15,13 @@ describe('parseEnv', () => {
     expect(parsed.REQUIRE_AUTH).toBe(false);
   });
 
+  it('treats an empty variable as unset', () => {
+    const parsed = parseEnv({ TABLE_NAME: 't', SEGMENT_WEBHOOK_TOKEN: '', IDENTITY_CACHE_TTL_MS: '' });
+    expect(parsed.SEGMENT_WEBHOOK_TOKEN).toBeUndefined();
+    expect(parsed.IDENTITY_CACHE_TTL_MS).toBe(30_000);
+    expect(() => parseEnv({ TABLE_NAME: '' })).toThrow(/TABLE_NAME/);
+  });
+
   it('rejects a datafile URL template without a %s placeholder', () => {
     expect(() => parseEnv({ TABLE_NAME: 't', OPTIMIZELY_DATAFILE_URL_TEMPLATE: 'https://x/y.json' })).toThrow(
       /OPTIMIZELY_DATAFILE_URL_TEMPLATE/,

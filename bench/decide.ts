@@ -1,0 +1,285 @@
+/**
+ * Decide through the full handler (middy, validation, resolution, attributes, SDK, response) against
+ * the bare Optimizely SDK deciding the same flag for the same user and attributes in this process.
+ *
+ * - warm: the identity is in the container's cache; floor = bare `decide`.
+ * - miss: the identity cache is emptied before every call, so the profile is read from DynamoDB;
+ *   floor = bare `decide` + one `GetItem` of the person's identifier item on the same table.
+ * - with event: the decision event is delivered (to a loopback event endpoint) before answering, as
+ *   every production decide does; floor = bare `decide` whose dispatcher POSTs the same event.
+ * - memory: resident set after 100,000 decides vs after 10,000.
+ */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type Client,
+  type EventDispatcher,
+  type LogEvent,
+  OptimizelyDecideOption,
+} from '@optimizely/optimizely-sdk';
+import { decisionRuntime } from '../functions/decisions/service';
+import { createOptimizelyClient } from '../functions/optimizely/projects';
+import { dynamoDbClient } from '../functions/storage/dynamodb-client';
+import { identifierItemKey } from '../functions/storage/dynamodb-identity-store';
+import type { BenchPerson } from './fixtures/segment-events';
+import {
+  collectGarbage,
+  type HttpHandler,
+  invoke,
+  type PreparedCall,
+  prepareCall,
+  type RequestCounter,
+} from './lib/harness';
+import type { Report } from './lib/report';
+import { microsPerCall, round } from './lib/stats';
+
+export interface DecideBenchOptions {
+  handler: HttpHandler;
+  people: readonly BenchPerson[];
+  datafile: string;
+  sdkKey: string;
+  flagKey: string;
+  apiKey: string;
+  tableName: string;
+  eventEndpoint: string;
+  requests: RequestCounter;
+  report: Report;
+}
+
+interface Subject {
+  person: BenchPerson;
+  call: PreparedCall;
+  /** What the handler decided with: the bare SDK decides with exactly these. */
+  userId: string;
+  attributes: Record<string, string | number | boolean>;
+}
+
+const noEvents: EventDispatcher = { dispatchEvent: async () => ({ statusCode: 200 }) };
+
+function decideCall(options: DecideBenchOptions, person: BenchPerson, sendEvent: boolean): PreparedCall {
+  // Alternate how callers know people: web by email, mobile by anonymous id, backend by user id.
+  const identifiers =
+    person.index % 3 === 0
+      ? { email: person.email }
+      : person.index % 3 === 1
+        ? { anonymous_id: person.anonymousIds[person.anonymousIds.length - 1] as string }
+        : { user_id: person.userId };
+  return prepareCall({
+    functionName: 'decide',
+    routeKey: 'POST /v1/decide',
+    url: `/v1/decide?keys=${options.flagKey}`,
+    headers: { 'x-api-key': options.apiKey, 'x-optimizely-sdk-key': options.sdkKey },
+    body: JSON.stringify({
+      identifiers,
+      userAttributes: { platform: person.device?.type ?? 'web' },
+      ...(sendEvent ? {} : { decideOptions: ['DISABLE_DECISION_EVENT'] }),
+    }),
+  });
+}
+
+async function subjects(options: DecideBenchOptions, people: readonly BenchPerson[], sendEvent: boolean) {
+  const list: Subject[] = [];
+  for (const person of people) {
+    const call = decideCall(options, person, sendEvent);
+    const result = await invoke(options.handler, call);
+    const decision = JSON.parse(result.body as string) as {
+      userContext: { userId: string; attributes: Record<string, string | number | boolean> };
+    };
+    list.push({
+      person,
+      call,
+      userId: decision.userContext.userId,
+      attributes: decision.userContext.attributes,
+    });
+  }
+  return list;
+}
+
+function sample(people: readonly BenchPerson[], count: number, offset: number): BenchPerson[] {
+  const step = Math.max(1, Math.floor(people.length / count));
+  const picked: BenchPerson[] = [];
+  for (let i = 0; picked.length < count && i < people.length; i++) {
+    picked.push(people[(offset + i * step) % people.length] as BenchPerson);
+  }
+  return picked;
+}
+
+async function bareClient(datafile: string, dispatcher: EventDispatcher): Promise<Client> {
+  const client = createOptimizelyClient(datafile, dispatcher);
+  await client.onReady();
+  return client;
+}
+
+export async function benchDecide(options: DecideBenchOptions): Promise<void> {
+  const { handler, report, requests } = options;
+  const runtime = decisionRuntime();
+  const disable = [OptimizelyDecideOption.DISABLE_DECISION_EVENT];
+  const bare = await bareClient(options.datafile, noEvents);
+
+  // Warm: 200 people whose identities the container has cached.
+  const warm = await subjects(options, sample(options.people, 200, 0), false);
+  let w = 0;
+  const warmHandler = await microsPerCall(() => invoke(handler, (warm[w++ % warm.length] as Subject).call), {
+    iterations: 2_000,
+    repetitions: 7,
+    warmup: 2_000,
+  });
+  let f = 0;
+  const warmFloor = await microsPerCall(
+    () => {
+      const s = warm[f++ % warm.length] as Subject;
+      return bare.createUserContext(s.userId, s.attributes)?.decide(options.flagKey, disable);
+    },
+    { iterations: 2_000, repetitions: 7, warmup: 2_000 },
+  );
+  report.add('decide_warm_us', {
+    value: warmHandler.median,
+    unit: 'µs',
+    floor: warmFloor.median,
+    target: 'ratio ≤ 2.0',
+    check: (x) => (x.ratio ?? Infinity) <= 2.0,
+  });
+  requests.reset();
+  for (const s of warm) await invoke(handler, s.call);
+  report.add('decide_dynamodb_requests_hit', {
+    value: requests.count() / warm.length,
+    unit: 'requests',
+    target: '0',
+    check: (x) => x.value === 0,
+  });
+
+  // Miss: 2,000 other people; the first pass is the container's warm-up (JIT, connections, account
+  // traits cache), then every timed call starts with an empty identity cache.
+  const missPeople = sample(options.people, 2_000, 1);
+  const miss = await subjects(options, missPeople, false);
+  const client = dynamoDbClient();
+  let m = 0;
+  requests.reset();
+  const missHandler = await microsPerCall(
+    () => {
+      runtime.identityCache.clear();
+      return invoke(handler, (miss[m++ % miss.length] as Subject).call);
+    },
+    { iterations: 250, repetitions: 7, warmup: 250 },
+  );
+  const missRequests = requests.count() / m;
+  let g = 0;
+  const missFloor = await microsPerCall(
+    async () => {
+      const s = miss[g++ % miss.length] as Subject;
+      const key = identifierItemKey({ type: 'user_id', value: s.person.userId });
+      await client.send(
+        new GetItemCommand({ TableName: options.tableName, Key: { pk: { S: key.pk }, sk: { S: key.sk } } }),
+      );
+      return bare.createUserContext(s.userId, s.attributes)?.decide(options.flagKey, disable);
+    },
+    { iterations: 250, repetitions: 7, warmup: 250 },
+  );
+  report.add('decide_miss_us', {
+    value: missHandler.median,
+    unit: 'µs',
+    floor: missFloor.median,
+    target: 'ratio ≤ 1.15',
+    check: (x) => (x.ratio ?? Infinity) <= 1.15,
+  });
+  report.add('decide_dynamodb_requests', {
+    value: missRequests,
+    unit: 'requests',
+    target: '1',
+    check: (x) => x.value === 1,
+  });
+
+  // A person whose account the container has not seen within ACCOUNT_CACHE_TTL_MS: reported, not
+  // hidden (account traits are read per account, not copied into every member's items).
+  const { resetIdentityReader } = await import('../functions/identity/reader');
+  const { resetDecisionRuntime } = await import('../functions/decisions/service');
+  resetIdentityReader();
+  resetDecisionRuntime();
+  // A new container: its first decide also loads the project; then count people of other accounts.
+  const first = warm[0] as Subject;
+  await invoke(handler, first.call);
+  const seenAccounts = new Set([first.person.accountId]);
+  const cold = sample(options.people, 400, 7).filter((p) => {
+    if (seenAccounts.has(p.accountId)) return false;
+    seenAccounts.add(p.accountId);
+    return true;
+  });
+  requests.reset();
+  for (const person of cold) {
+    decisionRuntime().identityCache.clear();
+    await invoke(handler, decideCall(options, person, false));
+  }
+  report.add('decide_dynamodb_requests_cold_account', {
+    value: requests.count() / cold.length,
+    unit: 'requests',
+    target: 'reported (identifier + account)',
+  });
+
+  // With the decision event delivered before answering.
+  const withEvent = await subjects(options, sample(options.people, 200, 3), true);
+  let e = 0;
+  const eventHandler = await microsPerCall(
+    () => invoke(handler, (withEvent[e++ % withEvent.length] as Subject).call),
+    { iterations: 300, repetitions: 7, warmup: 300 },
+  );
+  let pending: Promise<unknown> = Promise.resolve();
+  const posting: EventDispatcher = {
+    dispatchEvent: (event: LogEvent) => {
+      pending = fetch(options.eventEndpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(event.params),
+      }).then((r) => r.arrayBuffer());
+      return pending.then(() => ({ statusCode: 204 }));
+    },
+  };
+  const barePosting = await bareClient(options.datafile, posting);
+  let p = 0;
+  const eventFloor = await microsPerCall(
+    async () => {
+      const s = withEvent[p++ % withEvent.length] as Subject;
+      barePosting.createUserContext(s.userId, s.attributes)?.decide(options.flagKey);
+      await pending;
+    },
+    { iterations: 300, repetitions: 7, warmup: 300 },
+  );
+  report.add('decide_warm_with_event_us', {
+    value: eventHandler.median,
+    unit: 'µs',
+    floor: eventFloor.median,
+    target: 'reported',
+  });
+  await benchMemory(options);
+}
+
+/** Resident memory after 100,000 decides vs after 10,000, over the same container. */
+async function benchMemory(options: DecideBenchOptions): Promise<void> {
+  const people = sample(options.people, 2_000, 5);
+  const calls = people.map((p) => decideCall(options, p, false));
+  const runtime = decisionRuntime();
+  let i = 0;
+  const run = async (count: number) => {
+    for (let n = 0; n < count; n++) {
+      // One call in ten misses the identity cache, as a busy container sees new people.
+      if (n % 10 === 0) runtime.identityCache.clear();
+      await invoke(options.handler, calls[i++ % calls.length] as PreparedCall);
+    }
+  };
+  await run(10_000);
+  await collectGarbage();
+  const after10k = process.memoryUsage().rss;
+  await run(90_000);
+  await collectGarbage();
+  const after100k = process.memoryUsage().rss;
+  options.report.add('decide_rss_growth_pct', {
+    value: round(((after100k - after10k) / after10k) * 100, 2),
+    unit: '%',
+    target: '≤ 10 %',
+    check: (x) => x.value <= 10,
+  });
+  options.report.add('decide_rss_mb_after_100k', {
+    value: after100k / 1024 / 1024,
+    unit: 'MiB',
+    floor: after10k / 1024 / 1024,
+    target: 'reported',
+  });
+}

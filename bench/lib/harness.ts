@@ -1,0 +1,87 @@
+/**
+ * What every benchmark scenario shares: calling a Lambda handler in process with an API Gateway
+ * HTTP API event (built before timing, as API Gateway would), and counting DynamoDB requests sent
+ * by the container's client.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
+import { lambdaContext } from '../../scripts/local/lambda-context';
+
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface PreparedCall {
+  event: APIGatewayProxyEventV2;
+  context: Context;
+}
+
+export function prepareCall(options: {
+  functionName: string;
+  routeKey: string;
+  url: string;
+  body: string;
+  headers?: Record<string, string>;
+}): PreparedCall {
+  const [method = 'POST'] = options.routeKey.split(' ');
+  return {
+    event: apiGatewayEvent(
+      {
+        method,
+        url: options.url,
+        headers: { 'content-type': 'application/json', ...options.headers },
+        body: options.body,
+      },
+      options.routeKey,
+    ),
+    context: lambdaContext(options.functionName, 300_000),
+  };
+}
+
+/** Invokes the handler and insists on the expected status, so a failing path is never timed as fast. */
+export async function invoke(
+  handler: HttpHandler,
+  call: PreparedCall,
+  expectedStatus = 200,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const result = await handler(call.event, call.context);
+  if (result.statusCode !== expectedStatus) {
+    throw new Error(`handler answered ${result.statusCode} (expected ${expectedStatus}): ${result.body}`);
+  }
+  return result;
+}
+
+export interface RequestCounter {
+  count(): number;
+  reset(): void;
+}
+
+/** Counts every command the client sends (a DynamoDB request each; SDK retries are not re-counted). */
+export function countRequests(client: DynamoDBClient): RequestCounter {
+  let sent = 0;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      sent++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'crosswalkBenchRequestCounter' },
+  );
+  return {
+    count: () => sent,
+    reset: () => {
+      sent = 0;
+    },
+  };
+}
+
+/** Runs a full garbage collection so resident memory reflects live objects. */
+export async function collectGarbage(): Promise<void> {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+}

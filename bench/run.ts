@@ -1,0 +1,219 @@
+/**
+ * `npm run bench`: Crosswalk's hot paths measured against floors taken in the same run, on DynamoDB
+ * Local with a generated 40-flag datafile and a ≥10,000-person identity graph. Prints a table and
+ * writes bench-results.json. Nothing leaves loopback: Optimizely's event API and CDN and Segment's
+ * Profile API are local fakes. See BENCHMARKS.md for what each figure means and the latest results.
+ *
+ *   npm run bench                 everything (about 3 minutes on 2 cores)
+ *   BENCH_PEOPLE=2000 npm run bench   a smaller graph, for a quick look
+ *   BENCH_ONLY=decide,cold-start npm run bench   some sections only
+ *     (sections: ingest, decide, seed-pattern, http, cold-start)
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ensureTable, freePort, startDynamoDbLocal } from '../scripts/local/dynamodb-local';
+import { bundledFunctions, bundleKb, coldStartMs, floorProcessMs, synthesize } from './cold-start';
+import { benchDecide } from './decide';
+import { startFakeOptimizely } from './fake-optimizely';
+import { benchDatafile } from './fixtures/datafile';
+import { type BenchPerson, benchPeople } from './fixtures/segment-events';
+import { loadDecide, startServerProcess } from './http-load';
+import { benchIngest, seedGraph } from './ingest';
+import { countRequests, type HttpHandler } from './lib/harness';
+import { Report } from './lib/report';
+import { benchSeedPattern } from './seed-pattern';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const TABLE = 'crosswalk-bench';
+const API_KEY = 'bench-api-key';
+const WEBHOOK_TOKEN = 'bench-webhook-token';
+const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 10_000);
+const SECTIONS = ['ingest', 'decide', 'seed-pattern', 'http', 'cold-start'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function selectedSections(): Set<Section> {
+  const only = process.env.BENCH_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!only || only.length === 0) return new Set(SECTIONS);
+  const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    throw new Error(`BENCH_ONLY: unknown section(s) ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
+  }
+  return new Set(only as Section[]);
+}
+
+let sectionStarted = performance.now();
+function section(title: string): void {
+  const now = performance.now();
+  console.log(`  (${((now - sectionStarted) / 1000).toFixed(1)} s)\n${title}`);
+  sectionStarted = now;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const run = selectedSections();
+  const report = new Report();
+  const work = mkdtempSync(join(tmpdir(), 'crosswalk-bench-'));
+  const generated = benchDatafile(40);
+  const datafile = JSON.stringify(generated.datafile);
+  const sdkKey = String(generated.datafile.sdkKey);
+  const datafilePath = join(work, 'datafile.json');
+  writeFileSync(datafilePath, datafile);
+  const sampleDatafile = readFileSync(join(repoRoot, 'events', 'sample-datafile.json'), 'utf8');
+  const optimizely = await startFakeOptimizely({ [sdkKey]: datafile, 'local-sample': sampleDatafile });
+  const dynamo = await startDynamoDbLocal({});
+  const stops: (() => Promise<void>)[] = [() => optimizely.close(), () => dynamo.stop()];
+  try {
+    const benchEnv: Record<string, string> = {
+      TABLE_NAME: TABLE,
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      AWS_REGION: 'local',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      LOG_LEVEL: 'error',
+      CROSSWALK_METRICS: 'off',
+      API_KEYS: API_KEY,
+      SEGMENT_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+      OPTIMIZELY_SDK_KEY: sdkKey,
+      OPTIMIZELY_DATAFILE: datafilePath,
+      OPTIMIZELY_DATAFILE_URL_TEMPLATE: optimizely.datafileUrlTemplate,
+      OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
+      ACCOUNT_BUCKETED_FLAGS: generated.accountBucketedFlags.join(','),
+    };
+    Object.assign(process.env, benchEnv);
+    // Imported after the environment is set: handlers read it once per container, as in Lambda.
+    const { dynamoDbClient } = await import('../functions/storage/dynamodb-client');
+    const client = dynamoDbClient();
+    await ensureTable(client, TABLE);
+    const requests = countRequests(client);
+    const webhook = (await import('../functions/segment-webhook/handler')).handler as unknown as HttpHandler;
+    const decide = (await import('../functions/decide/handler')).handler as unknown as HttpHandler;
+
+    const needsGraph = run.has('ingest') || run.has('decide') || run.has('seed-pattern') || run.has('http');
+    const people: BenchPerson[] = needsGraph ? benchPeople(PEOPLE) : [];
+    if (needsGraph) {
+      section(`Seeding ${PEOPLE.toLocaleString('en')} people through the Segment webhook handler`);
+      const seeded = await seedGraph(webhook, people, WEBHOOK_TOKEN);
+      const accounts = new Set(people.map((p) => p.accountId)).size;
+      console.log(
+        `  ${seeded.events} events (identify, track, group) in ${seeded.seconds.toFixed(1)} s: ` +
+          `${people.length} people, ${accounts} accounts`,
+      );
+    }
+
+    if (run.has('ingest')) {
+      section('Ingest');
+      await benchIngest({
+        handler: webhook,
+        people,
+        token: WEBHOOK_TOKEN,
+        client,
+        tableName: TABLE,
+        requests,
+        report,
+      });
+    }
+
+    const flagKey = generated.flagKeys.find((k) => !generated.accountBucketedFlags.includes(k)) as string;
+    if (run.has('decide')) {
+      section('Decide (in process)');
+      await benchDecide({
+        handler: decide,
+        people,
+        datafile,
+        sdkKey,
+        flagKey,
+        apiKey: API_KEY,
+        tableName: TABLE,
+        eventEndpoint: optimizely.eventEndpoint,
+        requests,
+        report,
+      });
+    }
+
+    if (run.has('seed-pattern')) {
+      section('Seed pattern: per-request Profile API vs Crosswalk');
+      await benchSeedPattern(people, report);
+    }
+
+    if (run.has('http')) {
+      section('Decide over HTTP (npm start, autocannon)');
+      const server = await startServerProcess(await freePort(), { ...process.env, ...benchEnv });
+      stops.unshift(() => server.stop());
+      const bodies = people
+        .filter((_, i) => i % 7 === 0)
+        .map((p) => JSON.stringify({ identifiers: { anonymous_id: p.anonymousIds[0] }, userAttributes: {} }));
+      const load = await loadDecide({
+        url: `${server.url}/v1/decide?keys=${flagKey}`,
+        bodies,
+        headers: { 'x-api-key': API_KEY },
+        connections: 8,
+        durationSeconds: 10,
+      });
+      await server.stop();
+      report.add('http_decide_rps', {
+        value: load.rps,
+        unit: 'req/s',
+        target: `reported; ${load.requests} requests, ${load.errors} errors, ${load.non2xx} non-2xx`,
+        check: () => load.errors === 0 && load.non2xx === 0,
+      });
+      report.add('http_decide_p99_ms', { value: load.p99Ms, unit: 'ms', target: 'reported (8 connections)' });
+    }
+
+    if (run.has('cold-start')) {
+      section('Cold start and bundle size (cdk synth assets)');
+      synthesize();
+      const functions = bundledFunctions();
+      const floorMs = await floorProcessMs(7);
+      const coldEnv = {
+        ...process.env,
+        ...benchEnv,
+        // The sample events are written for the sample datafile.
+        OPTIMIZELY_SDK_KEY: 'local-sample',
+        OPTIMIZELY_DATAFILE: join(repoRoot, 'events', 'sample-datafile.json'),
+        API_KEYS: '',
+        SEGMENT_WEBHOOK_TOKEN: '',
+        ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
+        NODE_OPTIONS: '--enable-source-maps',
+      };
+      for (const fn of functions) {
+        report.add(`cold_start_ms_${fn.name.replaceAll('-', '_')}`, {
+          value: await coldStartMs(fn, coldEnv, 7),
+          unit: 'ms',
+          floor: floorMs,
+          target: 'ratio ≤ 2.0',
+          check: (x) => (x.ratio ?? Infinity) <= 2.0,
+        });
+      }
+      for (const fn of functions) {
+        report.add(`bundle_kb_${fn.name.replaceAll('-', '_')}`, {
+          value: bundleKb(fn),
+          unit: 'KB',
+          target: '≤ 400',
+          check: (x) => x.value <= 400,
+        });
+      }
+    }
+
+    section('');
+    const events = optimizely.received();
+    console.log(`\n  (${events.visitors} decision and conversion events reached the loopback event API)`);
+    report.printTable();
+    const out = join(repoRoot, 'bench-results.json');
+    report.write(out);
+    console.log(`\nWrote ${out} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);
