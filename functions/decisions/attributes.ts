@@ -45,18 +45,52 @@ export interface AttributeInput {
   allowReserved: boolean;
 }
 
+interface DeclaredProfileAttributes {
+  declared: ReadonlySet<string>;
+  accountPrefix: string;
+  allowReserved: boolean;
+  attributes: Attributes;
+}
+
+/**
+ * A profile's declared attributes, computed once per cached profile object: warm decides reuse the
+ * identity cache's profile, so the trait walk and filter run once per profile and datafile.
+ */
+const declaredByProfile = new WeakMap<ResolvedProfile, DeclaredProfileAttributes>();
+
+function keep(key: string, declared: ReadonlySet<string>, allowReserved: boolean): boolean {
+  return declared.has(key) || (allowReserved && key.startsWith(RESERVED_PREFIX));
+}
+
+function declaredProfileAttributes(input: AttributeInput): Attributes {
+  const { profile, declared, accountPrefix, allowReserved } = input;
+  if (!profile) return {};
+  const memo = declaredByProfile.get(profile);
+  if (
+    memo &&
+    memo.declared === declared &&
+    memo.accountPrefix === accountPrefix &&
+    memo.allowReserved === allowReserved
+  ) {
+    return memo.attributes;
+  }
+  const attributes: Attributes = {};
+  for (const [key, value] of Object.entries(profileAttributes(profile, accountPrefix))) {
+    // null carries no information for audience evaluation and is not a valid event attribute value.
+    if (value !== null && keep(key, declared, allowReserved)) attributes[key] = value;
+  }
+  declaredByProfile.set(profile, { declared, accountPrefix, allowReserved, attributes });
+  return attributes;
+}
+
 /** The attributes passed to the SDK: merged, the request winning, then only declared keys kept. */
 export function buildAttributes(input: AttributeInput): Attributes {
-  const merged: Attributes = { ...profileAttributes(input.profile, input.accountPrefix) };
+  const out: Attributes = { ...declaredProfileAttributes(input) };
   for (const [key, value] of Object.entries(input.requestAttributes)) {
     if (key.startsWith(RESERVED_PREFIX) && !input.allowReserved) continue;
-    merged[key] = value;
-  }
-  const out: Attributes = {};
-  for (const [key, value] of Object.entries(merged)) {
-    // null carries no information for audience evaluation and is not a valid event attribute value.
-    if (value === null) continue;
-    if (input.declared.has(key) || (key.startsWith(RESERVED_PREFIX) && input.allowReserved)) out[key] = value;
+    // A null request value removes the attribute, as it removes it from the SDK's evaluation.
+    if (value === null) delete out[key];
+    else if (keep(key, input.declared, input.allowReserved)) out[key] = value;
   }
   return out;
 }

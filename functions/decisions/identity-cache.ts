@@ -3,8 +3,10 @@
  * makes no DynamoDB request and a miss makes the reader's one.
  *
  * - Keyed by the request's ordered identifier list (resolve() answers for the first known one).
- * - LRU bounded by IDENTITY_CACHE_MAX_ENTRIES; entries live IDENTITY_CACHE_TTL_MS, which bounds how
- *   stale traits, audiences and merges can be on a warm container.
+ * - Bounded by IDENTITY_CACHE_MAX_ENTRIES, evicting the least recently used (approximately: a hit
+ *   moves an entry to the recent end once it has drifted a quarter of the way to eviction).
+ * - Entries live IDENTITY_CACHE_TTL_MS, which bounds how stale traits, audiences and merges can be
+ *   on a warm container.
  * - Negative results (nobody known) are cached too, but only for IDENTITY_NEGATIVE_CACHE_TTL_MS
  *   (short): anonymous traffic repeats unknown ids at high rates and would otherwise read DynamoDB
  *   on every call, while the short TTL bounds how long a newly linked id keeps its anonymous answer.
@@ -22,6 +24,8 @@ export interface IdentityCacheOptions {
 interface Entry {
   profile: ResolvedProfile | null;
   expiresAt: number;
+  /** Value of the cache's insert counter when the entry was last moved to the recent end. */
+  seq: number;
 }
 
 export interface CacheStats {
@@ -33,6 +37,7 @@ export class CachedIdentityReader implements IdentityReader {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<ResolvedProfile | null>>();
   private readonly now: () => number;
+  private seq = 0;
   readonly stats: CacheStats = { hits: 0, misses: 0 };
 
   constructor(
@@ -47,9 +52,13 @@ export class CachedIdentityReader implements IdentityReader {
     const entry = this.entries.get(key);
     if (entry) {
       if (entry.expiresAt > this.now()) {
-        // Re-insert to mark it most recently used.
-        this.entries.delete(key);
-        this.entries.set(key, entry);
+        // Move it to the recent end, but only once it has drifted a quarter of the way to eviction:
+        // hot entries stay safe without a delete and insert on every hit.
+        if (this.seq - entry.seq > this.options.maxEntries / 4) {
+          entry.seq = ++this.seq;
+          this.entries.delete(key);
+          this.entries.set(key, entry);
+        }
         this.stats.hits++;
         return entry.profile;
       }
@@ -84,7 +93,7 @@ export class CachedIdentityReader implements IdentityReader {
     const ttl = profile ? this.options.ttlMs : Math.min(this.options.negativeTtlMs, this.options.ttlMs);
     if (ttl <= 0) return;
     this.entries.delete(key);
-    this.entries.set(key, { profile, expiresAt: this.now() + ttl });
+    this.entries.set(key, { profile, expiresAt: this.now() + ttl, seq: ++this.seq });
     while (this.entries.size > this.options.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;

@@ -3,14 +3,25 @@
  * or `x-api-key: <key>`. Compared in constant time. With no key configured, auth is off locally
  * (npm start warns) and refused when `REQUIRE_AUTH` is set, as it is in every deployed stack.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { env } from '../config/env';
 import { secrets } from '../config/secrets';
 import type { HttpEvent } from './api-gateway';
 import { UnauthorizedError } from './errors';
 
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
+}
+
+/** The configured keys' digests, computed once per key list (secrets are cached per container). */
+const keyDigests = new WeakMap<readonly string[], Buffer[]>();
+function digestsOf(keys: readonly string[]): Buffer[] {
+  let digests = keyDigests.get(keys);
+  if (!digests) {
+    digests = keys.map(digest);
+    keyDigests.set(keys, digests);
+  }
+  return digests;
 }
 
 /** Constant-time equality of two strings of any length. */
@@ -39,7 +50,8 @@ export async function requireApiKey(event: HttpEvent): Promise<void> {
   if (!presented)
     throw new UnauthorizedError('Missing API key: send Authorization: Bearer <key> or x-api-key');
   // Check every key so the time taken does not tell which one nearly matched.
+  const presentedDigest = digest(presented);
   let ok = false;
-  for (const key of apiKeys) ok = safeEqual(presented, key) || ok;
+  for (const keyDigest of digestsOf(apiKeys)) ok = timingSafeEqual(presentedDigest, keyDigest) || ok;
   if (!ok) throw new UnauthorizedError('Invalid API key');
 }

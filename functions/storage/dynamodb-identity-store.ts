@@ -146,7 +146,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
     }
   }
 
-  /** BatchGetItem over any number of keys: chunks of 100 in parallel, UnprocessedKeys retried. */
+  /** BatchGetItem over any number of keys (GetItem for one): chunks of 100 in parallel, UnprocessedKeys retried. */
   private async batchGet(
     keys: readonly Key[],
     projection?: string,
@@ -155,9 +155,27 @@ export class DynamoDbIdentityStore implements IdentityStore {
     const unique = new Map<string, Key>();
     for (const key of keys) unique.set(`${key.pk}\u0000${key.sk}`, key);
     const all = [...unique.values()];
+    const found = new Map<string, Item>();
+    if (all.length === 1) {
+      // One key (a decide for one identifier, a single-event batch): GetItem is the cheaper request.
+      const output = await this.send<{ Item?: Item }>(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: toKey(all[0] as Key),
+          ConsistentRead: consistent,
+          ...(projection
+            ? {
+                ProjectionExpression: projection,
+                ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#ttl': TTL },
+              }
+            : {}),
+        }),
+      );
+      if (output.Item) found.set(keyString(output.Item), output.Item);
+      return found;
+    }
     const chunks: Key[][] = [];
     for (let i = 0; i < all.length; i += BATCH_GET_LIMIT) chunks.push(all.slice(i, i + BATCH_GET_LIMIT));
-    const found = new Map<string, Item>();
     await pool(chunks, CONCURRENCY, async (chunk) => {
       let pending: Item[] = chunk.map(toKey);
       for (let attempt = 0; pending.length > 0; attempt++) {

@@ -191,4 +191,17 @@ describe('identity cache', () => {
     await cache.resolve(byAnon);
     expect(inner.calls).toBe(3);
   });
+
+  it('keeps an entry that is hit between every insert while others come and go', async () => {
+    const inner = reader();
+    const cache = new CachedIdentityReader(inner, { ttlMs: 1000, negativeTtlMs: 1000, maxEntries: 4 });
+    await cache.resolve(byAnon);
+    for (let i = 0; i < 20; i++) {
+      await cache.resolve([{ type: 'user_id', value: `passer-${i}` }]);
+      await cache.resolve(byAnon);
+    }
+    expect(cache.size).toBe(4);
+    // One read for the hot entry, one per passer-by: the hot entry was never evicted.
+    expect(inner.calls).toBe(21);
+  });
 });
