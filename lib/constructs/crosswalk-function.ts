@@ -18,6 +18,10 @@ import type { TableAccess } from '../routes';
  * ESM bundles have no `require`; some bundled CommonJS dependencies still call it for Node
  * built-ins, so the banner gives the module one (and the CommonJS path globals) before any code runs.
  */
+/** The AWS SDK's default credential chain, and what the bundles use instead (a path from the project root). */
+const DEFAULT_CREDENTIAL_CHAIN = '@aws-sdk/credential-provider-node';
+const LAMBDA_CREDENTIALS = './functions/storage/lambda-credentials.ts';
+
 const ESM_REQUIRE_BANNER = [
   "import { createRequire as __crosswalkCreateRequire } from 'node:module';",
   "import { fileURLToPath as __crosswalkFileURLToPath } from 'node:url';",
@@ -120,6 +124,9 @@ export class CrosswalkFunction extends Construct {
         // loading it from the runtime's node_modules is slower at cold start than a bundled copy.
         bundleAwsSDK: true,
         externalModules: [],
+        // Lambda's credentials are always in the environment: bundle only the env provider in place
+        // of the default chain (see functions/storage/lambda-credentials.ts), about 130 KB less.
+        esbuildArgs: { [`--alias:${DEFAULT_CREDENTIAL_CHAIN}`]: LAMBDA_CREDENTIALS },
         // No Docker here: bundling must use the project's esbuild, never silently fall back.
         forceDockerBundling: false,
       },

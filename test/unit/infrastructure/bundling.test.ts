@@ -60,6 +60,14 @@ describe('CrosswalkFunction bundling', () => {
     expect(code).toContain('BatchGetItem');
   });
 
+  it("bundles only the environment credential provider, not the SDK's default chain", () => {
+    const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
+    // The env provider's variable names are there; the chain's SSO and ini providers are not.
+    expect(code).toContain('AWS_SECRET_ACCESS_KEY');
+    expect(code).not.toContain('defaultProvider::fromSSO');
+    expect(code).not.toContain('defaultProvider::fromIni');
+  });
+
   it('loads as an ES module and answers the sample event', async () => {
     const module = (await import(pathToFileURL(join(assets.HealthFunction!, 'index.mjs')).href)) as {
       handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
