@@ -3,9 +3,10 @@
  * variables locally. Cached per container for a few minutes so a rotation takes effect without a
  * deploy. The Secrets Manager client is imported only when a secret ARN is configured.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { TransientError } from '../http/errors';
 import { env } from './env';
+import './zod-messages';
 
 export interface Secrets {
   segmentSharedSecret?: string;
@@ -14,16 +15,18 @@ export interface Secrets {
   optimizelyWebhookSecret?: string;
 }
 
-const keyList = z
-  .union([z.array(z.string()), z.string()])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((k) => k.trim()).filter((k) => k.length > 0));
+const keyList = z.pipe(
+  z.union([z.array(z.string()), z.string()]),
+  z.transform((v) => (Array.isArray(v) ? v : v.split(',')).map((k) => k.trim()).filter((k) => k.length > 0)),
+);
+const nonEmpty = z.string().check(z.minLength(1));
 
 /** The JSON document stored in the Secrets Manager secret. */
 export const secretDocumentSchema = z.object({
-  segmentSharedSecret: z.string().min(1).optional(),
-  segmentWebhookToken: z.string().min(1).optional(),
-  apiKeys: keyList.default([]),
-  optimizelyWebhookSecret: z.string().min(1).optional(),
+  segmentSharedSecret: z.optional(nonEmpty),
+  segmentWebhookToken: z.optional(nonEmpty),
+  apiKeys: z._default(keyList, []),
+  optimizelyWebhookSecret: z.optional(nonEmpty),
 });
 
 const CACHE_MS = 5 * 60_000;

@@ -4,7 +4,7 @@
  * handler validates and caps the request, calls one use case and shapes the Agent answer; events
  * are delivered before it returns.
  */
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { env } from '../config/env';
 import { reservedKeys } from '../decisions/attributes';
 import { IdentifierConflictError } from '../decisions/identifiers';
@@ -23,7 +23,7 @@ function sdkKeyOf(event: HttpEvent): string {
   return sdkKey;
 }
 
-function parse<S extends z.ZodType>(schema: S, event: HttpEvent): z.infer<S> {
+function parse<S extends z.ZodMiniType>(schema: S, event: HttpEvent): z.infer<S> {
   const config = env();
   let body: unknown;
   try {

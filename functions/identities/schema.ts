@@ -1,9 +1,10 @@
 /** GET /v1/identities/{type}/{value}: path parameters as API Gateway passes them (URL-decoded). */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-messages';
 
 export const identityPathSchema = z.object({
-  type: z.string().trim().min(1, 'identifier type is required').max(100),
-  value: z.string().min(1, 'identifier value is required').max(1024),
+  type: z.string().check(z.trim(), z.minLength(1, 'identifier type is required'), z.maxLength(100)),
+  value: z.string().check(z.minLength(1, 'identifier value is required'), z.maxLength(1024)),
 });
 
 export type IdentityPath = z.infer<typeof identityPathSchema>;

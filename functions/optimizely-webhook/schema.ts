@@ -1,18 +1,17 @@
 /** Optimizely's datafile webhook body (`project.datafile_updated`). */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-messages';
 
 export const optimizelyWebhookSchema = z.object({
   project_id: z.union([z.number(), z.string()]),
-  timestamp: z.number().optional(),
-  event: z.string().min(1),
-  data: z
-    .object({
-      revision: z.union([z.number(), z.string()]).optional(),
-      cdn_url: z.url(),
-      origin_url: z.string().optional(),
-      environment: z.string().optional(),
-    })
-    .loose(),
+  timestamp: z.optional(z.number()),
+  event: z.string().check(z.minLength(1)),
+  data: z.looseObject({
+    revision: z.optional(z.union([z.number(), z.string()])),
+    cdn_url: z.url(),
+    origin_url: z.optional(z.string()),
+    environment: z.optional(z.string()),
+  }),
 });
 
 export type OptimizelyWebhookBody = z.infer<typeof optimizelyWebhookSchema>;

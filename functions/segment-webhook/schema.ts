@@ -2,13 +2,22 @@
  * The webhook request: one Segment event (a JSON object) or a batch (a JSON array of them). Each
  * element is validated separately (functions/segment/spec.ts) so one bad event does not sink a batch.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-messages';
 
 export function webhookBodySchema(maxBatch: number) {
   const element = z.unknown();
   return z.union([
-    z.array(element).min(1, 'batch is empty').max(maxBatch, `batch has more than ${maxBatch} events`),
-    z.record(z.string(), z.unknown()).transform((event) => [event] as unknown[]),
+    z
+      .array(element)
+      .check(
+        z.minLength(1, 'batch is empty'),
+        z.maxLength(maxBatch, `batch has more than ${maxBatch} events`),
+      ),
+    z.pipe(
+      z.record(z.string(), z.unknown()),
+      z.transform((event) => [event] as unknown[]),
+    ),
   ]);
 }
 

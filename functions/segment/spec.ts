@@ -3,94 +3,102 @@
  * the delete notice). Unknown fields are kept and ignored; only what identity resolution relies on
  * is validated, so a new Segment field never rejects an event.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-messages';
 
 /** Segment ids are strings; some libraries send numbers. Empty or null means absent. */
-const idValue = z
-  .union([z.string(), z.number()])
-  .nullish()
-  .transform((v) => (v === null || v === undefined ? undefined : String(v).trim() || undefined));
+const idValue = z.pipe(
+  z.nullish(z.union([z.string(), z.number()])),
+  z.transform((v) => (v === null || v === undefined ? undefined : String(v).trim() || undefined)),
+);
 
 const timestamp = z
   .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' });
+  .check(z.refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' }));
 
 const record = z.record(z.string(), z.unknown());
 
 export const segmentContextSchema = z.looseObject({
-  traits: record.optional(),
-  groupId: idValue.optional(),
-  device: z
-    .looseObject({
-      id: idValue.optional(),
-      type: z.string().nullish(),
-      advertisingId: idValue.optional(),
-      adTrackingEnabled: z.boolean().nullish(),
-    })
-    .nullish(),
-  externalIds: z
-    .array(
+  traits: z.optional(record),
+  groupId: z.optional(idValue),
+  device: z.nullish(
+    z.looseObject({
+      id: z.optional(idValue),
+      type: z.nullish(z.string()),
+      advertisingId: z.optional(idValue),
+      adTrackingEnabled: z.nullish(z.boolean()),
+    }),
+  ),
+  externalIds: z.nullish(
+    z.array(
       z.looseObject({
         id: idValue,
         type: z.string(),
-        collection: z.string().nullish(),
-        encoding: z.string().nullish(),
+        collection: z.nullish(z.string()),
+        encoding: z.nullish(z.string()),
       }),
-    )
-    .nullish(),
-  personas: z
-    .looseObject({ computation_class: z.string().nullish(), computation_key: z.string().nullish() })
-    .nullish(),
+    ),
+  ),
+  personas: z.nullish(
+    z.looseObject({ computation_class: z.nullish(z.string()), computation_key: z.nullish(z.string()) }),
+  ),
 });
 
 const base = {
-  messageId: z.string().min(1, 'messageId is required').max(100, 'messageId is longer than 100 characters'),
+  messageId: z
+    .string()
+    .check(
+      z.minLength(1, 'messageId is required'),
+      z.maxLength(100, 'messageId is longer than 100 characters'),
+    ),
   timestamp,
-  userId: idValue.optional(),
-  anonymousId: idValue.optional(),
-  context: segmentContextSchema.nullish(),
+  userId: z.optional(idValue),
+  anonymousId: z.optional(idValue),
+  context: z.nullish(segmentContextSchema),
 };
 
-const withIdentity = <T extends z.ZodRawShape>(shape: T) =>
-  z.looseObject({ ...base, ...shape }).refine((e) => e.userId !== undefined || e.anonymousId !== undefined, {
-    message: 'userId or anonymousId is required',
-    path: ['userId'],
-  });
+const withIdentity = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.looseObject({ ...base, ...shape }).check(
+    z.refine((e) => e.userId !== undefined || e.anonymousId !== undefined, {
+      message: 'userId or anonymousId is required',
+      path: ['userId'],
+    }),
+  );
 
-export const identifyEventSchema = withIdentity({ type: z.literal('identify'), traits: record.nullish() });
+export const identifyEventSchema = withIdentity({ type: z.literal('identify'), traits: z.nullish(record) });
 export const trackEventSchema = withIdentity({
   type: z.literal('track'),
-  event: z.string().min(1, 'event is required'),
-  properties: record.nullish(),
+  event: z.string().check(z.minLength(1, 'event is required')),
+  properties: z.nullish(record),
 });
 export const pageEventSchema = withIdentity({
   type: z.literal('page'),
-  name: z.string().nullish(),
-  properties: record.nullish(),
+  name: z.nullish(z.string()),
+  properties: z.nullish(record),
 });
 export const screenEventSchema = withIdentity({
   type: z.literal('screen'),
-  name: z.string().nullish(),
-  properties: record.nullish(),
+  name: z.nullish(z.string()),
+  properties: z.nullish(record),
 });
 export const groupEventSchema = withIdentity({
   type: z.literal('group'),
-  groupId: idValue.refine((v) => v !== undefined, 'groupId is required'),
-  traits: record.nullish(),
+  groupId: idValue.check(z.refine((v) => v !== undefined, 'groupId is required')),
+  traits: z.nullish(record),
 });
 export const aliasEventSchema = z.looseObject({
   ...base,
   type: z.literal('alias'),
-  userId: idValue.refine((v) => v !== undefined, 'userId is required'),
-  previousId: idValue.refine((v) => v !== undefined, 'previousId is required'),
+  userId: idValue.check(z.refine((v) => v !== undefined, 'userId is required')),
+  previousId: idValue.check(z.refine((v) => v !== undefined, 'previousId is required')),
 });
 /** Segment's user-deletion notice; the classic form carries no messageId. */
 export const deleteEventSchema = z.looseObject({
   type: z.literal('delete'),
-  messageId: base.messageId.optional(),
-  timestamp: timestamp.optional(),
-  userId: idValue.refine((v) => v !== undefined, 'userId is required'),
-  context: segmentContextSchema.nullish(),
+  messageId: z.optional(base.messageId),
+  timestamp: z.optional(timestamp),
+  userId: idValue.check(z.refine((v) => v !== undefined, 'userId is required')),
+  context: z.nullish(segmentContextSchema),
 });
 
 const schemasByType = {
