@@ -58,6 +58,8 @@ export const envSchema = z.object({
   IDENTITY_NEGATIVE_CACHE_TTL_MS: z._default(nonNegativeInt, 5_000),
   /** How long a container reuses an account's traits in `resolve()` (0 disables that cache). */
   ACCOUNT_CACHE_TTL_MS: z._default(nonNegativeInt, 30_000),
+  /** How many accounts' traits a container keeps (small items: 10,000 is a few MB). */
+  ACCOUNT_CACHE_MAX_ENTRIES: z._default(positiveInt, 10_000),
   PROFILE_TTL_DAYS: z._default(positiveInt, 395),
   MESSAGE_ID_TTL_HOURS: z._default(positiveInt, 48),
   /** Regular expressions (comma-separated) of identifier values that never link profiles. */

@@ -147,12 +147,12 @@ let shared: IdentityReaderWithDescribe | undefined;
 
 /**
  * The container's reader: DynamoDB client and account cache at module scope, built on first use
- * from `TABLE_NAME` and `ACCOUNT_CACHE_TTL_MS`.
+ * from `TABLE_NAME`, `ACCOUNT_CACHE_TTL_MS` and `ACCOUNT_CACHE_MAX_ENTRIES`.
  */
 export function identityReader(): IdentityReaderWithDescribe {
   if (!shared) {
     const config = env();
-    sharedCache = new AccountTraitsCache(config.ACCOUNT_CACHE_TTL_MS);
+    sharedCache = new AccountTraitsCache(config.ACCOUNT_CACHE_TTL_MS, config.ACCOUNT_CACHE_MAX_ENTRIES);
     shared = createIdentityReader({
       store: new DynamoDbIdentityStore({ client: dynamoDbClient(), tableName: config.TABLE_NAME }),
       accountCache: sharedCache,
