@@ -14,6 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ForbiddenError, TransientError } from '../http/errors';
+import { type OutboundFetch, type OutboundResponse, outboundFetch } from '../http/outbound';
 import { logger, metric } from '../observability/logger';
 import type { DatafileStore, StoredDatafile } from '../storage/datafile-store';
 
@@ -33,7 +34,7 @@ export interface DatafileSourceOptions {
   revalidateMs: number;
   /** The local override: this SDK key is served from this file. */
   localFile?: { sdkKey: string; path: string };
-  fetchFn?: typeof fetch;
+  fetchFn?: OutboundFetch;
   now?: () => number;
   /** Bound on SDK keys held per container (oldest dropped first). */
   maxKeys?: number;
@@ -77,12 +78,12 @@ export class DatafileSource {
   private readonly held = new Map<string, Held>();
   private readonly loading = new Map<string, Promise<Held>>();
   private readonly missing = new Map<string, number>();
-  private readonly fetchFn: typeof fetch;
+  private readonly fetchFn: OutboundFetch;
   private readonly now: () => number;
   private readonly maxKeys: number;
 
   constructor(private readonly options: DatafileSourceOptions) {
-    this.fetchFn = options.fetchFn ?? fetch;
+    this.fetchFn = options.fetchFn ?? outboundFetch;
     this.now = options.now ?? Date.now;
     this.maxKeys = options.maxKeys ?? 20;
   }
@@ -208,7 +209,7 @@ export class DatafileSource {
 
   private async fetchFromCdn(sdkKey: string, etag?: string): Promise<FetchOutcome> {
     const url = this.options.urlTemplate.replace('%s', encodeURIComponent(sdkKey));
-    let response: Response;
+    let response: OutboundResponse;
     try {
       response = await this.fetchFn(url, {
         headers: etag ? { 'if-none-match': etag } : {},

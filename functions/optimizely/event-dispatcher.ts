@@ -12,6 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EventDispatcher, LogEvent } from '@optimizely/optimizely-sdk';
+import { type OutboundFetch, outboundFetch } from '../http/outbound';
 
 const TIMEOUT_MS = 3_000;
 const ATTEMPTS = 2;
@@ -39,7 +40,7 @@ type EventBatchParams = LogEvent['params'];
 
 export interface FlushingEventDispatcherOptions {
   endpoint: string;
-  fetchFn?: typeof fetch;
+  fetchFn?: OutboundFetch;
   timeoutMs?: number;
   attempts?: number;
 }
@@ -48,10 +49,10 @@ export class FlushingEventDispatcher implements EventDispatcher {
   private readonly scopes = new AsyncLocalStorage<Scope>();
   /** Deliveries started outside any capture(); flush() awaits them. */
   private readonly orphans = new Set<Promise<string | null>>();
-  private readonly fetchFn: typeof fetch;
+  private readonly fetchFn: OutboundFetch;
 
   constructor(private readonly options: FlushingEventDispatcherOptions) {
-    this.fetchFn = options.fetchFn ?? fetch;
+    this.fetchFn = options.fetchFn ?? outboundFetch;
   }
 
   dispatchEvent(event: LogEvent): Promise<{ statusCode?: number }> {
@@ -105,7 +106,7 @@ export class FlushingEventDispatcher implements EventDispatcher {
           signal: AbortSignal.timeout(this.options.timeoutMs ?? TIMEOUT_MS),
         });
         // Drain the body so the keep-alive connection goes back to the pool.
-        await response.arrayBuffer().catch(() => undefined);
+        await response.text().catch(() => undefined);
         if (response.ok) return null;
         lastError = `event endpoint answered ${response.status}`;
         // 4xx other than 429 will not get better by retrying.

@@ -1,7 +1,8 @@
 /**
  * The house construct's real bundling, on two functions only (so it stays about a second): the
- * asset is one ESM `index.mjs` with a source map, carries the createRequire banner, bundles the AWS
- * SDK instead of importing it from the runtime, and loads and answers in a fresh module graph.
+ * asset is one ESM `index.mjs` with a source map, carries the `require` banner, bundles the AWS SDK
+ * instead of importing it from the runtime, takes the aliased Node built-ins without ES module
+ * imports, and loads and answers in a fresh module graph.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,9 @@ describe('CrosswalkFunction bundling', () => {
       expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
       expect(
-        code.startsWith("import { createRequire as __crosswalkCreateRequire } from 'node:module';"),
+        code.startsWith(
+          "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
+        ),
       ).toBe(true);
       expect(code).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
     }
@@ -66,6 +69,19 @@ describe('CrosswalkFunction bundling', () => {
     expect(code).toContain('AWS_SECRET_ACCESS_KEY');
     expect(code).not.toContain('defaultProvider::fromSSO');
     expect(code).not.toContain('defaultProvider::fromIni');
+  });
+
+  it('takes http, https, process, crypto, fs and os through their shims, not ES module imports', () => {
+    const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
+    expect(code).toContain('getBuiltinModule("node:http")');
+    expect(code).not.toMatch(/from\s*"(node:)?(http|https|process|crypto|fs|fs\/promises|os|async_hooks)"/);
+  });
+
+  it('loads the identities bundle, shims and all, as an ES module', async () => {
+    const module = (await import(pathToFileURL(join(assets.IdentitiesFunction!, 'index.mjs')).href)) as {
+      handler: unknown;
+    };
+    expect(typeof module.handler).toBe('function');
   });
 
   it('loads as an ES module and answers the sample event', async () => {
