@@ -20,7 +20,7 @@ import { benchDatafile } from './fixtures/datafile';
 import { type BenchPerson, benchPeople } from './fixtures/segment-events';
 import { loadDecide, startServerProcess } from './http-load';
 import { benchIngest, seedGraph } from './ingest';
-import { countRequests, type HttpHandler } from './lib/harness';
+import { collectGarbage, countRequests, type HttpHandler } from './lib/harness';
 import { Report } from './lib/report';
 import { benchSeedPattern } from './seed-pattern';
 
@@ -119,6 +119,8 @@ async function main(): Promise<void> {
     const flagKey = generated.flagKeys.find((k) => !generated.accountBucketedFlags.includes(k)) as string;
     if (run.has('decide')) {
       section('Decide (in process)');
+      // Seeding leaves garbage behind; collect it so it is not charged to the decide figures.
+      await collectGarbage();
       await benchDecide({
         handler: decide,
         people,
