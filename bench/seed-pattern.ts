@@ -9,24 +9,21 @@ import { decisionRuntime } from '../functions/decisions/service';
 import { closeProfileApiAgent, profileApiLookup, startFakeProfileApi } from './fake-profile-api';
 import type { BenchPerson } from './fixtures/segment-events';
 import type { Report } from './lib/report';
-import { microsPerCall } from './lib/stats';
+import { interleavedMicrosPerCall } from './lib/stats';
 
 export async function benchSeedPattern(people: readonly BenchPerson[], report: Report): Promise<void> {
   const api = await startFakeProfileApi(people);
   try {
     const picked = people.filter((_, i) => i % 25 === 0);
+    const runtime = decisionRuntime();
     let a = 0;
-    const viaApi = await microsPerCall(
+    let c = 0;
+    const times = await interleavedMicrosPerCall(
       async () => {
         const p = picked[a++ % picked.length] as BenchPerson;
         const found = await profileApiLookup(api.url, 'anonymous_id', p.anonymousIds[0] as string);
         if (found.userId !== p.userId) throw new Error(`fake Profile API lost ${p.userId}`);
       },
-      { iterations: 200, repetitions: 5, warmup: 100 },
-    );
-    const runtime = decisionRuntime();
-    let c = 0;
-    const viaCrosswalk = await microsPerCall(
       async () => {
         const p = picked[c++ % picked.length] as BenchPerson;
         runtime.identityCache.clear();
@@ -37,6 +34,8 @@ export async function benchSeedPattern(people: readonly BenchPerson[], report: R
       },
       { iterations: 200, repetitions: 5, warmup: 100 },
     );
+    const viaApi = { median: times.a };
+    const viaCrosswalk = { median: times.b };
     report.add('seed_pattern_crosswalk_resolve_us', {
       value: viaCrosswalk.median,
       unit: 'µs',

@@ -37,6 +37,32 @@ export async function microsPerCall(
   return { median: median(samples), samples };
 }
 
+/**
+ * Times two workloads in alternating repetitions (A, B, A, B, …) after warming both, so a noisy
+ * shared machine slows both alike and the ratio of their medians stays meaningful.
+ */
+export async function interleavedMicrosPerCall(
+  a: () => unknown | Promise<unknown>,
+  b: () => unknown | Promise<unknown>,
+  options: { iterations: number; repetitions: number; warmup: number },
+): Promise<{ a: number; b: number }> {
+  for (let i = 0; i < options.warmup; i++) await a();
+  for (let i = 0; i < options.warmup; i++) await b();
+  const samplesA: number[] = [];
+  const samplesB: number[] = [];
+  for (let r = 0; r < options.repetitions; r++) {
+    for (const [fn, samples] of [
+      [a, samplesA],
+      [b, samplesB],
+    ] as const) {
+      const start = nowNs();
+      for (let i = 0; i < options.iterations; i++) await fn();
+      samples.push(Number(nowNs() - start) / 1_000 / options.iterations);
+    }
+  }
+  return { a: median(samplesA), b: median(samplesB) };
+}
+
 /** Synchronous variant, so a floor of synchronous work is not inflated by awaiting. */
 export function microsPerCallSync(
   fn: () => unknown,

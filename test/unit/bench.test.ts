@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { Report } from '../../bench/lib/report';
-import { median, percentile, round } from '../../bench/lib/stats';
+import { interleavedMicrosPerCall, median, percentile, round } from '../../bench/lib/stats';
 
 describe('bench statistics', () => {
   it('takes medians and interpolated percentiles of unsorted samples', () => {
@@ -13,6 +13,20 @@ describe('bench statistics', () => {
     expect(percentile([10, 20, 30, 40, 50], 99)).toBeCloseTo(49.6);
     expect(percentile([], 50)).toBeNaN();
     expect(round(1.23456, 3)).toBe(1.235);
+  });
+});
+
+describe('interleaved timing', () => {
+  it('warms both workloads, then alternates them for every repetition', async () => {
+    const order: string[] = [];
+    const result = await interleavedMicrosPerCall(
+      () => order.push('a'),
+      () => order.push('b'),
+      { iterations: 2, repetitions: 3, warmup: 1 },
+    );
+    expect(order.join('')).toBe('ab' + 'aabb'.repeat(3));
+    expect(result.a).toBeGreaterThanOrEqual(0);
+    expect(result.b).toBeGreaterThanOrEqual(0);
   });
 });
 
