@@ -2,6 +2,8 @@
  * Structured JSON logs (one line per entry, CloudWatch-friendly) and CloudWatch metrics through the
  * Embedded Metric Format, so no metrics API call sits on the request path.
  */
+import { sourceMappedStack } from './stack-trace';
+
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -20,7 +22,8 @@ function write(level: Level, message: string, fields?: Record<string, unknown>):
 
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack, cause: value.cause };
+    const stack = value.stack === undefined ? undefined : sourceMappedStack(value.stack);
+    return { name: value.name, message: value.message, stack, cause: value.cause };
   }
   return value;
 }

@@ -119,10 +119,9 @@ export class CrosswalkFunction extends Construct {
       tracing: Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        ...props.environment,
-      },
+      // No NODE_OPTIONS=--enable-source-maps: it parses the map at every cold start; the logger maps
+      // the frames of logged errors itself, lazily (functions/observability/stack-trace.ts).
+      environment: { ...props.environment },
       bundling: {
         format: OutputFormat.ESM,
         target: 'node24',

@@ -24,7 +24,7 @@ describe('interleaved timing', () => {
       () => order.push('b'),
       { iterations: 2, repetitions: 3, warmup: 1 },
     );
-    expect(order.join('')).toBe('ab' + 'aabb'.repeat(3));
+    expect(order.join('')).toBe(`ab${'aabb'.repeat(3)}`);
     expect(result.a).toBeGreaterThanOrEqual(0);
     expect(result.b).toBeGreaterThanOrEqual(0);
   });
