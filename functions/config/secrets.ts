@@ -33,8 +33,14 @@ const CACHE_MS = 5 * 60_000;
 let cached: { secrets: Secrets; at: number } | undefined;
 let inflight: Promise<Secrets> | undefined;
 
+/** The container's secrets when they are loaded and fresh, without waiting (the hot path). */
+export function freshSecrets(): Secrets | undefined {
+  return cached && Date.now() - cached.at < CACHE_MS ? cached.secrets : undefined;
+}
+
 export async function secrets(): Promise<Secrets> {
-  if (cached && Date.now() - cached.at < CACHE_MS) return cached.secrets;
+  const fresh = freshSecrets();
+  if (fresh) return fresh;
   inflight ??= loadSecrets().finally(() => {
     inflight = undefined;
   });

@@ -5,7 +5,7 @@
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import { env } from '../config/env';
-import { secrets } from '../config/secrets';
+import { freshSecrets, secrets } from '../config/secrets';
 import type { HttpEvent } from './api-gateway';
 import { UnauthorizedError } from './errors';
 
@@ -41,7 +41,7 @@ export function presentedApiKey(event: HttpEvent): string | undefined {
 }
 
 export async function requireApiKey(event: HttpEvent): Promise<void> {
-  const { apiKeys } = await secrets();
+  const { apiKeys } = freshSecrets() ?? (await secrets());
   if (apiKeys.length === 0) {
     if (env().REQUIRE_AUTH) throw new UnauthorizedError('No API keys are configured for this deployment');
     return;

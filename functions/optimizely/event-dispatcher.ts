@@ -74,6 +74,7 @@ export class FlushingEventDispatcher implements EventDispatcher {
     const scope: Scope = { queued: [] };
     const result = await this.scopes.run(scope, fn);
     const report: DeliveryReport = { dispatched: scope.queued.length, failed: 0, errors: [] };
+    if (scope.queued.length === 0) return { result, delivery: report };
     await Promise.all(
       batches(scope.queued).map(async ({ params, members }) => {
         const error = await this.deliver(params);
