@@ -121,6 +121,10 @@ async function main(): Promise<void> {
       section('Decide (in process)');
       // Seeding leaves garbage behind; collect it so it is not charged to the decide figures.
       await collectGarbage();
+      const memory = process.memoryUsage();
+      console.log(
+        `  (heap ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB used, rss ${(memory.rss / 2 ** 20).toFixed(0)} MiB)`,
+      );
       await benchDecide({
         handler: decide,
         people,
