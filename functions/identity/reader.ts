@@ -2,10 +2,11 @@
  * The read side of the identity cache (`IdentityReader`): decide/track and GET /v1/identities.
  *
  * `resolve()` is one read of the identifier items asked for (GetItem for one, BatchGetItem for
- * several): each carries a snapshot of its profile. Account traits are not copied into snapshots (an account of 500 members would fan every
- * trait change out to thousands of items); the primary account's traits come from a small
- * in-container cache (ACCOUNT_CACHE_TTL_MS, ACCOUNT_CACHE_MAX_ENTRIES) or one GetItem on a miss. The common case is
- * therefore one DynamoDB request per resolve; account traits may be up to the TTL stale.
+ * several): each carries a snapshot of its profile. Account traits are not copied into snapshots
+ * (an account of 500 members would fan every trait change out to thousands of items); the primary
+ * account's traits come from a small in-container cache (ACCOUNT_CACHE_TTL_MS,
+ * ACCOUNT_CACHE_MAX_ENTRIES) or one GetItem on a miss. The common case is therefore one DynamoDB
+ * request per resolve; account traits may be up to the TTL stale.
  */
 import { env } from '../config/env';
 import { normalizeIdentifier } from '../segment/identity-change';
