@@ -15,26 +15,8 @@ export function percentile(values: readonly number[], p: number): number {
   return lowValue + (highValue - lowValue) * (rank - low);
 }
 
-export function nowNs(): bigint {
+function nowNs(): bigint {
   return process.hrtime.bigint();
-}
-
-/**
- * Times `iterations` calls of `fn` and returns the mean microseconds per call; `repetitions` such
- * samples are taken after `warmup` calls, and the median sample is the figure.
- */
-export async function microsPerCall(
-  fn: () => unknown | Promise<unknown>,
-  options: { iterations: number; repetitions: number; warmup: number },
-): Promise<{ median: number; samples: number[] }> {
-  for (let i = 0; i < options.warmup; i++) await fn();
-  const samples: number[] = [];
-  for (let r = 0; r < options.repetitions; r++) {
-    const start = nowNs();
-    for (let i = 0; i < options.iterations; i++) await fn();
-    samples.push(Number(nowNs() - start) / 1_000 / options.iterations);
-  }
-  return { median: median(samples), samples };
 }
 
 /**
@@ -61,21 +43,6 @@ export async function interleavedMicrosPerCall(
     }
   }
   return { a: median(samplesA), b: median(samplesB) };
-}
-
-/** Synchronous variant, so a floor of synchronous work is not inflated by awaiting. */
-export function microsPerCallSync(
-  fn: () => unknown,
-  options: { iterations: number; repetitions: number; warmup: number },
-): { median: number; samples: number[] } {
-  for (let i = 0; i < options.warmup; i++) fn();
-  const samples: number[] = [];
-  for (let r = 0; r < options.repetitions; r++) {
-    const start = nowNs();
-    for (let i = 0; i < options.iterations; i++) fn();
-    samples.push(Number(nowNs() - start) / 1_000 / options.iterations);
-  }
-  return { median: median(samples), samples };
 }
 
 export function round(value: number, digits = 2): number {
