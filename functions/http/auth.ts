@@ -31,12 +31,13 @@ export function safeEqual(a: string, b: string): boolean {
 
 export function presentedApiKey(event: HttpEvent): string | undefined {
   const headers = event.headers ?? {};
-  const authorization = headers.authorization ?? headers.Authorization;
+  // Header names arrive lowercased (API Gateway payload 2.0, and httpHandler for hand-written events).
+  const authorization = headers.authorization;
   if (authorization) {
     const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
     if (match?.[1]) return match[1].trim();
   }
-  const apiKey = headers['x-api-key'] ?? headers['X-Api-Key'];
+  const apiKey = headers['x-api-key'];
   return apiKey?.trim() || undefined;
 }
 

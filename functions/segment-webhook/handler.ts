@@ -22,9 +22,9 @@ let store: DynamoDbIdentityStore | undefined;
 let rules: IdentityRules | undefined;
 let warned = false;
 
+/** Header names arrive lowercased (API Gateway payload 2.0, and httpHandler for hand-written events). */
 function header(event: HttpEvent, name: string): string | undefined {
-  const headers = event.headers ?? {};
-  return headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+  return event.headers?.[name];
 }
 
 /** The second control: a token the Actions mapping sends with every request, covering whole batches. */
