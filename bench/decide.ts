@@ -10,6 +10,8 @@
  *   the same HTTP client.
  * - memory: resident set after 100,000 decides vs after 10,000.
  */
+
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   type Client,
@@ -17,25 +19,29 @@ import {
   type LogEvent,
   OptimizelyDecideOption,
 } from '@optimizely/optimizely-sdk';
-import { decisionRuntime } from '../functions/decisions/service';
+import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
 import { outboundFetch } from '../functions/http/outbound';
 import { createOptimizelyClient } from '../functions/optimizely/projects';
-import { dynamoDbClient } from '../functions/storage/dynamodb-client';
+import { countDynamoDbRequests } from '../functions/storage/dynamodb-client';
 import { identifierItemKey } from '../functions/storage/dynamodb-identity-store';
 import type { BenchPerson } from './fixtures/segment-events';
-import {
-  collectGarbage,
-  type HttpHandler,
-  invoke,
-  type PreparedCall,
-  prepareCall,
-  type RequestCounter,
-} from './lib/harness';
+import { collectGarbage, type HttpHandler, invoke, type PreparedCall, prepareCall } from './lib/harness';
 import type { Report } from './lib/report';
 import { interleavedMicrosPerCall, round } from './lib/stats';
 
+/** A decide handler as one container holds it, with its identity cache. */
+export interface DecideContainer {
+  handler: HttpHandler;
+  identityCache: CachedIdentityReader;
+}
+
 export interface DecideBenchOptions {
   handler: HttpHandler;
+  identityCache: CachedIdentityReader;
+  /** Builds a fresh container (new caches, new clients), as a cold Lambda environment would be. */
+  newContainer: () => DecideContainer;
+  /** A DynamoDB client on the bench table (the miss floor's GetItem). */
+  client: DynamoDBClient;
   people: readonly BenchPerson[];
   datafile: string;
   sdkKey: string;
@@ -43,7 +49,6 @@ export interface DecideBenchOptions {
   apiKey: string;
   tableName: string;
   eventEndpoint: string;
-  requests: RequestCounter;
   report: Report;
 }
 
@@ -112,8 +117,7 @@ async function bareClient(datafile: string, dispatcher: EventDispatcher): Promis
 }
 
 export async function benchDecide(options: DecideBenchOptions): Promise<void> {
-  const { handler, report, requests } = options;
-  const runtime = decisionRuntime();
+  const { handler, report, identityCache } = options;
   const disable = [OptimizelyDecideOption.DISABLE_DECISION_EVENT];
   const bare = await bareClient(options.datafile, noEvents);
 
@@ -136,10 +140,11 @@ export async function benchDecide(options: DecideBenchOptions): Promise<void> {
     target: 'ratio ≤ 2.0',
     check: (x) => (x.ratio ?? Infinity) <= 2.0,
   });
-  requests.reset();
-  for (const s of warm) await invoke(handler, s.call);
+  const hits = await countDynamoDbRequests(async () => {
+    for (const s of warm) await invoke(handler, s.call);
+  });
   report.add('decide_dynamodb_requests_hit', {
-    value: requests.count() / warm.length,
+    value: hits.requests / warm.length,
     unit: 'requests',
     target: '0',
     check: (x) => x.value === 0,
@@ -149,17 +154,18 @@ export async function benchDecide(options: DecideBenchOptions): Promise<void> {
   // traits cache), then every timed call starts with an empty identity cache.
   const missPeople = sample(options.people, 2_000, 1);
   const miss = await subjects(options, missPeople, false);
-  const client = dynamoDbClient();
+  const client = options.client;
   let m = 0;
   let missCalls = 0;
   let missRequests = 0;
   let g = 0;
   const missTimes = await interleavedMicrosPerCall(
     async () => {
-      runtime.identityCache.clear();
-      const before = requests.count();
-      await invoke(handler, (miss[m++ % miss.length] as Subject).call);
-      missRequests += requests.count() - before;
+      identityCache.clear();
+      const { requests } = await countDynamoDbRequests(() =>
+        invoke(handler, (miss[m++ % miss.length] as Subject).call),
+      );
+      missRequests += requests;
       missCalls++;
     },
     async () => {
@@ -188,26 +194,24 @@ export async function benchDecide(options: DecideBenchOptions): Promise<void> {
 
   // A person whose account the container has not seen within ACCOUNT_CACHE_TTL_MS: reported, not
   // hidden (account traits are read per account, not copied into every member's items).
-  const { resetIdentityReader } = await import('../functions/identity/reader');
-  const { resetDecisionRuntime } = await import('../functions/decisions/service');
-  resetIdentityReader();
-  resetDecisionRuntime();
   // A new container: its first decide also loads the project; then count people of other accounts.
+  const container = options.newContainer();
   const first = warm[0] as Subject;
-  await invoke(handler, first.call);
+  await invoke(container.handler, first.call);
   const seenAccounts = new Set([first.person.accountId]);
   const cold = sample(options.people, 400, 7).filter((p) => {
     if (seenAccounts.has(p.accountId)) return false;
     seenAccounts.add(p.accountId);
     return true;
   });
-  requests.reset();
-  for (const person of cold) {
-    decisionRuntime().identityCache.clear();
-    await invoke(handler, decideCall(options, person, false));
-  }
+  const coldRequests = await countDynamoDbRequests(async () => {
+    for (const person of cold) {
+      container.identityCache.clear();
+      await invoke(container.handler, decideCall(options, person, false));
+    }
+  });
   report.add('decide_dynamodb_requests_cold_account', {
-    value: requests.count() / cold.length,
+    value: coldRequests.requests / cold.length,
     unit: 'requests',
     target: 'reported (identifier + account)',
   });

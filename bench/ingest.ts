@@ -4,8 +4,9 @@
  * on the same DynamoDB Local.
  */
 import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { countDynamoDbRequests } from '../functions/storage/dynamodb-client';
 import { type BenchPerson, graphEvents, mixedBatch, type SegmentEvent } from './fixtures/segment-events';
-import { type HttpHandler, invoke, prepareCall, type RequestCounter } from './lib/harness';
+import { type HttpHandler, invoke, prepareCall } from './lib/harness';
 import type { Report } from './lib/report';
 import { median } from './lib/stats';
 
@@ -88,22 +89,20 @@ export async function benchIngest(options: {
   token: string;
   client: DynamoDBClient;
   tableName: string;
-  requests: RequestCounter;
   report: Report;
 }): Promise<void> {
-  const { handler, people, token, requests, report } = options;
+  const { handler, people, token, report } = options;
   await postBatch(handler, mixedBatch(people, BATCH, 'warmup'), token);
   const rates: number[] = [];
   const perEvent: number[] = [];
   for (let r = 0; r < 5; r++) {
     const batch = mixedBatch(people, BATCH, `batch-${r}`, Date.UTC(2026, 10, 2 + r));
-    requests.reset();
     const started = performance.now();
-    const summary = await postBatch(handler, batch, token);
+    const { result: summary, requests } = await countDynamoDbRequests(() => postBatch(handler, batch, token));
     const seconds = (performance.now() - started) / 1000;
     if (summary.accepted !== BATCH) throw new Error(`accepted ${summary.accepted} of ${BATCH}`);
     rates.push(BATCH / seconds);
-    perEvent.push(requests.count() / BATCH);
+    perEvent.push(requests / BATCH);
   }
   const floors: number[] = [];
   await rawBatchWrite(options.client, options.tableName, BATCH, 'warmup');

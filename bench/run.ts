@@ -12,15 +12,22 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { loadConfig } from '../functions/config/env';
+import { decideDependencies } from '../functions/decide/dependencies';
+import { createDecideHandler } from '../functions/decide/handler';
+import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
+import { segmentWebhookDependencies } from '../functions/segment-webhook/dependencies';
+import { createSegmentWebhookHandler } from '../functions/segment-webhook/handler';
+import { createDynamoDbClient } from '../functions/storage/dynamodb-client';
 import { ensureTable, freePort, startDynamoDbLocal } from '../scripts/local/dynamodb-local';
+import { startLocalOptimizely } from '../scripts/local/local-optimizely';
 import { bundledFunctions, bundleKb, coldStartMs, synthesize } from './cold-start';
 import { benchDecide } from './decide';
-import { startFakeOptimizely } from './fake-optimizely';
 import { benchDatafile } from './fixtures/datafile';
 import { type BenchPerson, benchPeople } from './fixtures/segment-events';
 import { loadDecide, startServerProcess } from './http-load';
 import { benchIngest, seedGraph } from './ingest';
-import { collectGarbage, countRequests, type HttpHandler } from './lib/harness';
+import { collectGarbage, type HttpHandler } from './lib/harness';
 import { Report } from './lib/report';
 import { benchSeedPattern } from './seed-pattern';
 
@@ -62,7 +69,13 @@ async function main(): Promise<void> {
   const datafilePath = join(work, 'datafile.json');
   writeFileSync(datafilePath, datafile);
   const sampleDatafile = readFileSync(join(repoRoot, 'events', 'sample-datafile.json'), 'utf8');
-  const optimizely = await startFakeOptimizely({ [sdkKey]: datafile, 'local-sample': sampleDatafile });
+  const optimizely = await startLocalOptimizely({
+    datafiles: new Map([
+      [sdkKey, datafile],
+      ['local-sample', sampleDatafile],
+    ]),
+    keep: 100,
+  });
   const dynamo = await startDynamoDbLocal({});
   const stops: (() => Promise<void>)[] = [() => optimizely.close(), () => dynamo.stop()];
   try {
@@ -82,14 +95,19 @@ async function main(): Promise<void> {
       OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
       ACCOUNT_BUCKETED_FLAGS: generated.accountBucketedFlags.join(','),
     };
-    Object.assign(process.env, benchEnv);
-    // Imported after the environment is set: handlers read it once per container, as in Lambda.
-    const { dynamoDbClient } = await import('../functions/storage/dynamodb-client');
-    const client = dynamoDbClient();
+    // Handlers built as each Lambda entry builds them, once per "container".
+    const config = loadConfig({ ...process.env, ...benchEnv });
+    const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
     await ensureTable(client, TABLE);
-    const requests = countRequests(client);
-    const webhook = (await import('../functions/segment-webhook/handler')).handler as unknown as HttpHandler;
-    const decide = (await import('../functions/decide/handler')).handler as unknown as HttpHandler;
+    const webhook: HttpHandler = createSegmentWebhookHandler(segmentWebhookDependencies(config));
+    const newDecideContainer = () => {
+      const deps = decideDependencies(config);
+      return {
+        handler: createDecideHandler(deps) as HttpHandler,
+        identityCache: deps.decisions.identities as CachedIdentityReader,
+      };
+    };
+    const decideContainer = newDecideContainer();
 
     const needsGraph = run.has('ingest') || run.has('decide') || run.has('seed-pattern') || run.has('http');
     const people: BenchPerson[] = needsGraph ? benchPeople(PEOPLE) : [];
@@ -111,7 +129,6 @@ async function main(): Promise<void> {
         token: WEBHOOK_TOKEN,
         client,
         tableName: TABLE,
-        requests,
         report,
       });
     }
@@ -126,7 +143,9 @@ async function main(): Promise<void> {
         `  (heap ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB used, rss ${(memory.rss / 2 ** 20).toFixed(0)} MiB)`,
       );
       await benchDecide({
-        handler: decide,
+        ...decideContainer,
+        newContainer: newDecideContainer,
+        client,
         people,
         datafile,
         sdkKey,
@@ -134,14 +153,13 @@ async function main(): Promise<void> {
         apiKey: API_KEY,
         tableName: TABLE,
         eventEndpoint: optimizely.eventEndpoint,
-        requests,
         report,
       });
     }
 
     if (run.has('seed-pattern')) {
       section('Seed pattern: per-request Profile API vs Crosswalk');
-      await benchSeedPattern(people, report);
+      await benchSeedPattern(people, decideContainer.identityCache, report);
     }
 
     if (run.has('http')) {
@@ -205,7 +223,7 @@ async function main(): Promise<void> {
     }
 
     section('');
-    const events = optimizely.received();
+    const events = optimizely.optimizely.received;
     console.log(`\n  (${events.visitors} decision and conversion events reached the loopback event API)`);
     report.printTable();
     const out = join(repoRoot, 'bench-results.json');

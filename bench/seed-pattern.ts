@@ -5,17 +5,20 @@
  * emptied first, so this is Crosswalk's slow path). Real Profile API calls add ~200 ms p95 each
  * and are capped at 100 requests/s per space; the loopback fake hides both.
  */
-import { decisionRuntime } from '../functions/decisions/service';
+import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
 import { closeProfileApiAgent, profileApiLookup, startFakeProfileApi } from './fake-profile-api';
 import type { BenchPerson } from './fixtures/segment-events';
 import type { Report } from './lib/report';
 import { interleavedMicrosPerCall } from './lib/stats';
 
-export async function benchSeedPattern(people: readonly BenchPerson[], report: Report): Promise<void> {
+export async function benchSeedPattern(
+  people: readonly BenchPerson[],
+  identities: CachedIdentityReader,
+  report: Report,
+): Promise<void> {
   const api = await startFakeProfileApi(people);
   try {
     const picked = people.filter((_, i) => i % 25 === 0);
-    const runtime = decisionRuntime();
     let a = 0;
     let c = 0;
     const times = await interleavedMicrosPerCall(
@@ -26,8 +29,8 @@ export async function benchSeedPattern(people: readonly BenchPerson[], report: R
       },
       async () => {
         const p = picked[c++ % picked.length] as BenchPerson;
-        runtime.identityCache.clear();
-        const found = await runtime.identities.resolve([
+        identities.clear();
+        const found = await identities.resolve([
           { type: 'anonymous_id', value: p.anonymousIds[0] as string },
         ]);
         if (found?.canonicalId !== p.userId) throw new Error(`Crosswalk did not resolve ${p.userId}`);

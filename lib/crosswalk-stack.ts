@@ -6,10 +6,10 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { type FunctionSpec, functionSpecs, type RouteSpec, routes } from '../functions/routes';
 import { CrosswalkApi } from './constructs/crosswalk-api';
 import { CrosswalkFunction, functionLogicalId } from './constructs/crosswalk-function';
 import { IdentityTable } from './constructs/identity-table';
-import { type FunctionSpec, functionSpecs, type RouteSpec, routes } from './routes';
 import type { CrosswalkSettings } from './settings';
 
 export interface CrosswalkStackProps extends StackProps {

@@ -7,33 +7,10 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { envSchema } from '../functions/config/env';
+import { deployableVariables, loadConfig } from '../functions/config/env';
 
-/** Runtime variables a deployer may set; everything else in env.ts is fixed by the stack or local-only. */
-export const PASS_THROUGH_VARIABLES = [
-  'LOG_LEVEL',
-  'OPTIMIZELY_SDK_KEY',
-  'OPTIMIZELY_DATAFILE_URL_TEMPLATE',
-  'OPTIMIZELY_EVENT_ENDPOINT',
-  'DATAFILE_REVALIDATE_SECONDS',
-  'ACCOUNT_BUCKETED_FLAGS',
-  'ACCOUNT_ATTRIBUTE_PREFIX',
-  'ALLOW_RESERVED_ATTRIBUTES',
-  'IDENTITY_CACHE_TTL_MS',
-  'IDENTITY_CACHE_MAX_ENTRIES',
-  'IDENTITY_NEGATIVE_CACHE_TTL_MS',
-  'ACCOUNT_CACHE_TTL_MS',
-  'ACCOUNT_CACHE_MAX_ENTRIES',
-  'PROFILE_TTL_DAYS',
-  'MESSAGE_ID_TTL_HOURS',
-  'IDENTITY_BLOCKED_VALUES',
-  'IDENTITY_LIMITS',
-  'IDENTITY_PRIORITY',
-  'MAX_DECIDE_KEYS',
-  'MAX_IDENTIFIERS_PER_REQUEST',
-  'MAX_BODY_BYTES',
-  'MAX_WEBHOOK_BATCH',
-] as const;
+/** Runtime variables a deployer may set: the env schema's `deploy` scope (functions/config/env.ts). */
+export const PASS_THROUGH_VARIABLES = deployableVariables;
 
 export interface CrosswalkSettings {
   removalPolicy: RemovalPolicy;
@@ -88,10 +65,10 @@ export function readSettings(node: Node, shellEnv: NodeJS.ProcessEnv = process.e
     if (value !== undefined) functionEnvironment[name] = value;
   }
   // TABLE_NAME is the stack's to set; a placeholder lets the schema check everything else.
-  const checked = envSchema.safeParse({ TABLE_NAME: 'validated-at-synth', ...functionEnvironment });
-  if (!checked.success) {
-    const problems = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new SettingsError(`Invalid function settings: ${problems}`);
+  try {
+    loadConfig({ TABLE_NAME: 'validated-at-synth', ...functionEnvironment });
+  } catch (error) {
+    throw new SettingsError(`Invalid function settings: ${(error as Error).message}`);
   }
 
   const settings: CrosswalkSettings = {

@@ -1,15 +1,25 @@
 /**
- * `npm run invoke -- <function> <event.json>`: runs one function once on one event file and prints
- * the result, as `sam local invoke` does on the synthesized template. Functions that use the table
- * get an in-memory DynamoDB Local unless DYNAMODB_ENDPOINT is set.
+ * `npm run invoke -- <function> [event.json]`: runs one function once on one event file and prints
+ * the result, as `sam local invoke` does on the synthesized template. It checks the configuration
+ * first (one line per problem, exit 1), starts an in-memory DynamoDB Local for functions that use
+ * the table (unless DYNAMODB_ENDPOINT is set) and Optimizely's two edges on loopback (unless
+ * OPTIMIZELY_DATAFILE_URL_TEMPLATE / OPTIMIZELY_EVENT_ENDPOINT are set), so every file in events/
+ * runs offline.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type FunctionName, functionSpecs } from '../lib/routes';
+import { ConfigurationError } from '../functions/core/errors';
+import { type FunctionName, functionSpecs } from '../functions/routes';
 import { JavaMissingError } from './local/dynamodb-local';
 import { lambdaContext } from './local/lambda-context';
-import { applyLocalDefaults, type LocalStack, startLocalStack } from './local/local-stack';
-import { loadHandler } from './local/server';
+import { describeBatch, startLocalOptimizely } from './local/local-optimizely';
+import {
+  checkLocalConfiguration,
+  type LocalDynamoDb,
+  localEnvironment,
+  startLocalDynamoDb,
+} from './local/local-stack';
+import { importHandler } from './local/server';
 
 async function main(): Promise<number> {
   const [name, eventFile] = process.argv.slice(2);
@@ -25,27 +35,41 @@ async function main(): Promise<number> {
   try {
     event = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    console.error(`Cannot read event ${file}: ${(error as Error).message}`);
+    console.error(`crosswalk: cannot read event ${file}: ${(error as Error).message}`);
     return 2;
   }
 
-  let stack: LocalStack | undefined;
+  const optimizely = await startLocalOptimizely({
+    onBatch: (batch) => console.error(`optimizely events (local sink): ${describeBatch(batch)}`),
+  });
+  let dynamo: LocalDynamoDb | undefined;
   try {
-    applyLocalDefaults();
-    if (spec.tableAccess !== 'none') stack = await startLocalStack({ inMemory: true });
-    const handler = await loadHandler(fn);
+    const environment = localEnvironment(process.env, optimizely.url);
+    const { datafile } = checkLocalConfiguration(environment);
+    if (datafile) optimizely.optimizely.datafiles.set(environment.OPTIMIZELY_SDK_KEY!, datafile);
+    if (spec.tableAccess !== 'none') {
+      dynamo = await startLocalDynamoDb({
+        endpoint: environment.DYNAMODB_ENDPOINT,
+        tableName: environment.TABLE_NAME!,
+        inMemory: true,
+      });
+      environment.DYNAMODB_ENDPOINT = dynamo.endpoint;
+    }
+    Object.assign(process.env, environment);
+    const handler = await importHandler(fn);
     const result = await handler(event as never, lambdaContext(fn));
     console.log(JSON.stringify(result, null, 2));
     return 0;
   } catch (error) {
-    if (error instanceof JavaMissingError) {
-      console.error(`crosswalk: ${error.message}`);
+    if (error instanceof ConfigurationError || error instanceof JavaMissingError) {
+      console.error(`crosswalk: ${error.message.split('\n').join('\ncrosswalk: ')}`);
       return 1;
     }
     console.error(error);
     return 1;
   } finally {
-    await stack?.stop();
+    await dynamo?.stop();
+    await optimizely.close();
   }
 }
 

@@ -1,54 +1,140 @@
 /**
- * `npm start`: serves every route of lib/routes.ts on 127.0.0.1:$PORT (default 3000) through the
- * real handlers, against an embedded DynamoDB Local (data kept in .local/ between runs; `--in-memory`
- * keeps nothing). DYNAMODB_ENDPOINT set → that DynamoDB is used and nothing is started.
+ * `npm start`: serves every route of functions/routes.ts on 127.0.0.1:$PORT (default 3000) through
+ * the real Lambda entry modules, against an embedded DynamoDB Local (data kept in .local/ between
+ * runs; `--in-memory` keeps nothing). DYNAMODB_ENDPOINT set → that DynamoDB is used.
+ *
+ * Order matters: everything that can be checked is checked first (configuration, datafile, ports),
+ * and a problem prints one line and exits 1 before DynamoDB Local starts; anything that fails after
+ * it started stops it again.
  */
-import { routes } from '../lib/routes';
-import { JavaMissingError } from './local/dynamodb-local';
-import { LOCAL_DATA_DIR, startLocalStack } from './local/local-stack';
-import { startLocalServer } from './local/server';
+import { ConfigurationError } from '../functions/core/errors';
+import { routes } from '../functions/routes';
+import { JavaMissingError, PortInUseError } from './local/dynamodb-local';
+import { describeBatch, LocalOptimizely } from './local/local-optimizely';
+import {
+  checkLocalConfiguration,
+  LOCAL_DATA_DIR,
+  LOCAL_OPTIMIZELY_PREFIX,
+  type LocalDynamoDb,
+  localEnvironment,
+  localSettings,
+  startLocalDynamoDb,
+} from './local/local-stack';
+import { type LocalServer, startLocalServer } from './local/server';
+
+const USAGE = `Usage: npm start [-- --in-memory]
+
+  --in-memory           keep no data (default: .local/dynamodb)
+  PORT=3000             port of the local server (127.0.0.1)
+  DYNAMODB_LOCAL_PORT=8000  port of the embedded DynamoDB Local
+  DYNAMODB_ENDPOINT=…   use this DynamoDB instead of starting one
+Every other variable is described in docs/configuration.md.`;
+
+/** A problem the user can fix: one line, no stack trace. */
+function fail(message: string): never {
+  console.error(`crosswalk: ${message.split('\n').join('\ncrosswalk: ')}`);
+  process.exit(1);
+}
+
+function isUserError(error: unknown): error is Error {
+  return (
+    error instanceof ConfigurationError ||
+    error instanceof JavaMissingError ||
+    error instanceof PortInUseError
+  );
+}
 
 async function main(): Promise<void> {
-  const args = new Set(process.argv.slice(2));
-  if (args.has('--help')) {
-    console.log(
-      'Usage: npm start [-- --in-memory]\n  PORT=3000  DYNAMODB_ENDPOINT=<url to use instead of the embedded DynamoDB Local>',
-    );
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
     return;
   }
-  const inMemory = args.has('--in-memory');
-  const port = Number(process.env.PORT ?? 3000);
+  const unknown = args.filter((a) => a !== '--in-memory');
+  if (unknown.length > 0) fail(`unknown argument ${unknown.join(' ')}; see npm start -- --help`);
+  const inMemory = args.includes('--in-memory');
 
-  let stack: Awaited<ReturnType<typeof startLocalStack>>;
+  // 1. Checks that need nothing running.
+  let settings: ReturnType<typeof localSettings>;
+  let environment: Record<string, string>;
+  let datafile: string | undefined;
   try {
-    stack = await startLocalStack({ inMemory });
+    settings = localSettings();
+    environment = localEnvironment(
+      process.env,
+      `http://127.0.0.1:${settings.port}${LOCAL_OPTIMIZELY_PREFIX}`,
+    );
+    ({ datafile } = checkLocalConfiguration(environment));
   } catch (error) {
-    if (error instanceof JavaMissingError) {
-      console.error(`crosswalk: ${error.message}`);
-      process.exit(1);
-    }
+    if (isUserError(error)) fail(error.message);
     throw error;
   }
-  const server = await startLocalServer(port);
 
-  const where = stack.embedded
+  // 2. The port, before anything heavier starts.
+  const optimizely = new LocalOptimizely({
+    datafiles: new Map(datafile ? [[environment.OPTIMIZELY_SDK_KEY!, datafile]] : []),
+    onBatch: (batch) => console.log(`optimizely events (local sink): ${describeBatch(batch)}`),
+    keep: 1_000,
+  });
+  let server: LocalServer;
+  try {
+    server = await startLocalServer({
+      port: settings.port,
+      localRoutes: optimizely.routes(LOCAL_OPTIMIZELY_PREFIX),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      fail(`port ${settings.port} (PORT) is already in use: stop what uses it, or set PORT to a free port`);
+    if (code === 'EACCES')
+      fail(`port ${settings.port} (PORT) is not allowed for this user; set PORT to 1024 or above`);
+    throw error;
+  }
+
+  // 3. DynamoDB Local, then the handlers; any failure from here on stops what started.
+  let dynamo: LocalDynamoDb | undefined;
+  const stopAll = async () => {
+    await server.close().catch(() => undefined);
+    await dynamo?.stop().catch(() => undefined);
+  };
+  try {
+    dynamo = await startLocalDynamoDb({
+      endpoint: environment.DYNAMODB_ENDPOINT,
+      tableName: environment.TABLE_NAME!,
+      inMemory,
+      port: settings.dynamoDbLocalPort,
+    });
+    environment.DYNAMODB_ENDPOINT = dynamo.endpoint;
+    Object.assign(process.env, environment);
+    await server.preload();
+  } catch (error) {
+    await stopAll();
+    if (isUserError(error)) fail(error.message);
+    console.error(error);
+    process.exit(1);
+  }
+
+  const where = dynamo.embedded
     ? inMemory
       ? 'embedded, in memory'
       : `embedded, data in ${LOCAL_DATA_DIR}`
     : 'external';
+  const events = environment.OPTIMIZELY_EVENT_ENDPOINT!;
+  const localEvents = events.startsWith(`${server.url}${LOCAL_OPTIMIZELY_PREFIX}`);
   console.log(`Crosswalk is running at ${server.url}`);
   console.log(
-    `DynamoDB: ${stack.endpoint} (${where}), table ${process.env.TABLE_NAME}${stack.tableCreated ? ' (created)' : ''}`,
+    `DynamoDB:   ${dynamo.endpoint} (${where}), table ${environment.TABLE_NAME}${dynamo.tableCreated ? ' (created)' : ''}`,
   );
-  for (const warning of localWarnings()) console.warn(`warning: ${warning}`);
+  console.log(
+    `Datafile:   ${environment.OPTIMIZELY_DATAFILE ?? environment.OPTIMIZELY_DATAFILE_URL_TEMPLATE} (SDK key ${environment.OPTIMIZELY_SDK_KEY})`,
+  );
+  console.log(
+    `Events:     ${localEvents ? 'local sink, one log line per batch (set OPTIMIZELY_EVENT_ENDPOINT to send them to Optimizely)' : `sent to ${events}`}`,
+  );
+  console.log(`API key:    ${environment.API_KEYS}   Segment secret: ${environment.SEGMENT_SHARED_SECRET}`);
   console.log('\nRoutes:');
   for (const route of routes) console.log(`  ${route.method.padEnd(5)}${route.path}  → ${route.function}`);
-  console.log(`\nTry:\n  curl -s ${server.url}/health`);
-  if (routes.some((r) => r.path === '/v1/decide')) {
-    console.log(
-      `  curl -s -X POST '${server.url}/v1/decide?keys=checkout_redesign' -H 'content-type: application/json' -d '{"userId":"albert-123"}'`,
-    );
-  }
+  console.log(`\nTry:\n  npm run demo\n  curl -s ${server.url}/health`);
   console.log('\nCtrl-C stops the server and DynamoDB Local.');
 
   let stopping = false;
@@ -56,27 +142,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping…`);
-    await server.close();
-    await stack.stop();
+    await stopAll();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-function localWarnings(): string[] {
-  const warnings: string[] = [];
-  if (!process.env.SEGMENT_SHARED_SECRET && !process.env.SECRETS_ARN) {
-    warnings.push(
-      'SEGMENT_SHARED_SECRET is not set: the Segment webhook accepts unsigned requests (local only).',
-    );
-  }
-  if (!process.env.API_KEYS && !process.env.SECRETS_ARN) {
-    warnings.push(
-      'API_KEYS is not set: decide/track/config/datafile/identities need no API key (local only).',
-    );
-  }
-  return warnings;
 }
 
 main().catch((error: unknown) => {

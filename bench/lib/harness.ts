@@ -1,9 +1,8 @@
 /**
  * What every benchmark scenario shares: calling a Lambda handler in process with an API Gateway
- * HTTP API event (built before timing, as API Gateway would), and counting DynamoDB requests sent
- * by the container's client.
+ * HTTP API event (built before timing, as API Gateway would). DynamoDB requests are counted with
+ * functions/storage/dynamodb-client.ts `countDynamoDbRequests`.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
 import { lambdaContext } from '../../scripts/local/lambda-context';
@@ -51,29 +50,6 @@ export async function invoke(
     throw new Error(`handler answered ${result.statusCode} (expected ${expectedStatus}): ${result.body}`);
   }
   return result;
-}
-
-export interface RequestCounter {
-  count(): number;
-  reset(): void;
-}
-
-/** Counts every command the client sends (a DynamoDB request each; SDK retries are not re-counted). */
-export function countRequests(client: DynamoDBClient): RequestCounter {
-  let sent = 0;
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      sent++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'crosswalkBenchRequestCounter' },
-  );
-  return {
-    count: () => sent,
-    reset: () => {
-      sent = 0;
-    },
-  };
 }
 
 /** Runs a full garbage collection so resident memory reflects live objects. */

@@ -1,10 +1,13 @@
 /**
- * Configuration, read once per container from the environment and validated with zod. A bad value
- * fails the cold start with a message naming the variable. Every variable here is documented in
- * the README's configuration reference.
+ * Configuration: every environment variable the functions read, validated once per container by
+ * `loadConfig`. A bad value fails the cold start (and `npm start`, before anything is started) with
+ * one line naming the variable, what is wrong and what would be right. docs/configuration.md
+ * documents exactly these variables (a test keeps the two in step), and the CDK stack derives the
+ * variables a deployer may pass through from `scope` below.
  */
-import * as z from 'zod/mini';
-import './zod-messages';
+import { ConfigurationError } from '../core/errors';
+import * as z from '../core/zod';
+import { parseLimits } from '../identity/rules';
 
 const commaList = z.pipe(
   z.string(),
@@ -15,7 +18,6 @@ const commaList = z.pipe(
       .filter((v) => v.length > 0),
   ),
 );
-
 const positiveInt = z.coerce.number().check(z.int(), z.positive());
 const nonNegativeInt = z.coerce.number().check(z.int(), z.gte(0));
 const bool = z.pipe(
@@ -23,84 +25,163 @@ const bool = z.pipe(
   z.transform((v) => v === 'true' || v === '1' || v === 'yes'),
 );
 const nonEmpty = z.string().check(z.minLength(1));
-
-export const envSchema = z.object({
-  /** DynamoDB table holding the identity cache and stored datafiles. */
-  TABLE_NAME: nonEmpty,
-  /** Use this DynamoDB endpoint (DynamoDB Local) instead of AWS's. */
-  DYNAMODB_ENDPOINT: z.optional(z.url()),
-  LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
-  /** Deployed: ARN of one Secrets Manager JSON secret holding every secret below. */
-  SECRETS_ARN: z.optional(nonEmpty),
-  /** Local only (deployed values come from SECRETS_ARN). */
-  SEGMENT_SHARED_SECRET: z.optional(nonEmpty),
-  SEGMENT_WEBHOOK_TOKEN: z.optional(nonEmpty),
-  API_KEYS: z.optional(commaList),
-  OPTIMIZELY_WEBHOOK_SECRET: z.optional(nonEmpty),
-  /** Deployed stacks set this to true: refuse requests when no API key is configured. */
-  REQUIRE_AUTH: z._default(bool, false),
-
-  OPTIMIZELY_SDK_KEY: z.optional(nonEmpty),
-  OPTIMIZELY_DATAFILE: z.optional(nonEmpty),
-  OPTIMIZELY_DATAFILE_URL_TEMPLATE: z._default(
-    z.string().check(z.includes('%s')),
-    'https://cdn.optimizely.com/datafiles/%s.json',
+const regexList = commaList.check(
+  z.refine(
+    (patterns) =>
+      patterns.every((p) => {
+        try {
+          new RegExp(p, 'i');
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    'contains a pattern that is not a valid regular expression',
   ),
-  OPTIMIZELY_EVENT_ENDPOINT: z._default(z.url(), 'https://logx.optimizely.com/v1/events'),
-  DATAFILE_REVALIDATE_SECONDS: z._default(positiveInt, 60),
-  ACCOUNT_BUCKETED_FLAGS: z._default(commaList, []),
-  ACCOUNT_ATTRIBUTE_PREFIX: z._default(z.string(), 'account_'),
-  ALLOW_RESERVED_ATTRIBUTES: z._default(bool, false),
+);
+const limitsSpec = z.string().check(
+  z.refine((spec) => {
+    try {
+      parseLimits(spec);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'is not a list of type:n limits'),
+);
 
-  IDENTITY_CACHE_TTL_MS: z._default(nonNegativeInt, 30_000),
-  IDENTITY_CACHE_MAX_ENTRIES: z._default(positiveInt, 10_000),
-  /** How long decide/track remember that no profile is known for an identifier list (0 disables). */
-  IDENTITY_NEGATIVE_CACHE_TTL_MS: z._default(nonNegativeInt, 5_000),
-  /** How long a container reuses an account's traits in `resolve()` (0 disables that cache). */
-  ACCOUNT_CACHE_TTL_MS: z._default(nonNegativeInt, 30_000),
-  /** How many accounts' traits a container keeps (small items: 10,000 is a few MB). */
-  ACCOUNT_CACHE_MAX_ENTRIES: z._default(positiveInt, 10_000),
-  PROFILE_TTL_DAYS: z._default(positiveInt, 395),
-  MESSAGE_ID_TTL_HOURS: z._default(positiveInt, 48),
-  /** Regular expressions (comma-separated) of identifier values that never link profiles. */
-  IDENTITY_BLOCKED_VALUES: z.optional(commaList),
-  /** Per-type limits, e.g. `user_id:1,email:5,*:5`. */
-  IDENTITY_LIMITS: z.optional(z.string()),
-  /** Identifier types from highest to lowest priority, e.g. `user_id,email,ios.id`. */
-  IDENTITY_PRIORITY: z.optional(commaList),
+/**
+ * Who sets a variable: `stack` (the CDK stack, fixed), `deploy` (a deployer may pass it through CDK
+ * context or the deploying shell), `local` (npm start, tests and SAM local only: deployed stacks
+ * read secrets from Secrets Manager and talk to AWS's DynamoDB).
+ */
+export type VariableScope = 'stack' | 'deploy' | 'local';
 
-  MAX_DECIDE_KEYS: z._default(positiveInt, 100),
-  MAX_IDENTIFIERS_PER_REQUEST: z._default(positiveInt, 20),
-  MAX_BODY_BYTES: z._default(positiveInt, 64 * 1024),
-  MAX_WEBHOOK_BATCH: z._default(positiveInt, 4000),
-});
-
-export type Env = z.infer<typeof envSchema>;
-
-export class ConfigurationError extends Error {
-  override name = 'ConfigurationError';
+interface Variable<S extends z.ZodMiniType = z.ZodMiniType> {
+  schema: S;
+  scope: VariableScope;
+  /** What a valid value looks like, for the error message. */
+  expect: string;
+  /** Never echoed in error messages. */
+  secret?: boolean;
 }
 
-let cached: Env | undefined;
+const variable = <S extends z.ZodMiniType>(
+  scope: VariableScope,
+  schema: S,
+  expect: string,
+  secret = false,
+): Variable<S> => ({ scope, schema, expect, ...(secret ? { secret } : {}) });
 
-/** The validated environment; parsed on first call, then reused for the container's life. */
-export function env(): Env {
-  cached ??= parseEnv(process.env);
-  return cached;
-}
+export const variables = {
+  TABLE_NAME: variable('stack', nonEmpty, 'the DynamoDB table name'),
+  DYNAMODB_ENDPOINT: variable('local', z.optional(z.url()), 'a URL such as http://127.0.0.1:8000'),
+  LOG_LEVEL: variable(
+    'deploy',
+    z._default(z.enum(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+    'one of debug, info, warn, error, silent',
+  ),
+  CROSSWALK_METRICS: variable('deploy', z._default(z.enum(['on', 'off']), 'on'), 'on or off'),
+  SECRETS_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
+  SEGMENT_SHARED_SECRET: variable('local', z.optional(nonEmpty), 'a non-empty secret', true),
+  SEGMENT_WEBHOOK_TOKEN: variable('local', z.optional(nonEmpty), 'a non-empty token', true),
+  API_KEYS: variable('local', z.optional(commaList), 'a comma-separated list of keys', true),
+  OPTIMIZELY_WEBHOOK_SECRET: variable('local', z.optional(nonEmpty), 'a non-empty secret', true),
+  REQUIRE_AUTH: variable('stack', z._default(bool, false), 'true or false'),
 
-/** An empty variable counts as unset (`FOO=` in a shell, an empty field in a deploy tool). */
-export function parseEnv(source: NodeJS.ProcessEnv): Env {
-  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
-  const result = envSchema.safeParse(set);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigurationError(`Invalid configuration: ${problems}`);
+  OPTIMIZELY_SDK_KEY: variable('deploy', z.optional(nonEmpty), 'an Optimizely SDK key'),
+  OPTIMIZELY_DATAFILE: variable('local', z.optional(nonEmpty), 'the path of a datafile JSON file'),
+  OPTIMIZELY_DATAFILE_URL_TEMPLATE: variable(
+    'deploy',
+    z._default(z.string().check(z.includes('%s')), 'https://cdn.optimizely.com/datafiles/%s.json'),
+    'a URL containing %s where the SDK key goes',
+  ),
+  OPTIMIZELY_EVENT_ENDPOINT: variable(
+    'deploy',
+    z._default(z.url(), 'https://logx.optimizely.com/v1/events'),
+    'a URL',
+  ),
+  DATAFILE_REVALIDATE_SECONDS: variable('deploy', z._default(positiveInt, 60), 'a whole number ≥ 1'),
+  ACCOUNT_BUCKETED_FLAGS: variable(
+    'deploy',
+    z._default(commaList, []),
+    'a comma-separated list of flag keys, or *',
+  ),
+  ACCOUNT_ATTRIBUTE_PREFIX: variable(
+    'deploy',
+    z._default(z.string(), 'account_'),
+    'a prefix such as account_',
+  ),
+  ALLOW_RESERVED_ATTRIBUTES: variable('deploy', z._default(bool, false), 'true or false'),
+
+  IDENTITY_CACHE_TTL_MS: variable('deploy', z._default(nonNegativeInt, 30_000), 'a whole number ≥ 0'),
+  IDENTITY_CACHE_MAX_ENTRIES: variable('deploy', z._default(positiveInt, 10_000), 'a whole number ≥ 1'),
+  IDENTITY_NEGATIVE_CACHE_TTL_MS: variable('deploy', z._default(nonNegativeInt, 5_000), 'a whole number ≥ 0'),
+  ACCOUNT_CACHE_TTL_MS: variable('deploy', z._default(nonNegativeInt, 30_000), 'a whole number ≥ 0'),
+  ACCOUNT_CACHE_MAX_ENTRIES: variable('deploy', z._default(positiveInt, 10_000), 'a whole number ≥ 1'),
+  PROFILE_TTL_DAYS: variable('deploy', z._default(positiveInt, 395), 'a whole number ≥ 1'),
+  MESSAGE_ID_TTL_HOURS: variable('deploy', z._default(positiveInt, 48), 'a whole number ≥ 1'),
+  IDENTITY_BLOCKED_VALUES: variable(
+    'deploy',
+    z.optional(regexList),
+    'comma-separated regular expressions, e.g. ^test-,^0+$',
+  ),
+  IDENTITY_LIMITS: variable('deploy', z.optional(limitsSpec), 'type:n pairs, e.g. user_id:1,email:5,*:5'),
+  IDENTITY_PRIORITY: variable('deploy', z.optional(commaList), 'identifier types, e.g. user_id,email,ios.id'),
+
+  MAX_DECIDE_KEYS: variable('deploy', z._default(positiveInt, 100), 'a whole number ≥ 1'),
+  MAX_IDENTIFIERS_PER_REQUEST: variable('deploy', z._default(positiveInt, 20), 'a whole number ≥ 1'),
+  MAX_BODY_BYTES: variable('deploy', z._default(positiveInt, 64 * 1024), 'a whole number of bytes ≥ 1'),
+  MAX_WEBHOOK_BATCH: variable('deploy', z._default(positiveInt, 4000), 'a whole number ≥ 1'),
+} satisfies Record<string, Variable>;
+
+export type VariableName = keyof typeof variables;
+
+type Shape = { [K in VariableName]: (typeof variables)[K]['schema'] };
+const shape = Object.fromEntries(Object.entries(variables).map(([name, v]) => [name, v.schema])) as Shape;
+export const configSchema = z.object(shape);
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Variables a deployer may set for the functions (CDK context or shell), derived from `scope`. */
+export const deployableVariables = (Object.keys(variables) as VariableName[]).filter(
+  (name) => variables[name].scope === 'deploy',
+);
+
+/** Variables that only make sense outside AWS (DynamoDB Local, secrets from the environment). */
+export const localVariables = (Object.keys(variables) as VariableName[]).filter(
+  (name) => variables[name].scope === 'local',
+);
+
+/**
+ * Validates `source` (process.env by default) once. An empty variable counts as unset (`FOO=` in a
+ * shell, an empty field in a deploy tool or a SAM env-vars file). Throws a ConfigurationError whose
+ * message is one line per problem, each naming the variable, the problem and the fix.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const set: Record<string, string> = {};
+  for (const name of Object.keys(variables)) {
+    const value = source[name];
+    if (value !== undefined && value !== '') set[name] = value;
   }
-  return result.data;
+  const result = configSchema.safeParse(set);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '') as VariableName;
+    const spec = variables[name];
+    if (!spec) return issue.message;
+    const value = set[name];
+    const shown = value === undefined ? 'is not set' : spec.secret ? 'is invalid' : `is ${quote(value)}`;
+    const fix =
+      value === undefined ? `set it to ${spec.expect}` : `use ${spec.expect}, or unset it for the default`;
+    const problem = issue.message
+      .replace(/^Invalid input: /, '')
+      .replace('expected number, received NaN', 'not a number');
+    return `${name} ${shown}: ${problem}; ${fix}`;
+  });
+  throw new ConfigurationError(problems.join('\n'));
 }
 
-/** Tests and the local server change the environment between cases. */
-export function resetEnvCache(): void {
-  cached = undefined;
+function quote(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}…` : value);
 }

@@ -1,12 +1,12 @@
 /**
  * Secrets, from one Secrets Manager JSON secret when deployed (`SECRETS_ARN`), or from environment
- * variables locally. Cached per container for a few minutes so a rotation takes effect without a
- * deploy. The Secrets Manager client is imported only when a secret ARN is configured.
+ * variables locally. Each entry point builds one `SecretsSource` per container; it caches for a few
+ * minutes so a rotation takes effect without a deploy. The Secrets Manager client is imported only
+ * when a secret ARN is configured.
  */
-import * as z from 'zod/mini';
-import { TransientError } from '../http/errors';
-import { env } from './env';
-import './zod-messages';
+import { ConfigurationError, DependencyUnavailableError } from '../core/errors';
+import * as z from '../core/zod';
+import type { Config } from './env';
 
 export interface Secrets {
   segmentSharedSecret?: string;
@@ -30,35 +30,80 @@ export const secretDocumentSchema = z.object({
 });
 
 const CACHE_MS = 5 * 60_000;
-let cached: { secrets: Secrets; at: number } | undefined;
-let inflight: Promise<Secrets> | undefined;
+/** A failed load is remembered this long, so a broken secret does not cost a call per request. */
+const FAILURE_CACHE_MS = 5_000;
 
-/** The container's secrets when they are loaded and fresh, without waiting (the hot path). */
-export function freshSecrets(): Secrets | undefined {
-  return cached && Date.now() - cached.at < CACHE_MS ? cached.secrets : undefined;
+export interface SecretsSource {
+  /** The secrets when loaded and fresh, without waiting (the hot path); undefined otherwise. */
+  fresh(): Secrets | undefined;
+  get(): Promise<Secrets>;
 }
 
-export async function secrets(): Promise<Secrets> {
-  const fresh = freshSecrets();
-  if (fresh) return fresh;
-  inflight ??= loadSecrets().finally(() => {
-    inflight = undefined;
-  });
-  return inflight;
+export type SecretLoader = () => Promise<Secrets>;
+
+/** A caching source over a loader (the environment, Secrets Manager, or a test's). */
+export function cachedSecrets(load: SecretLoader, now: () => number = Date.now): SecretsSource {
+  let cached: { secrets: Secrets; at: number } | undefined;
+  let failed: { error: unknown; at: number } | undefined;
+  let inflight: Promise<Secrets> | undefined;
+  const fresh = () => (cached && now() - cached.at < CACHE_MS ? cached.secrets : undefined);
+  return {
+    fresh,
+    async get() {
+      const hit = fresh();
+      if (hit) return hit;
+      if (failed && now() - failed.at < FAILURE_CACHE_MS) throw failed.error;
+      inflight ??= load()
+        .then(
+          (secrets) => {
+            cached = { secrets, at: now() };
+            failed = undefined;
+            return secrets;
+          },
+          (error: unknown) => {
+            failed = { error, at: now() };
+            throw error;
+          },
+        )
+        .finally(() => {
+          inflight = undefined;
+        });
+      return inflight;
+    },
+  };
 }
 
-async function loadSecrets(): Promise<Secrets> {
-  const config = env();
-  let result: Secrets;
-  if (config.SECRETS_ARN) {
-    result = await fromSecretsManager(config.SECRETS_ARN);
-  } else {
-    result = { apiKeys: config.API_KEYS ?? [] };
-    if (config.SEGMENT_SHARED_SECRET) result.segmentSharedSecret = config.SEGMENT_SHARED_SECRET;
-    if (config.SEGMENT_WEBHOOK_TOKEN) result.segmentWebhookToken = config.SEGMENT_WEBHOOK_TOKEN;
-    if (config.OPTIMIZELY_WEBHOOK_SECRET) result.optimizelyWebhookSecret = config.OPTIMIZELY_WEBHOOK_SECRET;
+/** The container's secrets source for this configuration. */
+export function secretsSource(config: Config): SecretsSource {
+  const arn = config.SECRETS_ARN;
+  if (arn) return cachedSecrets(() => fromSecretsManager(arn));
+  const local: Secrets = { apiKeys: config.API_KEYS ?? [] };
+  if (config.SEGMENT_SHARED_SECRET) local.segmentSharedSecret = config.SEGMENT_SHARED_SECRET;
+  if (config.SEGMENT_WEBHOOK_TOKEN) local.segmentWebhookToken = config.SEGMENT_WEBHOOK_TOKEN;
+  if (config.OPTIMIZELY_WEBHOOK_SECRET) local.optimizelyWebhookSecret = config.OPTIMIZELY_WEBHOOK_SECRET;
+  return { fresh: () => local, get: async () => local };
+}
+
+/** Parses the secret document; the error never quotes the document (it holds secrets). */
+export function parseSecretDocument(secretId: string, text: string | undefined): Secrets {
+  let json: unknown;
+  try {
+    json = JSON.parse(text ?? '{}');
+  } catch {
+    throw new ConfigurationError(`Secret ${secretId} is not a JSON document`);
   }
-  cached = { secrets: result, at: Date.now() };
+  const parsed = secretDocumentSchema.safeParse(json);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.map(String).join('.')))].join(', ');
+    throw new ConfigurationError(
+      `Secret ${secretId} is not a valid Crosswalk secret document (fields: ${fields})`,
+    );
+  }
+  const { apiKeys, ...rest } = parsed.data;
+  const result: Secrets = { apiKeys };
+  if (rest.segmentSharedSecret) result.segmentSharedSecret = rest.segmentSharedSecret;
+  if (rest.segmentWebhookToken) result.segmentWebhookToken = rest.segmentWebhookToken;
+  if (rest.optimizelyWebhookSecret) result.optimizelyWebhookSecret = rest.optimizelyWebhookSecret;
   return result;
 }
 
@@ -69,19 +114,7 @@ async function fromSecretsManager(secretId: string): Promise<Secrets> {
     const client = new SecretsManagerClient({});
     text = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
   } catch (error) {
-    throw new TransientError('Could not read secrets from Secrets Manager', { cause: error });
+    throw new DependencyUnavailableError('Could not read secrets from Secrets Manager', { cause: error });
   }
-  const parsed = secretDocumentSchema.safeParse(JSON.parse(text ?? '{}'));
-  if (!parsed.success)
-    throw new Error(`Secret ${secretId} is not a valid Crosswalk secret document: ${parsed.error.message}`);
-  const { apiKeys, ...rest } = parsed.data;
-  const result: Secrets = { apiKeys };
-  for (const [k, v] of Object.entries(rest))
-    if (v !== undefined) (result as unknown as Record<string, string>)[k] = v;
-  return result;
-}
-
-/** Tests and the local server change the environment between cases. */
-export function resetSecretsCache(): void {
-  cached = undefined;
+  return parseSecretDocument(secretId, text);
 }

@@ -9,11 +9,12 @@ import {
   type OptimizelyDecision,
   type OptimizelyUserContext,
 } from '@optimizely/optimizely-sdk';
-import type { Identifier, ResolvedProfile } from '../identity/model';
+import type { Identifier } from '../identity/identifiers';
+import type { ResolvedProfile } from '../identity/model';
 import type { Project } from '../optimizely/projects';
 import { type Attributes, BUCKETING_ID_ATTRIBUTE } from './attributes';
 import { accountBucketingId } from './bucketing';
-import { fallbackIdentifier } from './identifiers';
+import { fallbackIdentifier } from './request-identifiers';
 
 export const DECIDE_OPTIONS = [
   'DISABLE_DECISION_EVENT',

@@ -1,19 +1,15 @@
 /**
- * The decide/track use cases and the container's wiring for them: identity resolution through the
- * in-container cache, the project's Optimizely client, the attribute and bucketing rules, and the
- * wait for event delivery before answering. Built once per container on first use.
+ * The decide/track use cases: resolve the person through the identity reader, build the attributes,
+ * run the project's Optimizely client, and wait for event delivery before answering. Dependencies
+ * come from the decide entry point (functions/decide/dependencies.ts).
  */
-import { env } from '../config/env';
-import { HttpError } from '../http/errors';
-import type { Identifier, IdentityReader } from '../identity/model';
-import { identityReader } from '../identity/reader';
-import { type IdentityRules, identityRulesFromEnv } from '../identity/rules';
-import { logger, metric } from '../observability/logger';
-import { DatafileSource } from '../optimizely/datafile-source';
-import { type DeliveryReport, FlushingEventDispatcher } from '../optimizely/event-dispatcher';
-import { createProjectRegistry, type Project, type ProjectRegistry } from '../optimizely/projects';
-import { DynamoDbDatafileStore } from '../storage/datafile-store';
-import { dynamoDbClient } from '../storage/dynamodb-client';
+import { DependencyUnavailableError, NoIdentifierError } from '../core/errors';
+import type { Identifier } from '../identity/identifiers';
+import type { IdentityReader } from '../identity/model';
+import type { IdentityRules } from '../identity/rules';
+import type { Observability } from '../observability/logger';
+import type { FlushingEventDispatcher } from '../optimizely/event-dispatcher';
+import type { Project, ProjectRegistry } from '../optimizely/projects';
 import { type Attributes, buildAttributes } from './attributes';
 import {
   type AgentDecision,
@@ -25,12 +21,7 @@ import {
   type TrackAnswer,
   trackEvent,
 } from './decide';
-import { requestIdentifiers } from './identifiers';
-import { CachedIdentityReader } from './identity-cache';
-
-export class NoIdentifierError extends Error {
-  override name = 'NoIdentifierError';
-}
+import { requestIdentifiers } from './request-identifiers';
 
 export interface DecisionSettings {
   accountBucketedFlags: readonly string[];
@@ -44,6 +35,7 @@ export interface DecisionDependencies {
   projects: ProjectRegistry;
   dispatcher: FlushingEventDispatcher;
   settings: DecisionSettings;
+  observability: Observability;
 }
 
 export interface PersonRequest {
@@ -87,7 +79,7 @@ export interface DecideRequest extends PersonRequest {
 export async function decideForRequest(
   deps: DecisionDependencies,
   request: DecideRequest,
-): Promise<{ decisions: AgentDecision[]; delivery: DeliveryReport }> {
+): Promise<AgentDecision[]> {
   const [project, person] = await Promise.all([
     deps.projects.get(request.sdkKey),
     resolvePerson(deps, request),
@@ -103,10 +95,11 @@ export async function decideForRequest(
     }),
   );
   if (delivery.failed > 0) {
+    const { logger, metrics } = deps.observability;
     logger.error('decision events were not delivered', { sdkKey: request.sdkKey, ...delivery });
-    metric('DecisionEventDeliveryFailed', delivery.failed);
+    metrics.metric('DecisionEventDeliveryFailed', delivery.failed);
   }
-  return { decisions: result, delivery };
+  return result;
 }
 
 export interface TrackRequest extends PersonRequest {
@@ -129,57 +122,11 @@ export async function trackForRequest(
     trackEvent(project, person, request.eventKey, attributes, request.eventTags),
   );
   if (delivery.failed > 0) {
+    const { logger, metrics } = deps.observability;
     logger.error('conversion event was not delivered', { sdkKey: request.sdkKey, ...delivery });
-    metric('ConversionEventDeliveryFailed', delivery.failed);
-    // A 503 the caller can read: the conversion was not recorded and retrying is the fix.
-    throw new HttpError(503, 'The conversion event could not be delivered to Optimizely; retry the request');
+    metrics.metric('ConversionEventDeliveryFailed', delivery.failed);
+    // The conversion was not recorded: retrying the request is the fix.
+    throw new DependencyUnavailableError('The conversion event could not be delivered to Optimizely');
   }
   return result;
-}
-
-export interface DecisionRuntime extends DecisionDependencies {
-  identityCache: CachedIdentityReader;
-  datafiles: DatafileSource;
-}
-
-let runtime: DecisionRuntime | undefined;
-
-/** The container's dependencies, built from the environment on first use. */
-export function decisionRuntime(): DecisionRuntime {
-  if (runtime) return runtime;
-  const config = env();
-  const identityCache = new CachedIdentityReader(identityReader(), {
-    ttlMs: config.IDENTITY_CACHE_TTL_MS,
-    negativeTtlMs: config.IDENTITY_NEGATIVE_CACHE_TTL_MS,
-    maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES,
-  });
-  const datafiles = new DatafileSource({
-    store: new DynamoDbDatafileStore({ client: dynamoDbClient(), tableName: config.TABLE_NAME }),
-    urlTemplate: config.OPTIMIZELY_DATAFILE_URL_TEMPLATE,
-    revalidateMs: config.DATAFILE_REVALIDATE_SECONDS * 1000,
-    ...(config.OPTIMIZELY_DATAFILE && config.OPTIMIZELY_SDK_KEY
-      ? { localFile: { sdkKey: config.OPTIMIZELY_SDK_KEY, path: config.OPTIMIZELY_DATAFILE } }
-      : {}),
-  });
-  const dispatcher = new FlushingEventDispatcher({ endpoint: config.OPTIMIZELY_EVENT_ENDPOINT });
-  runtime = {
-    identities: identityCache,
-    identityCache,
-    datafiles,
-    dispatcher,
-    projects: createProjectRegistry({ source: datafiles, dispatcher }),
-    settings: {
-      accountBucketedFlags: config.ACCOUNT_BUCKETED_FLAGS,
-      accountPrefix: config.ACCOUNT_ATTRIBUTE_PREFIX,
-      allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
-      rules: identityRulesFromEnv(config),
-    },
-  };
-  return runtime;
-}
-
-/** Tests, the local server and the bench: forget the cache, clients and datafiles (config is re-read). */
-export function resetDecisionRuntime(): void {
-  runtime?.identityCache.clear();
-  runtime = undefined;
 }

@@ -1,9 +1,16 @@
 /** GET /health: liveness for load balancers and the local server; touches no dependency. */
 import { json } from '../http/api-gateway';
-import { httpHandler } from '../http/http-handler';
+import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
+import { routeOperations } from '../http/operations';
+import type { Observability } from '../observability/logger';
 
-const startedAt = new Date().toISOString();
-
-export const handler = httpHandler(async () =>
-  json(200, { status: 'ok', service: 'crosswalk', startedAt, time: new Date().toISOString() }),
-);
+export function createHealthHandler(deps: { observability: Observability }): LambdaHttpHandler {
+  const startedAt = new Date().toISOString();
+  return httpHandler(
+    routeOperations('health', {
+      health: async () =>
+        json(200, { status: 'ok', service: 'crosswalk', startedAt, time: new Date().toISOString() }),
+    }),
+    deps.observability,
+  );
+}

@@ -1,6 +1,6 @@
 /** API Gateway HTTP API (payload format 2.0) event and result shapes, and small helpers on them. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { BadRequestError, PayloadTooLargeError } from './errors';
+import { InvalidRequestError, PayloadTooLargeError } from '../core/errors';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -11,17 +11,17 @@ export function rawBody(event: HttpEvent): string {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
-/** Parses a JSON body, failing with a 400 (or 413) that names the problem. */
+/** Parses a JSON body, failing with an error that names the problem (and the setting for size). */
 export function jsonBody(event: HttpEvent, maxBytes: number): unknown {
   const body = rawBody(event);
   if (Buffer.byteLength(body, 'utf8') > maxBytes) {
-    throw new PayloadTooLargeError(`Request body exceeds ${maxBytes} bytes`);
+    throw new PayloadTooLargeError(`body: larger than ${maxBytes} bytes (MAX_BODY_BYTES)`);
   }
-  if (body.trim() === '') throw new BadRequestError('Request body is empty; expected JSON');
+  if (body.trim() === '') throw new InvalidRequestError('body: empty; expected JSON');
   try {
     return JSON.parse(body);
   } catch (error) {
-    throw new BadRequestError(`Request body is not valid JSON: ${(error as Error).message}`);
+    throw new InvalidRequestError(`body: not valid JSON (${(error as Error).message})`);
   }
 }
 
@@ -41,4 +41,9 @@ export function queryValues(event: HttpEvent, name: string): string[] {
     .split(',')
     .map((v) => v.trim())
     .filter((v) => v.length > 0);
+}
+
+/** A header by its lowercase name (httpHandler lowercases every name first). */
+export function header(event: HttpEvent, name: string): string | undefined {
+  return event.headers?.[name];
 }

@@ -1,15 +1,17 @@
 /**
- * The one middy stack every HTTP function uses: lowercase header names first, then the handler,
- * with typed errors mapped to responses last. Unknown errors are logged, never echoed.
+ * The one wrapper every HTTP function uses: lowercase header names, the request's log context
+ * (request id, trace id, route, cold start) on every line it logs, the handler, and the error table
+ * (error-response.ts) last. Unknown errors are logged, never echoed.
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { logger } from '../observability/logger';
+import { type Observability, withLogContext } from '../observability/logger';
 import type { HttpEvent, HttpResult } from './api-gateway';
 import { json } from './api-gateway';
-import { errorToResponse } from './errors';
+import { errorAnswer } from './error-response';
 
 export type HttpHandlerFn = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
 /**
  * API Gateway's HTTP API (payload 2.0) already lowercases header names; hand-written events
@@ -30,22 +32,24 @@ const lowercaseHeaders = {
   },
 };
 
-const errorResponder = {
-  onError: async (request: middy.Request<HttpEvent, HttpResult>) => {
-    const mapped = errorToResponse(request.error);
-    if (mapped.log) {
-      logger.error('request failed', {
-        route: request.event.routeKey,
-        requestId: request.context.awsRequestId,
-        error: request.error,
-        status: mapped.statusCode,
-      });
-    }
-    const headers: Record<string, string> = mapped.statusCode === 503 ? { 'retry-after': '1' } : {};
-    request.response = json(mapped.statusCode, mapped.body, headers);
-  },
-};
-
-export function httpHandler(fn: HttpHandlerFn) {
-  return middy<HttpEvent, HttpResult>().use(lowercaseHeaders).use(errorResponder).handler(fn);
+export function httpHandler(fn: HttpHandlerFn, { logger }: Observability): LambdaHttpHandler {
+  const errorResponder = {
+    onError: async (request: middy.Request<HttpEvent, HttpResult>) => {
+      const answer = errorAnswer(request.error);
+      if (answer.log) logger.error('request failed', { error: request.error, status: answer.statusCode });
+      request.response = json(answer.statusCode, answer.body, answer.headers);
+    },
+  };
+  const wrapped = middy<HttpEvent, HttpResult>().use(lowercaseHeaders).use(errorResponder).handler(fn);
+  let invocations = 0;
+  return (event, context) =>
+    withLogContext(
+      {
+        requestId: context.awsRequestId,
+        ...(process.env._X_AMZN_TRACE_ID ? { traceId: process.env._X_AMZN_TRACE_ID } : {}),
+        route: event.routeKey,
+        coldStart: invocations++ === 0,
+      },
+      () => wrapped(event, context),
+    );
 }

@@ -1,10 +1,19 @@
 /** GET /v1/identities/{type}/{value}: one profile of the identity cache as JSON, for people and tools. */
+import { InvalidRequestError, NotFoundError } from '../core/errors';
+import * as z from '../core/zod';
 import { json } from '../http/api-gateway';
-import { requireApiKey } from '../http/auth';
-import { BadRequestError, NotFoundError } from '../http/errors';
-import { httpHandler } from '../http/http-handler';
-import { identityReader } from '../identity/reader';
+import type { ApiKeyCheck } from '../http/auth';
+import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
+import { routeOperations } from '../http/operations';
+import type { IdentityDescriber } from '../identity/reader';
+import type { Observability } from '../observability/logger';
 import { identityPathSchema } from './schema';
+
+export interface IdentitiesDependencies {
+  checkApiKey: ApiKeyCheck;
+  identities: IdentityDescriber;
+  observability: Observability;
+}
 
 function decoded(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -15,14 +24,22 @@ function decoded(value: string | undefined): string | undefined {
   }
 }
 
-export const handler = httpHandler(async (event) => {
-  await requireApiKey(event);
-  const params = identityPathSchema.safeParse({
-    type: decoded(event.pathParameters?.type),
-    value: decoded(event.pathParameters?.value),
-  });
-  if (!params.success) throw new BadRequestError(params.error.issues[0]?.message ?? 'invalid path');
-  const profile = await identityReader().describe(params.data);
-  if (!profile) throw new NotFoundError(`No profile is known for ${params.data.type} ${params.data.value}`);
-  return json(200, profile);
-});
+export function createIdentitiesHandler(deps: IdentitiesDependencies): LambdaHttpHandler {
+  return httpHandler(
+    routeOperations('identities', {
+      describe: async (event) => {
+        await deps.checkApiKey(event);
+        const params = identityPathSchema.safeParse({
+          type: decoded(event.pathParameters?.type),
+          value: decoded(event.pathParameters?.value),
+        });
+        if (!params.success) throw new InvalidRequestError(z.describeIssues(params.error, 'path'));
+        const profile = await deps.identities.describe(params.data);
+        if (!profile)
+          throw new NotFoundError(`No profile is known for ${params.data.type} ${params.data.value}`);
+        return json(200, profile);
+      },
+    }),
+    deps.observability,
+  );
+}

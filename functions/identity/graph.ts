@@ -3,7 +3,8 @@
  * the pure rules that apply identity changes to them. No I/O here; the ingest use case loads the
  * working set, applies a batch with `applyChange`, and turns the recorded effects into writes.
  */
-import type { Identifier, TraitValue } from './model';
+import { type Identifier, identifierKey } from './identifiers';
+import type { TraitValue } from './model';
 import {
   type AccountState,
   emptyProfile,
@@ -13,7 +14,7 @@ import {
   stampAll,
   supersedes,
 } from './profile';
-import { compareByPriority, type IdentityRules, identifierKey, isBlocked, limitFor } from './rules';
+import { compareByPriority, type IdentityRules, isBlocked, limitFor } from './rules';
 
 /** One Segment event reduced to what identity resolution needs. */
 export interface IdentityChange {
@@ -270,15 +271,4 @@ function applyDelete(
     if (survivor === profileId) effects.removedProfiles.set(removed, null);
   }
   return { status: 'deleted', profileId };
-}
-
-/** Follows merges to the profile a removed one ended in (null when it was deleted). */
-export function survivorOf(effects: GraphEffects, profileId: string): string | null {
-  let current: string | null = profileId;
-  const seen = new Set<string>();
-  while (current !== null && effects.removedProfiles.has(current) && !seen.has(current)) {
-    seen.add(current);
-    current = effects.removedProfiles.get(current) ?? null;
-  }
-  return current;
 }

@@ -3,13 +3,7 @@
  * The webhook side (identity rules, merges) and the decide side (attributes, bucketing) meet here.
  */
 
-/** An identifier type as Segment Identity Resolution names it: `user_id`, `anonymous_id`, `email`, `ios.id`, … */
-export type IdentifierType = string;
-
-export interface Identifier {
-  type: IdentifierType;
-  value: string;
-}
+import type { Identifier } from './identifiers';
 
 export type TraitValue = string | number | boolean | null;
 

@@ -4,7 +4,8 @@
  * their earliest sighting, memberships their earliest group call. Any permutation of the same
  * events therefore yields the same state.
  */
-import type { Identifier, TraitValue } from './model';
+import type { Identifier } from './identifiers';
+import type { TraitValue } from './model';
 import { compareByPriority, type IdentityRules } from './rules';
 
 /** A value with the event timestamp (epoch ms) that set it. */

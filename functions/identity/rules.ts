@@ -3,8 +3,8 @@
  * per-type limits cap how many values of a type one profile holds, and priority decides which
  * identifier of an event is dropped first when a merge would break a limit.
  */
-import type { Env } from '../config/env';
-import type { Identifier } from './model';
+import type { Config } from '../config/env';
+import type { Identifier } from './identifiers';
 
 export interface IdentityRules {
   blocked: readonly RegExp[];
@@ -66,7 +66,7 @@ export function createIdentityRules(
   return { blocked, limits, defaultLimit, priority: options.priority ?? DEFAULT_PRIORITY };
 }
 
-export function identityRulesFromEnv(config: Env): IdentityRules {
+export function identityRulesFromConfig(config: Config): IdentityRules {
   const options: { blocked?: readonly string[]; limits?: string; priority?: readonly string[] } = {};
   if (config.IDENTITY_BLOCKED_VALUES && config.IDENTITY_BLOCKED_VALUES.length > 0) {
     options.blocked = config.IDENTITY_BLOCKED_VALUES;
@@ -99,8 +99,4 @@ export function compareByPriority(rules: IdentityRules, a: Identifier, b: Identi
     (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) ||
     (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)
   );
-}
-
-export function identifierKey(identifier: Identifier): string {
-  return `${identifier.type}\u0000${identifier.value}`;
 }

@@ -1,24 +1,101 @@
 /**
  * Structured JSON logs (one line per entry, CloudWatch-friendly) and CloudWatch metrics through the
  * Embedded Metric Format, so no metrics API call sits on the request path.
+ *
+ * Entry points build one `Observability` per container from the configuration and hand it to the
+ * domain objects that log; domain modules never build their own. Every line written while a
+ * request runs carries that request's context (request id, trace id, route, cold start), set once
+ * by the shared HTTP wrapper through `withLogContext`; AsyncLocalStorage keeps concurrent requests
+ * of the local server apart.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { sourceMappedStack } from './stack-trace';
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+type EntryLevel = Exclude<LogLevel, 'silent'>;
+const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-function threshold(): number {
-  const configured = process.env.LOG_LEVEL as Level | undefined;
-  return order[configured ?? 'info'] ?? order.info;
+export type Fields = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, fields?: Fields): void;
+  info(message: string, fields?: Fields): void;
+  warn(message: string, fields?: Fields): void;
+  error(message: string, fields?: Fields): void;
 }
 
-function write(level: Level, message: string, fields?: Record<string, unknown>): void {
-  if (order[level] < threshold()) return;
-  const entry = { level, message, time: new Date().toISOString(), ...fields };
-  const line = JSON.stringify(entry, errorReplacer);
+export type MetricUnit = 'Count' | 'Milliseconds' | 'Microseconds' | 'Seconds' | 'Bytes' | 'None';
+
+export interface Metrics {
+  /** Emits one CloudWatch metric under the `Crosswalk` namespace. */
+  metric(name: string, value: number, unit?: MetricUnit, dimensions?: Record<string, string>): void;
+}
+
+export interface Observability {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface LogContext {
+  requestId?: string;
+  traceId?: string;
+  route?: string;
+  function?: string;
+  coldStart?: boolean;
+}
+
+const contexts = new AsyncLocalStorage<LogContext>();
+
+/** Runs `fn` with `context` attached to every log line written inside it. */
+export function withLogContext<T>(context: LogContext, fn: () => T): T {
+  return contexts.run(context, fn);
+}
+
+export type LineWriter = (level: EntryLevel, line: string) => void;
+
+const writeToStdio: LineWriter = (level, line) => {
   if (level === 'error' || level === 'warn') process.stderr.write(`${line}\n`);
   else process.stdout.write(`${line}\n`);
+};
+
+export function createObservability(options: {
+  level: LogLevel;
+  metrics: 'on' | 'off';
+  write?: LineWriter;
+}): Observability {
+  const threshold = order[options.level];
+  const write = options.write ?? writeToStdio;
+  const log = (level: EntryLevel) => (message: string, fields?: Fields) => {
+    if (order[level] < threshold) return;
+    const entry = { level, message, time: new Date().toISOString(), ...contexts.getStore(), ...fields };
+    write(level, JSON.stringify(entry, errorReplacer));
+  };
+  const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  const metrics: Metrics = {
+    metric(name, value, unit = 'Count', dimensions = {}) {
+      if (options.metrics === 'off') return;
+      const line = {
+        _aws: {
+          Timestamp: Date.now(),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'Crosswalk',
+              Dimensions: [Object.keys(dimensions)],
+              Metrics: [{ Name: name, Unit: unit }],
+            },
+          ],
+        },
+        ...dimensions,
+        [name]: value,
+      };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    },
+  };
+  return { logger, metrics };
 }
+
+/** Logs and metrics that go nowhere: the default of domain objects built without observability. */
+export const silent: Observability = createObservability({ level: 'silent', metrics: 'off' });
 
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) {
@@ -26,35 +103,4 @@ function errorReplacer(_key: string, value: unknown): unknown {
     return { name: value.name, message: value.message, stack, cause: value.cause };
   }
   return value;
-}
-
-export const logger = {
-  debug: (message: string, fields?: Record<string, unknown>) => write('debug', message, fields),
-  info: (message: string, fields?: Record<string, unknown>) => write('info', message, fields),
-  warn: (message: string, fields?: Record<string, unknown>) => write('warn', message, fields),
-  error: (message: string, fields?: Record<string, unknown>) => write('error', message, fields),
-};
-
-export type MetricUnit = 'Count' | 'Milliseconds' | 'Microseconds' | 'Bytes' | 'None';
-
-/** Emits one CloudWatch metric through EMF under the `Crosswalk` namespace. */
-export function metric(
-  name: string,
-  value: number,
-  unit: MetricUnit = 'Count',
-  dimensions: Record<string, string> = {},
-): void {
-  if (process.env.CROSSWALK_METRICS === 'off') return;
-  const dimensionKeys = Object.keys(dimensions);
-  const line = {
-    _aws: {
-      Timestamp: Date.now(),
-      CloudWatchMetrics: [
-        { Namespace: 'Crosswalk', Dimensions: [dimensionKeys], Metrics: [{ Name: name, Unit: unit }] },
-      ],
-    },
-    ...dimensions,
-    [name]: value,
-  };
-  process.stdout.write(`${JSON.stringify(line)}\n`);
 }

@@ -1,6 +1,5 @@
 /** Optimizely's datafile webhook body (`project.datafile_updated`). */
-import * as z from 'zod/mini';
-import '../config/zod-messages';
+import * as z from '../core/zod';
 
 export const optimizelyWebhookSchema = z.object({
   project_id: z.union([z.number(), z.string()]),
@@ -13,8 +12,6 @@ export const optimizelyWebhookSchema = z.object({
     environment: z.optional(z.string()),
   }),
 });
-
-export type OptimizelyWebhookBody = z.infer<typeof optimizelyWebhookSchema>;
 
 /** The SDK key of a datafile URL such as https://cdn.optimizely.com/datafiles/<sdkKey>.json. */
 export function sdkKeyFromDatafileUrl(url: string): string | undefined {

@@ -9,13 +9,16 @@
  * A held datafile is served as is and revalidated in the background once it is older than
  * `DATAFILE_REVALIDATE_SECONDS` (a conditional GET on the CDN, so an unchanged datafile costs no
  * DynamoDB request at all); a newer revision replaces it and is persisted. A failed revalidation
- * keeps serving what is held. An SDK key with no datafile anywhere is a 403, as Optimizely Agent
- * answers; a CDN that cannot be reached while nothing is stored is a 503 (retry may help).
+ * keeps serving what is held. An SDK key with no datafile anywhere is an unknown project (403, as
+ * Optimizely Agent answers); a CDN that cannot be reached while nothing is stored is a dependency
+ * fault (503: a retry may help).
  */
 import { readFile } from 'node:fs/promises';
-import { ForbiddenError, TransientError } from '../http/errors';
+import type { Config } from '../config/env';
+import { DependencyUnavailableError, UnknownProjectError } from '../core/errors';
+import { LruCache } from '../core/lru-cache';
 import { type OutboundFetch, type OutboundResponse, outboundFetch } from '../http/outbound';
-import { logger, metric } from '../observability/logger';
+import { type Observability, silent } from '../observability/logger';
 import type { DatafileStore, StoredDatafile } from '../storage/datafile-store';
 
 const FETCH_TIMEOUT_MS = 3_000;
@@ -23,10 +26,6 @@ const FETCH_TIMEOUT_MS = 3_000;
 const MISSING_TTL_MS = 10_000;
 /** SDK keys are short base62-ish tokens; anything else never reaches a URL or a DynamoDB key. */
 const SDK_KEY_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
-
-export class DatafileUnavailableError extends ForbiddenError {
-  override name = 'DatafileUnavailableError';
-}
 
 export interface DatafileSourceOptions {
   store: DatafileStore;
@@ -36,8 +35,9 @@ export interface DatafileSourceOptions {
   localFile?: { sdkKey: string; path: string };
   fetchFn?: OutboundFetch;
   now?: () => number;
-  /** Bound on SDK keys held per container (oldest dropped first). */
+  /** Bound on SDK keys held per container (least recently used dropped first). */
   maxKeys?: number;
+  observability?: Observability;
 }
 
 interface Held {
@@ -75,30 +75,32 @@ export function isValidSdkKey(sdkKey: string): boolean {
 }
 
 export class DatafileSource {
-  private readonly held = new Map<string, Held>();
+  private readonly held: LruCache<string, Held>;
   private readonly loading = new Map<string, Promise<Held>>();
-  private readonly missing = new Map<string, number>();
+  /** SDK keys known to have no datafile, answered without asking again for a while. */
+  private readonly missing: LruCache<string, true>;
   private readonly fetchFn: OutboundFetch;
   private readonly now: () => number;
-  private readonly maxKeys: number;
+  private readonly obs: Observability;
 
   constructor(private readonly options: DatafileSourceOptions) {
     this.fetchFn = options.fetchFn ?? outboundFetch;
     this.now = options.now ?? Date.now;
-    this.maxKeys = options.maxKeys ?? 20;
+    this.obs = options.observability ?? silent;
+    const maxEntries = options.maxKeys ?? 20;
+    this.held = new LruCache({ maxEntries, ttlMs: Number.POSITIVE_INFINITY, now: this.now });
+    this.missing = new LruCache({ maxEntries: 10 * maxEntries, ttlMs: MISSING_TTL_MS, now: this.now });
   }
 
   /** The datafile to serve now for this SDK key (possibly revalidating in the background). */
   async get(sdkKey: string): Promise<StoredDatafile> {
-    if (!isValidSdkKey(sdkKey))
-      throw new DatafileUnavailableError(`Invalid SDK key ${JSON.stringify(sdkKey)}`);
+    if (!isValidSdkKey(sdkKey)) throw new UnknownProjectError(`Invalid SDK key ${JSON.stringify(sdkKey)}`);
     const held = this.held.get(sdkKey);
     if (held) {
       this.maybeRevalidate(sdkKey, held);
       return held.datafile;
     }
-    const missingUntil = this.missing.get(sdkKey);
-    if (missingUntil !== undefined && missingUntil > this.now()) throw this.unavailable(sdkKey);
+    if (this.missing.has(sdkKey)) throw this.unavailable(sdkKey);
     let loading = this.loading.get(sdkKey);
     if (!loading) {
       loading = this.load(sdkKey).finally(() => this.loading.delete(sdkKey));
@@ -112,8 +114,7 @@ export class DatafileSource {
    * it. Used by the Optimizely webhook. Null when the CDN has none for this key.
    */
   async refresh(sdkKey: string): Promise<StoredDatafile | null> {
-    if (!isValidSdkKey(sdkKey))
-      throw new DatafileUnavailableError(`Invalid SDK key ${JSON.stringify(sdkKey)}`);
+    if (!isValidSdkKey(sdkKey)) throw new UnknownProjectError(`Invalid SDK key ${JSON.stringify(sdkKey)}`);
     const outcome = await this.fetchFromCdn(sdkKey);
     if (outcome.kind !== 'fetched') return null;
     await this.options.store.put(outcome.datafile);
@@ -126,8 +127,8 @@ export class DatafileSource {
     await Promise.all([...this.held.values()].map((h) => h.revalidating));
   }
 
-  private unavailable(sdkKey: string, detail = ''): DatafileUnavailableError {
-    return new DatafileUnavailableError(
+  private unavailable(sdkKey: string, detail = ''): UnknownProjectError {
+    return new UnknownProjectError(
       `No datafile is available for SDK key ${sdkKey}${detail}: check X-Optimizely-SDK-Key`,
     );
   }
@@ -144,7 +145,7 @@ export class DatafileSource {
       stored = await this.options.store.get(sdkKey);
     } catch (error) {
       // The CDN may still answer; a DynamoDB hiccup alone should not fail the request.
-      logger.warn('stored datafile unreadable; trying the CDN', { sdkKey, error });
+      this.obs.logger.warn('stored datafile unreadable; trying the CDN', { sdkKey, error });
     }
     if (stored) {
       // Revalidation starts on the next request once the stored copy is older than the interval.
@@ -152,7 +153,7 @@ export class DatafileSource {
     }
     const outcome = await this.fetchFromCdn(sdkKey);
     if (outcome.kind !== 'fetched') {
-      this.missing.set(sdkKey, this.now() + MISSING_TTL_MS);
+      this.missing.set(sdkKey, true);
       throw this.unavailable(sdkKey, ` (CDN answered ${outcome.kind === 'missing' ? outcome.status : 304})`);
     }
     await this.persist(outcome.datafile);
@@ -160,14 +161,8 @@ export class DatafileSource {
   }
 
   private hold(sdkKey: string, held: Held): Held {
-    this.held.delete(sdkKey);
     this.held.set(sdkKey, held);
     this.missing.delete(sdkKey);
-    while (this.held.size > this.maxKeys) {
-      const oldest = this.held.keys().next().value;
-      if (oldest === undefined) break;
-      this.held.delete(oldest);
-    }
     return held;
   }
 
@@ -184,16 +179,16 @@ export class DatafileSource {
       const outcome = await this.fetchFromCdn(sdkKey, held.datafile.etag);
       if (outcome.kind === 'fetched' && outcome.datafile.revision > held.datafile.revision) {
         held.datafile = outcome.datafile;
-        metric('DatafileUpdated', 1);
+        this.obs.metrics.metric('DatafileUpdated', 1);
         await this.persist(outcome.datafile);
       } else if (outcome.kind === 'missing') {
-        logger.warn('datafile revalidation: CDN has no datafile; serving the held one', {
+        this.obs.logger.warn('datafile revalidation: CDN has no datafile; serving the held one', {
           sdkKey,
           status: outcome.status,
         });
       }
     } catch (error) {
-      logger.warn('datafile revalidation failed; serving the held one', { sdkKey, error });
+      this.obs.logger.warn('datafile revalidation failed; serving the held one', { sdkKey, error });
     } finally {
       held.checkedAt = this.now();
     }
@@ -203,7 +198,7 @@ export class DatafileSource {
     try {
       await this.options.store.put(datafile);
     } catch (error) {
-      logger.warn('could not persist the datafile', { sdkKey: datafile.sdkKey, error });
+      this.obs.logger.warn('could not persist the datafile', { sdkKey: datafile.sdkKey, error });
     }
   }
 
@@ -216,11 +211,15 @@ export class DatafileSource {
         signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
       });
     } catch (error) {
-      throw new TransientError(`Could not fetch the datafile for SDK key ${sdkKey}`, { cause: error });
+      throw new DependencyUnavailableError(`Could not fetch the datafile for SDK key ${sdkKey}`, {
+        cause: error,
+      });
     }
     if (response.status === 304) return { kind: 'not-modified' };
     if (response.status >= 500 || response.status === 429) {
-      throw new TransientError(`The datafile CDN answered ${response.status} for SDK key ${sdkKey}`);
+      throw new DependencyUnavailableError(
+        `The datafile CDN answered ${response.status} for SDK key ${sdkKey}`,
+      );
     }
     if (!response.ok) return { kind: 'missing', status: response.status };
     const text = await response.text();
@@ -228,7 +227,7 @@ export class DatafileSource {
     try {
       revision = datafileRevision(text);
     } catch (error) {
-      logger.warn('the CDN served something that is not a datafile', { sdkKey, error });
+      this.obs.logger.warn('the CDN served something that is not a datafile', { sdkKey, error });
       return { kind: 'missing', status: response.status };
     }
     const datafile: StoredDatafile = { sdkKey, datafile: text, revision, fetchedAt: this.now() };
@@ -236,4 +235,27 @@ export class DatafileSource {
     if (responseEtag) datafile.etag = responseEtag;
     return { kind: 'fetched', datafile };
   }
+}
+
+/** The datafile source a configuration describes (decide and the Optimizely webhook share it). */
+export function datafileSourceFromConfig(
+  config: Pick<
+    Config,
+    | 'OPTIMIZELY_DATAFILE_URL_TEMPLATE'
+    | 'DATAFILE_REVALIDATE_SECONDS'
+    | 'OPTIMIZELY_DATAFILE'
+    | 'OPTIMIZELY_SDK_KEY'
+  >,
+  store: DatafileStore,
+  observability: Observability,
+): DatafileSource {
+  return new DatafileSource({
+    store,
+    urlTemplate: config.OPTIMIZELY_DATAFILE_URL_TEMPLATE,
+    revalidateMs: config.DATAFILE_REVALIDATE_SECONDS * 1000,
+    ...(config.OPTIMIZELY_DATAFILE && config.OPTIMIZELY_SDK_KEY
+      ? { localFile: { sdkKey: config.OPTIMIZELY_SDK_KEY, path: config.OPTIMIZELY_DATAFILE } }
+      : {}),
+    observability,
+  });
 }

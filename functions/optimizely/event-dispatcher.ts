@@ -47,8 +47,6 @@ export interface FlushingEventDispatcherOptions {
 
 export class FlushingEventDispatcher implements EventDispatcher {
   private readonly scopes = new AsyncLocalStorage<Scope>();
-  /** Deliveries started outside any capture(); flush() awaits them. */
-  private readonly orphans = new Set<Promise<string | null>>();
   private readonly fetchFn: OutboundFetch;
 
   constructor(private readonly options: FlushingEventDispatcherOptions) {
@@ -63,10 +61,8 @@ export class FlushingEventDispatcher implements EventDispatcher {
         scope.queued.push({ event, settle: (ok) => resolve({ statusCode: ok ? 200 : 500 }) });
       });
     }
-    const delivery = this.deliver(event.params);
-    this.orphans.add(delivery);
-    void delivery.finally(() => this.orphans.delete(delivery));
-    return delivery.then((error) => ({ statusCode: error === null ? 200 : 500 }));
+    // Outside capture() (nothing in Crosswalk dispatches there): delivered, not awaited by anyone.
+    return this.deliver(event.params).then((error) => ({ statusCode: error === null ? 200 : 500 }));
   }
 
   /** Runs `fn`, then delivers every event it dispatched and reports how delivery went. */
@@ -86,11 +82,6 @@ export class FlushingEventDispatcher implements EventDispatcher {
       }),
     );
     return { result, delivery: report };
-  }
-
-  /** Waits for deliveries started outside capture(). */
-  async flush(): Promise<void> {
-    await Promise.all([...this.orphans]);
   }
 
   /** POSTs one batch; null when delivered, else why not. */

@@ -12,6 +12,7 @@ import {
   type EventDispatcher,
   type OptimizelyConfig,
 } from '@optimizely/optimizely-sdk';
+import { LruCache } from '../core/lru-cache';
 import type { DatafileSource } from './datafile-source';
 import type { FlushingEventDispatcher } from './event-dispatcher';
 
@@ -47,8 +48,13 @@ export function createOptimizelyClient(datafile: string, dispatcher: EventDispat
 export function createProjectRegistry(options: {
   source: DatafileSource;
   dispatcher: FlushingEventDispatcher;
+  /** Bound on projects (Optimizely clients) held per container, least recently used dropped first. */
+  maxProjects?: number;
 }): ProjectRegistry {
-  const projects = new Map<string, Project>();
+  const projects = new LruCache<string, Project>({
+    maxEntries: options.maxProjects ?? 20,
+    ttlMs: Number.POSITIVE_INFINITY,
+  });
 
   function build(sdkKey: string, datafile: string, revision: number): Project {
     const client = createOptimizelyClient(datafile, options.dispatcher);

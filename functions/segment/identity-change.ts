@@ -4,7 +4,8 @@
  * Engage (audiences, computed traits) says through it.
  */
 import type { IdentityChange } from '../identity/graph';
-import type { Identifier, TraitValue } from '../identity/model';
+import { type Identifier, normalizeEmail, normalizeIdentifier } from '../identity/identifiers';
+import type { TraitValue } from '../identity/model';
 import type { SegmentContext, SegmentEvent } from './spec';
 
 function isTraitValue(value: unknown): value is TraitValue {
@@ -23,17 +24,6 @@ export function scalarTraits(source: Record<string, unknown> | null | undefined)
     traits[key] = value;
   }
   return traits;
-}
-
-export function normalizeEmail(value: string): string {
-  return value.trim().toLowerCase();
-}
-
-/** Identifier values are compared as sent, except emails and types, which are case-insensitive. */
-export function normalizeIdentifier(identifier: Identifier): Identifier {
-  const type = identifier.type.trim().toLowerCase();
-  const value = type === 'email' ? normalizeEmail(identifier.value) : identifier.value.trim();
-  return { type, value };
 }
 
 function emailFrom(traits: Record<string, unknown> | null | undefined): string | undefined {

@@ -18,8 +18,6 @@ export interface SegmentIngestSummary {
   accepted: number;
   duplicates: number;
   rejected: RejectedEvent[];
-  /** DynamoDB requests the batch took. */
-  dynamoDbRequests: number;
 }
 
 function messageIdOf(input: unknown): string | undefined {
@@ -45,7 +43,7 @@ export async function ingestSegmentEvents(
     changes.push(toIdentityChange(parsed.event, receivedAt));
     indexes.push(index);
   });
-  if (changes.length === 0) return { accepted: 0, duplicates: 0, rejected, dynamoDbRequests: 0 };
+  if (changes.length === 0) return { accepted: 0, duplicates: 0, rejected };
 
   const result = await ingestChanges(changes, options);
   result.results.forEach((r, k) => {
@@ -58,6 +56,5 @@ export async function ingestSegmentEvents(
     accepted: result.accepted,
     duplicates: result.duplicates,
     rejected,
-    dynamoDbRequests: result.dynamoDbRequests,
   };
 }

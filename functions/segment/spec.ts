@@ -3,8 +3,7 @@
  * the delete notice). Unknown fields are kept and ignored; only what identity resolution relies on
  * is validated, so a new Segment field never rejects an event.
  */
-import * as z from 'zod/mini';
-import '../config/zod-messages';
+import * as z from '../core/zod';
 
 /** Segment ids are strings; some libraries send numbers. Empty or null means absent. */
 const idValue = z.pipe(

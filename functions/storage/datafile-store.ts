@@ -10,7 +10,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { isTransient, TransientError } from '../http/errors';
+import { DependencyUnavailableError, isTransient } from '../core/errors';
 import { DATAFILE_KEY_PREFIX, TABLE_PARTITION_KEY as PK, TABLE_SORT_KEY as SK } from './table-schema';
 
 const DATAFILE_SK = 'DATAFILE';
@@ -67,7 +67,7 @@ export class DynamoDbDatafileStore implements DatafileStore {
       return stored;
     } catch (error) {
       if (isTransient(error))
-        throw new TransientError('Could not read the stored datafile', { cause: error });
+        throw new DependencyUnavailableError('Could not read the stored datafile', { cause: error });
       throw error;
     }
   }
@@ -96,7 +96,8 @@ export class DynamoDbDatafileStore implements DatafileStore {
       return true;
     } catch (error) {
       if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-      if (isTransient(error)) throw new TransientError('Could not store the datafile', { cause: error });
+      if (isTransient(error))
+        throw new DependencyUnavailableError('Could not store the datafile', { cause: error });
       throw error;
     }
   }

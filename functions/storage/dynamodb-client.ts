@@ -1,23 +1,44 @@
 /**
- * One DynamoDB client per container, built on first use. `DYNAMODB_ENDPOINT` points it at
- * DynamoDB Local (npm start, tests, bench); in Lambda the SDK's default chain applies.
+ * The DynamoDB client each entry point builds once per container. An endpoint points it at DynamoDB
+ * Local (npm start, tests, bench); in Lambda the SDK's default chain applies.
+ *
+ * Every client counts the requests it sends into the current `countDynamoDbRequests` scope, so the
+ * webhook can report requests per batch and tests and the bench can assert requests per decide,
+ * with concurrent requests of the local server kept apart.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
-let client: DynamoDBClient | undefined;
+const scopes = new AsyncLocalStorage<{ requests: number }>();
 
-export function dynamoDbClient(): DynamoDBClient {
-  client ??= createDynamoDbClient(process.env.DYNAMODB_ENDPOINT);
-  return client;
+/** Runs `fn` and counts the DynamoDB requests it sends (through any client built here). */
+export async function countDynamoDbRequests<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; requests: number }> {
+  const scope = { requests: 0 };
+  const result = await scopes.run(scope, fn);
+  return { result, requests: scope.requests };
 }
 
-export function createDynamoDbClient(endpoint?: string): DynamoDBClient {
-  if (!endpoint) return new DynamoDBClient({ maxAttempts: 3 });
-  return new DynamoDBClient({
-    endpoint,
-    region: process.env.AWS_REGION ?? 'local',
-    // DynamoDB Local accepts any credentials; fixed ones keep every local process on one database.
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 3,
-  });
+export function createDynamoDbClient(
+  options: { endpoint?: string | undefined; region?: string } = {},
+): DynamoDBClient {
+  const client = options.endpoint
+    ? new DynamoDBClient({
+        endpoint: options.endpoint,
+        region: options.region ?? 'local',
+        // DynamoDB Local accepts any credentials; fixed ones keep every local process on one database.
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        maxAttempts: 3,
+      })
+    : new DynamoDBClient({ maxAttempts: 3 });
+  client.middlewareStack.add(
+    (next) => (args) => {
+      const scope = scopes.getStore();
+      if (scope) scope.requests++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'crosswalkRequestCounter' },
+  );
+  return client;
 }

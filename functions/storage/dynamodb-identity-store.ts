@@ -20,10 +20,10 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { isTransient, TransientError } from '../http/errors';
-import type { Identifier } from '../identity/model';
+import { DependencyUnavailableError, isTransient } from '../core/errors';
+import { backoffDelay, sleep } from '../core/retry';
+import { type Identifier, identifierKey } from '../identity/identifiers';
 import type { AccountState, ProfileSnapshot, ProfileState } from '../identity/profile';
-import { identifierKey } from '../identity/rules';
 import type {
   IdentifierExpectation,
   IdentityStore,
@@ -92,11 +92,6 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => P
   return results;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-function backoff(attempt: number): number {
-  return Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
-}
-
 export interface DynamoDbIdentityStoreOptions {
   client: DynamoDBClient;
   tableName: string;
@@ -105,7 +100,6 @@ export interface DynamoDbIdentityStoreOptions {
 }
 
 export class DynamoDbIdentityStore implements IdentityStore {
-  private requests = 0;
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
   private readonly now: () => number;
@@ -114,10 +108,6 @@ export class DynamoDbIdentityStore implements IdentityStore {
     this.client = options.client;
     this.tableName = options.tableName;
     this.now = options.now ?? Date.now;
-  }
-
-  requestCount(): number {
-    return this.requests;
   }
 
   private nowSeconds(): number {
@@ -130,17 +120,12 @@ export class DynamoDbIdentityStore implements IdentityStore {
   }
 
   private async send<T>(command: { input: unknown }): Promise<T> {
-    this.requests++;
     try {
       return (await this.client.send(command as never)) as T;
     } catch (error) {
       if ((error as Error).name === 'TransactionCanceledException') throw error;
-      // An SDK error without an HTTP status never got a response (connection refused or reset,
-      // timeout): a network fault, retryable.
-      const meta = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
-      const noResponse = meta !== undefined && meta.httpStatusCode === undefined;
-      if (isTransient(error) || noResponse) {
-        throw new TransientError('DynamoDB is unavailable or throttling', { cause: error });
+      if (isTransient(error)) {
+        throw new DependencyUnavailableError('DynamoDB is unavailable or throttling', { cause: error });
       }
       throw error;
     }
@@ -179,8 +164,9 @@ export class DynamoDbIdentityStore implements IdentityStore {
     await pool(chunks, CONCURRENCY, async (chunk) => {
       let pending: Item[] = chunk.map(toKey);
       for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > MAX_UNPROCESSED_RETRIES) throw new TransientError('DynamoDB kept keys unprocessed');
-        if (attempt > 0) await sleep(backoff(attempt));
+        if (attempt > MAX_UNPROCESSED_RETRIES)
+          throw new DependencyUnavailableError('DynamoDB kept keys unprocessed');
+        if (attempt > 0) await sleep(backoffDelay(attempt, { baseMs: 20, maxMs: 1000 }));
         const request: {
           Keys: Item[];
           ConsistentRead: boolean;
@@ -369,7 +355,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
       if ((error as Error).name !== 'TransactionCanceledException') throw error;
       const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
       if (reasons.some((r) => r.Code === 'ThrottlingError' || r.Code === 'ProvisionedThroughputExceeded')) {
-        throw new TransientError('DynamoDB throttled a transaction', { cause: error });
+        throw new DependencyUnavailableError('DynamoDB throttled a transaction', { cause: error });
       }
       return false;
     }

@@ -4,7 +4,7 @@
  * place that knows key formats and expressions.
  */
 
-import type { Identifier } from '../identity/model';
+import type { Identifier } from '../identity/identifiers';
 import type { AccountState, ProfileSnapshot, ProfileState } from '../identity/profile';
 
 /** An identifier item as read: which profile it points to, and its denormalised snapshot. */
@@ -76,11 +76,9 @@ export interface WriteResult {
 }
 
 export interface IdentityStore {
-  /** DynamoDB requests sent so far by this store (for tests and the benchmark). */
-  requestCount(): number;
   /** Message ids already processed (marker present and not expired). */
   seenMessages(messageIds: readonly string[]): Promise<Set<string>>;
-  /** Identifier items by identifier key (rules.identifierKey), expired ones included and flagged. */
+  /** Identifier items by identifier key (identifiers.identifierKey), expired ones included and flagged. */
   getIdentifiers(
     identifiers: readonly Identifier[],
     options?: { consistent?: boolean },
@@ -91,6 +89,6 @@ export interface IdentityStore {
     accountIds: readonly string[],
   ): Promise<{ profiles: Map<string, StoredProfile>; accounts: Map<string, StoredAccount> }>;
   getAccount(accountId: string): Promise<StoredAccount | null>;
-  /** Writes units transactionally, several per transaction; throws TransientError on throttling. */
+  /** Writes units transactionally, several per transaction; throws DependencyUnavailableError on throttling. */
   write(units: readonly WriteUnit[]): Promise<WriteResult>;
 }

@@ -11,8 +11,8 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { TableAccess } from '../../functions/routes';
 import { DATAFILE_KEY_PREFIX } from '../../functions/storage/table-schema';
-import type { TableAccess } from '../routes';
 
 /**
  * Modules the bundles take from functions/bundling/ instead (esbuild aliases; paths from the project

@@ -72,7 +72,3 @@ export function apiGatewayEvent(
   if (request.body !== undefined && request.body !== '') event.body = request.body;
   return event;
 }
-
-export function requestId(): string {
-  return randomUUID();
-}

@@ -56,8 +56,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Fails with a clear line when a fixed port is already taken (Java would only say it exited). */
+export async function assertPortFree(port: number, setting: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new PortInUseError(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} (${setting}) is already in use: stop what uses it, or set ${setting} to a free port`
+            : `port ${port} (${setting}) cannot be used: ${error.message}`,
+        ),
+      ),
+    );
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
+}
+
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   assertJavaAvailable();
+  if (options.port !== undefined) await assertPortFree(options.port, 'DYNAMODB_LOCAL_PORT');
   const port = options.port ?? (await freePort());
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
   const child: ChildProcess = spawn({
@@ -67,8 +89,12 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     ...(options.dbPath ? { path: options.dbPath } : {}),
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Whatever ends this process (a crash included) must not leave the Java process behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = createDynamoDbClient(endpoint);
+  const client = createDynamoDbClient({ endpoint });
   try {
     await waitUntilReady(client, exited);
   } catch (error) {

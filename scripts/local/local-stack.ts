@@ -1,33 +1,112 @@
 /**
- * What `npm start` and `npm run invoke` share: local defaults for the environment, an embedded
- * DynamoDB Local (unless DYNAMODB_ENDPOINT names one), and the table.
+ * What `npm start` and `npm run invoke` share: the local defaults of the environment, their own
+ * settings (PORT, DYNAMODB_LOCAL_PORT), the checks that must pass before anything starts, and an
+ * embedded DynamoDB Local with the table (unless DYNAMODB_ENDPOINT names a running one).
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { type Config, loadConfig } from '../../functions/config/env';
+import { ConfigurationError } from '../../functions/core/errors';
+import { datafileRevision } from '../../functions/optimizely/datafile-source';
 import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const LOCAL_DATA_DIR = resolve(repoRoot, '.local', 'dynamodb');
+export const SAMPLE_DATAFILE = resolve(repoRoot, 'events', 'sample-datafile.json');
+/** Where `npm start` serves Optimizely's two edges locally (scripts/local/local-optimizely.ts). */
+export const LOCAL_OPTIMIZELY_PREFIX = '/local/optimizely';
 
-/** Defaults that make a fresh clone run with no configuration; an explicit variable always wins. */
-export const localDefaults: Record<string, string> = {
-  TABLE_NAME: 'crosswalk-local',
-  AWS_REGION: 'local',
-  AWS_ACCESS_KEY_ID: 'local',
-  AWS_SECRET_ACCESS_KEY: 'local',
-  OPTIMIZELY_DATAFILE: resolve(repoRoot, 'events', 'sample-datafile.json'),
-  OPTIMIZELY_SDK_KEY: 'local-sample',
-  // The sample datafile's account-bucketed flag.
-  ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
-};
+/** The demo's keys and secrets: local placeholders, printed by `npm start`, never used when deployed. */
+export const LOCAL_API_KEY = 'dev-key';
+export const LOCAL_SEGMENT_SECRET = 'dev-segment-secret';
 
-export function applyLocalDefaults(): void {
-  for (const [name, value] of Object.entries(localDefaults)) {
-    if (process.env[name] === undefined || process.env[name] === '') process.env[name] = value;
-  }
+/** Settings of the local scripts themselves (not of the functions). */
+export interface LocalSettings {
+  port: number;
+  dynamoDbLocalPort: number;
 }
 
-export interface LocalStack {
+function portSetting(source: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = source[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || port < 1 || port > 65_535) {
+    throw new ConfigurationError(
+      `${name} is ${JSON.stringify(raw)}: not a TCP port; set it to a number from 1 to 65535, or unset it for ${fallback}`,
+    );
+  }
+  return port;
+}
+
+export function localSettings(source: NodeJS.ProcessEnv = process.env): LocalSettings {
+  return {
+    port: portSetting(source, 'PORT', 3000),
+    dynamoDbLocalPort: portSetting(source, 'DYNAMODB_LOCAL_PORT', 8000),
+  };
+}
+
+/**
+ * The environment a local run gives the functions: what the shell set, plus defaults that make a
+ * fresh clone work with no configuration. An explicit variable always wins. `optimizelyBase` is
+ * where the local Optimizely edges are served (events stay on this machine unless
+ * OPTIMIZELY_EVENT_ENDPOINT is set).
+ */
+export function localEnvironment(source: NodeJS.ProcessEnv, optimizelyBase: string): Record<string, string> {
+  const defaults: Record<string, string> = {
+    TABLE_NAME: 'crosswalk-local',
+    AWS_REGION: 'local',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    API_KEYS: LOCAL_API_KEY,
+    SEGMENT_SHARED_SECRET: LOCAL_SEGMENT_SECRET,
+    OPTIMIZELY_SDK_KEY: 'local-sample',
+    OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE,
+    OPTIMIZELY_DATAFILE_URL_TEMPLATE: `${optimizelyBase}/datafiles/%s.json`,
+    OPTIMIZELY_EVENT_ENDPOINT: `${optimizelyBase}/v1/events`,
+    // The sample datafile's account-bucketed flag.
+    ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
+  };
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(source)) if (value !== undefined) out[name] = value;
+  for (const [name, value] of Object.entries(defaults)) if (!out[name]) out[name] = value;
+  return out;
+}
+
+/**
+ * Everything that can be checked before starting anything: the functions' configuration, and the
+ * local datafile. Throws a ConfigurationError with one line per problem.
+ */
+export function checkLocalConfiguration(environment: Record<string, string>): {
+  config: Config;
+  datafile: string | undefined;
+} {
+  const config = loadConfig(environment);
+  let datafile: string | undefined;
+  if (config.OPTIMIZELY_DATAFILE) {
+    const path = config.OPTIMIZELY_DATAFILE;
+    const shown = `OPTIMIZELY_DATAFILE is ${JSON.stringify(path)}`;
+    try {
+      datafile = readFileSync(path, 'utf8');
+    } catch (error) {
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      throw new ConfigurationError(
+        `${shown}: ${reason}; set it to the path of a datafile JSON file, or unset it`,
+      );
+    }
+    try {
+      datafileRevision(datafile);
+    } catch (error) {
+      throw new ConfigurationError(
+        `${shown}: ${(error as Error).message}; use a datafile exported from Optimizely`,
+      );
+    }
+  }
+  return { config, datafile };
+}
+
+export interface LocalDynamoDb {
   endpoint: string;
   /** True when we started DynamoDB Local ourselves (and must stop it). */
   embedded: boolean;
@@ -35,17 +114,24 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(options: { inMemory: boolean }): Promise<LocalStack> {
-  applyLocalDefaults();
+/** DynamoDB Local (or the one DYNAMODB_ENDPOINT names) with the table; stops it again on any failure. */
+export async function startLocalDynamoDb(options: {
+  endpoint: string | undefined;
+  tableName: string;
+  inMemory: boolean;
+  port?: number;
+}): Promise<LocalDynamoDb> {
   let local: DynamoDbLocal | undefined;
-  if (!process.env.DYNAMODB_ENDPOINT) {
-    local = await startDynamoDbLocal(options.inMemory ? {} : { dbPath: LOCAL_DATA_DIR });
-    process.env.DYNAMODB_ENDPOINT = local.endpoint;
+  if (!options.endpoint) {
+    local = await startDynamoDbLocal({
+      ...(options.inMemory ? {} : { dbPath: LOCAL_DATA_DIR }),
+      ...(options.port === undefined ? {} : { port: options.port }),
+    });
   }
-  const endpoint = process.env.DYNAMODB_ENDPOINT as string;
-  const client = createDynamoDbClient(endpoint);
+  const endpoint = options.endpoint ?? local!.endpoint;
+  const client = createDynamoDbClient({ endpoint });
   try {
-    const outcome = await ensureTable(client, process.env.TABLE_NAME as string);
+    const outcome = await ensureTable(client, options.tableName);
     return {
       endpoint,
       embedded: local !== undefined,

@@ -1,35 +1,28 @@
 /**
- * The local HTTP server behind `npm start`: it serves every route of lib/routes.ts on loopback by
- * turning each request into an API Gateway HTTP API event and calling the same Lambda handler.
+ * The local HTTP server behind `npm start`: it serves every route of functions/routes.ts on loopback
+ * by turning each request into an API Gateway HTTP API event and calling the same Lambda handler
+ * module (`functions/<name>/lambda.ts`) that AWS would. Tests may hand it handlers they built from
+ * their own dependencies instead; `npm start` adds a few local-only routes (a datafile CDN and an
+ * event sink) that are not part of the deployed API.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type FunctionName, functionSpecs, type RouteSpec, routes } from '../../lib/routes';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { LambdaHttpHandler } from '../../functions/http/http-handler';
+import { type FunctionName, functionSpecs, type RouteSpec, routeKey, routes } from '../../functions/routes';
 import { apiGatewayEvent } from './api-gateway-event';
 import { lambdaContext } from './lambda-context';
-
-type LambdaHttpHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2 | string | object | undefined>;
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 /** Lambda's synchronous payload limit; API Gateway itself allows 10 MB. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
-const handlers = new Map<FunctionName, Promise<LambdaHttpHandler>>();
-
-/** Imports a function's handler once, as a Lambda container would. */
-export function loadHandler(name: FunctionName): Promise<LambdaHttpHandler> {
-  let loaded = handlers.get(name);
-  if (!loaded) {
-    const entry = pathToFileURL(resolve(repoRoot, functionSpecs[name].entry)).href;
-    loaded = import(entry).then((module: { handler: LambdaHttpHandler }) => module.handler);
-    handlers.set(name, loaded);
-  }
-  return loaded;
+/** Imports a function's Lambda entry module once, as a Lambda container would. */
+export async function importHandler(name: FunctionName): Promise<LambdaHttpHandler> {
+  const entry = pathToFileURL(resolve(repoRoot, functionSpecs[name].entry)).href;
+  const module = (await import(entry)) as { handler: LambdaHttpHandler };
+  return module.handler;
 }
 
 interface CompiledRoute {
@@ -38,15 +31,21 @@ interface CompiledRoute {
   params: string[];
 }
 
-const compiled: CompiledRoute[] = routes.map((route) => {
+function compile(path: string): { pattern: RegExp; params: string[] } {
   const params: string[] = [];
-  const source = route.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+  const source = path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     params.push(name);
     return '([^/]+)';
   });
-  return { route, pattern: new RegExp(`^${source}$`), params };
-});
+  return { pattern: new RegExp(`^${source}$`), params };
+}
 
+const compiled: CompiledRoute[] = routes.map((route) => ({ route, ...compile(route.path) }));
+
+/**
+ * The route of a request, with its path parameters decoded once, as HTTP APIs deliver them
+ * (payload 2.0 `pathParameters` are already URL-decoded).
+ */
 export function matchRoute(
   method: string,
   path: string,
@@ -57,11 +56,29 @@ export function matchRoute(
     if (!match) continue;
     const pathParameters: Record<string, string> = {};
     candidate.params.forEach((name, i) => {
-      pathParameters[name] = decodeURIComponent(match[i + 1] ?? '');
+      const raw = match[i + 1] ?? '';
+      try {
+        pathParameters[name] = decodeURIComponent(raw);
+      } catch {
+        pathParameters[name] = raw;
+      }
     });
     return { route: candidate.route, pathParameters };
   }
   return undefined;
+}
+
+/** A local-only route (not deployed): answers from the raw request. */
+export interface LocalRoute {
+  method: 'GET' | 'POST';
+  path: RegExp;
+  handle(request: { url: URL; body: string; match: RegExpExecArray }): Promise<LocalAnswer> | LocalAnswer;
+}
+
+export interface LocalAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -80,61 +97,86 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
   res.end(body);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = req.url ?? '/';
-  const path = url.split('?')[0] ?? '/';
-  const match = matchRoute(req.method ?? 'GET', path);
-  if (!match) {
-    send(res, 404, JSON.stringify({ message: 'Not Found' }));
-    return;
-  }
-  const body = await readBody(req);
-  if (body === undefined) {
-    send(res, 413, JSON.stringify({ message: 'Request Entity Too Large' }));
-    return;
-  }
-  const routeKey = `${match.route.method} ${match.route.path}`;
-  const event = apiGatewayEvent(
-    {
-      method: req.method ?? 'GET',
-      url,
-      headers: req.headers,
-      body,
-      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-    },
-    routeKey,
-    match.pathParameters,
-  );
-  const handler = await loadHandler(match.route.function);
-  const result = await handler(event, lambdaContext(match.route.function));
-  writeResult(res, result);
-}
-
 /** Writes a Lambda result the way API Gateway maps payload 2.0 responses. */
-function writeResult(
-  res: ServerResponse,
-  result: APIGatewayProxyStructuredResultV2 | string | object | undefined,
-): void {
-  if (result === undefined || typeof result === 'string' || !('statusCode' in result)) {
+function writeResult(res: ServerResponse, result: APIGatewayProxyStructuredResultV2 | undefined): void {
+  if (result === undefined || typeof result !== 'object' || !('statusCode' in result)) {
     send(res, 200, typeof result === 'string' ? result : JSON.stringify(result ?? null));
     return;
   }
-  const structured = result as APIGatewayProxyStructuredResultV2;
   const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(structured.headers ?? {})) headers[k] = String(v);
-  if (structured.cookies?.length) headers['set-cookie'] = structured.cookies;
-  res.writeHead(structured.statusCode ?? 200, headers);
-  const body = structured.body ?? '';
-  res.end(structured.isBase64Encoded ? Buffer.from(body, 'base64') : body);
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  res.writeHead(result.statusCode ?? 200, headers);
+  const body = result.body ?? '';
+  res.end(result.isBase64Encoded ? Buffer.from(body, 'base64') : body);
+}
+
+export interface LocalServerOptions {
+  port: number;
+  host?: string;
+  /** Handlers to use instead of importing the Lambda entry modules (tests build their own). */
+  handlers?: Partial<Record<FunctionName, LambdaHttpHandler>>;
+  localRoutes?: readonly LocalRoute[];
 }
 
 export interface LocalServer {
   url: string;
   server: Server;
+  /** Loads every function's handler now, so a handler that cannot start fails here, not on a request. */
+  preload(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startLocalServer(port: number, host = '127.0.0.1'): Promise<LocalServer> {
+/** Listens first (so a taken port fails before anything else starts), loads handlers on first use. */
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const host = options.host ?? '127.0.0.1';
+  const loaded = new Map<FunctionName, Promise<LambdaHttpHandler>>();
+  const handlerFor = (name: FunctionName): Promise<LambdaHttpHandler> => {
+    let handler = loaded.get(name);
+    if (!handler) {
+      const given = options.handlers?.[name];
+      handler = given ? Promise.resolve(given) : importHandler(name);
+      loaded.set(name, handler);
+    }
+    return handler;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const body = await readBody(req);
+    if (body === undefined) {
+      send(res, 413, JSON.stringify({ message: 'Request Entity Too Large' }));
+      return;
+    }
+    for (const local of options.localRoutes ?? []) {
+      const match = local.method === method ? local.path.exec(url.pathname) : null;
+      if (!match) continue;
+      const answer = await local.handle({ url, body, match });
+      res.writeHead(answer.status, answer.headers ?? {});
+      res.end(answer.body ?? '');
+      return;
+    }
+    const found = matchRoute(method, url.pathname);
+    if (!found) {
+      send(res, 404, JSON.stringify({ message: 'Not Found' }));
+      return;
+    }
+    const event = apiGatewayEvent(
+      {
+        method,
+        url: req.url ?? '/',
+        headers: req.headers,
+        body,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      },
+      routeKey(found.route),
+      found.pathParameters,
+    );
+    const handler = await handlerFor(found.route.function);
+    writeResult(res, await handler(event, lambdaContext(found.route.function)));
+  };
+
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       // A handler that throws past its own error mapping would make Lambda answer 502.
@@ -146,13 +188,19 @@ export async function startLocalServer(port: number, host = '127.0.0.1'): Promis
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolveListen());
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
   });
   const address = server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const actualPort = typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://${host}:${actualPort}`,
     server,
+    preload: async () => {
+      await Promise.all((Object.keys(functionSpecs) as FunctionName[]).map(handlerFor));
+    },
     close: () =>
       new Promise<void>((resolveClose) => {
         server.closeAllConnections();

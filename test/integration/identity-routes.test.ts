@@ -1,33 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { resetEnvCache } from '../../functions/config/env';
-import { resetSecretsCache } from '../../functions/config/secrets';
-import { resetIdentityReader } from '../../functions/identity/reader';
-import { resetSegmentWebhook } from '../../functions/segment-webhook/handler';
-import { type LocalServer, startLocalServer } from '../../scripts/local/server';
+import { startTestApp, type TestApp } from '../support/app';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { fixture } from '../support/segment';
 
 describe('identity routes through the local server', () => {
-  let server: LocalServer;
-  let table: TestTable;
+  let server: TestApp | undefined;
+  let table: TestTable | undefined;
 
   beforeAll(async () => {
     table = await createTestTable('routes');
-    process.env.TABLE_NAME = table.tableName;
-    delete process.env.API_KEYS;
-    delete process.env.SEGMENT_SHARED_SECRET;
-    delete process.env.SEGMENT_WEBHOOK_TOKEN;
-    resetEnvCache();
-    resetSecretsCache();
-    resetSegmentWebhook();
-    resetIdentityReader();
-    server = await startLocalServer(0);
+    server = await startTestApp({ TABLE_NAME: table.tableName });
   });
 
   afterAll(async () => {
-    await server.close();
-    await table.drop();
+    await server?.close();
+    await table?.drop();
   });
 
   it('ingests a Segment batch over HTTP and serves the profile by any identifier', async () => {
@@ -37,7 +25,7 @@ describe('identity routes through the local server', () => {
       userId: user,
       messageId: `${user}-${type}`,
     }));
-    const posted = await fetch(`${server.url}/webhooks/segment`, {
+    const posted = await fetch(`${server!.url}/webhooks/segment`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'Segment (Actions)' },
       body: JSON.stringify(batch),
@@ -46,7 +34,7 @@ describe('identity routes through the local server', () => {
     expect(await posted.json()).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
 
     const byEmail = await fetch(
-      `${server.url}/v1/identities/email/${encodeURIComponent('Peter.Gibbons@example.com')}`,
+      `${server!.url}/v1/identities/email/${encodeURIComponent('Peter.Gibbons@example.com')}`,
     );
     expect(byEmail.status).toBe(200);
     expect(await byEmail.json()).toMatchObject({
@@ -54,6 +42,6 @@ describe('identity routes through the local server', () => {
       accounts: [{ id: '0e8c78ea9d97a7b8185e8632', traits: { name: 'Initech' } }],
       primaryAccountId: '0e8c78ea9d97a7b8185e8632',
     });
-    expect((await fetch(`${server.url}/v1/identities/user_id/nobody-${user}`)).status).toBe(404);
+    expect((await fetch(`${server!.url}/v1/identities/user_id/nobody-${user}`)).status).toBe(404);
   });
 });

@@ -1,30 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { resetEnvCache } from '../../functions/config/env';
-import { resetSecretsCache } from '../../functions/config/secrets';
-import { handler as identities } from '../../functions/identities/handler';
-import { resetIdentityReader } from '../../functions/identity/reader';
-import { segmentSignature } from '../../functions/segment/signature';
-import { resetSegmentWebhook, handler as webhook } from '../../functions/segment-webhook/handler';
+import { hmacSha1Hex } from '../../functions/http/webhook-auth';
 import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
 import { lambdaContext } from '../../scripts/local/lambda-context';
+import { buildHandlers, type Handlers, testConfig } from '../support/app';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { CALL_TYPES, fixture } from '../support/segment';
 
 const SECRET = 'segment-shared-secret';
 const TOKEN = 'crosswalk-webhook-token';
 const API_KEY = 'test-api-key';
-let table: TestTable;
+let table: TestTable | undefined;
+let handlers: Handlers;
 
-function configure(vars: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(vars)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  resetEnvCache();
-  resetSecretsCache();
-  resetSegmentWebhook();
-  resetIdentityReader();
+/** Builds the handlers from the base settings plus `vars`, as a new container would. */
+function configure(vars: Record<string, string | undefined> = {}): void {
+  handlers = buildHandlers(testConfig({ TABLE_NAME: table?.tableName, API_KEYS: API_KEY, ...vars }));
 }
 
 async function post(body: string, headers: Record<string, string> = {}, query = '') {
@@ -37,7 +28,7 @@ async function post(body: string, headers: Record<string, string> = {}, query = 
     },
     'POST /webhooks/segment',
   );
-  const result = await webhook(event, lambdaContext('segment-webhook'));
+  const result = await handlers['segment-webhook'](event, lambdaContext('segment-webhook'));
   return { status: result.statusCode, body: JSON.parse(result.body as string) as Record<string, unknown> };
 }
 
@@ -51,7 +42,7 @@ async function lookup(
     'GET /v1/identities/{type}/{value}',
     { type, value },
   );
-  const result = await identities(event, lambdaContext('identities'));
+  const result = await handlers.identities(event, lambdaContext('identities'));
   return { status: result.statusCode, body: JSON.parse(result.body as string) as Record<string, unknown> };
 }
 
@@ -70,31 +61,18 @@ function personal(type: string, p: string): Record<string, unknown> {
 }
 
 function sign(payload: string): Record<string, string> {
-  return { 'x-signature': segmentSignature(SECRET, payload) };
+  return { 'x-signature': hmacSha1Hex(SECRET, payload) };
 }
 
 beforeAll(async () => {
   table = await createTestTable('webhook');
-  configure({
-    TABLE_NAME: table.tableName,
-    API_KEYS: API_KEY,
-    SEGMENT_SHARED_SECRET: undefined,
-    SEGMENT_WEBHOOK_TOKEN: undefined,
-  });
+  configure();
 });
 
-afterEach(() => {
-  configure({
-    SEGMENT_SHARED_SECRET: undefined,
-    SEGMENT_WEBHOOK_TOKEN: undefined,
-    MAX_WEBHOOK_BATCH: undefined,
-    REQUIRE_AUTH: undefined,
-  });
-});
+afterEach(() => configure());
 
 afterAll(async () => {
-  configure({ API_KEYS: undefined });
-  await table.drop();
+  await table?.drop();
 });
 
 async function expectFullProfile(p: string) {
@@ -168,7 +146,7 @@ describe('POST /webhooks/segment', () => {
     const p = `badsig-${randomUUID().slice(0, 6)}-`;
     const body = JSON.stringify(personal('identify', p));
     expect((await post(body)).status).toBe(401);
-    expect((await post(body, { 'x-signature': segmentSignature('wrong', body) })).status).toBe(401);
+    expect((await post(body, { 'x-signature': hmacSha1Hex('wrong', body) })).status).toBe(401);
     const batch = [personal('identify', p), personal('group', p)];
     expect((await post(JSON.stringify(batch), sign(JSON.stringify(batch[1])))).status).toBe(401);
     expect((await post('{not json', { 'x-signature': 'abc' })).status).toBe(401);

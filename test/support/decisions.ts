@@ -1,7 +1,8 @@
 /** Shared pieces for decide/track tests: the sample datafile, an in-memory identity reader, profiles. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Identifier, IdentityReader, ResolvedProfile } from '../../functions/identity/model';
+import type { Identifier } from '../../functions/identity/identifiers';
+import type { IdentityReader, ResolvedProfile } from '../../functions/identity/model';
 import { DatafileSource } from '../../functions/optimizely/datafile-source';
 import { FlushingEventDispatcher } from '../../functions/optimizely/event-dispatcher';
 import { createProjectRegistry, type Project } from '../../functions/optimizely/projects';

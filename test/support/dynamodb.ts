@@ -17,13 +17,13 @@ export async function createTestTable(prefix = 'test'): Promise<TestTable> {
       'DYNAMODB_ENDPOINT is not set: run tests through jest (global setup starts DynamoDB Local)',
     );
   const tableName = `${prefix}-${randomUUID().slice(0, 8)}`;
-  const client = createDynamoDbClient(endpoint);
+  const client = createDynamoDbClient({ endpoint });
   await ensureTable(client, tableName);
   return {
     tableName,
     client,
     drop: async () => {
-      await client.send(new DeleteTableCommand({ TableName: tableName }));
+      await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
       client.destroy();
     },
   };

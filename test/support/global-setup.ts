@@ -6,7 +6,8 @@ import { startDynamoDbLocal } from '../../scripts/local/dynamodb-local';
 
 export default async function globalSetup(): Promise<void> {
   process.env.CROSSWALK_METRICS = 'off';
-  process.env.LOG_LEVEL ??= 'error';
+  // Quiet unless asked: LOG_LEVEL=info npm test shows the functions' logs.
+  process.env.LOG_LEVEL ??= 'silent';
   if (process.env.DYNAMODB_ENDPOINT) return;
   const local = await startDynamoDbLocal();
   process.env.DYNAMODB_ENDPOINT = local.endpoint;

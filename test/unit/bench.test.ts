@@ -25,8 +25,8 @@ describe('interleaved timing', () => {
       { iterations: 2, repetitions: 3, warmup: 1 },
     );
     expect(order.join('')).toBe(`ab${'aabb'.repeat(3)}`);
-    expect(result.a).toBeGreaterThanOrEqual(0);
-    expect(result.b).toBeGreaterThanOrEqual(0);
+    // Medians of per-call times: numbers, whatever the machine's speed (never compared to a clock).
+    expect(Number.isFinite(result.a) && Number.isFinite(result.b)).toBe(true);
   });
 });
 

@@ -1,15 +1,15 @@
 /**
- * The shared middy stack: header names reach handlers lowercased (hand-written events for
- * `npm run invoke` or `sam local invoke` may capitalise them), so API-key and signature lookups only
- * ever read lowercase names.
+ * The shared HTTP wrapper: header names reach handlers lowercased (hand-written events for
+ * `npm run invoke` or `sam local invoke` may capitalise them), every log line of a request carries
+ * its context, and errors go through the one error table.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
-import { resetEnvCache } from '../../functions/config/env';
-import { resetSecretsCache } from '../../functions/config/secrets';
+import { cachedSecrets } from '../../functions/config/secrets';
 import type { HttpEvent } from '../../functions/http/api-gateway';
-import { requireApiKey } from '../../functions/http/auth';
+import { apiKeyCheck } from '../../functions/http/auth';
 import { httpHandler } from '../../functions/http/http-handler';
+import { createObservability, silent } from '../../functions/observability/logger';
 
 const context = { awsRequestId: 'http-handler-test' } as Context;
 
@@ -17,38 +17,63 @@ function event(headers: Record<string, string>): HttpEvent {
   return { routeKey: 'GET /x', rawPath: '/x', headers } as unknown as HttpEvent;
 }
 
-const savedTableName = process.env.TABLE_NAME;
-
-afterEach(() => {
-  delete process.env.API_KEYS;
-  if (savedTableName === undefined) delete process.env.TABLE_NAME;
-  else process.env.TABLE_NAME = savedTableName;
-  resetEnvCache();
-  resetSecretsCache();
-});
-
 describe('httpHandler', () => {
   it('lowercases header names before the handler runs', async () => {
     let seen: Record<string, string | undefined> | undefined;
     const handler = httpHandler(async (e) => {
       seen = e.headers;
       return { statusCode: 204 };
-    });
+    }, silent);
     await handler(event({ 'X-Api-Key': 'k', Authorization: 'Bearer t', 'x-plain': 'p' }), context);
     expect(seen).toEqual({ 'x-api-key': 'k', authorization: 'Bearer t', 'x-plain': 'p' });
   });
 
   it('accepts an API key sent under a capitalised header name', async () => {
-    process.env.TABLE_NAME ??= 'unused';
-    process.env.API_KEYS = 'secret-key';
-    resetEnvCache();
-    resetSecretsCache();
+    const check = apiKeyCheck(
+      cachedSecrets(async () => ({ apiKeys: ['secret-key'] })),
+      { requireAuth: true },
+    );
     const handler = httpHandler(async (e) => {
-      await requireApiKey(e);
+      await check(e);
       return { statusCode: 204 };
-    });
+    }, silent);
     expect((await handler(event({ 'X-Api-Key': 'secret-key' }), context)).statusCode).toBe(204);
     expect((await handler(event({ Authorization: 'Bearer secret-key' }), context)).statusCode).toBe(204);
     expect((await handler(event({ 'X-Api-Key': 'wrong' }), context)).statusCode).toBe(401);
+  });
+
+  it('logs every line of a request with its request id, route and cold-start flag', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const observability = createObservability({
+      level: 'info',
+      metrics: 'off',
+      write: (_level, line) => lines.push(JSON.parse(line)),
+    });
+    const handler = httpHandler(async () => {
+      observability.logger.info('working');
+      return { statusCode: 204 };
+    }, observability);
+    await handler(event({}), { awsRequestId: 'first' } as Context);
+    await handler(event({}), { awsRequestId: 'second' } as Context);
+    expect(lines).toEqual([
+      expect.objectContaining({ message: 'working', requestId: 'first', route: 'GET /x', coldStart: true }),
+      expect.objectContaining({ message: 'working', requestId: 'second', route: 'GET /x', coldStart: false }),
+    ]);
+  });
+
+  it('answers an unknown error with a generic 500 and logs it', async () => {
+    const lines: string[] = [];
+    const observability = createObservability({
+      level: 'error',
+      metrics: 'off',
+      write: (_l, line) => lines.push(line),
+    });
+    const handler = httpHandler(async () => {
+      throw new Error('secret: sk_live_123');
+    }, observability);
+    const result = await handler(event({}), context);
+    expect(result.statusCode).toBe(500);
+    expect(result.body).not.toContain('sk_live');
+    expect(lines.join('\n')).toContain('sk_live_123');
   });
 });

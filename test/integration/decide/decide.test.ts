@@ -1,20 +1,16 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { OpenAPIBackend } from 'openapi-backend';
-import { parse as parseYaml } from 'yaml';
-import { resetEnvCache } from '../../../functions/config/env';
-import { resetSecretsCache } from '../../../functions/config/secrets';
-import { decisionRuntime, resetDecisionRuntime } from '../../../functions/decisions/service';
-import { resetIdentityReader } from '../../../functions/identity/reader';
-import { resetSegmentWebhook } from '../../../functions/segment-webhook/handler';
+import type { OpenAPIBackend } from 'openapi-backend';
+import { decideDependencies } from '../../../functions/decide/dependencies';
+import { createDecideHandler } from '../../../functions/decide/handler';
+import type { CachedIdentityReader } from '../../../functions/decisions/identity-cache';
 import { DynamoDbDatafileStore } from '../../../functions/storage/datafile-store';
-import { dynamoDbClient } from '../../../functions/storage/dynamodb-client';
-import { type LocalServer, startLocalServer } from '../../../scripts/local/server';
+import { countDynamoDbRequests } from '../../../functions/storage/dynamodb-client';
+import { type LocalOptimizelyServer, startLocalOptimizely } from '../../../scripts/local/local-optimizely';
+import { agentApi } from '../../support/agent-openapi';
+import { callHandler, startTestApp, type TestApp } from '../../support/app';
 import { SAMPLE_DATAFILE_PATH, sampleDatafile } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
-import { type FakeOptimizely, startFakeOptimizely } from '../../support/fake-optimizely';
 
 const API_KEY = 'decide-test-key';
 const WEBHOOK_SECRET = 'optimizely-webhook-secret';
@@ -23,22 +19,17 @@ const declared = new Set(
   (JSON.parse(sampleDatafile()) as { attributes: { key: string }[] }).attributes.map((a) => a.key),
 );
 
-let server: LocalServer;
-let table: TestTable;
-let fake: FakeOptimizely;
+let server: TestApp | undefined;
+let table: TestTable | undefined;
+let fake: LocalOptimizelyServer | undefined;
 let api: OpenAPIBackend;
+let settings: Record<string, string>;
 const run = randomUUID().slice(0, 8);
-
-function resetAll(): void {
-  resetEnvCache();
-  resetSecretsCache();
-  resetSegmentWebhook();
-  resetIdentityReader();
-  resetDecisionRuntime();
-}
+/** Event batches the fake event endpoint received. */
+const events = () => fake!.optimizely.batches;
 
 async function segment(events: Record<string, unknown>[]): Promise<void> {
-  const response = await fetch(`${server.url}/webhooks/segment`, {
+  const response = await fetch(`${server!.url}/webhooks/segment`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'user-agent': 'Segment (Actions)' },
     body: JSON.stringify(events),
@@ -62,7 +53,7 @@ function call(type: string, fields: Record<string, unknown>): Record<string, unk
 type Json = Record<string, unknown>;
 
 async function post(path: string, body: unknown, headers: Record<string, string> = auth) {
-  const response = await fetch(`${server.url}${path}`, {
+  const response = await fetch(`${server!.url}${path}`, {
     method: 'POST',
     headers,
     body: JSON.stringify(body),
@@ -76,56 +67,32 @@ function expectValid(operationId: string, status: number, body: unknown): void {
 }
 
 beforeAll(async () => {
-  [table, fake] = await Promise.all([createTestTable('decide'), startFakeOptimizely()]);
-  Object.assign(process.env, {
+  [table, fake, api] = await Promise.all([createTestTable('decide'), startLocalOptimizely(), agentApi()]);
+  settings = {
     TABLE_NAME: table.tableName,
     API_KEYS: API_KEY,
     OPTIMIZELY_WEBHOOK_SECRET: WEBHOOK_SECRET,
     OPTIMIZELY_SDK_KEY: 'local-sample',
     OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE_PATH,
-    OPTIMIZELY_EVENT_ENDPOINT: `${fake.url}/v1/events`,
-    OPTIMIZELY_DATAFILE_URL_TEMPLATE: `${fake.url}/datafiles/%s.json`,
+    OPTIMIZELY_EVENT_ENDPOINT: fake.eventEndpoint,
+    OPTIMIZELY_DATAFILE_URL_TEMPLATE: fake.datafileUrlTemplate,
     ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
     MAX_DECIDE_KEYS: '5',
     MAX_IDENTIFIERS_PER_REQUEST: '3',
     MAX_BODY_BYTES: '4096',
-    CROSSWALK_METRICS: 'off',
-  });
-  for (const name of ['SEGMENT_SHARED_SECRET', 'SEGMENT_WEBHOOK_TOKEN', 'SECRETS_ARN', 'REQUIRE_AUTH'])
-    delete process.env[name];
-  resetAll();
-  const spec = parseYaml(
-    readFileSync(
-      resolve(
-        import.meta.dirname,
-        '..',
-        '..',
-        '..',
-        '..',
-        'shared',
-        'reference',
-        'optimizely-agent-openapi.yaml',
-      ),
-      'utf8',
-    ),
-  );
-  // quick: Agent's published document has schema slips (e.g. `examples` in a Schema Object) that
-  // fail the 3.1 meta-schema check; the operation schemas themselves compile and are what we validate.
-  api = new OpenAPIBackend({ definition: spec, quick: true, validate: true, ajvOpts: { strict: false } });
-  await api.init();
-  server = await startLocalServer(0);
+  };
+  server = await startTestApp(settings);
 });
 
 afterAll(async () => {
-  await server.close();
-  await fake.close();
-  await table.drop();
-  resetAll();
+  await server?.close();
+  await fake?.close();
+  await table?.drop();
 });
 
 beforeEach(() => {
-  fake.events.length = 0;
-  fake.eventStatus = 200;
+  events().length = 0;
+  fake!.optimizely.eventStatus = 200;
 });
 
 describe('the seed scenario: Albert across surfaces', () => {
@@ -187,8 +154,8 @@ describe('the seed scenario: Albert across surfaces', () => {
     });
     expect(response.status).toBe(200);
     // The request's two decision events arrive as one batch of two visitors.
-    expect(fake.events).toHaveLength(1);
-    const visitors = fake.events.flatMap(
+    expect(events()).toHaveLength(1);
+    const visitors = events().flatMap(
       (batch) => (batch as { visitors: { visitor_id: string; attributes: { key: string }[] }[] }).visitors,
     );
     expect(visitors).toHaveLength(2);
@@ -198,7 +165,7 @@ describe('the seed scenario: Albert across surfaces', () => {
         expect(declared.has(key) || key.startsWith('$opt_')).toBe(true);
       expect(visitor.attributes.map((a) => a.key)).toEqual(expect.arrayContaining(['plan', 'country']));
     }
-    expect(JSON.stringify(fake.events)).not.toContain(email);
+    expect(JSON.stringify(events())).not.toContain(email);
   });
 
   it('tracks a conversion for the canonical id, delivered before the answer', async () => {
@@ -209,18 +176,18 @@ describe('the seed scenario: Albert across surfaces', () => {
     expect(response.status).toBe(200);
     expectValid('trackEvent', 200, response.body);
     expect(response.body).toMatchObject({ userId: albert, eventKey: 'purchase' });
-    expect(fake.events).toHaveLength(1);
-    expect(JSON.stringify(fake.events[0])).toContain(albert);
+    expect(events()).toHaveLength(1);
+    expect(JSON.stringify(events()[0])).toContain(albert);
   });
 
   it('answers a track that could not be delivered with a retryable 503', async () => {
-    fake.eventStatus = 500;
+    fake!.optimizely.eventStatus = 500;
     const response = await post('/v1/track?eventKey=purchase', { userId: albert });
     expect(response.status).toBe(503);
   });
 
   it('still answers a decide whose events could not be delivered', async () => {
-    fake.eventStatus = 500;
+    fake!.optimizely.eventStatus = 500;
     const response = await post('/v1/decide?keys=search_ranking', { userId: albert });
     expect(response.status).toBe(200);
     expectValid('decide', 200, response.body);
@@ -282,16 +249,16 @@ describe('Agent compatibility', () => {
     const response = await post('/v1/track?eventKey=nope', { userId: 'u' });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ eventKey: 'nope', error: 'eventKey: "nope" not found' });
-    expect(fake.events).toHaveLength(0);
+    expect(events()).toHaveLength(0);
   });
 
   it('serves the OptimizelyConfig and the datafile', async () => {
-    const config = await fetch(`${server.url}/v1/config`, { headers: auth });
+    const config = await fetch(`${server!.url}/v1/config`, { headers: auth });
     expect(config.status).toBe(200);
     const configBody = await config.json();
     expectValid('getConfig', 200, configBody);
     expect(Object.keys((configBody as { featuresMap: Json }).featuresMap)).toContain('team_dashboard');
-    const datafile = await fetch(`${server.url}/v1/datafile`, { headers: auth });
+    const datafile = await fetch(`${server!.url}/v1/datafile`, { headers: auth });
     expect(await datafile.json()).toEqual(JSON.parse(sampleDatafile()));
   });
 
@@ -372,15 +339,15 @@ describe('bad input', () => {
       '/v1/decide',
       { userId: 'u', userAttributes: { plan: 'x'.repeat(5000) } },
       auth,
-      400,
-      /body: larger than 4096/,
+      413,
+      /body: larger than 4096 bytes \(MAX_BODY_BYTES\)/,
     ],
     ['a missing eventKey', '/v1/track', { userId: 'u' }, auth, 400, /eventKey/],
     ['non-JSON', '/v1/decide', '', auth, 400, /empty/],
   ];
 
   it.each(cases)('refuses %s', async (_name, path, body, headers, status, message) => {
-    const response = await fetch(`${server.url}${path}`, {
+    const response = await fetch(`${server!.url}${path}`, {
       method: 'POST',
       headers,
       body: body === '' ? '' : JSON.stringify(body),
@@ -388,7 +355,7 @@ describe('bad input', () => {
     expect(response.status).toBe(status);
     const answer = (await response.json()) as Json;
     expect(String(answer.message)).toMatch(message);
-    expect(fake.events).toHaveLength(0);
+    expect(events()).toHaveLength(0);
   });
 });
 
@@ -396,52 +363,33 @@ describe('DynamoDB requests per decide', () => {
   it('makes one request on an identity-cache miss (two for an account new to the container) and none when warm', async () => {
     const userId = `counted-${run}`;
     await segment([call('identify', { userId, traits: { plan: 'pro' } })]);
-    let requests = 0;
-    const client = dynamoDbClient();
-    const name = `count-${run}`;
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        requests++;
-        return next(args);
-      },
-      { step: 'initialize', name },
-    );
-    try {
-      // A first decide warms the project; then the identity cache is emptied for the count.
-      await post('/v1/decide?keys=checkout_redesign', { userId });
-      decisionRuntime().identityCache.clear();
-      requests = 0;
-      expect((await post('/v1/decide?keys=checkout_redesign', { userId })).status).toBe(200);
-      expect(requests).toBe(1);
-      requests = 0;
-      expect(
-        (await post('/v1/decide', { userId, identifiers: { anonymous_id: `other-${run}` } })).status,
-      ).toBe(200);
-      expect(requests).toBe(1);
-      requests = 0;
-      await post('/v1/decide', { userId, identifiers: { anonymous_id: `other-${run}` } });
-      await post('/v1/decide?keys=checkout_redesign', { userId });
-      expect(requests).toBe(0);
-
-      // An account member: one BatchGetItem once the account's traits are in the container's
-      // account cache; the very first member of an account seen by a container adds one GetItem.
-      const members = [`counted-a-${run}`, `counted-b-${run}`];
-      await segment(
-        members.map((id) =>
-          call('group', { userId: id, groupId: `counted-acct-${run}`, traits: { plan: 'team' } }),
-        ),
+    const deps = decideDependencies(server!.config);
+    const decide = createDecideHandler(deps);
+    const requests = async (query: string, body: Json) => {
+      const { result, requests } = await countDynamoDbRequests(() =>
+        callHandler(decide, { method: 'POST', url: `/v1/decide${query}`, headers: auth, body }),
       );
-      resetIdentityReader();
-      resetDecisionRuntime();
-      requests = 0;
-      await post('/v1/decide?keys=team_dashboard', { userId: members[0] });
-      expect(requests).toBe(2);
-      requests = 0;
-      await post('/v1/decide?keys=team_dashboard', { userId: members[1] });
-      expect(requests).toBe(1);
-    } finally {
-      client.middlewareStack.remove(name);
-    }
+      expect(result.statusCode).toBe(200);
+      return requests;
+    };
+    // A first decide warms the project; then the identity cache is emptied for the count.
+    await requests('?keys=checkout_redesign', { userId });
+    (deps.decisions.identities as CachedIdentityReader).clear();
+    expect(await requests('?keys=checkout_redesign', { userId })).toBe(1);
+    expect(await requests('', { userId, identifiers: { anonymous_id: `other-${run}` } })).toBe(1);
+    expect(await requests('', { userId, identifiers: { anonymous_id: `other-${run}` } })).toBe(0);
+    expect(await requests('?keys=checkout_redesign', { userId })).toBe(0);
+
+    // An account member: one read once the account's traits are in the container's account
+    // cache; the very first member of an account seen by a container adds one GetItem.
+    const members = [`counted-a-${run}`, `counted-b-${run}`];
+    await segment(
+      members.map((id) =>
+        call('group', { userId: id, groupId: `counted-acct-${run}`, traits: { plan: 'team' } }),
+      ),
+    );
+    expect(await requests('?keys=team_dashboard', { userId: members[0] })).toBe(2);
+    expect(await requests('?keys=team_dashboard', { userId: members[1] })).toBe(1);
   });
 });
 
@@ -461,20 +409,24 @@ describe('Optimizely datafile webhook', () => {
   const sign = (body: string) => `sha1=${createHmac('sha1', WEBHOOK_SECRET).update(body).digest('hex')}`;
 
   it('stores the new datafile, which then serves that SDK key', async () => {
-    fake.datafiles.set(sdkKey, JSON.stringify({ ...JSON.parse(sampleDatafile()), revision: '18', sdkKey }));
+    fake!.optimizely.datafiles.set(
+      sdkKey,
+      JSON.stringify({ ...JSON.parse(sampleDatafile()), revision: '18', sdkKey }),
+    );
     const body = webhookBody(18);
-    const response = await fetch(`${server.url}/webhooks/optimizely`, {
+    const response = await fetch(`${server!.url}/webhooks/optimizely`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-hub-signature': sign(body) },
       body,
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ sdkKey, revision: 18 });
-    const stored = await new DynamoDbDatafileStore({ client: table.client, tableName: table.tableName }).get(
-      sdkKey,
-    );
+    const stored = await new DynamoDbDatafileStore({
+      client: table!.client,
+      tableName: table!.tableName,
+    }).get(sdkKey);
     expect(stored?.revision).toBe(18);
-    const config = await fetch(`${server.url}/v1/config`, {
+    const config = await fetch(`${server!.url}/v1/config`, {
       headers: { ...auth, 'x-optimizely-sdk-key': sdkKey },
     });
     expect(((await config.json()) as Json).revision).toBe('18');
@@ -482,7 +434,7 @@ describe('Optimizely datafile webhook', () => {
 
   it('refuses a bad signature with 401', async () => {
     const body = webhookBody(19);
-    const response = await fetch(`${server.url}/webhooks/optimizely`, {
+    const response = await fetch(`${server!.url}/webhooks/optimizely`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-hub-signature': sign(`${body} `) },
       body,

@@ -1,11 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { IdentifierConflictError } from '../../../functions/core/errors';
 import { buildAttributes, profileAttributes, reservedKeys } from '../../../functions/decisions/attributes';
 import { accountBucketingId, isAccountBucketed } from '../../../functions/decisions/bucketing';
-import {
-  fallbackIdentifier,
-  IdentifierConflictError,
-  requestIdentifiers,
-} from '../../../functions/decisions/identifiers';
+import { fallbackIdentifier, requestIdentifiers } from '../../../functions/decisions/request-identifiers';
 import { createIdentityRules } from '../../../functions/identity/rules';
 import { profile } from '../../support/decisions';
 

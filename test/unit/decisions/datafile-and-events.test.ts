@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { TransientError } from '../../../functions/http/errors';
-import { DatafileSource, DatafileUnavailableError } from '../../../functions/optimizely/datafile-source';
+import { DependencyUnavailableError, UnknownProjectError } from '../../../functions/core/errors';
+import { DatafileSource } from '../../../functions/optimizely/datafile-source';
 import { FlushingEventDispatcher } from '../../../functions/optimizely/event-dispatcher';
 import { InMemoryDatafileStore, sampleDatafile } from '../../support/decisions';
 
@@ -61,10 +61,10 @@ describe('DatafileSource', () => {
       revalidateMs: 1,
       fetchFn: fakeCdn(new Map(), counter),
     });
-    await expect(source.get('unknown')).rejects.toBeInstanceOf(DatafileUnavailableError);
-    await expect(source.get('../etc')).rejects.toBeInstanceOf(DatafileUnavailableError);
+    await expect(source.get('unknown')).rejects.toBeInstanceOf(UnknownProjectError);
+    await expect(source.get('../etc')).rejects.toBeInstanceOf(UnknownProjectError);
     counter.status = 502;
-    await expect(source.get('other')).rejects.toBeInstanceOf(TransientError);
+    await expect(source.get('other')).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 
   it('revalidates in the background after the interval, serving the held one meanwhile', async () => {

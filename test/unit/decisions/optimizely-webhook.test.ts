@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { verifyHubSignature } from '../../../functions/optimizely-webhook/handler';
+import { verifyHubSignature } from '../../../functions/http/webhook-auth';
 import { sdkKeyFromDatafileUrl } from '../../../functions/optimizely-webhook/schema';
 
 describe('Optimizely webhook signature', () => {

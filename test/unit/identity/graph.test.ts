@@ -7,13 +7,9 @@ import {
   type GraphState,
   type IdentityChange,
 } from '../../../functions/identity/graph';
+import { identifierKey } from '../../../functions/identity/identifiers';
 import { canonicalIdentifier, primaryAccountId, profileSnapshot } from '../../../functions/identity/profile';
-import {
-  createIdentityRules,
-  identifierKey,
-  isBlocked,
-  parseLimits,
-} from '../../../functions/identity/rules';
+import { createIdentityRules, isBlocked, parseLimits } from '../../../functions/identity/rules';
 import { applyInMemory, graphProfiles, streamEventArb, streamToSegment } from '../../support/segment';
 
 const rules = createIdentityRules();

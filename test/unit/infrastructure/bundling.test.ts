@@ -11,8 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { functionSpecs } from '../../../functions/routes';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
-import { functionSpecs } from '../../../lib/routes';
 import { readSettings } from '../../../lib/settings';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
@@ -78,6 +78,8 @@ describe('CrosswalkFunction bundling', () => {
   });
 
   it('loads the identities bundle, shims and all, as an ES module', async () => {
+    // As in Lambda, the entry builds its dependencies at import, from the stack's environment.
+    process.env.TABLE_NAME ??= 'bundling-test';
     const module = (await import(pathToFileURL(join(assets.IdentitiesFunction!, 'index.mjs')).href)) as {
       handler: unknown;
     };
@@ -85,6 +87,7 @@ describe('CrosswalkFunction bundling', () => {
   });
 
   it('loads as an ES module and answers the sample event', async () => {
+    process.env.TABLE_NAME ??= 'bundling-test';
     const module = (await import(pathToFileURL(join(assets.HealthFunction!, 'index.mjs')).href)) as {
       handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
     };

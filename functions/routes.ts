@@ -1,14 +1,16 @@
 /**
  * The single source of truth for what runs where: each Lambda function, its entry file and table
- * access, and each HTTP route it serves. The CDK stack wires these to API Gateway; `npm start` and
- * `npm run invoke` serve the same table locally, so local and deployed cannot drift.
+ * access, and each HTTP route with the operation that serves it. The CDK stack (lib/) wires these to
+ * API Gateway; `npm start` and `npm run invoke` serve the same table locally, so local and deployed
+ * cannot drift; a function that serves several routes dispatches on the operation named here.
+ * Plain data: function bundles import it too.
  */
 
 /** `none`: no table; `read`: identity reads; `read-datafile`: reads plus the stored-datafile items; `read-write`: everything. */
 export type TableAccess = 'none' | 'read' | 'read-datafile' | 'read-write';
 
 export interface FunctionSpec {
-  /** Entry file, relative to the repository root; it exports `handler`. */
+  /** Lambda entry file, relative to the repository root; it exports `handler`. */
   entry: string;
   description: string;
   tableAccess: TableAccess;
@@ -24,7 +26,7 @@ export type SecretKey = 'segmentSharedSecret' | 'segmentWebhookToken' | 'apiKeys
 
 export const functionSpecs = {
   health: {
-    entry: 'functions/health/handler.ts',
+    entry: 'functions/health/lambda.ts',
     description: 'Liveness check',
     tableAccess: 'none',
     secrets: [],
@@ -32,7 +34,7 @@ export const functionSpecs = {
     sampleEvent: 'events/health.json',
   },
   'segment-webhook': {
-    entry: 'functions/segment-webhook/handler.ts',
+    entry: 'functions/segment-webhook/lambda.ts',
     description: 'Segment Webhooks (Actions) destination: ingests events into the identity graph',
     tableAccess: 'read-write',
     secrets: ['segmentSharedSecret', 'segmentWebhookToken'],
@@ -41,14 +43,14 @@ export const functionSpecs = {
     sampleEvent: 'events/segment-webhook.json',
   },
   identities: {
-    entry: 'functions/identities/handler.ts',
+    entry: 'functions/identities/lambda.ts',
     description: 'Looks up one profile of the identity cache',
     tableAccess: 'read',
     secrets: ['apiKeys'],
     sampleEvent: 'events/identities.json',
   },
   decide: {
-    entry: 'functions/decide/handler.ts',
+    entry: 'functions/decide/lambda.ts',
     description: 'Optimizely-Agent-compatible decide, track, config and datafile with identity resolution',
     tableAccess: 'read-datafile',
     secrets: ['apiKeys'],
@@ -56,7 +58,7 @@ export const functionSpecs = {
     sampleEvent: 'events/decide.json',
   },
   'optimizely-webhook': {
-    entry: 'functions/optimizely-webhook/handler.ts',
+    entry: 'functions/optimizely-webhook/lambda.ts',
     description: 'Optimizely datafile webhook: fetches and stores the new datafile',
     tableAccess: 'read-datafile',
     secrets: ['optimizelyWebhookSecret'],
@@ -71,15 +73,26 @@ export interface RouteSpec {
   /** API Gateway path syntax: `{name}` for a path parameter. */
   path: string;
   function: FunctionName;
+  /** The operation of that function's handler serving this route. */
+  operation: string;
 }
 
 export const routes: readonly RouteSpec[] = [
-  { method: 'GET', path: '/health', function: 'health' },
-  { method: 'POST', path: '/webhooks/segment', function: 'segment-webhook' },
-  { method: 'GET', path: '/v1/identities/{type}/{value}', function: 'identities' },
-  { method: 'POST', path: '/v1/decide', function: 'decide' },
-  { method: 'POST', path: '/v1/track', function: 'decide' },
-  { method: 'GET', path: '/v1/config', function: 'decide' },
-  { method: 'GET', path: '/v1/datafile', function: 'decide' },
-  { method: 'POST', path: '/webhooks/optimizely', function: 'optimizely-webhook' },
+  { method: 'GET', path: '/health', function: 'health', operation: 'health' },
+  { method: 'POST', path: '/webhooks/segment', function: 'segment-webhook', operation: 'ingest' },
+  { method: 'GET', path: '/v1/identities/{type}/{value}', function: 'identities', operation: 'describe' },
+  { method: 'POST', path: '/v1/decide', function: 'decide', operation: 'decide' },
+  { method: 'POST', path: '/v1/track', function: 'decide', operation: 'track' },
+  { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config' },
+  { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile' },
+  {
+    method: 'POST',
+    path: '/webhooks/optimizely',
+    function: 'optimizely-webhook',
+    operation: 'datafileUpdated',
+  },
 ];
+
+export function routeKey(route: RouteSpec): string {
+  return `${route.method} ${route.path}`;
+}

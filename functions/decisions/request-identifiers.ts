@@ -1,15 +1,13 @@
 /**
  * Which identifiers a decide/track request carries, in resolution order: the body's `identifiers`
- * map plus `userId` (as `user_id`), ordered by identifier priority (IDENTITY_PRIORITY; unlisted
- * types after, alphabetically). When no profile is known, the request is decided with its best
- * identifier: `user_id` when given, else the highest-priority one.
+ * map plus `userId` (as `user_id`), normalised like every identifier (identity/identifiers.ts) and
+ * ordered by identifier priority (IDENTITY_PRIORITY; unlisted types after, alphabetically). When no
+ * profile is known, the request is decided with its best identifier: `user_id` when given, else the
+ * highest-priority one.
  */
-import type { Identifier } from '../identity/model';
+import { IdentifierConflictError } from '../core/errors';
+import { type Identifier, normalizeIdentifier } from '../identity/identifiers';
 import { compareByPriority, type IdentityRules } from '../identity/rules';
-
-export class IdentifierConflictError extends Error {
-  override name = 'IdentifierConflictError';
-}
 
 export function requestIdentifiers(
   userId: string | undefined,
@@ -18,15 +16,16 @@ export function requestIdentifiers(
 ): Identifier[] {
   const list: Identifier[] = [];
   for (const [type, value] of Object.entries(identifiers ?? {})) {
-    if (value.trim() === '') continue;
-    list.push({ type: type.trim().toLowerCase(), value });
+    const identifier = normalizeIdentifier({ type, value });
+    if (identifier.value !== '') list.push(identifier);
   }
-  if (userId !== undefined && userId !== '') {
+  if (userId !== undefined && userId.trim() !== '') {
     const given = list.find((i) => i.type === 'user_id');
-    if (given && given.value !== userId) {
+    const user = normalizeIdentifier({ type: 'user_id', value: userId });
+    if (given && given.value !== user.value) {
       throw new IdentifierConflictError('userId and identifiers.user_id differ; send one of them');
     }
-    if (!given) list.push({ type: 'user_id', value: userId });
+    if (!given) list.push(user);
   }
   return list.sort((a, b) => compareByPriority(rules, a, b));
 }

@@ -1,0 +1,59 @@
+/** What the decide function needs, built once per container from the configuration. */
+import type { Config } from '../config/env';
+import { secretsSource } from '../config/secrets';
+import { CachedIdentityReader } from '../decisions/identity-cache';
+import { apiKeyCheck } from '../http/auth';
+import { accountTraitsCache, createIdentityReader } from '../identity/reader';
+import { identityRulesFromConfig } from '../identity/rules';
+import { observabilityFor } from '../observability/setup';
+import { datafileSourceFromConfig } from '../optimizely/datafile-source';
+import { FlushingEventDispatcher } from '../optimizely/event-dispatcher';
+import { createProjectRegistry } from '../optimizely/projects';
+import { DynamoDbDatafileStore } from '../storage/datafile-store';
+import { createDynamoDbClient } from '../storage/dynamodb-client';
+import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
+import type { DecideDependencies } from './handler';
+
+export function decideDependencies(config: Config): DecideDependencies {
+  const observability = observabilityFor(config);
+  const client = createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
+  const reader = createIdentityReader({
+    store: new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME }),
+    accountCache: accountTraitsCache({
+      ttlMs: config.ACCOUNT_CACHE_TTL_MS,
+      maxEntries: config.ACCOUNT_CACHE_MAX_ENTRIES,
+    }),
+  });
+  const datafiles = datafileSourceFromConfig(
+    config,
+    new DynamoDbDatafileStore({ client, tableName: config.TABLE_NAME }),
+    observability,
+  );
+  const dispatcher = new FlushingEventDispatcher({ endpoint: config.OPTIMIZELY_EVENT_ENDPOINT });
+  return {
+    checkApiKey: apiKeyCheck(secretsSource(config), { requireAuth: config.REQUIRE_AUTH }),
+    decisions: {
+      identities: new CachedIdentityReader(reader, {
+        ttlMs: config.IDENTITY_CACHE_TTL_MS,
+        negativeTtlMs: config.IDENTITY_NEGATIVE_CACHE_TTL_MS,
+        maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES,
+      }),
+      projects: createProjectRegistry({ source: datafiles, dispatcher }),
+      dispatcher,
+      settings: {
+        accountBucketedFlags: config.ACCOUNT_BUCKETED_FLAGS,
+        accountPrefix: config.ACCOUNT_ATTRIBUTE_PREFIX,
+        allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
+        rules: identityRulesFromConfig(config),
+      },
+      observability,
+    },
+    limits: {
+      maxDecideKeys: config.MAX_DECIDE_KEYS,
+      maxIdentifiers: config.MAX_IDENTIFIERS_PER_REQUEST,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
+    },
+    defaultSdkKey: config.OPTIMIZELY_SDK_KEY,
+  };
+}

@@ -1,0 +1,24 @@
+/** What the identities function needs, built once per container from the configuration. */
+import type { Config } from '../config/env';
+import { secretsSource } from '../config/secrets';
+import { apiKeyCheck } from '../http/auth';
+import { accountTraitsCache, createIdentityReader } from '../identity/reader';
+import { observabilityFor } from '../observability/setup';
+import { createDynamoDbClient } from '../storage/dynamodb-client';
+import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
+import type { IdentitiesDependencies } from './handler';
+
+export function identitiesDependencies(config: Config): IdentitiesDependencies {
+  const client = createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
+  return {
+    checkApiKey: apiKeyCheck(secretsSource(config), { requireAuth: config.REQUIRE_AUTH }),
+    identities: createIdentityReader({
+      store: new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME }),
+      accountCache: accountTraitsCache({
+        ttlMs: config.ACCOUNT_CACHE_TTL_MS,
+        maxEntries: config.ACCOUNT_CACHE_MAX_ENTRIES,
+      }),
+    }),
+    observability: observabilityFor(config),
+  };
+}

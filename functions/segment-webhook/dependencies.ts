@@ -1,0 +1,33 @@
+/** What the Segment webhook needs, built once per container from the configuration. */
+import type { Config } from '../config/env';
+import { secretsSource } from '../config/secrets';
+import { unsignedWebhookPolicy } from '../http/webhook-auth';
+import { identityRulesFromConfig } from '../identity/rules';
+import { observabilityFor } from '../observability/setup';
+import { createDynamoDbClient } from '../storage/dynamodb-client';
+import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
+import type { SegmentWebhookDependencies } from './handler';
+
+export function segmentWebhookDependencies(config: Config): SegmentWebhookDependencies {
+  const observability = observabilityFor(config);
+  const client = createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
+  return {
+    request: {
+      secrets: secretsSource(config),
+      unsigned: unsignedWebhookPolicy({
+        webhook: 'Segment',
+        setting: 'SEGMENT_SHARED_SECRET or SEGMENT_WEBHOOK_TOKEN',
+        requireAuth: config.REQUIRE_AUTH,
+        logger: observability.logger,
+      }),
+    },
+    maxBatch: config.MAX_WEBHOOK_BATCH,
+    ingest: {
+      store: new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME }),
+      rules: identityRulesFromConfig(config),
+      profileTtlDays: config.PROFILE_TTL_DAYS,
+      messageIdTtlHours: config.MESSAGE_ID_TTL_HOURS,
+    },
+    observability,
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * Optimizely's two edges, on loopback: the event API (POST /v1/events) and the datafile CDN
+ * (GET /datafiles/<sdkKey>.json, 403 for unknown keys as the CDN answers). `npm start` mounts them
+ * under /local/optimizely so a local run never writes into a real Optimizely project unless
+ * OPTIMIZELY_EVENT_ENDPOINT says so; `npm run invoke`, the tests and the bench run them as a
+ * server of their own. Every event batch received is kept (bounded) and can be logged per batch.
+ */
+import { createServer, type Server } from 'node:http';
+import type { LocalAnswer, LocalRoute } from './server';
+
+export interface EventVisitor {
+  visitor_id: string;
+  attributes: { key: string; value: unknown; entity_id?: string; type?: string }[];
+  snapshots: { decisions?: unknown[]; events: { key: string; uuid?: string; tags?: unknown }[] }[];
+}
+
+export interface EventBatch {
+  visitors: EventVisitor[];
+  [key: string]: unknown;
+}
+
+export interface LocalOptimizelyOptions {
+  /** SDK key → datafile text served by the CDN. */
+  datafiles?: Map<string, string>;
+  /** Called once per accepted batch (npm start logs a line). */
+  onBatch?: (batch: EventBatch) => void;
+  /** Batches kept in memory, newest last. */
+  keep?: number;
+}
+
+export class LocalOptimizely {
+  readonly datafiles: Map<string, string>;
+  readonly batches: EventBatch[] = [];
+  /** Totals since start (batches beyond `keep` are dropped from `batches`, not from these). */
+  readonly received = { batches: 0, visitors: 0 };
+  /** Status the event API answers; tests set 5xx to simulate an outage. */
+  eventStatus = 200;
+  /** Delay before the event API answers, in ms. */
+  eventDelayMs = 0;
+
+  constructor(private readonly options: LocalOptimizelyOptions = {}) {
+    this.datafiles = options.datafiles ?? new Map();
+  }
+
+  /** Every visitor of every batch received, in arrival order. */
+  visitors(): EventVisitor[] {
+    return this.batches.flatMap((b) => b.visitors ?? []);
+  }
+
+  async receiveEvents(body: string): Promise<LocalAnswer> {
+    if (this.eventDelayMs > 0) await new Promise((r) => setTimeout(r, this.eventDelayMs));
+    if (this.eventStatus >= 300) return { status: this.eventStatus };
+    let batch: EventBatch;
+    try {
+      batch = JSON.parse(body) as EventBatch;
+    } catch {
+      return { status: 400 };
+    }
+    this.batches.push(batch);
+    this.received.batches++;
+    this.received.visitors += batch.visitors?.length ?? 0;
+    const keep = this.options.keep ?? 10_000;
+    if (this.batches.length > keep) this.batches.splice(0, this.batches.length - keep);
+    this.options.onBatch?.(batch);
+    return { status: 204 };
+  }
+
+  serveDatafile(sdkKey: string): LocalAnswer {
+    const datafile = this.datafiles.get(sdkKey);
+    if (datafile === undefined) {
+      return {
+        status: 403,
+        headers: { 'content-type': 'application/xml' },
+        body: '<Error><Code>AccessDenied</Code></Error>',
+      };
+    }
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: datafile };
+  }
+
+  /** The two routes under `prefix` (e.g. `/local/optimizely`), for the local server. */
+  routes(prefix = ''): LocalRoute[] {
+    const escaped = prefix.replace(/[/.]/g, (c) => `\\${c}`);
+    return [
+      {
+        method: 'POST',
+        path: new RegExp(`^${escaped}/v1/events$`),
+        handle: ({ body }) => this.receiveEvents(body),
+      },
+      {
+        method: 'GET',
+        path: new RegExp(`^${escaped}/datafiles/([^/]+)\\.json$`),
+        handle: ({ match }) => this.serveDatafile(decodeURIComponent(match[1] ?? '')),
+      },
+    ];
+  }
+}
+
+/** One line per event batch: who, how many decisions, which conversions. */
+export function describeBatch(batch: EventBatch): string {
+  const visitors = batch.visitors ?? [];
+  let decisions = 0;
+  const conversions: string[] = [];
+  for (const visitor of visitors) {
+    for (const snapshot of visitor.snapshots ?? []) {
+      decisions += snapshot.decisions?.length ?? 0;
+      for (const event of snapshot.events ?? [])
+        if (event.key !== 'campaign_activated') conversions.push(event.key);
+    }
+  }
+  const ids = [...new Set(visitors.map((v) => v.visitor_id))];
+  const parts = [`${visitors.length} visitor(s) [${ids.join(', ')}]`, `${decisions} decision(s)`];
+  if (conversions.length > 0) parts.push(`conversions: ${conversions.join(', ')}`);
+  return parts.join(', ');
+}
+
+export interface LocalOptimizelyServer {
+  optimizely: LocalOptimizely;
+  url: string;
+  eventEndpoint: string;
+  datafileUrlTemplate: string;
+  close(): Promise<void>;
+}
+
+/** The same two endpoints as a server of their own on a free loopback port. */
+export async function startLocalOptimizely(
+  options: LocalOptimizelyOptions = {},
+): Promise<LocalOptimizelyServer> {
+  const optimizely = new LocalOptimizely(options);
+  const routes = optimizely.routes();
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const body = Buffer.concat(chunks).toString('utf8');
+      const route = routes.find((r) => r.method === req.method && r.path.test(url.pathname));
+      const match = route?.path.exec(url.pathname);
+      const answer = route && match ? route.handle({ url, body, match }) : { status: 404 };
+      Promise.resolve(answer).then(
+        (a) => {
+          res.writeHead(a.status, a.headers ?? {});
+          res.end(a.body ?? '');
+        },
+        () => res.writeHead(500).end(),
+      );
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    optimizely,
+    url,
+    eventEndpoint: `${url}/v1/events`,
+    datafileUrlTemplate: `${url}/datafiles/%s.json`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Crosswalk's handlers built the way each Lambda entry builds them (functions/<name>/dependencies.ts),
+ * from a configuration a test chooses, on the run's DynamoDB Local. No process.env changes and
+ * nothing to reset: a test that wants other settings builds another app.
+ */
+
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type Config, loadConfig } from '../../functions/config/env';
+import { decideDependencies } from '../../functions/decide/dependencies';
+import { createDecideHandler } from '../../functions/decide/handler';
+import { createHealthHandler } from '../../functions/health/handler';
+import type { LambdaHttpHandler } from '../../functions/http/http-handler';
+import { identitiesDependencies } from '../../functions/identities/dependencies';
+import { createIdentitiesHandler } from '../../functions/identities/handler';
+import { observabilityFor } from '../../functions/observability/setup';
+import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
+import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
+import { type FunctionName, routeKey } from '../../functions/routes';
+import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
+import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
+import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
+import { lambdaContext } from '../../scripts/local/lambda-context';
+import { type LocalServer, matchRoute, startLocalServer } from '../../scripts/local/server';
+
+/** A validated configuration for tests: the run's DynamoDB Local, quiet logs, no metrics. */
+export function testConfig(variables: Record<string, string | undefined>): Config {
+  return loadConfig({
+    DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    CROSSWALK_METRICS: 'off',
+    ...variables,
+  });
+}
+
+export type Handlers = Record<FunctionName, LambdaHttpHandler>;
+
+export function buildHandlers(config: Config): Handlers {
+  return {
+    health: createHealthHandler({ observability: observabilityFor(config) }),
+    'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config)),
+    identities: createIdentitiesHandler(identitiesDependencies(config)),
+    decide: createDecideHandler(decideDependencies(config)),
+    'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config)),
+  };
+}
+
+export interface TestApp {
+  config: Config;
+  handlers: Handlers;
+  server: LocalServer;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The local HTTP server on a free port, serving handlers built from `variables`. */
+export async function startTestApp(variables: Record<string, string | undefined>): Promise<TestApp> {
+  const config = testConfig(variables);
+  const handlers = buildHandlers(config);
+  const server = await startLocalServer({ port: 0, handlers });
+  return { config, handlers, server, url: server.url, close: () => server.close() };
+}
+
+/** Calls a handler in process with an API Gateway event built from a plain request. */
+export async function callHandler(
+  handler: LambdaHttpHandler,
+  request: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; body?: unknown },
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const path = request.url.split('?')[0] ?? '/';
+  const route = matchRoute(request.method, path);
+  const event = apiGatewayEvent(
+    {
+      method: request.method,
+      url: request.url,
+      headers: { 'content-type': 'application/json', ...request.headers },
+      ...(request.body === undefined
+        ? {}
+        : { body: typeof request.body === 'string' ? request.body : JSON.stringify(request.body) }),
+    },
+    route ? routeKey(route.route) : `${request.method} ${path}`,
+    route?.pathParameters ?? {},
+  );
+  return handler(event, lambdaContext(route?.route.function ?? 'test'));
+}

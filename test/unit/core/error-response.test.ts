@@ -1,0 +1,62 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  ConfigurationError,
+  DependencyUnavailableError,
+  IdentifierConflictError,
+  InvalidRequestError,
+  NoIdentifierError,
+  NotFoundError,
+  NotPermittedError,
+  PayloadTooLargeError,
+  UnauthenticatedError,
+  UnknownProjectError,
+} from '../../../functions/core/errors';
+import { errorAnswer } from '../../../functions/http/error-response';
+
+describe('the error table', () => {
+  it.each([
+    [new InvalidRequestError('userId: must not be empty'), 400],
+    [new NoIdentifierError('Send userId or at least one identifier'), 400],
+    [new IdentifierConflictError('userId and identifiers.user_id differ'), 400],
+    [new UnauthenticatedError('Invalid API key'), 401],
+    [new NotPermittedError('needs the admin scope'), 403],
+    [new UnknownProjectError('No datafile for SDK key x'), 403],
+    [new NotFoundError('No profile'), 404],
+    [new PayloadTooLargeError('body: larger than 10 bytes'), 413],
+  ])('answers %p with %i and its message', (error, status) => {
+    const answer = errorAnswer(error);
+    expect(answer.statusCode).toBe(status);
+    expect(answer.body).toEqual({ error: error.name, message: error.message });
+    expect(answer.log).toBe(false);
+  });
+
+  it('answers an unknown error with a generic 500 that never carries its message', () => {
+    const answer = errorAnswer(new Error('secret: sk_live_123'));
+    expect(answer.statusCode).toBe(500);
+    expect(JSON.stringify(answer.body)).not.toContain('secret');
+    expect(answer.log).toBe(true);
+  });
+
+  it('keeps 5xx bodies generic for domain errors too, and asks for a retry on dependency faults', () => {
+    const unavailable = errorAnswer(
+      new DependencyUnavailableError('DynamoDB table crosswalk-prod throttled'),
+    );
+    expect(unavailable).toMatchObject({ statusCode: 503, headers: { 'retry-after': '1' }, log: true });
+    expect(JSON.stringify(unavailable.body)).not.toContain('crosswalk-prod');
+    const misconfigured = errorAnswer(new ConfigurationError('Secret arn:aws:… is not JSON'));
+    expect(misconfigured.statusCode).toBe(500);
+    expect(JSON.stringify(misconfigured.body)).not.toContain('arn:aws');
+  });
+
+  it('treats throttling and network errors of the AWS SDK as retryable', () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(errorAnswer(throttled).statusCode).toBe(503);
+    expect(errorAnswer(refused).statusCode).toBe(503);
+  });
+
+  it('keeps the cause of a domain error', () => {
+    const cause = new Error('socket hang up');
+    expect(new DependencyUnavailableError('DynamoDB is unavailable', { cause }).cause).toBe(cause);
+  });
+});
