@@ -131,7 +131,9 @@ async function main(): Promise<void> {
   console.log(
     `Events:     ${localEvents ? 'local sink, one log line per batch (set OPTIMIZELY_EVENT_ENDPOINT to send them to Optimizely)' : `sent to ${events}`}`,
   );
-  console.log(`API key:    ${environment.API_KEYS}   Segment secret: ${environment.SEGMENT_SHARED_SECRET}`);
+  console.log(
+    `Local keys: API_KEYS=${environment.API_KEYS} SEGMENT_SHARED_SECRET=${environment.SEGMENT_SHARED_SECRET} SEGMENT_WEBHOOK_TOKEN=${environment.SEGMENT_WEBHOOK_TOKEN}`,
+  );
   console.log('\nRoutes:');
   for (const route of routes) console.log(`  ${route.method.padEnd(5)}${route.path}  → ${route.function}`);
   console.log(`\nTry:\n  npm run demo\n  curl -s ${server.url}/health`);

@@ -7,7 +7,7 @@ import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -129,6 +129,8 @@ export class CrosswalkFunction extends Construct {
         // ESM entry points of dependencies tree-shake better than their CommonJS builds.
         mainFields: ['module', 'main'],
         minify: true,
+        // Warnings and errors only: bundle sizes are measured by `npm run bench`, not printed per synth.
+        logLevel: LogLevel.WARNING,
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
         // Stack traces need file and line only; the sources would triple the .map size.

@@ -20,6 +20,8 @@ export const LOCAL_OPTIMIZELY_PREFIX = '/local/optimizely';
 /** The demo's keys and secrets: local placeholders, printed by `npm start`, never used when deployed. */
 export const LOCAL_API_KEY = 'dev-key';
 export const LOCAL_SEGMENT_SECRET = 'dev-segment-secret';
+export const LOCAL_SEGMENT_TOKEN = 'dev-webhook-token';
+export const LOCAL_OPTIMIZELY_WEBHOOK_SECRET = 'dev-optimizely-secret';
 
 /** Settings of the local scripts themselves (not of the functions). */
 export interface LocalSettings {
@@ -60,10 +62,14 @@ export function localEnvironment(source: NodeJS.ProcessEnv, optimizelyBase: stri
     AWS_SECRET_ACCESS_KEY: 'local',
     API_KEYS: LOCAL_API_KEY,
     SEGMENT_SHARED_SECRET: LOCAL_SEGMENT_SECRET,
+    SEGMENT_WEBHOOK_TOKEN: LOCAL_SEGMENT_TOKEN,
+    OPTIMIZELY_WEBHOOK_SECRET: LOCAL_OPTIMIZELY_WEBHOOK_SECRET,
     OPTIMIZELY_SDK_KEY: 'local-sample',
     OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE,
     OPTIMIZELY_DATAFILE_URL_TEMPLATE: `${optimizelyBase}/datafiles/%s.json`,
     OPTIMIZELY_EVENT_ENDPOINT: `${optimizelyBase}/v1/events`,
+    // EMF lines are for CloudWatch; a terminal is easier to read without them.
+    CROSSWALK_METRICS: 'off',
     // The sample datafile's account-bucketed flag.
     ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
   };

@@ -23,13 +23,24 @@ beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'crosswalk-bundling-'));
   // The CLI turns asset metadata on (SAM and the benchmarks find bundles through it); so do we.
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-  const stack = new CrosswalkStack(app, 'Crosswalk', {
-    settings: readSettings(app.node, {}),
-    projectRoot,
-    functionSpecs: { health: functionSpecs.health, identities: functionSpecs.identities },
-    routes: [],
-  });
-  const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+  // CDK announces each bundling on stderr; the test's output stays quiet.
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    String(chunk).startsWith('Bundling asset')
+      ? true
+      : write.call(process.stderr, chunk, ...rest)) as typeof write;
+  let functions: Record<string, unknown>;
+  try {
+    const stack = new CrosswalkStack(app, 'Crosswalk', {
+      settings: readSettings(app.node, {}),
+      projectRoot,
+      functionSpecs: { health: functionSpecs.health, identities: functionSpecs.identities },
+      routes: [],
+    });
+    functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+  } finally {
+    process.stderr.write = write;
+  }
   assets = Object.fromEntries(
     Object.entries(functions).map(([id, r]) => [
       id,

@@ -1,0 +1,84 @@
+/**
+ * `npm run invoke` on every sample event of events/, as a user runs it: each function answers its
+ * sample with success, offline (loopback Optimizely, the run's DynamoDB Local). The Segment sample
+ * goes first, so the identities and decide samples find Albert. Also: a bad setting stops it with
+ * one line before anything runs.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { type FunctionName, functionSpecs } from '../../functions/routes';
+
+const repoRoot = resolve(import.meta.dirname, '..', '..');
+const tsx = resolve(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+const table = `invoke-${randomUUID().slice(0, 8)}`;
+
+function invoke(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [tsx, 'scripts/invoke.ts', ...args], {
+      cwd: repoRoot,
+      env: {
+        PATH: process.env.PATH ?? '',
+        DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT ?? '',
+        TABLE_NAME: table,
+        LOG_LEVEL: 'silent',
+        ...env,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run invoke', () => {
+  const order: FunctionName[] = ['segment-webhook', 'identities', 'decide', 'health', 'optimizely-webhook'];
+
+  it('covers every function of the route table', () => {
+    expect([...order].sort()).toEqual(Object.keys(functionSpecs).sort());
+  });
+
+  it.each(order)(
+    'answers the sample event of %s with success, offline',
+    async (fn) => {
+      const result = await invoke([fn]);
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({
+        code: 0,
+        stderr: '',
+      });
+      const answer = JSON.parse(result.stdout) as { statusCode: number; body: string };
+      expect({ fn, status: answer.statusCode, body: answer.statusCode < 300 ? '' : answer.body }).toEqual({
+        fn,
+        status: 200,
+        body: '',
+      });
+      if (fn === 'identities')
+        expect(JSON.parse(answer.body)).toMatchObject({ canonicalId: expect.any(String) });
+    },
+    60_000,
+  );
+
+  it('answers the track sample too (a second event file of the decide function)', async () => {
+    const result = await invoke(['decide', 'events/track.json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ statusCode: 200 });
+  }, 60_000);
+
+  it('stops before running anything on a bad setting, with one line naming it', async () => {
+    const result = await invoke(['health'], { MAX_DECIDE_KEYS: 'lots' });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^crosswalk: MAX_DECIDE_KEYS is "lots"/),
+    ]);
+  }, 60_000);
+});
