@@ -6,11 +6,15 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { deployableVariables } from '../functions/config/env';
 import { type FunctionSpec, functionSpecs, type RouteSpec, routes } from '../functions/routes';
 import { CrosswalkApi } from './constructs/crosswalk-api';
 import { CrosswalkFunction, functionLogicalId } from './constructs/crosswalk-function';
 import { IdentityTable } from './constructs/identity-table';
 import type { CrosswalkSettings } from './settings';
+
+/** Declared on every function so a SAM env-vars file can set them (empty means default). */
+export const SAM_LOCAL_VARIABLES = [...deployableVariables, 'DYNAMODB_ENDPOINT'] as const;
 
 export interface CrosswalkStackProps extends StackProps {
   settings: CrosswalkSettings;
@@ -46,6 +50,10 @@ export class CrosswalkStack extends Stack {
     const functions = new Map<string, CrosswalkFunction>();
     for (const [name, spec] of Object.entries(specs)) {
       const environment: Record<string, string> = {
+        // Every runtime setting is declared, empty (= its default) unless the deployer set it: SAM's
+        // --env-vars overrides only declared variables, so `sam local invoke` can point a function
+        // at DynamoDB Local and local Optimizely edges (events/sam-env.json, docs/local-invoke.md).
+        ...Object.fromEntries(SAM_LOCAL_VARIABLES.map((name) => [name, ''])),
         LOG_LEVEL: 'info',
         ...settings.functionEnvironment,
         // Every function validates TABLE_NAME at cold start; only granted ones can use it.

@@ -8,7 +8,7 @@ export interface Figure {
   unit: string;
   floor: number | null;
   ratio: number | null;
-  /** What the target is, for the printed table and BENCHMARKS.md (kept out of the figure in JSON). */
+  /** What the target is, for the printed table and docs/benchmarks.md (kept out of the figure in JSON). */
   target?: string;
   met?: boolean;
 }

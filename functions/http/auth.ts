@@ -1,7 +1,7 @@
 /**
  * Client API keys for decide, track, config, datafile and identities: `Authorization: Bearer <key>`
  * or `x-api-key: <key>`, compared in constant time. With no key configured, auth is off locally
- * (npm start warns) and refused when `REQUIRE_AUTH` is set, as it is in every deployed stack.
+ * (a local run with API_KEYS unset) and refused when `REQUIRE_AUTH` is set, as it is in every deployed stack.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { SecretsSource } from '../config/secrets';

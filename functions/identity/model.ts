@@ -25,7 +25,7 @@ export interface ResolvedProfile {
   audiences: string[];
   /** Every account (Segment group) the person belongs to, ids only. */
   accountIds: string[];
-  /** The account used for account-level bucketing (see README: most recently joined). */
+  /** The account used for account-level bucketing (docs/identity-rules.md: most recently joined). */
   primaryAccount: ResolvedAccount | null;
 }
 

@@ -9,13 +9,18 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
-const scopes = new AsyncLocalStorage<{ requests: number }>();
+interface CountScope {
+  requests: number;
+  /** The enclosing scope: a request counts in every scope it runs in (a bench around a handler). */
+  parent: CountScope | undefined;
+}
+const scopes = new AsyncLocalStorage<CountScope>();
 
 /** Runs `fn` and counts the DynamoDB requests it sends (through any client built here). */
 export async function countDynamoDbRequests<T>(
   fn: () => Promise<T>,
 ): Promise<{ result: T; requests: number }> {
-  const scope = { requests: 0 };
+  const scope: CountScope = { requests: 0, parent: scopes.getStore() };
   const result = await scopes.run(scope, fn);
   return { result, requests: scope.requests };
 }
@@ -34,8 +39,7 @@ export function createDynamoDbClient(
     : new DynamoDBClient({ maxAttempts: 3 });
   client.middlewareStack.add(
     (next) => (args) => {
-      const scope = scopes.getStore();
-      if (scope) scope.requests++;
+      for (let scope = scopes.getStore(); scope; scope = scope.parent) scope.requests++;
       return next(args);
     },
     { step: 'initialize', name: 'crosswalkRequestCounter' },

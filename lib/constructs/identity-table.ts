@@ -30,7 +30,7 @@ export class IdentityTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: TABLE_TTL_ATTRIBUTE,
       // AWS-managed key (aws/dynamodb): key use shows in CloudTrail, no key policy to maintain and
-      // no per-key charge. A customer key would only add control we do not use (see README).
+      // no per-key charge. A customer key would only add control we do not use (docs/architecture.md#security).
       encryption: TableEncryption.AWS_MANAGED,
       removalPolicy: props.removalPolicy,
       // A retained table should also survive a stray delete outside CloudFormation.

@@ -1,0 +1,62 @@
+/**
+ * A Crosswalk for the docs' examples: the local server with handlers built from npm start's local
+ * environment (its keys, secrets, sample datafile and loopback Optimizely), on a DynamoDB the caller
+ * names, with the demo story already sent. Used by `npm run docs:examples` and by the docs test.
+ */
+import { loadConfig } from '../../functions/config/env';
+import { decideDependencies } from '../../functions/decide/dependencies';
+import { createDecideHandler } from '../../functions/decide/handler';
+import { createHealthHandler } from '../../functions/health/handler';
+import { identitiesDependencies } from '../../functions/identities/dependencies';
+import { createIdentitiesHandler } from '../../functions/identities/handler';
+import { observabilityFor } from '../../functions/observability/setup';
+import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
+import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
+import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
+import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
+import { runDemo } from '../demo/run-demo';
+import { freePort } from '../local/dynamodb-local';
+import { LocalOptimizely } from '../local/local-optimizely';
+import { checkLocalConfiguration, LOCAL_OPTIMIZELY_PREFIX, localEnvironment } from '../local/local-stack';
+import { type LocalServer, startLocalServer } from '../local/server';
+
+export interface DocsApp {
+  url: string;
+  optimizely: LocalOptimizely;
+  close(): Promise<void>;
+}
+
+export async function startDocsApp(options: {
+  dynamoDbEndpoint: string;
+  tableName: string;
+}): Promise<DocsApp> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const environment = localEnvironment(
+    { DYNAMODB_ENDPOINT: options.dynamoDbEndpoint, TABLE_NAME: options.tableName, LOG_LEVEL: 'silent' },
+    `${url}${LOCAL_OPTIMIZELY_PREFIX}`,
+  );
+  const { datafile } = checkLocalConfiguration(environment);
+  const config = loadConfig(environment);
+  const optimizely = new LocalOptimizely({
+    datafiles: new Map(datafile ? [[config.OPTIMIZELY_SDK_KEY!, datafile]] : []),
+  });
+  const server: LocalServer = await startLocalServer({
+    port,
+    localRoutes: optimizely.routes(LOCAL_OPTIMIZELY_PREFIX),
+    handlers: {
+      health: createHealthHandler({ observability: observabilityFor(config) }),
+      'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config)),
+      identities: createIdentitiesHandler(identitiesDependencies(config)),
+      decide: createDecideHandler(decideDependencies(config)),
+      'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config)),
+    },
+  });
+  await runDemo({
+    url,
+    apiKey: environment.API_KEYS,
+    segmentSecret: environment.SEGMENT_SHARED_SECRET,
+    segmentToken: environment.SEGMENT_WEBHOOK_TOKEN,
+  });
+  return { url, optimizely, close: () => server.close() };
+}
