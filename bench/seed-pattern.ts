@@ -33,7 +33,7 @@ export async function benchSeedPattern(
         const found = await identities.resolve([
           { type: 'anonymous_id', value: p.anonymousIds[0] as string },
         ]);
-        if (found?.canonicalId !== p.userId) throw new Error(`Crosswalk did not resolve ${p.userId}`);
+        if (found?.userId !== p.userId) throw new Error(`Crosswalk did not resolve ${p.userId}`);
       },
       { iterations: 200, repetitions: 5, warmup: 100 },
     );

@@ -128,6 +128,13 @@ export const variables = {
   ),
   IDENTITY_LIMITS: variable('deploy', z.optional(limitsSpec), 'type:n pairs, e.g. user_id:1,email:5,*:5'),
   IDENTITY_PRIORITY: variable('deploy', z.optional(commaList), 'identifier types, e.g. user_id,email,ios.id'),
+  PERSONAL_IDENTIFIER_TYPES: variable(
+    'deploy',
+    z._default(commaList, ['email', 'phone']),
+    'identifier types whose values are personal data, e.g. email,phone',
+  ),
+  BUCKET_ON_USER_ID: variable('deploy', z._default(bool, false), 'true or false'),
+  EXPERIMENT_ID_SECRET: variable('local', z.optional(z.string().check(z.minLength(16))), 'a random secret of 16 or more characters', true),
 
   MAX_DECIDE_KEYS: variable('deploy', z._default(positiveInt, 100), 'a whole number ≥ 1'),
   MAX_IDENTIFIERS_PER_REQUEST: variable('deploy', z._default(positiveInt, 20), 'a whole number ≥ 1'),

@@ -13,6 +13,8 @@ export interface Secrets {
   segmentWebhookToken?: string;
   apiKeys: string[];
   optimizelyWebhookSecret?: string;
+  /** Key of the digest that turns a personal identifier into an experiment id (never rotate it). */
+  experimentIdSecret?: string;
 }
 
 const keyList = z.pipe(
@@ -27,6 +29,7 @@ export const secretDocumentSchema = z.object({
   segmentWebhookToken: z.optional(nonEmpty),
   apiKeys: z._default(keyList, []),
   optimizelyWebhookSecret: z.optional(nonEmpty),
+  experimentIdSecret: z.optional(z.string().check(z.minLength(16))),
 });
 
 const CACHE_MS = 5 * 60_000;
@@ -81,6 +84,7 @@ export function secretsSource(config: Config): SecretsSource {
   if (config.SEGMENT_SHARED_SECRET) local.segmentSharedSecret = config.SEGMENT_SHARED_SECRET;
   if (config.SEGMENT_WEBHOOK_TOKEN) local.segmentWebhookToken = config.SEGMENT_WEBHOOK_TOKEN;
   if (config.OPTIMIZELY_WEBHOOK_SECRET) local.optimizelyWebhookSecret = config.OPTIMIZELY_WEBHOOK_SECRET;
+  if (config.EXPERIMENT_ID_SECRET) local.experimentIdSecret = config.EXPERIMENT_ID_SECRET;
   return { fresh: () => local, get: async () => local };
 }
 
@@ -104,6 +108,7 @@ export function parseSecretDocument(secretId: string, text: string | undefined):
   if (rest.segmentSharedSecret) result.segmentSharedSecret = rest.segmentSharedSecret;
   if (rest.segmentWebhookToken) result.segmentWebhookToken = rest.segmentWebhookToken;
   if (rest.optimizelyWebhookSecret) result.optimizelyWebhookSecret = rest.optimizelyWebhookSecret;
+  if (rest.experimentIdSecret) result.experimentIdSecret = rest.experimentIdSecret;
   return result;
 }
 

@@ -3,6 +3,7 @@ import type { Config } from '../config/env';
 import { secretsSource } from '../config/secrets';
 import { CachedIdentityReader } from '../decisions/identity-cache';
 import { apiKeyCheck } from '../http/auth';
+import { experimentIdsFromConfig } from '../identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
 import { identityRulesFromConfig } from '../identity/rules';
 import { observabilityFor } from '../observability/setup';
@@ -30,9 +31,12 @@ export function decideDependencies(config: Config): DecideDependencies {
     observability,
   );
   const dispatcher = new FlushingEventDispatcher({ endpoint: config.OPTIMIZELY_EVENT_ENDPOINT });
+  const secrets = secretsSource(config);
+  const rules = identityRulesFromConfig(config);
   return {
-    checkApiKey: apiKeyCheck(secretsSource(config), { requireAuth: config.REQUIRE_AUTH }),
+    checkApiKey: apiKeyCheck(secrets, { requireAuth: config.REQUIRE_AUTH }),
     decisions: {
+      experimentIds: experimentIdsFromConfig(config, rules, secrets),
       identities: new CachedIdentityReader(reader, {
         ttlMs: config.IDENTITY_CACHE_TTL_MS,
         negativeTtlMs: config.IDENTITY_NEGATIVE_CACHE_TTL_MS,
@@ -44,7 +48,7 @@ export function decideDependencies(config: Config): DecideDependencies {
         accountBucketedFlags: config.ACCOUNT_BUCKETED_FLAGS,
         accountPrefix: config.ACCOUNT_ATTRIBUTE_PREFIX,
         allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
-        rules: identityRulesFromConfig(config),
+        rules,
       },
       observability,
     },

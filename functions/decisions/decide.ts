@@ -14,7 +14,6 @@ import type { ResolvedProfile } from '../identity/model';
 import type { Project } from '../optimizely/projects';
 import { type Attributes, BUCKETING_ID_ATTRIBUTE } from './attributes';
 import { accountBucketingId } from './bucketing';
-import { fallbackIdentifier } from './request-identifiers';
 
 export const DECIDE_OPTIONS = [
   'DISABLE_DECISION_EVENT',
@@ -35,41 +34,32 @@ const sdkOptions: Record<DecideOptionName, OptimizelyDecideOption> = {
 
 /** How the request's identity was resolved; added to every decision and track answer. */
 export interface IdentityInfo {
+  /** The stable experiment id: what Optimizely bucketed on and what the events carry. */
   canonicalId: string;
+  /** The profile's user id, when it has one (or the request's, for someone not known yet). */
+  userId: string | null;
   /** The identifier that found the profile; null when no profile was known. */
   matchedBy: Identifier | null;
   accountId: string | null;
-  /** What this flag was bucketed on: the account id or the canonical user id. */
+  /** What this flag was bucketed on: the account id or the experiment id. */
   bucketingId: string;
-  /** `cache`: resolved through the identity cache; `request`: unknown, decided with the request's identifier. */
+  /** `cache`: resolved through the identity cache; `request`: unknown, decided with the request's identifiers. */
   source: 'cache' | 'request';
 }
 
 export interface Person {
-  userId: string;
+  /** The stable experiment id (identity/experiment-id.ts): Optimizely's user id here. */
+  experimentId: string;
+  /**
+   * What Agent's `userContext.userId` and track's `userId` answer: the request's `userId` when it
+   * sent one (Agent echoes it, and clients compare it), else the experiment id.
+   */
+  answerUserId: string;
+  userId: string | null;
   profile: ResolvedProfile | null;
   matchedBy: Identifier | null;
   accountId: string | null;
   source: 'cache' | 'request';
-}
-
-/** The person to decide for; undefined when the request carries no usable identifier. */
-export function personFor(
-  ordered: readonly Identifier[],
-  profile: ResolvedProfile | null,
-): Person | undefined {
-  if (profile) {
-    return {
-      userId: profile.canonicalId,
-      profile,
-      matchedBy: profile.matchedBy,
-      accountId: profile.primaryAccount?.id ?? null,
-      source: 'cache',
-    };
-  }
-  const fallback = fallbackIdentifier(ordered);
-  if (!fallback) return undefined;
-  return { userId: fallback.value, profile: null, matchedBy: null, accountId: null, source: 'request' };
 }
 
 export interface ForcedDecision {
@@ -130,7 +120,7 @@ export function decideFlags(project: Project, person: Person, input: DecideInput
         bucketingId === null
           ? input.attributes
           : { ...input.attributes, [BUCKETING_ID_ATTRIBUTE]: bucketingId };
-      const context = project.client.createUserContext(person.userId, attributes);
+      const context = project.client.createUserContext(person.experimentId, attributes);
       for (const forced of input.forcedDecisions) {
         const decisionContext =
           forced.ruleKey === undefined
@@ -152,11 +142,12 @@ export function decideFlags(project: Project, person: Person, input: DecideInput
     const decision = context.decide(key, options);
     if (onlyEnabled && !decision.enabled) continue;
     decisions.push(
-      toAgent(decision, person.userId, attributes, {
-        canonicalId: person.userId,
+      toAgent(decision, person.answerUserId, attributes, {
+        canonicalId: person.experimentId,
+        userId: person.userId,
         matchedBy: person.matchedBy,
         accountId: person.accountId,
-        bucketingId: accountId ?? person.userId,
+        bucketingId: accountId ?? person.experimentId,
         source: person.source,
       }),
     );
@@ -180,14 +171,15 @@ export function trackEvent(
   eventTags: Record<string, string | number | boolean | null>,
 ): TrackAnswer {
   const identity = {
-    canonicalId: person.userId,
+    canonicalId: person.experimentId,
+    userId: person.userId,
     matchedBy: person.matchedBy,
     accountId: person.accountId,
     source: person.source,
   };
   if (!project.eventKeys.has(eventKey)) {
     return {
-      userId: person.userId,
+      userId: person.answerUserId,
       eventKey,
       error: `eventKey: ${JSON.stringify(eventKey)} not found`,
       identity,
@@ -195,6 +187,6 @@ export function trackEvent(
   }
   const tags: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(eventTags)) if (v !== null) tags[k] = v;
-  project.client.createUserContext(person.userId, attributes).trackEvent(eventKey, tags);
-  return { userId: person.userId, eventKey, identity };
+  project.client.createUserContext(person.experimentId, attributes).trackEvent(eventKey, tags);
+  return { userId: person.answerUserId, eventKey, identity };
 }

@@ -1,9 +1,9 @@
 /**
  * Which identifiers a decide/track request carries, in resolution order: the body's `identifiers`
  * map plus `userId` (as `user_id`), normalised like every identifier (identity/identifiers.ts) and
- * ordered by identifier priority (IDENTITY_PRIORITY; unlisted types after, alphabetically). When no
- * profile is known, the request is decided with its best identifier: `user_id` when given, else the
- * highest-priority one.
+ * ordered by identifier priority (IDENTITY_PRIORITY; unlisted types after, alphabetically): the
+ * identity cache answers for the first one it knows. Someone it does not know is decided on the
+ * experiment id of these identifiers (identity/experiment-id.ts).
  */
 import { IdentifierConflictError } from '../core/errors';
 import { type Identifier, normalizeIdentifier } from '../identity/identifiers';
@@ -28,9 +28,4 @@ export function requestIdentifiers(
     if (!given) list.push(user);
   }
   return list.sort((a, b) => compareByPriority(rules, a, b));
-}
-
-/** The identifier to decide with when no profile is known (the list is in priority order). */
-export function fallbackIdentifier(ordered: readonly Identifier[]): Identifier | undefined {
-  return ordered.find((i) => i.type === 'user_id') ?? ordered[0];
 }

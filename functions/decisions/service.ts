@@ -4,6 +4,7 @@
  * come from the decide entry point (functions/decide/dependencies.ts).
  */
 import { DependencyUnavailableError, NoIdentifierError } from '../core/errors';
+import type { ExperimentIds } from '../identity/experiment-id';
 import type { Identifier } from '../identity/identifiers';
 import type { IdentityReader } from '../identity/model';
 import type { IdentityRules } from '../identity/rules';
@@ -17,7 +18,6 @@ import {
   decideFlags,
   type ForcedDecision,
   type Person,
-  personFor,
   type TrackAnswer,
   trackEvent,
 } from './decide';
@@ -32,6 +32,7 @@ export interface DecisionSettings {
 
 export interface DecisionDependencies {
   identities: IdentityReader;
+  experimentIds: ExperimentIds;
   projects: ProjectRegistry;
   dispatcher: FlushingEventDispatcher;
   settings: DecisionSettings;
@@ -44,13 +45,36 @@ export interface PersonRequest {
   userAttributes: Attributes;
 }
 
-async function resolvePerson(deps: DecisionDependencies, request: PersonRequest): Promise<Person> {
+/** The person a request names: their profile when Segment knows them, and their experiment id. */
+export async function resolvePerson(deps: DecisionDependencies, request: PersonRequest): Promise<Person> {
   const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
   if (ordered.length === 0) throw new NoIdentifierError('Send userId or at least one identifier');
   const profile = await deps.identities.resolve(ordered);
-  const person = personFor(ordered, profile);
-  if (!person) throw new NoIdentifierError('Send userId or at least one identifier');
-  return person;
+  const requested = request.userId?.trim() || undefined;
+  if (profile) {
+    const { id } = await deps.experimentIds.ofProfile(profile);
+    return {
+      experimentId: id,
+      answerUserId: requested ?? id,
+      userId: profile.userId,
+      profile,
+      matchedBy: profile.matchedBy,
+      accountId: profile.primaryAccount?.id ?? null,
+      source: 'cache',
+    };
+  }
+  // Not known yet: the same anchor rule the profile will get when Segment links these identifiers.
+  const choice = await deps.experimentIds.ofRequest(ordered);
+  if (!choice) throw new NoIdentifierError('Send userId or at least one identifier');
+  return {
+    experimentId: choice.id,
+    answerUserId: requested ?? choice.id,
+    userId: ordered.find((i) => i.type === 'user_id')?.value ?? null,
+    profile: null,
+    matchedBy: null,
+    accountId: null,
+    source: 'request',
+  };
 }
 
 function attributesFor(

@@ -2,7 +2,9 @@
 import type { Config } from '../config/env';
 import { secretsSource } from '../config/secrets';
 import { apiKeyCheck } from '../http/auth';
+import { experimentIdsFromConfig } from '../identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
+import { identityRulesFromConfig } from '../identity/rules';
 import { observabilityFor } from '../observability/setup';
 import { createDynamoDbClient } from '../storage/dynamodb-client';
 import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
@@ -10,8 +12,10 @@ import type { IdentitiesDependencies } from './handler';
 
 export function identitiesDependencies(config: Config): IdentitiesDependencies {
   const client = createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
+  const secrets = secretsSource(config);
   return {
-    checkApiKey: apiKeyCheck(secretsSource(config), { requireAuth: config.REQUIRE_AUTH }),
+    checkApiKey: apiKeyCheck(secrets, { requireAuth: config.REQUIRE_AUTH }),
+    experimentIds: experimentIdsFromConfig(config, identityRulesFromConfig(config), secrets),
     identities: createIdentityReader({
       store: new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME }),
       accountCache: accountTraitsCache({

@@ -5,13 +5,15 @@ import { json } from '../http/api-gateway';
 import type { ApiKeyCheck } from '../http/auth';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
 import { routeOperations } from '../http/operations';
-import type { IdentityDescriber } from '../identity/reader';
+import type { ExperimentIds } from '../identity/experiment-id';
+import type { DescribedProfile, IdentityDescriber } from '../identity/reader';
 import type { Observability } from '../observability/logger';
 import { identityPathSchema } from './schema';
 
 export interface IdentitiesDependencies {
   checkApiKey: ApiKeyCheck;
   identities: IdentityDescriber;
+  experimentIds: ExperimentIds;
   observability: Observability;
 }
 
@@ -22,6 +24,26 @@ function decoded(value: string | undefined): string | undefined {
   } catch {
     return value;
   }
+}
+
+/**
+ * The profile as the identities routes answer it: the stable experiment id (`canonicalId`) and how
+ * it was chosen, the user id, every identifier with its first sighting, traits, audiences, accounts.
+ */
+async function describedAnswer(profile: DescribedProfile, experimentIds: ExperimentIds) {
+  const choice = await experimentIds.ofProfile(profile);
+  return {
+    canonicalId: choice.id,
+    canonicalIdFrom: { type: choice.fromType, digested: choice.digested, rule: choice.rule },
+    userId: profile.userId,
+    identifiers: profile.identifiers.map(({ type, value, firstSeen }) =>
+      firstSeen === undefined ? { type, value } : { type, value, firstSeen: new Date(firstSeen).toISOString() },
+    ),
+    traits: profile.traits,
+    audiences: profile.audiences,
+    accounts: profile.accounts,
+    primaryAccountId: profile.primaryAccountId,
+  };
 }
 
 export function createIdentitiesHandler(deps: IdentitiesDependencies): LambdaHttpHandler {
@@ -37,7 +59,7 @@ export function createIdentitiesHandler(deps: IdentitiesDependencies): LambdaHtt
         const profile = await deps.identities.describe(params.data);
         if (!profile)
           throw new NotFoundError(`No profile is known for ${params.data.type} ${params.data.value}`);
-        return json(200, profile);
+        return json(200, await describedAnswer(profile, deps.experimentIds));
       },
     }),
     deps.observability,

@@ -5,9 +5,12 @@
  */
 import { type Identifier, identifierKey } from './identifiers';
 import type { TraitValue } from './model';
+import { compareAnchorTies } from './experiment-id';
 import {
   type AccountState,
+  anchorOf,
   emptyProfile,
+  firstSighting,
   mergeStamped,
   type ProfileState,
   type Stamped,
@@ -137,13 +140,29 @@ function linkIdentifier(
   return true;
 }
 
-/** Folds `from` into `into` (identifiers, traits, audiences, memberships) and forgets `from`. */
+/** The one of two profiles seen first, whose experiment id a merge keeps (experiment-id.ts). */
+function olderOf(rules: IdentityRules, a: ProfileState, b: ProfileState): ProfileState {
+  const at = firstSighting(a) - firstSighting(b);
+  if (at !== 0) return at < 0 ? a : b;
+  const anchorA = anchorOf(rules, a)?.anchor;
+  const anchorB = anchorOf(rules, b)?.anchor;
+  if (!anchorA || !anchorB) return anchorA ? a : b;
+  return compareAnchorTies(rules, anchorA, anchorB) <= 0 ? a : b;
+}
+
+/**
+ * Folds `from` into `into` (identifiers, traits, audiences, memberships) and forgets `from`. The
+ * merged profile keeps the experiment id of the one seen first: computed anchors do that by
+ * themselves (the earliest sighting of the union is the older one's); a legacy pin follows it.
+ */
 function mergeProfiles(
+  rules: IdentityRules,
   graph: GraphState,
   effects: GraphEffects,
   into: ProfileState,
   from: ProfileState,
 ): void {
+  const pin = olderOf(rules, into, from).pinnedAnchor;
   for (const identifier of from.identifiers) {
     const key = identifierKey(identifier);
     graph.index.delete(key);
@@ -156,6 +175,8 @@ function mergeProfiles(
     const current = into.accounts[accountId];
     if (!current || membership.joinedAt < current.joinedAt) into.accounts[accountId] = { ...membership };
   }
+  if (pin) into.pinnedAnchor = pin;
+  else delete into.pinnedAnchor;
   graph.profiles.delete(from.id);
   effects.changedProfiles.delete(from.id);
   effects.removedProfiles.set(from.id, into.id);
@@ -201,7 +222,7 @@ export function applyChange(
   } else {
     profile = graph.profiles.get(matched[0]!)!;
     for (const other of matched.slice(1)) {
-      mergeProfiles(graph, effects, profile, graph.profiles.get(other)!);
+      mergeProfiles(rules, graph, effects, profile, graph.profiles.get(other)!);
       changed = true;
     }
   }

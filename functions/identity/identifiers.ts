@@ -17,10 +17,24 @@ export function normalizeEmail(value: string): string {
   return value.trim().toLowerCase();
 }
 
-/** Types are case-insensitive; values are compared as sent (trimmed), except emails, which are case-insensitive. */
+/** `+49 (170) 123-4567` → `+491701234567`: the digits, with a leading + kept. */
+export function normalizePhone(value: string): string {
+  const trimmed = value.trim();
+  return (trimmed.startsWith('+') ? '+' : '') + trimmed.replace(/\D/g, '');
+}
+
+/**
+ * Types are case-insensitive; values are compared as sent (trimmed), except emails (case-insensitive)
+ * and phone numbers (digits only).
+ */
 export function normalizeIdentifier(identifier: Identifier): Identifier {
   const type = identifier.type.trim().toLowerCase();
-  const value = type === 'email' ? normalizeEmail(identifier.value) : identifier.value.trim();
+  const value =
+    type === 'email'
+      ? normalizeEmail(identifier.value)
+      : type === 'phone'
+        ? normalizePhone(identifier.value)
+        : identifier.value.trim();
   return { type, value };
 }
 

@@ -28,7 +28,7 @@ import {
   type IdentityChange,
 } from './graph';
 import { type Identifier, identifierKey } from './identifiers';
-import { type AccountState, mergeStamped, profileSnapshot } from './profile';
+import { type AccountState, legacyCanonicalIdentifier, mergeStamped, profileSnapshot } from './profile';
 import { type IdentityRules, isBlocked } from './rules';
 
 const DAY_SECONDS = 86_400;
@@ -91,7 +91,13 @@ export function planIngest(input: {
   const originalOwner = new Map<string, string>();
   for (const stored of loaded.profiles.values()) {
     if (stored.expired) continue;
-    addProfile(graph, structuredClone(stored.state));
+    const state = structuredClone(stored.state);
+    // Written before stable experiment ids: keep the id it was bucketed on (experiment-id.ts).
+    if (stored.legacy && !state.pinnedAnchor) {
+      const legacy = legacyCanonicalIdentifier(rules, state);
+      if (legacy) state.pinnedAnchor = { type: legacy.type, value: legacy.value };
+    }
+    addProfile(graph, state);
     for (const identifier of stored.state.identifiers)
       originalOwner.set(identifierKey(identifier), stored.state.id);
   }

@@ -3,6 +3,7 @@
  * The webhook side (identity rules, merges) and the decide side (attributes, bucketing) meet here.
  */
 
+import type { AnchoredProfile } from './experiment-id';
 import type { Identifier } from './identifiers';
 
 export type TraitValue = string | number | boolean | null;
@@ -12,14 +13,21 @@ export interface ResolvedAccount {
   traits: Record<string, TraitValue>;
 }
 
-/** One person as the decide path needs them, produced by `IdentityReader.resolve`. */
-export interface ResolvedProfile {
+/** An identifier of a profile, with when it was first seen (epoch ms; absent in legacy items). */
+export interface ProfileIdentifier extends Identifier {
+  firstSeen?: number;
+}
+
+/**
+ * One person as the decide path needs them, produced by `IdentityReader.resolve`. The experiment id
+ * is derived from `anchor` (experiment-id.ts), never stored as a value, so no personal identifier
+ * ends up as an id.
+ */
+export interface ResolvedProfile extends AnchoredProfile {
   profileId: string;
-  /** The id Optimizely buckets on: the profile's user_id, else its first-seen identifier's value. */
-  canonicalId: string;
   /** The identifier of the request that found the profile. */
   matchedBy: Identifier;
-  identifiers: Identifier[];
+  identifiers: ProfileIdentifier[];
   traits: Record<string, TraitValue>;
   /** Engage audience keys the person is currently in. */
   audiences: string[];

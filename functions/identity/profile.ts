@@ -4,6 +4,7 @@
  * their earliest sighting, memberships their earliest group call. Any permutation of the same
  * events therefore yields the same state.
  */
+import { profileAnchor } from './experiment-id';
 import type { Identifier } from './identifiers';
 import type { TraitValue } from './model';
 import { compareByPriority, type IdentityRules } from './rules';
@@ -22,6 +23,12 @@ export interface IdentifierRecord extends Identifier {
 export interface ProfileState {
   id: string;
   identifiers: IdentifierRecord[];
+  /**
+   * Set only on profiles written before stable experiment ids: their old canonical identifier,
+   * kept as the anchor so upgrading changes nobody's variation (experiment-id.ts computes it for
+   * every other profile).
+   */
+  pinnedAnchor?: Identifier;
   traits: Record<string, Stamped<TraitValue>>;
   /** Audience key → membership; `false` is kept so a late "entered" cannot undo a newer "exited". */
   audiences: Record<string, Stamped<boolean>>;
@@ -74,11 +81,10 @@ export function emptyProfile(id: string): ProfileState {
 }
 
 /**
- * The id Optimizely buckets on: the user_id when the profile has one, else the value of the
- * identifier seen first (earliest event timestamp; ties by priority, type, value). Both depend only
- * on the set of identifiers and their first sightings, not on arrival order.
+ * The id the version before stable experiment ids bucketed on: the user_id when the profile had
+ * one, else the identifier seen first (ties by priority). Used only to pin legacy profiles.
  */
-export function canonicalIdentifier(
+export function legacyCanonicalIdentifier(
   rules: IdentityRules,
   profile: ProfileState,
 ): IdentifierRecord | undefined {
@@ -113,12 +119,39 @@ export function primaryAccountId(profile: ProfileState): string | null {
   return best;
 }
 
+/** The anchor of a profile's experiment id: the pinned legacy one, else the earliest sighting. */
+export function anchorOf(
+  rules: IdentityRules,
+  profile: ProfileState,
+): { anchor: IdentifierRecord; rule: 'earliest-identifier' | 'legacy' } | undefined {
+  const pinned = profile.pinnedAnchor;
+  if (pinned) {
+    const record = profile.identifiers.find((i) => i.type === pinned.type && i.value === pinned.value);
+    if (record) return { anchor: record, rule: 'legacy' };
+  }
+  const anchor = profileAnchor(rules, profile.identifiers);
+  return anchor ? { anchor, rule: 'earliest-identifier' } : undefined;
+}
+
+/** The earliest sighting of any of the profile's identifiers (its age). */
+export function firstSighting(profile: ProfileState): number {
+  let first = Number.POSITIVE_INFINITY;
+  for (const identifier of profile.identifiers) first = Math.min(first, identifier.firstSeen);
+  return first;
+}
+
 /** What decide needs of a profile, denormalised onto every identifier item. */
 export interface ProfileSnapshot {
   profileId: string;
   version: number;
-  canonicalId: string;
-  identifiers: Identifier[];
+  /** What the experiment id comes from (experiment-id.ts); absent in snapshots of legacy writes. */
+  anchor?: Identifier;
+  anchorRule?: 'earliest-identifier' | 'legacy';
+  /** The profile's user id, when it has one. */
+  userId?: string | null;
+  /** Legacy snapshots only: the id the old version bucketed on. */
+  canonicalId?: string;
+  identifiers: IdentifierRecord[];
   traits: Record<string, TraitValue>;
   audiences: string[];
   accountIds: string[];
@@ -132,13 +165,18 @@ export function profileSnapshot(
 ): ProfileSnapshot {
   const identifiers = [...profile.identifiers]
     .sort((a, b) => compareByPriority(rules, a, b))
-    .map(({ type, value }) => ({ type, value }));
+    .map(({ type, value, firstSeen }) => ({ type, value, firstSeen }));
   const traits: Record<string, TraitValue> = {};
   for (const key of Object.keys(profile.traits).sort()) traits[key] = profile.traits[key]!.value;
+  const anchored = anchorOf(rules, profile);
   return {
     profileId: profile.id,
     version,
-    canonicalId: canonicalIdentifier(rules, profile)?.value ?? profile.id,
+    anchor: anchored
+      ? { type: anchored.anchor.type, value: anchored.anchor.value }
+      : { type: 'profile', value: profile.id },
+    anchorRule: anchored?.rule ?? 'earliest-identifier',
+    userId: profile.identifiers.find((i) => i.type === 'user_id')?.value ?? null,
     identifiers,
     traits,
     audiences: Object.keys(profile.audiences)

@@ -10,14 +10,36 @@
  */
 import { LruCache } from '../core/lru-cache';
 import type { IdentityStore } from '../storage/identity-store';
+import type { AnchoredProfile } from './experiment-id';
 import { type Identifier, identifierKey, normalizeIdentifier } from './identifiers';
-import type { IdentityReader, ResolvedAccount, TraitValue } from './model';
+import type { IdentityReader, ProfileIdentifier, ResolvedAccount, TraitValue } from './model';
 import { accountTraitValues, type ProfileSnapshot } from './profile';
 
+/**
+ * What a snapshot's experiment id comes from. Snapshots written before stable experiment ids carry
+ * the id they were bucketed on (`canonicalId`) instead: it is kept, through the identifier that
+ * holds that value, so those people keep their variation.
+ */
+export function snapshotAnchor(snapshot: ProfileSnapshot): AnchoredProfile {
+  const userId = snapshot.userId ?? snapshot.identifiers.find((i) => i.type === 'user_id')?.value ?? null;
+  if (snapshot.anchor) {
+    return { anchor: snapshot.anchor, anchorRule: snapshot.anchorRule ?? 'earliest-identifier', userId };
+  }
+  const legacy = snapshot.canonicalId ?? snapshot.profileId;
+  const holder =
+    snapshot.identifiers.find((i) => i.type === 'user_id' && i.value === legacy) ??
+    snapshot.identifiers.find((i) => i.value === legacy);
+  return {
+    anchor: holder ? { type: holder.type, value: holder.value } : { type: 'profile', value: legacy },
+    anchorRule: 'legacy',
+    userId,
+  };
+}
+
 /** A profile as GET /v1/identities shows it: every account with its traits. */
-export interface DescribedProfile {
-  canonicalId: string;
-  identifiers: Identifier[];
+export interface DescribedProfile extends AnchoredProfile {
+  profileId: string;
+  identifiers: ProfileIdentifier[];
   traits: Record<string, TraitValue>;
   audiences: string[];
   accounts: ResolvedAccount[];
@@ -75,7 +97,7 @@ export function createIdentityReader(options: IdentityReaderOptions): IdentityRe
           : { id: snapshot.primaryAccountId, traits: await accountTraits(snapshot.primaryAccountId) };
       return {
         profileId: snapshot.profileId,
-        canonicalId: snapshot.canonicalId,
+        ...snapshotAnchor(snapshot),
         matchedBy,
         identifiers: snapshot.identifiers,
         traits: snapshot.traits,
@@ -91,7 +113,8 @@ export function createIdentityReader(options: IdentityReaderOptions): IdentityRe
       const { snapshot } = hit;
       const { accounts } = await store.getProfilesAndAccounts([], snapshot.accountIds);
       return {
-        canonicalId: snapshot.canonicalId,
+        profileId: snapshot.profileId,
+        ...snapshotAnchor(snapshot),
         identifiers: snapshot.identifiers,
         traits: snapshot.traits,
         audiences: snapshot.audiences,

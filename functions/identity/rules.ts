@@ -12,6 +12,8 @@ export interface IdentityRules {
   defaultLimit: number;
   /** Types from highest to lowest priority; unlisted types rank after them, alphabetically. */
   priority: readonly string[];
+  /** Types whose values are personal data (email, phone): never an experiment id, never sent to Optimizely. */
+  personalTypes: ReadonlySet<string>;
 }
 
 /**
@@ -54,20 +56,33 @@ export function parseLimits(spec: string): { limits: Map<string, number>; defaul
   return { limits, defaultLimit };
 }
 
-export function createIdentityRules(
-  options: { blocked?: readonly string[]; limits?: string; priority?: readonly string[] } = {},
-): IdentityRules {
+export const DEFAULT_PERSONAL_TYPES = ['email', 'phone'] as const;
+
+export interface IdentityRuleOptions {
+  blocked?: readonly string[];
+  limits?: string;
+  priority?: readonly string[];
+  personalTypes?: readonly string[];
+}
+
+export function createIdentityRules(options: IdentityRuleOptions = {}): IdentityRules {
   const blockedPatterns = options.blocked ?? DEFAULT_BLOCKED_VALUES;
   // Case-insensitive so `NULL`, `Anonymous` and `00000000-0000-…` variants are caught alike.
   const blocked = blockedPatterns.map((p) => new RegExp(p, 'i'));
   const { limits, defaultLimit } = parseLimits(options.limits ?? DEFAULT_LIMITS);
   // A profile must never hold two user_ids, whatever the configuration says.
   limits.set('user_id', 1);
-  return { blocked, limits, defaultLimit, priority: options.priority ?? DEFAULT_PRIORITY };
+  return {
+    blocked,
+    limits,
+    defaultLimit,
+    priority: options.priority ?? DEFAULT_PRIORITY,
+    personalTypes: new Set((options.personalTypes ?? DEFAULT_PERSONAL_TYPES).map((t) => t.trim().toLowerCase())),
+  };
 }
 
 export function identityRulesFromConfig(config: Config): IdentityRules {
-  const options: { blocked?: readonly string[]; limits?: string; priority?: readonly string[] } = {};
+  const options: IdentityRuleOptions = { personalTypes: config.PERSONAL_IDENTIFIER_TYPES };
   if (config.IDENTITY_BLOCKED_VALUES && config.IDENTITY_BLOCKED_VALUES.length > 0) {
     options.blocked = config.IDENTITY_BLOCKED_VALUES;
   }

@@ -2,7 +2,8 @@
  * The identity store on DynamoDB, and the only code that knows its item layout:
  *
  *   ID#<type>#<value>  / ID       identifier → profileId + snapshot of the profile (what decide reads)
- *   PROFILE#<id>       / PROFILE  authoritative profile state with per-field timestamps, version
+ *   PROFILE#<id>       / PROFILE  authoritative profile state with per-field timestamps, version,
+ *                                 format (2 since stable experiment ids; absent = legacy)
  *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, version
  *   MSG#<messageId>    / MSG      idempotency marker (TTL)
  *
@@ -51,6 +52,8 @@ const ID_SK = 'ID';
 const PROFILE_SK = 'PROFILE';
 const ACCOUNT_SK = 'ACCOUNT';
 const MSG_SK = 'MSG';
+/** Item format of profiles written with stable experiment ids; older items carry none. */
+const PROFILE_FORMAT = '2';
 
 export function identifierItemKey(identifier: Identifier): Key {
   // The type is encoded so a custom type containing '#' cannot collide with another type's values.
@@ -241,6 +244,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
         version: num(item, 'version'),
         expiresAt: num(item, TTL),
         expired: this.expired(item),
+        legacy: item.format?.N !== PROFILE_FORMAT,
       });
     }
     for (const id of accountIds) {
@@ -289,6 +293,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
           version: num(item, 'version'),
           expiresAt: num(item, TTL),
           expired: this.expired(item),
+          legacy: item.format?.N !== PROFILE_FORMAT,
         });
       }
       start = page.LastEvaluatedKey;
@@ -373,6 +378,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
             Item: {
               ...toKey(profileItemKey(id)),
               version: { N: String(op.version) },
+              format: { N: PROFILE_FORMAT },
               [TTL]: { N: String(op.expiresAt) },
               state: { S: JSON.stringify(state) },
             },

@@ -21,6 +21,8 @@ export interface StoredProfile {
   version: number;
   expiresAt: number;
   expired: boolean;
+  /** Written by a version before stable experiment ids (its id is pinned on the next write). */
+  legacy: boolean;
 }
 
 export interface StoredAccount {

@@ -22,6 +22,7 @@ export const LOCAL_API_KEY = 'dev-key';
 export const LOCAL_SEGMENT_SECRET = 'dev-segment-secret';
 export const LOCAL_SEGMENT_TOKEN = 'dev-webhook-token';
 export const LOCAL_OPTIMIZELY_WEBHOOK_SECRET = 'dev-optimizely-secret';
+export const LOCAL_EXPERIMENT_ID_SECRET = 'dev-experiment-id-secret';
 
 /** Settings of the local scripts themselves (not of the functions). */
 export interface LocalSettings {
@@ -64,6 +65,7 @@ export function localEnvironment(source: NodeJS.ProcessEnv, optimizelyBase: stri
     SEGMENT_SHARED_SECRET: LOCAL_SEGMENT_SECRET,
     SEGMENT_WEBHOOK_TOKEN: LOCAL_SEGMENT_TOKEN,
     OPTIMIZELY_WEBHOOK_SECRET: LOCAL_OPTIMIZELY_WEBHOOK_SECRET,
+    EXPERIMENT_ID_SECRET: LOCAL_EXPERIMENT_ID_SECRET,
     OPTIMIZELY_SDK_KEY: 'local-sample',
     OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE,
     OPTIMIZELY_DATAFILE_URL_TEMPLATE: `${optimizelyBase}/datafiles/%s.json`,

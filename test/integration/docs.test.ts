@@ -12,6 +12,7 @@ import { variables } from '../../functions/config/env';
 import { examplesOf, runExample, shownOutput, stable } from '../../scripts/docs/examples';
 import { type DocsApp, startDocsApp } from '../../scripts/docs/examples-app';
 import { createTestTable, type TestTable } from '../support/dynamodb';
+import { personalDataIn } from '../support/optimizely';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const read = (file: string) => readFileSync(resolve(repoRoot, file), 'utf8');
@@ -54,6 +55,11 @@ describe('docs/api.md examples', () => {
       });
     }
   }, 60_000);
+
+  it('sends Optimizely no personal data, whatever the examples do', () => {
+    expect(app!.optimizely.batches.length).toBeGreaterThan(0);
+    expect(app!.optimizely.batches.flatMap((b) => personalDataIn(b, ['albert@example.com']))).toEqual([]);
+  });
 });
 
 describe('docs/configuration.md', () => {

@@ -38,7 +38,7 @@ describe('identity routes through the local server', () => {
     );
     expect(byEmail.status).toBe(200);
     expect(await byEmail.json()).toMatchObject({
-      canonicalId: user,
+      userId: user,
       accounts: [{ id: '0e8c78ea9d97a7b8185e8632', traits: { name: 'Initech' } }],
       primaryAccountId: '0e8c78ea9d97a7b8185e8632',
     });

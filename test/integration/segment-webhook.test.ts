@@ -78,18 +78,23 @@ afterAll(async () => {
 async function expectFullProfile(p: string) {
   const response = await lookup('user_id', `${p}97980cfea0067`);
   expect(response.status).toBe(200);
+  const seen = (type: string, value: string) => ({ type, value, firstSeen: expect.any(String) });
   expect(response.body).toEqual({
-    canonicalId: `${p}97980cfea0067`,
+    // The identify brought the user id, the email and this anonymous id at 09:00: the anonymous id
+    // anchors the stable experiment id (the id the visitor had before logging in).
+    canonicalId: `${p}507f191e810c19729de860ea`,
+    canonicalIdFrom: { type: 'anonymous_id', digested: false, rule: 'earliest-identifier' },
+    userId: `${p}97980cfea0067`,
     identifiers: expect.arrayContaining([
-      { type: 'user_id', value: `${p}97980cfea0067` },
-      { type: 'email', value: `${p}peter.gibbons@example.com` },
-      { type: 'anonymous_id', value: `${p}507f191e810c19729de860ea` },
-      { type: 'anonymous_id', value: `${p}23adfd82-aa0f-45a7-a756-24f2a7a4c895` },
-      { type: 'anonymous_id', value: `${p}3a12eab0-bca7-11e4-8dfc-aa07a5b093db` },
-      { type: 'anonymous_id', value: `${p}39239-239239-239239-23923` },
-      { type: 'ios.id', value: `${p}B5372DB0-C21E-11E4-8DFC-AA07A5B093DB` },
-      { type: 'ios.idfa', value: `${p}7A3CBEA0-BDF5-11E4-8DFC-AA07A5B093DB` },
-      { type: 'android.id', value: `${p}a0b1c2d3e4f5a6b7` },
+      seen('user_id', `${p}97980cfea0067`),
+      seen('email', `${p}peter.gibbons@example.com`),
+      seen('anonymous_id', `${p}507f191e810c19729de860ea`),
+      seen('anonymous_id', `${p}23adfd82-aa0f-45a7-a756-24f2a7a4c895`),
+      seen('anonymous_id', `${p}3a12eab0-bca7-11e4-8dfc-aa07a5b093db`),
+      seen('anonymous_id', `${p}39239-239239-239239-23923`),
+      seen('ios.id', `${p}B5372DB0-C21E-11E4-8DFC-AA07A5B093DB`),
+      seen('ios.idfa', `${p}7A3CBEA0-BDF5-11E4-8DFC-AA07A5B093DB`),
+      seen('android.id', `${p}a0b1c2d3e4f5a6b7`),
     ]),
     // identify set plan=premium at 09:00, the track's context.traits plan=enterprise at 09:01 wins.
     // Traits keep the email as sent; the email identifier is lower-cased.

@@ -28,6 +28,10 @@ export function testConfig(variables: Record<string, string | undefined>): Confi
     DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     CROSSWALK_METRICS: 'off',
+    EXPERIMENT_ID_SECRET: 'test-experiment-id-secret',
+    // Never the internet: a test that forgets to name its loopback Optimizely reaches nothing.
+    OPTIMIZELY_EVENT_ENDPOINT: 'http://127.0.0.1:9/v1/events',
+    OPTIMIZELY_DATAFILE_URL_TEMPLATE: 'http://127.0.0.1:9/datafiles/%s.json',
     ...variables,
   });
 }

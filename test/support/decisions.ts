@@ -90,6 +90,7 @@ export async function sampleProject(
   return { project, dispatcher };
 }
 
+/** A resolved profile whose experiment id is `canonicalId` (its anchor: a user id of that value). */
 export function profile(
   canonicalId: string,
   options: {
@@ -102,7 +103,9 @@ export function profile(
   const identifiers = options.identifiers ?? [{ type: 'user_id', value: canonicalId }];
   return {
     profileId: `p-${canonicalId}`,
-    canonicalId,
+    anchor: { type: 'user_id', value: canonicalId },
+    anchorRule: 'earliest-identifier',
+    userId: canonicalId,
     matchedBy: identifiers[0] ?? { type: 'user_id', value: canonicalId },
     identifiers,
     traits: options.traits ?? {},

@@ -18,7 +18,8 @@ export const CALL_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alia
 
 /** A profile as compared across runs: everything but storage ids and versions. */
 export interface ComparableProfile {
-  canonicalId: string;
+  /** `type:value` of the identifier the experiment id comes from. */
+  anchor: string;
   identifiers: string[];
   traits: Record<string, unknown>;
   audiences: string[];
@@ -28,7 +29,7 @@ export interface ComparableProfile {
 
 export function comparable(
   snapshot: {
-    canonicalId: string;
+    anchor?: { type: string; value: string } | undefined;
     identifiers: { type: string; value: string }[];
     traits: Record<string, unknown>;
     audiences: string[];
@@ -39,7 +40,7 @@ export function comparable(
 ): ComparableProfile {
   const s = (v: string) => (strip && v.startsWith(strip) ? v.slice(strip.length) : v);
   return {
-    canonicalId: s(snapshot.canonicalId),
+    anchor: snapshot.anchor ? `${snapshot.anchor.type}:${s(snapshot.anchor.value)}` : '',
     identifiers: snapshot.identifiers.map((i) => `${i.type}:${s(i.value)}`).sort(),
     traits: snapshot.traits,
     audiences: [...snapshot.audiences].sort(),
@@ -77,7 +78,7 @@ export function graphProfiles(rules: IdentityRules, graph: GraphState, strip = '
  */
 export interface StreamEvent {
   person: number;
-  kind: 'identify' | 'track' | 'page' | 'group' | 'audience';
+  kind: 'identify' | 'track' | 'page' | 'group' | 'audience' | 'alias';
   useUser: boolean;
   anon: number | null;
   email: boolean;
@@ -91,7 +92,7 @@ export interface StreamEvent {
 export const streamEventArb: fc.Arbitrary<StreamEvent> = fc
   .record({
     person: fc.integer({ min: 0, max: 2 }),
-    kind: fc.constantFrom('identify', 'track', 'page', 'group', 'audience'),
+    kind: fc.constantFrom('identify', 'track', 'page', 'group', 'audience', 'alias'),
     useUser: fc.boolean(),
     anon: fc.option(fc.integer({ min: 0, max: 2 }), { nil: null }),
     email: fc.boolean(),
@@ -101,6 +102,8 @@ export const streamEventArb: fc.Arbitrary<StreamEvent> = fc
     account: fc.integer({ min: 0, max: 1 }),
     member: fc.boolean(),
   })
+  // Every event names someone; an alias names the user and the anonymous id it replaces.
+  .map((e) => (e.kind === 'alias' ? { ...e, useUser: true, anon: e.anon ?? 0 } : e))
   .map((e) => (e.useUser || e.anon !== null ? e : { ...e, anon: 0 }));
 
 export function streamToSegment(
@@ -142,6 +145,11 @@ export function streamToSegment(
       case 'audience':
         out.traits = { vip: e.member, ...(e.email ? { email } : {}) };
         context.personas = { computation_class: 'audience', computation_key: 'vip' };
+        break;
+      case 'alias':
+        // Segment's alias: the previous id is the anonymous id the user had before identifying.
+        delete out.anonymousId;
+        out.previousId = `${p}-anon${e.anon}`;
         break;
     }
     out.context = context;

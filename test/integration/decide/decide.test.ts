@@ -6,11 +6,11 @@ import { createDecideHandler } from '../../../functions/decide/handler';
 import type { CachedIdentityReader } from '../../../functions/decisions/identity-cache';
 import { DynamoDbDatafileStore } from '../../../functions/storage/datafile-store';
 import { countDynamoDbRequests } from '../../../functions/storage/dynamodb-client';
-import { type LocalOptimizelyServer, startLocalOptimizely } from '../../../scripts/local/local-optimizely';
 import { agentApi } from '../../support/agent-openapi';
 import { callHandler, startTestApp, type TestApp } from '../../support/app';
 import { SAMPLE_DATAFILE_PATH, sampleDatafile } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
+import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';
 
 const API_KEY = 'decide-test-key';
 const WEBHOOK_SECRET = 'optimizely-webhook-secret';
@@ -21,7 +21,7 @@ const declared = new Set(
 
 let server: TestApp | undefined;
 let table: TestTable | undefined;
-let fake: LocalOptimizelyServer | undefined;
+let fake: TestOptimizely | undefined;
 let api: OpenAPIBackend;
 let settings: Record<string, string>;
 const run = randomUUID().slice(0, 8);
@@ -67,7 +67,7 @@ function expectValid(operationId: string, status: number, body: unknown): void {
 }
 
 beforeAll(async () => {
-  [table, fake, api] = await Promise.all([createTestTable('decide'), startLocalOptimizely(), agentApi()]);
+  [table, fake, api] = await Promise.all([createTestTable('decide'), startTestOptimizely(), agentApi()]);
   settings = {
     TABLE_NAME: table.tableName,
     API_KEYS: API_KEY,
@@ -85,9 +85,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-  await table?.drop();
+  try {
+    fake?.assertNoPersonalData();
+  } finally {
+    await server?.close();
+    await fake?.close();
+    await table?.drop();
+  }
 });
 
 beforeEach(() => {
@@ -98,13 +102,14 @@ beforeEach(() => {
 describe('the seed scenario: Albert across surfaces', () => {
   const albert = `albert-123-${run}`;
   const mobile = `albert-xyz-${run}`;
+  const web = `web-${run}`;
   const email = `albert-${run}@example.com`;
 
   beforeAll(async () => {
     await segment([
       call('identify', {
         userId: albert,
-        anonymousId: `web-${run}`,
+        anonymousId: web,
         traits: { email, plan: 'pro', name: 'Albert Z' },
       }),
       call('identify', { anonymousId: mobile, traits: { email, country: 'DE' } }),
@@ -140,12 +145,16 @@ describe('the seed scenario: Albert across surfaces', () => {
       flagKey: 'checkout_redesign',
       ruleKey: 'checkout_redesign_test',
     });
+    // His web anonymous id was seen first (with his user id, at signup): it is his experiment id.
     expect(answers[1]?.[0]?.identity).toMatchObject({
-      canonicalId: albert,
+      canonicalId: web,
+      userId: albert,
       matchedBy: { type: 'anonymous_id', value: mobile },
       source: 'cache',
     });
-    expect(answers[2]?.[0]?.userContext).toMatchObject({ userId: albert });
+    // Agent echoes the request's userId; without one, the experiment id the events carry.
+    expect(answers[0]?.[0]?.userContext).toMatchObject({ userId: albert });
+    expect(answers[2]?.[0]?.userContext).toMatchObject({ userId: web });
   });
 
   it('has every decision event delivered, with the canonical id and declared attributes only, when the response returns', async () => {
@@ -160,7 +169,7 @@ describe('the seed scenario: Albert across surfaces', () => {
     );
     expect(visitors).toHaveLength(2);
     for (const visitor of visitors) {
-      expect(visitor.visitor_id).toBe(albert);
+      expect(visitor.visitor_id).toBe(web);
       for (const { key } of visitor.attributes)
         expect(declared.has(key) || key.startsWith('$opt_')).toBe(true);
       expect(visitor.attributes.map((a) => a.key)).toEqual(expect.arrayContaining(['plan', 'country']));
@@ -175,9 +184,10 @@ describe('the seed scenario: Albert across surfaces', () => {
     });
     expect(response.status).toBe(200);
     expectValid('trackEvent', 200, response.body);
-    expect(response.body).toMatchObject({ userId: albert, eventKey: 'purchase' });
+    expect(response.body).toMatchObject({ userId: web, eventKey: 'purchase' });
     expect(events()).toHaveLength(1);
-    expect(JSON.stringify(events()[0])).toContain(albert);
+    expect(JSON.stringify(events()[0])).toContain(web);
+    expect(JSON.stringify(events()[0])).not.toContain(email);
   });
 
   it('answers a track that could not be delivered with a retryable 503', async () => {

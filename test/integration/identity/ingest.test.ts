@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { benchPeople, graphEvents, mixedBatch } from '../../../bench/fixtures/segment-events';
@@ -9,7 +10,11 @@ import { accountTraitsCache, createIdentityReader } from '../../../functions/ide
 import { createIdentityRules } from '../../../functions/identity/rules';
 import { ingestSegmentEvents } from '../../../functions/segment/ingest-events';
 import { countDynamoDbRequests, createDynamoDbClient } from '../../../functions/storage/dynamodb-client';
-import { DynamoDbIdentityStore } from '../../../functions/storage/dynamodb-identity-store';
+import {
+  DynamoDbIdentityStore,
+  identifierItemKey,
+  profileItemKey,
+} from '../../../functions/storage/dynamodb-identity-store';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import {
   applyInMemory,
@@ -190,7 +195,10 @@ describe('ingest into DynamoDB', () => {
     expect(results.reduce((n, r) => n + r.accepted, 0)).toBe(6);
     const reader = createIdentityReader({ store: newStore(), accountCache: noAccountCache() });
     const profile = await reader.resolve([{ type: 'anonymous_id', value: `${prefix}anon-2` }]);
-    expect(profile?.canonicalId).toBe(`${prefix}user`);
+    // The first event brought the user id and anon-0 at once: the anonymous id anchors (the id the
+    // person was decided on while unknown), whichever request won the race.
+    expect(profile?.anchor).toEqual({ type: 'anonymous_id', value: `${prefix}anon-0` });
+    expect(profile?.userId).toBe(`${prefix}user`);
     expect(profile?.traits).toEqual({ t0: 0, t1: 1, t2: 2, t3: 3, t4: 4, t5: 5 });
     expect(profile?.identifiers).toHaveLength(4);
     await assertNoIdentifierOnTwoProfiles();
@@ -217,9 +225,11 @@ describe('ingest into DynamoDB', () => {
     for (const owner of owners)
       expect(owner?.identifiers.filter((i) => i.type === 'user_id')).toHaveLength(1);
     // Each user keeps their own anonymous id; the device stays with the first user only.
-    expect(owners[1]?.identifiers).toContainEqual({ type: 'anonymous_id', value: `${p}b-web` });
+    expect(owners[1]?.identifiers).toContainEqual(
+      expect.objectContaining({ type: 'anonymous_id', value: `${p}b-web` }),
+    );
     const device = await reader.resolve([{ type: 'ios.id', value: `${p}shared-ipad` }]);
-    expect(device?.canonicalId).toBe(`${p}alice`);
+    expect(device?.profileId).toBe(owners[0]?.profileId);
     await assertNoIdentifierOnTwoProfiles();
   });
 
@@ -271,7 +281,7 @@ describe('ingest into DynamoDB', () => {
     const profile = await createIdentityReader({ store: newStore(), accountCache: noAccountCache() }).resolve(
       [email],
     );
-    expect(profile).toMatchObject({ canonicalId: `${p}u1`, traits: { plan: 'pro', source: 'b' } });
+    expect(profile).toMatchObject({ anchor: anon, userId: `${p}u1`, traits: { plan: 'pro', source: 'b' } });
     expect(profile?.identifiers).toHaveLength(3);
     await assertNoIdentifierOnTwoProfiles();
   });
@@ -390,7 +400,9 @@ describe('ingest into DynamoDB', () => {
     ];
     const { result: first, requests } = await countDynamoDbRequests(() => reader.resolve(lookup));
     expect(first).toMatchObject({
-      canonicalId: `${p}u`,
+      // The user id and the email arrived together: the user id anchors, an email never does.
+      anchor: { type: 'user_id', value: `${p}u` },
+      userId: `${p}u`,
       matchedBy: { type: 'email', value: `${p}@x.com` },
       traits: { plan: 'pro', email: `${p}@x.com` },
       accountIds: [`${p}acct`],
@@ -424,6 +436,72 @@ describe('ingest into DynamoDB', () => {
     expect(mixed.result.accepted).toBe(1000);
     expect(mixed.requests / 1000).toBeLessThanOrEqual(1.5);
   }, 120_000);
+
+  it('keeps the id of a profile written before stable experiment ids, when read and when rewritten', async () => {
+    const p = `legacy${randomUUID().slice(0, 6)}-`;
+    const user = { type: 'user_id', value: `${p}u` };
+    const anon = { type: 'anonymous_id', value: `${p}a` };
+    // Items as the previous version wrote them: no format, a snapshot with the canonical id (the
+    // user id, although the anonymous id was seen first), identifiers without first sightings.
+    const state = {
+      identifiers: [
+        { ...anon, firstSeen: 1000 },
+        { ...user, firstSeen: 2000 },
+      ],
+      traits: {},
+      audiences: {},
+      accounts: {},
+    };
+    const snapshot = {
+      profileId: `${p}profile`,
+      version: 1,
+      canonicalId: user.value,
+      identifiers: [user, anon],
+      traits: {},
+      audiences: [],
+      accountIds: [],
+      primaryAccountId: null,
+    };
+    const expiresAt = { N: String(Math.floor(Date.now() / 1000) + 86_400) };
+    const put = (key: { pk: string; sk: string }, item: Record<string, unknown>) =>
+      table.client.send(
+        new PutItemCommand({
+          TableName: table.tableName,
+          Item: { pk: { S: key.pk }, sk: { S: key.sk }, expiresAt, ...(item as Record<string, never>) },
+        }),
+      );
+    await put(profileItemKey(`${p}profile`), { version: { N: '1' }, state: { S: JSON.stringify(state) } });
+    for (const identifier of [user, anon]) {
+      await put(identifierItemKey(identifier), {
+        profileId: { S: `${p}profile` },
+        version: { N: '1' },
+        snapshot: { S: JSON.stringify(snapshot) },
+      });
+    }
+    const reader = createIdentityReader({ store: newStore(), accountCache: noAccountCache() });
+    expect(await reader.resolve([anon])).toMatchObject({
+      anchor: user,
+      anchorRule: 'legacy',
+      userId: user.value,
+    });
+
+    // A new device joins: the profile is rewritten, and its legacy id is pinned.
+    const device = { type: 'ios.id', value: `${p}phone` };
+    await ingest([
+      {
+        type: 'track',
+        event: 'App Opened',
+        messageId: `${p}1`,
+        timestamp: '2026-11-01T00:00:00Z',
+        userId: user.value,
+        context: { device: { id: device.value, type: 'ios' } },
+      },
+    ]);
+    const rewritten = await reader.resolve([device]);
+    expect(rewritten).toMatchObject({ anchor: user, anchorRule: 'legacy' });
+    const [stored] = (await newStore().listProfiles()).filter((x) => x.state.id === `${p}profile`);
+    expect(stored).toMatchObject({ legacy: false, state: { pinnedAnchor: user } });
+  });
 
   it('fails with a DependencyUnavailableError when DynamoDB cannot be reached, so Segment retries', async () => {
     const unreachable = new DynamoDbIdentityStore({

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { IdentifierConflictError } from '../../../functions/core/errors';
 import { buildAttributes, profileAttributes, reservedKeys } from '../../../functions/decisions/attributes';
 import { accountBucketingId, isAccountBucketed } from '../../../functions/decisions/bucketing';
-import { fallbackIdentifier, requestIdentifiers } from '../../../functions/decisions/request-identifiers';
+import { requestIdentifiers } from '../../../functions/decisions/request-identifiers';
 import { createIdentityRules } from '../../../functions/identity/rules';
 import { profile } from '../../support/decisions';
 
@@ -104,14 +104,12 @@ describe('identifier selection', () => {
     expect(() => requestIdentifiers('a', { user_id: 'b' }, rules)).toThrow(IdentifierConflictError);
   });
 
-  it('falls back to user_id, else the highest-priority identifier', () => {
-    expect(fallbackIdentifier(requestIdentifiers('u', { anonymous_id: 'x' }, rules))?.value).toBe('u');
+  it('normalises like Segment ingest: types and emails case-insensitive, phones to digits', () => {
     expect(
-      fallbackIdentifier(requestIdentifiers(undefined, { anonymous_id: 'x', email: 'e@x.io' }, rules)),
-    ).toEqual({
-      type: 'email',
-      value: 'e@x.io',
-    });
-    expect(fallbackIdentifier([])).toBeUndefined();
+      requestIdentifiers(undefined, { ' EMAIL ': ' Jo@Example.COM ', phone: '+49 (170) 123-45' }, rules),
+    ).toEqual([
+      { type: 'email', value: 'jo@example.com' },
+      { type: 'phone', value: '+4917012345' },
+    ]);
   });
 });

@@ -1,15 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
 import { buildAttributes } from '../../../functions/decisions/attributes';
-import { decideFlags, type Person, personFor, trackEvent } from '../../../functions/decisions/decide';
+import { decideFlags, type Person, trackEvent } from '../../../functions/decisions/decide';
 import { CachedIdentityReader } from '../../../functions/decisions/identity-cache';
 import { type CapturedEvent, InMemoryIdentityReader, profile, sampleProject } from '../../support/decisions';
 
 const ACCOUNT_FLAGS = ['team_dashboard'];
 
 function personOf(p: ReturnType<typeof profile>): Person {
-  const person = personFor([{ type: 'user_id', value: p.canonicalId }], p);
-  if (!person) throw new Error('no person');
-  return person;
+  return {
+    experimentId: p.anchor.value,
+    answerUserId: p.anchor.value,
+    userId: p.userId,
+    profile: p,
+    matchedBy: p.matchedBy,
+    accountId: p.primaryAccount?.id ?? null,
+    source: 'cache',
+  };
 }
 
 const noInput = {
@@ -152,8 +158,8 @@ describe('identity cache', () => {
   it('answers a warm resolve without reading, and a miss with one read', async () => {
     const inner = reader();
     const cache = new CachedIdentityReader(inner, { ttlMs: 1000, negativeTtlMs: 100, maxEntries: 10 });
-    expect((await cache.resolve(byAnon))?.canonicalId).toBe('albert-123');
-    expect((await cache.resolve(byAnon))?.canonicalId).toBe('albert-123');
+    expect((await cache.resolve(byAnon))?.anchor.value).toBe('albert-123');
+    expect((await cache.resolve(byAnon))?.anchor.value).toBe('albert-123');
     expect(inner.calls).toBe(1);
   });
 

@@ -8,7 +8,7 @@ import {
   type IdentityChange,
 } from '../../../functions/identity/graph';
 import { identifierKey } from '../../../functions/identity/identifiers';
-import { canonicalIdentifier, primaryAccountId, profileSnapshot } from '../../../functions/identity/profile';
+import { anchorOf, primaryAccountId, profileSnapshot } from '../../../functions/identity/profile';
 import { createIdentityRules, isBlocked, parseLimits } from '../../../functions/identity/rules';
 import { applyInMemory, graphProfiles, streamEventArb, streamToSegment } from '../../support/segment';
 
@@ -31,6 +31,7 @@ function run(changes: IdentityChange[]): GraphState {
 const user = (value: string) => ({ type: 'user_id', value });
 const anon = (value: string) => ({ type: 'anonymous_id', value });
 const device = (value: string) => ({ type: 'ios.id', value });
+const email = (value: string) => ({ type: 'email', value });
 
 function ownerOf(graph: GraphState, identifier: { type: string; value: string }): string | undefined {
   return graph.index.get(identifierKey(identifier));
@@ -85,7 +86,9 @@ describe('applyChange', () => {
     expect(graph.profiles.size).toBe(1);
     const profile = [...graph.profiles.values()][0]!;
     expect(profileSnapshot(rules, profile, 1).traits).toEqual({ name: 'Jo', plan: 'free' });
-    expect(profileSnapshot(rules, profile, 1).canonicalId).toBe('u1');
+    // The anonymous profile was seen first: the merged one keeps its experiment id.
+    expect(profileSnapshot(rules, profile, 1).anchor).toEqual(anon('a1'));
+    expect(profileSnapshot(rules, profile, 1).userId).toBe('u1');
   });
 
   it('does not merge two users through a shared device id', () => {
@@ -177,12 +180,43 @@ describe('applyChange', () => {
     expect(graph.accounts.get('acme')?.traits.plan?.value).toBe('x');
   });
 
-  it('uses the earliest-seen identifier as canonical id when there is no user_id', () => {
+  it('anchors the experiment id on the earliest-seen identifier, whatever the arrival order', () => {
     const graph = run([
-      change({ identifiers: [anon('late')], at: 5000 }),
-      change({ identifiers: [anon('late'), device('early-device')], at: 1000 }),
+      change({ identifiers: [anon('late'), user('u')], at: 5000 }),
+      // Delivered later, timestamped earlier: the device (and the user id) were seen first.
+      change({ identifiers: [user('u'), device('early-device')], at: 1000 }),
     ]);
-    expect(canonicalIdentifier(rules, [...graph.profiles.values()][0]!)?.value).toBe('early-device');
+    expect(anchorOf(rules, [...graph.profiles.values()][0]!)?.anchor.value).toBe('early-device');
+  });
+
+  it('keeps the experiment id when a user id joins at login, and at signup prefers the anonymous id', () => {
+    const login = run([
+      change({ identifiers: [anon('a1')], at: 1 }),
+      change({ identifiers: [user('u1'), anon('a1'), email('jo@x.io')], at: 2 }),
+    ]);
+    expect(anchorOf(rules, [...login.profiles.values()][0]!)?.anchor).toMatchObject(anon('a1'));
+    const signup = run([change({ identifiers: [email('jo@x.io'), user('u1'), anon('a1')], at: 1 })]);
+    expect(anchorOf(rules, [...signup.profiles.values()][0]!)?.anchor).toMatchObject(anon('a1'));
+  });
+
+  it('keeps the older profile’s id on a merge, its legacy pin included', () => {
+    const graph = run([
+      change({ identifiers: [user('u1'), anon('web')], at: 1 }),
+      change({ identifiers: [anon('app')], at: 5 }),
+    ]);
+    const [web, app] = [...graph.profiles.values()];
+    web!.pinnedAnchor = user('u1');
+    app!.pinnedAnchor = anon('app');
+    applyChange(
+      rules,
+      graph,
+      emptyEffects(),
+      change({ identifiers: [anon('app'), user('u1')], at: 9 }),
+      () => 'x',
+    );
+    expect(graph.profiles.size).toBe(1);
+    const merged = [...graph.profiles.values()][0]!;
+    expect(anchorOf(rules, merged)).toMatchObject({ anchor: user('u1'), rule: 'legacy' });
   });
 
   it('removes the profile and every identifier on delete', () => {
