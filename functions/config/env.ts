@@ -134,7 +134,12 @@ export const variables = {
     'identifier types whose values are personal data, e.g. email,phone',
   ),
   BUCKET_ON_USER_ID: variable('deploy', z._default(bool, false), 'true or false'),
-  EXPERIMENT_ID_SECRET: variable('local', z.optional(z.string().check(z.minLength(16))), 'a random secret of 16 or more characters', true),
+  EXPERIMENT_ID_SECRET: variable(
+    'local',
+    z.optional(z.string().check(z.minLength(16))),
+    'a random secret of 16 or more characters',
+    true,
+  ),
 
   MAX_DECIDE_KEYS: variable('deploy', z._default(positiveInt, 100), 'a whole number ≥ 1'),
   MAX_IDENTIFIERS_PER_REQUEST: variable('deploy', z._default(positiveInt, 20), 'a whole number ≥ 1'),

@@ -37,7 +37,9 @@ async function describedAnswer(profile: DescribedProfile, experimentIds: Experim
     canonicalIdFrom: { type: choice.fromType, digested: choice.digested, rule: choice.rule },
     userId: profile.userId,
     identifiers: profile.identifiers.map(({ type, value, firstSeen }) =>
-      firstSeen === undefined ? { type, value } : { type, value, firstSeen: new Date(firstSeen).toISOString() },
+      firstSeen === undefined
+        ? { type, value }
+        : { type, value, firstSeen: new Date(firstSeen).toISOString() },
     ),
     traits: profile.traits,
     audiences: profile.audiences,

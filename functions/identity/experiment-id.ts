@@ -70,9 +70,13 @@ export function profileAnchor<T extends SightedIdentifier>(
 }
 
 /** The anchor of a request for someone not known yet: all of its identifiers are "seen now". */
-export function requestAnchor(rules: IdentityRules, identifiers: readonly Identifier[]): Identifier | undefined {
+export function requestAnchor(
+  rules: IdentityRules,
+  identifiers: readonly Identifier[],
+): Identifier | undefined {
   let best: Identifier | undefined;
-  for (const candidate of identifiers) if (!best || compareAnchorTies(rules, candidate, best) < 0) best = candidate;
+  for (const candidate of identifiers)
+    if (!best || compareAnchorTies(rules, candidate, best) < 0) best = candidate;
   return best;
 }
 
@@ -81,7 +85,9 @@ export const DIGEST_PREFIX = 'cw1_';
 
 /** The keyed digest of a (normalised) personal identifier: stable, non-reversible without the key. */
 export function identifierDigest(secret: string, identifier: Identifier): string {
-  const mac = createHmac('sha256', secret).update(`${identifier.type}:${identifier.value}`, 'utf8').digest('base64url');
+  const mac = createHmac('sha256', secret)
+    .update(`${identifier.type}:${identifier.value}`, 'utf8')
+    .digest('base64url');
   return `${DIGEST_PREFIX}${mac.slice(0, 27)}`;
 }
 
@@ -132,7 +138,8 @@ export function createExperimentIds(options: {
   });
 
   async function idOf(anchor: Identifier, rule: ExperimentIdRule): Promise<ExperimentIdChoice> {
-    if (!isPersonal(rules, anchor.type)) return { id: anchor.value, fromType: anchor.type, digested: false, rule };
+    if (!isPersonal(rules, anchor.type))
+      return { id: anchor.value, fromType: anchor.type, digested: false, rule };
     const key = `${anchor.type}\u0000${anchor.value}`;
     let id = digests.get(key);
     if (id === undefined) {

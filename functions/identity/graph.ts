@@ -3,9 +3,10 @@
  * the pure rules that apply identity changes to them. No I/O here; the ingest use case loads the
  * working set, applies a batch with `applyChange`, and turns the recorded effects into writes.
  */
+
+import { compareAnchorTies } from './experiment-id';
 import { type Identifier, identifierKey } from './identifiers';
 import type { TraitValue } from './model';
-import { compareAnchorTies } from './experiment-id';
 import {
   type AccountState,
   anchorOf,

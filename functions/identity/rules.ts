@@ -77,7 +77,9 @@ export function createIdentityRules(options: IdentityRuleOptions = {}): Identity
     limits,
     defaultLimit,
     priority: options.priority ?? DEFAULT_PRIORITY,
-    personalTypes: new Set((options.personalTypes ?? DEFAULT_PERSONAL_TYPES).map((t) => t.trim().toLowerCase())),
+    personalTypes: new Set(
+      (options.personalTypes ?? DEFAULT_PERSONAL_TYPES).map((t) => t.trim().toLowerCase()),
+    ),
   };
 }
 
