@@ -145,6 +145,17 @@ export const variables = {
   MAX_IDENTIFIERS_PER_REQUEST: variable('deploy', z._default(positiveInt, 20), 'a whole number ≥ 1'),
   MAX_BODY_BYTES: variable('deploy', z._default(positiveInt, 64 * 1024), 'a whole number of bytes ≥ 1'),
   MAX_WEBHOOK_BATCH: variable('deploy', z._default(positiveInt, 4000), 'a whole number ≥ 1'),
+  MAX_EVENT_BYTES: variable('deploy', z._default(positiveInt, 32 * 1024), 'a whole number of bytes ≥ 1'),
+  MAX_IDENTIFIER_BYTES: variable(
+    'deploy',
+    z._default(positiveInt.check(z.lte(1024)), 1024),
+    'a whole number of bytes from 1 to 1024 (DynamoDB keys stop at 2,048 bytes)',
+  ),
+  MAX_TRAITS_PER_EVENT: variable('deploy', z._default(positiveInt, 200), 'a whole number ≥ 1'),
+  MAX_TRAIT_KEY_BYTES: variable('deploy', z._default(positiveInt, 256), 'a whole number of bytes ≥ 1'),
+  MAX_TRAIT_VALUE_BYTES: variable('deploy', z._default(positiveInt, 8 * 1024), 'a whole number of bytes ≥ 1'),
+  MAX_EVENT_AGE_DAYS: variable('deploy', z._default(positiveInt, 395), 'a whole number of days ≥ 1'),
+  DELETE_TOMBSTONE_DAYS: variable('deploy', z._default(positiveInt, 400), 'a whole number of days ≥ 1'),
 } satisfies Record<string, Variable>;
 
 export type VariableName = keyof typeof variables;

@@ -11,13 +11,13 @@ import { datafileSourceFromConfig } from '../optimizely/datafile-source';
 import { FlushingEventDispatcher } from '../optimizely/event-dispatcher';
 import { createProjectRegistry } from '../optimizely/projects';
 import { DynamoDbDatafileStore } from '../storage/datafile-store';
-import { createDynamoDbClient } from '../storage/dynamodb-client';
+import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
 import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
 import type { DecideDependencies } from './handler';
 
-export function decideDependencies(config: Config): DecideDependencies {
+export function decideDependencies(config: Config, clients: DependencyClients = {}): DecideDependencies {
   const observability = observabilityFor(config);
-  const client = createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
+  const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   const reader = createIdentityReader({
     store: new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME }),
     accountCache: accountTraitsCache({
@@ -55,6 +55,7 @@ export function decideDependencies(config: Config): DecideDependencies {
     limits: {
       maxDecideKeys: config.MAX_DECIDE_KEYS,
       maxIdentifiers: config.MAX_IDENTIFIERS_PER_REQUEST,
+      maxIdentifierBytes: config.MAX_IDENTIFIER_BYTES,
       maxBodyBytes: config.MAX_BODY_BYTES,
       allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
     },

@@ -3,6 +3,7 @@
  * GET /v1/datafile. `X-Optimizely-SDK-Key` selects the project (default OPTIMIZELY_SDK_KEY). Each
  * operation parses its request, calls one use case and shapes the Agent answer.
  */
+import { reservedKeyIn } from '../core/dict';
 import { InvalidRequestError, UnknownProjectError } from '../core/errors';
 import * as z from '../core/zod';
 import { type DecisionDependencies, decideForRequest, trackForRequest } from '../decisions/service';
@@ -10,7 +11,7 @@ import { type HttpEvent, json, jsonBody, queryValues } from '../http/api-gateway
 import type { ApiKeyCheck } from '../http/auth';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
 import { routeOperations } from '../http/operations';
-import { decideBodySchema, type RequestLimits, trackBodySchema } from './schema';
+import { decideBodySchema, KEYED_FIELDS, type RequestLimits, trackBodySchema } from './schema';
 
 export interface DecideDependencies {
   checkApiKey: ApiKeyCheck;
@@ -35,7 +36,13 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
   };
 
   const parse = <S extends z.ZodMiniType>(schema: S, event: HttpEvent): z.infer<S> => {
-    const parsed = schema.safeParse(jsonBody(event, limits.maxBodyBytes));
+    const body = jsonBody(event, limits.maxBodyBytes);
+    // Checked on the raw JSON: a parser drops `__proto__` silently instead of refusing it.
+    for (const field of KEYED_FIELDS) {
+      const key = reservedKeyIn((body as Record<string, unknown> | null)?.[field]);
+      if (key !== undefined) throw new InvalidRequestError(`${field}: the key "${key}" is not allowed`);
+    }
+    const parsed = schema.safeParse(body);
     if (!parsed.success) throw new InvalidRequestError(z.describeIssues(parsed.error));
     return parsed.data;
   };

@@ -9,6 +9,7 @@ import { DECIDE_OPTIONS } from '../decisions/decide';
 
 export interface RequestLimits {
   maxIdentifiers: number;
+  maxIdentifierBytes: number;
   /** When false, `$opt_` attribute keys are refused (ALLOW_RESERVED_ATTRIBUTES). */
   allowReserved: boolean;
 }
@@ -16,6 +17,16 @@ export interface RequestLimits {
 const attributeValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
   error: 'must be a string, number, boolean or null',
 });
+
+const identifierText = (what: string, max: number, setting: string) =>
+  z.string().check(
+    z.minLength(1, `${what} must not be empty`),
+    z.refine((s) => s.isWellFormed(), `${what} is not well-formed Unicode`),
+    z.refine((s) => Buffer.byteLength(s, 'utf8') <= max, `${what} is longer than ${max} bytes (${setting})`),
+  );
+
+/** Body fields whose keys come from the caller: `__proto__`, `constructor` and `prototype` are refused. */
+export const KEYED_FIELDS = ['userAttributes', 'identifiers', 'eventTags'] as const;
 
 function personFields(limits: RequestLimits) {
   const attributes = z.record(z.string(), attributeValue);
@@ -36,12 +47,17 @@ function personFields(limits: RequestLimits) {
     ),
     /** Crosswalk's extension: identifiers by type, e.g. {"anonymous_id": "…", "email": "…"}. */
     identifiers: z.optional(
-      z.record(z.string().check(z.minLength(1)), z.string().check(z.minLength(1, 'must not be empty'))).check(
-        z.refine((ids) => Object.keys(ids).length <= limits.maxIdentifiers, {
-          error: (issue) =>
-            `${Object.keys(issue.input as object).length} given, at most ${limits.maxIdentifiers} per request (MAX_IDENTIFIERS_PER_REQUEST)`,
-        }),
-      ),
+      z
+        .record(
+          identifierText('type', 128, 'identifier types stop at 128 bytes'),
+          identifierText('value', limits.maxIdentifierBytes, 'MAX_IDENTIFIER_BYTES'),
+        )
+        .check(
+          z.refine((ids) => Object.keys(ids).length <= limits.maxIdentifiers, {
+            error: (issue) =>
+              `${Object.keys(issue.input as object).length} given, at most ${limits.maxIdentifiers} per request (MAX_IDENTIFIERS_PER_REQUEST)`,
+          }),
+        ),
     ),
   };
 }

@@ -6,15 +6,19 @@ import { experimentIdsFromConfig } from '../identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
 import { identityRulesFromConfig } from '../identity/rules';
 import { observabilityFor } from '../observability/setup';
-import { createDynamoDbClient } from '../storage/dynamodb-client';
+import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
 import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
 import type { IdentitiesDependencies } from './handler';
 
-export function identitiesDependencies(config: Config): IdentitiesDependencies {
-  const client = createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
+export function identitiesDependencies(
+  config: Config,
+  clients: DependencyClients = {},
+): IdentitiesDependencies {
+  const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   const secrets = secretsSource(config);
   return {
     checkApiKey: apiKeyCheck(secrets, { requireAuth: config.REQUIRE_AUTH }),
+    maxIdentifierBytes: config.MAX_IDENTIFIER_BYTES,
     experimentIds: experimentIdsFromConfig(config, identityRulesFromConfig(config), secrets),
     identities: createIdentityReader({
       store: new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME }),

@@ -6,24 +6,17 @@ import type { ApiKeyCheck } from '../http/auth';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
 import { routeOperations } from '../http/operations';
 import type { ExperimentIds } from '../identity/experiment-id';
+import { normalizeIdentifier } from '../identity/identifiers';
 import type { DescribedProfile, IdentityDescriber } from '../identity/reader';
 import type { Observability } from '../observability/logger';
 import { identityPathSchema } from './schema';
 
 export interface IdentitiesDependencies {
   checkApiKey: ApiKeyCheck;
+  maxIdentifierBytes: number;
   identities: IdentityDescriber;
   experimentIds: ExperimentIds;
   observability: Observability;
-}
-
-function decoded(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }
 
 /**
@@ -49,16 +42,18 @@ async function describedAnswer(profile: DescribedProfile, experimentIds: Experim
 }
 
 export function createIdentitiesHandler(deps: IdentitiesDependencies): LambdaHttpHandler {
+  const pathSchema = identityPathSchema(deps.maxIdentifierBytes);
   return httpHandler(
     routeOperations('identities', {
       describe: async (event) => {
         await deps.checkApiKey(event);
-        const params = identityPathSchema.safeParse({
-          type: decoded(event.pathParameters?.type),
-          value: decoded(event.pathParameters?.value),
+        // HTTP APIs deliver path parameters decoded once already: never decode them again.
+        const params = pathSchema.safeParse({
+          type: event.pathParameters?.type,
+          value: event.pathParameters?.value,
         });
         if (!params.success) throw new InvalidRequestError(z.describeIssues(params.error, 'path'));
-        const profile = await deps.identities.describe(params.data);
+        const profile = await deps.identities.describe(normalizeIdentifier(params.data));
         if (!profile)
           throw new NotFoundError(`No profile is known for ${params.data.type} ${params.data.value}`);
         return json(200, await describedAnswer(profile, deps.experimentIds));

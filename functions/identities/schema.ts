@@ -1,7 +1,20 @@
-/** GET /v1/identities/{type}/{value}: path parameters as API Gateway passes them (URL-decoded). */
+/**
+ * GET /v1/identities/{type}/{value}: path parameters as API Gateway passes them, already URL-decoded
+ * once (decoding again would turn `%2541` into `A` and show another person). Capped in UTF-8 bytes,
+ * as identifiers are everywhere (DynamoDB keys are limited in bytes, not characters).
+ */
 import * as z from '../core/zod';
 
-export const identityPathSchema = z.object({
-  type: z.string().check(z.trim(), z.minLength(1, 'identifier type is required'), z.maxLength(100)),
-  value: z.string().check(z.minLength(1, 'identifier value is required'), z.maxLength(1024)),
-});
+const byteCapped = (what: string, max: number, setting: string) =>
+  z.string().check(
+    z.minLength(1, `${what} is required`),
+    z.refine((s) => s.isWellFormed(), `${what} is not well-formed Unicode`),
+    z.refine((s) => Buffer.byteLength(s, 'utf8') <= max, `${what} is longer than ${max} bytes (${setting})`),
+  );
+
+export function identityPathSchema(maxIdentifierBytes: number) {
+  return z.object({
+    type: byteCapped('identifier type', 128, 'identifier types stop at 128 bytes'),
+    value: byteCapped('identifier value', maxIdentifierBytes, 'MAX_IDENTIFIER_BYTES'),
+  });
+}

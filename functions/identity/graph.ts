@@ -4,6 +4,7 @@
  * working set, applies a batch with `applyChange`, and turns the recorded effects into writes.
  */
 
+import { dict, own } from '../core/dict';
 import { compareAnchorTies } from './experiment-id';
 import { type Identifier, identifierKey } from './identifiers';
 import type { TraitValue } from './model';
@@ -173,7 +174,7 @@ function mergeProfiles(
   mergeStamped(into.traits, from.traits);
   mergeStamped(into.audiences, from.audiences);
   for (const [accountId, membership] of Object.entries(from.accounts)) {
-    const current = into.accounts[accountId];
+    const current = own(into.accounts, accountId);
     if (!current || membership.joinedAt < current.joinedAt) into.accounts[accountId] = { ...membership };
   }
   if (pin) into.pinnedAnchor = pin;
@@ -242,7 +243,7 @@ export function applyChange(
   changed = mergeStamped(profile.audiences, stampAll(change.audiences, change.at)) || changed;
   if (change.account) {
     const accountId = change.account.id;
-    const membership = profile.accounts[accountId];
+    const membership = own(profile.accounts, accountId);
     if (!membership || change.at < membership.joinedAt) {
       profile.accounts[accountId] = { joinedAt: change.at };
       changed = true;
@@ -262,13 +263,13 @@ function applyAccountTraits(
   if (Object.keys(updates).length === 0) return;
   let account = graph.accounts.get(accountId);
   if (!account) {
-    account = { id: accountId, traits: {} };
+    account = { id: accountId, traits: dict() };
     graph.accounts.set(accountId, account);
   }
   mergeStamped(account.traits, updates);
-  const pending = effects.accountUpdates.get(accountId) ?? {};
+  const pending = effects.accountUpdates.get(accountId) ?? dict<Stamped<TraitValue>>();
   for (const [key, update] of Object.entries(updates)) {
-    if (supersedes(update, pending[key])) pending[key] = update;
+    if (supersedes(update, own(pending, key))) pending[key] = update;
   }
   effects.accountUpdates.set(accountId, pending);
 }

@@ -10,11 +10,13 @@
  *   caused it.
  * - `planAccountWrites`: account trait updates (last writer wins), conditioned on the version read.
  */
+import { dict } from '../core/dict';
 import type {
   IdentifierExpectation,
   StoredAccount,
   StoredIdentifier,
   StoredProfile,
+  Tombstone,
   WriteOp,
   WriteUnit,
 } from '../storage/identity-store';
@@ -38,15 +40,21 @@ export interface LoadedState {
   /** Identifier keys the batch asked for (present in storage or not). */
   requested: ReadonlyMap<string, Identifier>;
   identifiers: ReadonlyMap<string, StoredIdentifier>;
+  /** Live tombstones of the requested identifiers, by identifier key. */
+  tombstones: ReadonlyMap<string, Tombstone>;
   profiles: ReadonlyMap<string, StoredProfile>;
   accounts: ReadonlyMap<string, StoredAccount>;
 }
 
 export interface PlanClock {
+  /** Epoch ms the events were received: the time of a deletion. */
+  receivedAt: number;
   /** Epoch seconds at which profiles and identifiers written now expire. */
   profileExpiresAt: number;
   /** Epoch seconds at which messageId markers written now expire. */
   messageExpiresAt: number;
+  /** Epoch seconds at which tombstones written now expire. */
+  tombstoneExpiresAt: number;
 }
 
 export interface IngestPlan {
@@ -104,10 +112,48 @@ export function planIngest(input: {
   for (const stored of loaded.accounts.values()) {
     if (!stored.expired) graph.accounts.set(stored.state.id, structuredClone(stored.state));
   }
+  // Deletes are final: every identifier of a deleted person gets a tombstone, and events for those
+  // identifiers timestamped before the deletion was received are refused (late or replayed ones
+  // must not bring the person back). Events after it start a new profile.
+  const tombstones = new Map(loaded.tombstones);
+  const tombstonesOf = new Map<number, Identifier[]>();
+  for (const i of todo) {
+    const change = changes[i]!;
+    if (change.kind !== 'delete') continue;
+    const deleted = new Map<string, Identifier>();
+    for (const identifier of change.identifiers) {
+      if (isBlocked(rules, identifier)) continue;
+      deleted.set(identifierKey(identifier), identifier);
+      const owner = graph.profiles.get(graph.index.get(identifierKey(identifier)) ?? '');
+      for (const held of owner?.identifiers ?? []) {
+        deleted.set(identifierKey(held), { type: held.type, value: held.value });
+      }
+    }
+    tombstonesOf.set(i, [...deleted.values()]);
+    for (const [key, identifier] of deleted) tombstones.set(key, { identifier, deletedAt: clock.receivedAt });
+  }
+  const ignored = new Map<number, string>();
+  const applicable = todo.filter((i) => {
+    const change = changes[i]!;
+    if (change.kind === 'delete') return true;
+    for (const identifier of change.identifiers) {
+      const tomb = tombstones.get(identifierKey(identifier));
+      if (tomb && change.at < tomb.deletedAt) {
+        const when = new Date(tomb.deletedAt).toISOString();
+        ignored.set(
+          i,
+          `${identifier.type} was deleted (delete received ${when}): earlier events are refused`,
+        );
+        return false;
+      }
+    }
+    return true;
+  });
+
   const effects = emptyEffects();
   const outcomes = new Map<number, ChangeOutcome>();
   // Timestamp order makes limit decisions follow the order things happened, whatever the arrival.
-  const ordered = [...todo].sort(
+  const ordered = [...applicable].sort(
     (a, b) => changes[a]!.at - changes[b]!.at || (changes[a]!.messageId < changes[b]!.messageId ? -1 : 1),
   );
   for (const i of ordered)
@@ -136,10 +182,9 @@ export function planIngest(input: {
   for (const id of effects.changedProfiles) addMember(id);
   for (const id of effects.removedProfiles.keys()) addMember(id);
 
-  const ignored = new Map<number, string>();
   const markersByRoot = new Map<string, number[]>();
   const standalone: number[] = [];
-  for (const i of todo) {
+  for (const i of applicable) {
     const outcome = outcomes.get(i)!;
     if (outcome.status === 'ignored') {
       ignored.set(i, outcome.reason);
@@ -161,11 +206,18 @@ export function planIngest(input: {
     if (loaded.requested.has(key) || owner === undefined) return { kind: 'absent' };
     return { kind: 'absent-or-owner', profileId: owner };
   };
-  const marker = (i: number): WriteOp => ({
-    kind: 'put-message',
-    messageId: changes[i]!.messageId,
-    expiresAt: clock.messageExpiresAt,
-  });
+  /** The change's marker, and for a delete its tombstones, committed with it. */
+  const markerOps = (i: number): WriteOp[] => [
+    { kind: 'put-message', messageId: changes[i]!.messageId, expiresAt: clock.messageExpiresAt },
+    ...(tombstonesOf.get(i) ?? []).map(
+      (identifier): WriteOp => ({
+        kind: 'put-tombstone',
+        identifier,
+        deletedAt: clock.receivedAt,
+        expiresAt: clock.tombstoneExpiresAt,
+      }),
+    ),
+  ];
 
   // 3. One unit per group.
   const units: WriteUnit[] = [];
@@ -223,7 +275,7 @@ export function planIngest(input: {
         }
       }
     }
-    for (const i of markers) ops.push(marker(i));
+    for (const i of markers) ops.push(...markerOps(i));
     if (ops.length === 0) continue;
     units.push({ tag: units.length, ops });
     unitChanges.push(markers);
@@ -231,7 +283,7 @@ export function planIngest(input: {
   // Union-find above put both owners of a moved identifier in one group, so a key appears in one
   // unit only. Deletes of unknown people still leave their marker.
   for (const i of standalone) {
-    units.push({ tag: units.length, ops: [marker(i)] });
+    units.push({ tag: units.length, ops: markerOps(i) });
     unitChanges.push([i]);
   }
   return { ignored, accountUpdates: effects.accountUpdates, units, unitChanges };
@@ -253,7 +305,7 @@ export function planAccountWrites(
   for (const accountId of accountIds) {
     const current = stored.get(accountId);
     const live = current && !current.expired;
-    const base: AccountState = live ? structuredClone(current.state) : { id: accountId, traits: {} };
+    const base: AccountState = live ? structuredClone(current.state) : { id: accountId, traits: dict() };
     const changed = mergeStamped(base.traits, updates.get(accountId) ?? {});
     if (!changed && live) continue;
     units.push({

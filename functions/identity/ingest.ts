@@ -23,6 +23,8 @@ export interface IngestOptions {
   rules: IdentityRules;
   profileTtlDays: number;
   messageIdTtlHours: number;
+  /** How long a deleted identifier keeps refusing events from before its deletion. */
+  tombstoneDays: number;
   now?: () => number;
   newProfileId?: () => string;
   /** Rounds for units that lost a race with a concurrent invocation. */
@@ -96,10 +98,13 @@ async function ingestRound(
   options: IngestOptions,
 ): Promise<number[]> {
   const { store, rules } = options;
-  const nowSeconds = Math.floor((options.now ?? Date.now)() / 1000);
+  const receivedAt = (options.now ?? Date.now)();
+  const nowSeconds = Math.floor(receivedAt / 1000);
   const clock = {
+    receivedAt,
     profileExpiresAt: nowSeconds + options.profileTtlDays * DAY_SECONDS,
     messageExpiresAt: nowSeconds + options.messageIdTtlHours * 3600,
+    tombstoneExpiresAt: nowSeconds + options.tombstoneDays * DAY_SECONDS,
   };
 
   const seen = await store.seenMessages(indexes.map((i) => changes[i]!.messageId));
@@ -111,7 +116,9 @@ async function ingestRound(
   if (todo.length === 0) return [];
 
   const wanted = readSet(changes, todo, rules);
-  const identifiers = await store.getIdentifiers([...wanted.identifiers.values()]);
+  const { identifiers, tombstones } = await store.getIdentifiersAndTombstones([
+    ...wanted.identifiers.values(),
+  ]);
   const profileIds = new Set<string>();
   for (const stored of identifiers.values()) if (!stored.expired) profileIds.add(stored.profileId);
   const { profiles, accounts } = await store.getProfilesAndAccounts([...profileIds], wanted.accountIds);
@@ -119,38 +126,63 @@ async function ingestRound(
   const plan = planIngest({
     changes,
     todo,
-    loaded: { requested: wanted.identifiers, identifiers, profiles, accounts },
+    loaded: { requested: wanted.identifiers, identifiers, tombstones, profiles, accounts },
     rules,
     clock,
     newProfileId: options.newProfileId ?? randomUUID,
   });
   for (const [i, reason] of plan.ignored) results[i] = { status: 'rejected', reason };
 
-  await writeAccounts(store, accounts, plan.accountUpdates, clock.profileExpiresAt);
-
-  const { conflicted } = await store.write(plan.units);
+  const tooLarge = await writeAccounts(store, accounts, plan.accountUpdates, clock.profileExpiresAt);
+  // A change whose account could not be written is refused as a whole (its profile part would
+  // otherwise be kept and its account part lost); the other changes of its unit are planned again.
   const retry = new Set<number>();
+  const units = plan.units.filter((unit) => {
+    const members = plan.unitChanges[unit.tag] ?? [];
+    const refused = members.filter((i) => tooLarge.has(changes[i]!.account?.id ?? ''));
+    if (refused.length === 0) return true;
+    for (const i of refused) results[i] = { status: 'rejected', reason: ACCOUNT_TOO_LARGE };
+    for (const i of members) if (!refused.includes(i)) retry.add(i);
+    return false;
+  });
+
+  const { conflicted, oversized } = await store.write(units);
+  // A profile that would not fit in an item cannot take these changes, now or on a retry.
+  for (const tag of oversized) {
+    for (const i of plan.unitChanges[tag] ?? [])
+      results[i] = { status: 'rejected', reason: PROFILE_TOO_LARGE };
+  }
   for (const tag of conflicted) for (const i of plan.unitChanges[tag] ?? []) retry.add(i);
   for (const i of todo) if (results[i] === undefined && !retry.has(i)) results[i] = { status: 'accepted' };
   for (const i of retry) delete results[i];
   return [...retry];
 }
 
-/** Account traits, first in each round: conflicts re-read the account and re-apply (LWW). */
+const PROFILE_TOO_LARGE =
+  "the profile would exceed DynamoDB's 400 KB item limit (too many or too large traits); nothing of this event was written";
+const ACCOUNT_TOO_LARGE =
+  "the account would exceed DynamoDB's 400 KB item limit (too many or too large traits); nothing of this event was written";
+
+/**
+ * Account traits, first in each round: conflicts re-read the account and re-apply (LWW). Returns
+ * the accounts that could not be written because they would exceed the item limit.
+ */
 async function writeAccounts(
   store: IdentityStore,
   initial: ReadonlyMap<string, StoredAccount>,
   updates: GraphEffects['accountUpdates'],
   expiresAt: number,
-): Promise<void> {
-  if (updates.size === 0) return;
+): Promise<Set<string>> {
+  const tooLarge = new Set<string>();
+  if (updates.size === 0) return tooLarge;
   let stored = initial;
   let todo = [...updates.keys()];
   await retryRounds(
     async (attempt) => {
       if (attempt > 1) stored = (await store.getProfilesAndAccounts([], todo)).accounts;
       const { units, accountByTag } = planAccountWrites(stored, updates, todo, expiresAt);
-      const { conflicted } = await store.write(units);
+      const { conflicted, oversized } = await store.write(units);
+      for (const tag of oversized) tooLarge.add(accountByTag[tag]!);
       todo = conflicted.map((tag) => accountByTag[tag]!);
       return todo.length > 0;
     },
@@ -160,4 +192,5 @@ async function writeAccounts(
         new DependencyUnavailableError(`Account writes still conflicted after ${MAX_ATTEMPTS} attempts`),
     },
   );
+  return tooLarge;
 }

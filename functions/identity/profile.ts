@@ -4,6 +4,7 @@
  * their earliest sighting, memberships their earliest group call. Any permutation of the same
  * events therefore yields the same state.
  */
+import { dict, own } from '../core/dict';
 import { profileAnchor } from './experiment-id';
 import type { Identifier } from './identifiers';
 import type { TraitValue } from './model';
@@ -62,7 +63,7 @@ export function mergeStamped<T>(
 ): boolean {
   let changed = false;
   for (const [key, update] of Object.entries(updates)) {
-    if (supersedes(update, target[key])) {
+    if (supersedes(update, own(target, key))) {
       target[key] = { value: update.value, at: update.at };
       changed = true;
     }
@@ -71,13 +72,13 @@ export function mergeStamped<T>(
 }
 
 export function stampAll<T>(values: Record<string, T>, at: number): Record<string, Stamped<T>> {
-  const out: Record<string, Stamped<T>> = {};
+  const out = dict<Stamped<T>>();
   for (const [key, value] of Object.entries(values)) out[key] = { value, at };
   return out;
 }
 
 export function emptyProfile(id: string): ProfileState {
-  return { id, identifiers: [], traits: {}, audiences: {}, accounts: {} };
+  return { id, identifiers: [], traits: dict(), audiences: dict(), accounts: dict() };
 }
 
 /**
@@ -166,7 +167,7 @@ export function profileSnapshot(
   const identifiers = [...profile.identifiers]
     .sort((a, b) => compareByPriority(rules, a, b))
     .map(({ type, value, firstSeen }) => ({ type, value, firstSeen }));
-  const traits: Record<string, TraitValue> = {};
+  const traits = dict<TraitValue>();
   for (const key of Object.keys(profile.traits).sort()) traits[key] = profile.traits[key]!.value;
   const anchored = anchorOf(rules, profile);
   return {
@@ -188,7 +189,7 @@ export function profileSnapshot(
 }
 
 export function accountTraitValues(account: AccountState | undefined): Record<string, TraitValue> {
-  const traits: Record<string, TraitValue> = {};
+  const traits = dict<TraitValue>();
   if (!account) return traits;
   for (const key of Object.keys(account.traits).sort()) traits[key] = account.traits[key]!.value;
   return traits;

@@ -5,12 +5,15 @@ import { unsignedWebhookPolicy } from '../http/webhook-auth';
 import { observabilityFor } from '../observability/setup';
 import { datafileSourceFromConfig } from '../optimizely/datafile-source';
 import { DynamoDbDatafileStore } from '../storage/datafile-store';
-import { createDynamoDbClient } from '../storage/dynamodb-client';
+import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
 import type { OptimizelyWebhookDependencies } from './handler';
 
-export function optimizelyWebhookDependencies(config: Config): OptimizelyWebhookDependencies {
+export function optimizelyWebhookDependencies(
+  config: Config,
+  clients: DependencyClients = {},
+): OptimizelyWebhookDependencies {
   const observability = observabilityFor(config);
-  const client = createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
+  const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   return {
     secrets: secretsSource(config),
     unsigned: unsignedWebhookPolicy({

@@ -4,13 +4,17 @@ import { secretsSource } from '../config/secrets';
 import { unsignedWebhookPolicy } from '../http/webhook-auth';
 import { identityRulesFromConfig } from '../identity/rules';
 import { observabilityFor } from '../observability/setup';
-import { createDynamoDbClient } from '../storage/dynamodb-client';
+import { eventLimitsFromConfig } from '../segment/event-rules';
+import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
 import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
 import type { SegmentWebhookDependencies } from './handler';
 
-export function segmentWebhookDependencies(config: Config): SegmentWebhookDependencies {
+export function segmentWebhookDependencies(
+  config: Config,
+  clients: DependencyClients = {},
+): SegmentWebhookDependencies {
   const observability = observabilityFor(config);
-  const client = createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
+  const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   return {
     request: {
       secrets: secretsSource(config),
@@ -27,6 +31,8 @@ export function segmentWebhookDependencies(config: Config): SegmentWebhookDepend
       rules: identityRulesFromConfig(config),
       profileTtlDays: config.PROFILE_TTL_DAYS,
       messageIdTtlHours: config.MESSAGE_ID_TTL_HOURS,
+      tombstoneDays: config.DELETE_TOMBSTONE_DAYS,
+      limits: eventLimitsFromConfig(config),
     },
     observability,
   };

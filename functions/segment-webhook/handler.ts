@@ -4,11 +4,13 @@
  * per-event summary. Transient storage faults surface as 503 so Segment retries; a retried batch
  * converges (messageId markers, LWW).
  */
+import { InvalidRequestError } from '../core/errors';
 import { json } from '../http/api-gateway';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
 import { routeOperations } from '../http/operations';
 import type { IngestOptions } from '../identity/ingest';
 import type { Observability } from '../observability/logger';
+import type { EventLimits } from '../segment/event-rules';
 import { ingestSegmentEvents } from '../segment/ingest-events';
 import { authenticatedSegmentBody, type SegmentRequestOptions } from '../segment/webhook-request';
 import { countDynamoDbRequests } from '../storage/dynamodb-client';
@@ -17,7 +19,7 @@ import { webhookEvents } from './schema';
 export interface SegmentWebhookDependencies {
   request: SegmentRequestOptions;
   maxBatch: number;
-  ingest: IngestOptions;
+  ingest: IngestOptions & { limits: EventLimits };
   observability: Observability;
 }
 
@@ -26,7 +28,8 @@ export function createSegmentWebhookHandler(deps: SegmentWebhookDependencies): L
   return httpHandler(
     routeOperations('segment-webhook', {
       ingest: async (event) => {
-        const events = webhookEvents(await authenticatedSegmentBody(event, deps.request), deps.maxBatch);
+        const body = await authenticatedSegmentBody(event, deps.request);
+        const events = webhookEvents(body, deps.maxBatch);
         const { result: summary, requests } = await countDynamoDbRequests(() =>
           ingestSegmentEvents(events, deps.ingest),
         );
@@ -39,6 +42,10 @@ export function createSegmentWebhookHandler(deps: SegmentWebhookDependencies): L
           rejected: summary.rejected.length,
           dynamoDbRequests: requests,
         });
+        // One event on its own that breaks a rule is the sender's error: a 400 naming the rule
+        // (Segment drops it rather than retrying). In a batch, it is one entry of `rejected`.
+        const [refused] = summary.rejected;
+        if (!Array.isArray(body) && refused) throw new InvalidRequestError(refused.reason);
         return json(200, {
           accepted: summary.accepted,
           duplicates: summary.duplicates,

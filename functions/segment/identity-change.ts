@@ -3,6 +3,7 @@
  * (Segment Unify's default extraction), which user traits and account traits it sets, and what
  * Engage (audiences, computed traits) says through it.
  */
+import { dict, own } from '../core/dict';
 import type { IdentityChange } from '../identity/graph';
 import { type Identifier, normalizeEmail, normalizeIdentifier } from '../identity/identifiers';
 import type { TraitValue } from '../identity/model';
@@ -17,7 +18,7 @@ function isTraitValue(value: unknown): value is TraitValue {
  * bloat every identifier item. Nested values are skipped, not flattened.
  */
 export function scalarTraits(source: Record<string, unknown> | null | undefined): Record<string, TraitValue> {
-  const traits: Record<string, TraitValue> = {};
+  const traits = dict<TraitValue>();
   if (!source) return traits;
   for (const [key, value] of Object.entries(source)) {
     if (key === '' || !isTraitValue(value)) continue;
@@ -78,7 +79,7 @@ function messageIdOf(event: SegmentEvent): string {
 }
 
 function engageAudiences(event: SegmentEvent, traits: Record<string, TraitValue>): Record<string, boolean> {
-  const audiences: Record<string, boolean> = {};
+  const audiences = dict<boolean>();
   const personas = event.context?.personas;
   if (event.type === 'identify' && personas?.computation_class === 'audience') {
     const key = personas.computation_key;
@@ -98,11 +99,14 @@ function engageAudiences(event: SegmentEvent, traits: Record<string, TraitValue>
 export function toIdentityChange(event: SegmentEvent, receivedAt: number = Date.now()): IdentityChange {
   const at = event.timestamp ? Date.parse(event.timestamp) : receivedAt;
   const base = { messageId: messageIdOf(event), at, identifiers: extractIdentifiers(event) };
-  if (event.type === 'delete') return { ...base, kind: 'delete', traits: {}, audiences: {} };
+  if (event.type === 'delete') return { ...base, kind: 'delete', traits: dict(), audiences: dict() };
 
   const traits: Record<string, TraitValue> =
     event.type === 'identify'
-      ? { ...scalarTraits(event.context?.traits), ...scalarTraits(event.traits) }
+      ? dict([
+          ...Object.entries(scalarTraits(event.context?.traits)),
+          ...Object.entries(scalarTraits(event.traits)),
+        ])
       : scalarTraits(event.context?.traits);
 
   const audiences = engageAudiences(event, traits);
@@ -112,7 +116,7 @@ export function toIdentityChange(event: SegmentEvent, receivedAt: number = Date.
   if (event.type === 'track' && event.event === 'Trait Computed') {
     const key = event.properties?.trait_key;
     if (typeof key === 'string' && key !== '') {
-      const value = event.properties?.[key];
+      const value = event.properties ? own(event.properties, key) : undefined;
       if (isTraitValue(value)) traits[key] = value;
     }
   }
@@ -122,7 +126,7 @@ export function toIdentityChange(event: SegmentEvent, receivedAt: number = Date.
     change.account = { id: event.groupId, traits: scalarTraits(event.traits) };
   } else if (event.context?.groupId) {
     // A call made in an account's context (context.groupId) also shows membership of it.
-    change.account = { id: event.context.groupId, traits: {} };
+    change.account = { id: event.context.groupId, traits: dict() };
   }
   return change;
 }

@@ -1,10 +1,12 @@
 /**
- * Segment events in, identity graph updated: validates every event of a webhook body, reports the
- * invalid ones by index, and ingests the rest as one batch.
+ * Segment events in, identity graph updated: checks every event of a webhook body against the
+ * event rules (event-rules.ts) and the Spec (spec.ts), reports the ones that break a rule by index
+ * with the rule's name, and ingests the rest as one batch.
  */
 
 import type { IdentityChange } from '../identity/graph';
 import { type IngestOptions, ingestChanges } from '../identity/ingest';
+import { changeProblem, type EventLimits, rawEventProblem } from './event-rules';
 import { toIdentityChange } from './identity-change';
 import { parseSegmentEvent } from './spec';
 
@@ -21,27 +23,43 @@ export interface SegmentIngestSummary {
 }
 
 function messageIdOf(input: unknown): string | undefined {
-  const id = (input as { messageId?: unknown } | null)?.messageId;
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return undefined;
+  const id = (input as { messageId?: unknown }).messageId;
   return typeof id === 'string' ? id.slice(0, 100) : undefined;
+}
+
+/** One event through every rule, in the order that keeps each check safe for the next. */
+function checkEvent(
+  input: unknown,
+  limits: EventLimits,
+  receivedAt: number,
+): { ok: true; change: IdentityChange } | { ok: false; reason: string } {
+  const raw = rawEventProblem(input, limits);
+  if (raw) return { ok: false, reason: raw };
+  const parsed = parseSegmentEvent(input);
+  if (!parsed.ok) return parsed;
+  const change = toIdentityChange(parsed.event, receivedAt);
+  const problem = changeProblem(change, limits, receivedAt);
+  return problem ? { ok: false, reason: problem } : { ok: true, change };
 }
 
 export async function ingestSegmentEvents(
   inputs: readonly unknown[],
-  options: IngestOptions,
+  options: IngestOptions & { limits: EventLimits },
 ): Promise<SegmentIngestSummary> {
   const rejected: RejectedEvent[] = [];
   const changes: IdentityChange[] = [];
   const indexes: number[] = [];
   const receivedAt = (options.now ?? Date.now)();
   inputs.forEach((input, index) => {
-    const parsed = parseSegmentEvent(input);
-    if (!parsed.ok) {
+    const checked = checkEvent(input, options.limits, receivedAt);
+    if (checked.ok) {
+      changes.push(checked.change);
+      indexes.push(index);
+    } else {
       const messageId = messageIdOf(input);
-      rejected.push({ index, ...(messageId ? { messageId } : {}), reason: parsed.reason });
-      return;
+      rejected.push({ index, ...(messageId ? { messageId } : {}), reason: checked.reason });
     }
-    changes.push(toIdentityChange(parsed.event, receivedAt));
-    indexes.push(index);
   });
   if (changes.length === 0) return { accepted: 0, duplicates: 0, rejected };
 

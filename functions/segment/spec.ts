@@ -11,9 +11,16 @@ const idValue = z.pipe(
   z.transform((v) => (v === null || v === undefined ? undefined : String(v).trim() || undefined)),
 );
 
-const timestamp = z
-  .string()
-  .check(z.refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' }));
+/**
+ * ISO-8601 date-times as Segment writes them (`2026-11-24T09:00:00.000Z`, or with an offset). Not
+ * whatever Date.parse accepts: it takes "1" and "+275760-09-13" too.
+ */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const timestamp = z.string().check(
+  z.refine((s) => ISO_DATE_TIME.test(s) && !Number.isNaN(Date.parse(s)), {
+    message: 'must be an ISO-8601 date-time such as 2026-11-24T09:00:00.000Z',
+  }),
+);
 
 const record = z.record(z.string(), z.unknown());
 

@@ -25,6 +25,11 @@ export async function countDynamoDbRequests<T>(
   return { result, requests: scope.requests };
 }
 
+/** Clients an entry's dependencies may be given instead of building their own (tests inject faults). */
+export interface DependencyClients {
+  dynamoDb?: DynamoDBClient;
+}
+
 export function createDynamoDbClient(
   options: { endpoint?: string | undefined; region?: string } = {},
 ): DynamoDBClient {

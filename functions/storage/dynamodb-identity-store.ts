@@ -5,6 +5,7 @@
  *   PROFILE#<id>       / PROFILE  authoritative profile state with per-field timestamps, version,
  *                                 format (2 since stable experiment ids; absent = legacy)
  *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, version
+ *   ID#<type>#<value>  / TOMB     tombstone of a deleted identifier: deletedAt (TTL)
  *   MSG#<messageId>    / MSG      idempotency marker (TTL)
  *
  * States and snapshots are stored as JSON strings: they are read and written whole, never queried
@@ -31,6 +32,7 @@ import type {
   StoredAccount,
   StoredIdentifier,
   StoredProfile,
+  Tombstone,
   WriteOp,
   WriteResult,
   WriteUnit,
@@ -41,6 +43,13 @@ const BATCH_GET_LIMIT = 100;
 const TRANSACTION_LIMIT = 100;
 /** TransactWriteItems allows 4 MB; keep a margin for attribute overhead the estimate misses. */
 const TRANSACTION_BYTES = 3_500_000;
+/** DynamoDB's item limit is 400 KB; the estimate (JSON of the item) runs slightly high, never low. */
+const MAX_ITEM_BYTES = 400 * 1024;
+
+/** An over-estimate of an item's stored size: the UTF-8 JSON of its action. */
+function itemBytes(item: TransactWriteItem): number {
+  return Buffer.byteLength(JSON.stringify(item), 'utf8');
+}
 const MAX_UNPROCESSED_RETRIES = 8;
 /** Concurrent requests per phase: enough to overlap latency without a throttling storm. */
 const CONCURRENCY = 8;
@@ -52,12 +61,16 @@ const ID_SK = 'ID';
 const PROFILE_SK = 'PROFILE';
 const ACCOUNT_SK = 'ACCOUNT';
 const MSG_SK = 'MSG';
+const TOMB_SK = 'TOMB';
 /** Item format of profiles written with stable experiment ids; older items carry none. */
 const PROFILE_FORMAT = '2';
 
 export function identifierItemKey(identifier: Identifier): Key {
   // The type is encoded so a custom type containing '#' cannot collide with another type's values.
   return { pk: `ID#${encodeURIComponent(identifier.type)}#${identifier.value}`, sk: ID_SK };
+}
+export function tombstoneItemKey(identifier: Identifier): Key {
+  return { pk: identifierItemKey(identifier).pk, sk: TOMB_SK };
 }
 export function profileItemKey(profileId: string): Key {
   return { pk: `PROFILE#${profileId}`, sk: PROFILE_SK };
@@ -214,6 +227,41 @@ export class DynamoDbIdentityStore implements IdentityStore {
       undefined,
       options.consistent ?? true,
     );
+    return this.toIdentifiers(identifiers, items);
+  }
+
+  async getTombstones(identifiers: readonly Identifier[]): Promise<Map<string, Tombstone>> {
+    return this.toTombstones(identifiers, await this.batchGet(identifiers.map(tombstoneItemKey)));
+  }
+
+  async getIdentifiersAndTombstones(
+    identifiers: readonly Identifier[],
+  ): Promise<{ identifiers: Map<string, StoredIdentifier>; tombstones: Map<string, Tombstone> }> {
+    const items = await this.batchGet([
+      ...identifiers.map(identifierItemKey),
+      ...identifiers.map(tombstoneItemKey),
+    ]);
+    return {
+      identifiers: this.toIdentifiers(identifiers, items),
+      tombstones: this.toTombstones(identifiers, items),
+    };
+  }
+
+  private toTombstones(identifiers: readonly Identifier[], items: Map<string, Item>): Map<string, Tombstone> {
+    const out = new Map<string, Tombstone>();
+    for (const identifier of identifiers) {
+      const key = tombstoneItemKey(identifier);
+      const item = items.get(`${key.pk}\u0000${key.sk}`);
+      if (item && !this.expired(item))
+        out.set(identifierKey(identifier), { identifier, deletedAt: num(item, 'deletedAt') });
+    }
+    return out;
+  }
+
+  private toIdentifiers(
+    identifiers: readonly Identifier[],
+    items: Map<string, Item>,
+  ): Map<string, StoredIdentifier> {
     const out = new Map<string, StoredIdentifier>();
     for (const identifier of identifiers) {
       const key = identifierItemKey(identifier);
@@ -302,8 +350,10 @@ export class DynamoDbIdentityStore implements IdentityStore {
   }
 
   async write(units: readonly WriteUnit[]): Promise<WriteResult> {
-    // Pack whole units into transactions of ≤ 100 actions; a unit larger than that is split into
-    // consecutive transactions on its own (its first one carries the profile write).
+    // Pack whole units into transactions of ≤ 100 actions and ≤ TRANSACTION_BYTES; a unit larger
+    // than one transaction is split into consecutive ones on its own (the first carries the
+    // profile write). A unit with an item over DynamoDB's item limit is not sent at all: it could
+    // never succeed, and a retry would not change that.
     const transactions: { tags: number[]; items: TransactWriteItem[] }[] = [];
     let current: { tags: number[]; items: TransactWriteItem[] } = { tags: [], items: [] };
     let currentBytes = 0;
@@ -313,18 +363,33 @@ export class DynamoDbIdentityStore implements IdentityStore {
       currentBytes = 0;
     };
     const sequences: { tags: number[]; items: TransactWriteItem[] }[][] = [];
+    const oversized: number[] = [];
     for (const unit of units) {
       const items = unit.ops.map((op) => this.toTransactItem(op));
       if (items.length === 0) continue;
-      if (items.length > TRANSACTION_LIMIT) {
-        const sequence = [];
-        for (let i = 0; i < items.length; i += TRANSACTION_LIMIT) {
-          sequence.push({ tags: [unit.tag], items: items.slice(i, i + TRANSACTION_LIMIT) });
-        }
+      const sizes = items.map(itemBytes);
+      if (sizes.some((size) => size > MAX_ITEM_BYTES)) {
+        oversized.push(unit.tag);
+        continue;
+      }
+      const bytes = sizes.reduce((n, size) => n + size, 0);
+      if (items.length > TRANSACTION_LIMIT || bytes > TRANSACTION_BYTES) {
+        const sequence: { tags: number[]; items: TransactWriteItem[] }[] = [];
+        let part: TransactWriteItem[] = [];
+        let partBytes = 0;
+        items.forEach((item, i) => {
+          if (part.length === TRANSACTION_LIMIT || partBytes + sizes[i]! > TRANSACTION_BYTES) {
+            sequence.push({ tags: [unit.tag], items: part });
+            part = [];
+            partBytes = 0;
+          }
+          part.push(item);
+          partBytes += sizes[i]!;
+        });
+        sequence.push({ tags: [unit.tag], items: part });
         sequences.push(sequence);
         continue;
       }
-      const bytes = items.reduce((n, item) => n + JSON.stringify(item).length, 0);
       if (
         current.items.length + items.length > TRANSACTION_LIMIT ||
         currentBytes + bytes > TRANSACTION_BYTES
@@ -348,7 +413,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
         }
       }
     });
-    return { conflicted: [...new Set(conflicted)] };
+    return { conflicted: [...new Set(conflicted)], oversized };
   }
 
   /** One TransactWriteItems; false when cancelled by a condition or a conflicting transaction. */
@@ -429,6 +494,17 @@ export class DynamoDbIdentityStore implements IdentityStore {
             ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :now',
             ExpressionAttributeNames: { ...names, '#ttl': TTL },
             ExpressionAttributeValues: { ':now': { N: String(this.nowSeconds()) } },
+          },
+        };
+      case 'put-tombstone':
+        return {
+          Put: {
+            TableName,
+            Item: {
+              ...toKey(tombstoneItemKey(op.identifier)),
+              deletedAt: { N: String(op.deletedAt) },
+              [TTL]: { N: String(op.expiresAt) },
+            },
           },
         };
       case 'put-account': {

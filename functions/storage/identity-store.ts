@@ -16,6 +16,12 @@ export interface StoredIdentifier {
   snapshot: ProfileSnapshot;
 }
 
+/** What is left of a deleted identifier: when the deletion was received (epoch ms). */
+export interface Tombstone {
+  identifier: Identifier;
+  deletedAt: number;
+}
+
 export interface StoredProfile {
   state: ProfileState;
   version: number;
@@ -57,6 +63,7 @@ export type WriteOp =
     }
   | { kind: 'delete-identifier'; identifier: Identifier; expected: IdentifierExpectation }
   | { kind: 'put-message'; messageId: string; expiresAt: number }
+  | { kind: 'put-tombstone'; identifier: Identifier; deletedAt: number; expiresAt: number }
   | {
       kind: 'put-account';
       state: AccountState;
@@ -75,6 +82,8 @@ export interface WriteUnit {
 export interface WriteResult {
   /** Tags of units cancelled by a condition or a concurrent transaction: re-read and recompute. */
   conflicted: number[];
+  /** Tags of units not written because an item would exceed DynamoDB's 400 KB item limit. */
+  oversized: number[];
 }
 
 export interface IdentityStore {
@@ -85,6 +94,12 @@ export interface IdentityStore {
     identifiers: readonly Identifier[],
     options?: { consistent?: boolean },
   ): Promise<Map<string, StoredIdentifier>>;
+  /** Live tombstones of these identifiers, by identifier key (read with the identifiers when asked). */
+  getTombstones(identifiers: readonly Identifier[]): Promise<Map<string, Tombstone>>;
+  /** Identifier items and tombstones together, in one batched read (ingest). */
+  getIdentifiersAndTombstones(
+    identifiers: readonly Identifier[],
+  ): Promise<{ identifiers: Map<string, StoredIdentifier>; tombstones: Map<string, Tombstone> }>;
   /** Profiles and accounts by id, in one batched read. */
   getProfilesAndAccounts(
     profileIds: readonly string[],

@@ -4,7 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runDemo } from '../../scripts/demo/run-demo';
-import { LOCAL_API_KEY, LOCAL_SEGMENT_SECRET, SAMPLE_DATAFILE } from '../../scripts/local/local-stack';
+import {
+  LOCAL_API_KEY,
+  LOCAL_SEGMENT_SECRET,
+  LOCAL_SEGMENT_TOKEN,
+  SAMPLE_DATAFILE,
+} from '../../scripts/local/local-stack';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 
@@ -17,6 +22,7 @@ beforeAll(async () => {
     TABLE_NAME: table.tableName,
     API_KEYS: LOCAL_API_KEY,
     SEGMENT_SHARED_SECRET: LOCAL_SEGMENT_SECRET,
+    SEGMENT_WEBHOOK_TOKEN: LOCAL_SEGMENT_TOKEN,
     OPTIMIZELY_SDK_KEY: 'local-sample',
     OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE,
     ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
@@ -29,7 +35,12 @@ afterAll(async () => {
 });
 
 describe('npm run demo', () => {
-  const options = () => ({ url: app!.url, apiKey: LOCAL_API_KEY, segmentSecret: LOCAL_SEGMENT_SECRET });
+  const options = () => ({
+    url: app!.url,
+    apiKey: LOCAL_API_KEY,
+    segmentSecret: LOCAL_SEGMENT_SECRET,
+    segmentToken: LOCAL_SEGMENT_TOKEN,
+  });
 
   it('sends the story signed, and shows one variation per flag across all of Albert’s identifiers', async () => {
     const result = await runDemo(options());
@@ -57,5 +68,6 @@ describe('npm run demo', () => {
 
   it('is refused by a server with another Segment secret', async () => {
     await expect(runDemo({ ...options(), segmentSecret: 'not-the-secret' })).rejects.toThrow(/answered 401/);
+    await expect(runDemo({ ...options(), segmentToken: 'not-the-token' })).rejects.toThrow(/answered 401/);
   });
 });

@@ -18,6 +18,7 @@ import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webho
 import { type FunctionName, routeKey } from '../../functions/routes';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
+import type { DependencyClients } from '../../functions/storage/dynamodb-client';
 import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
 import { lambdaContext } from '../../scripts/local/lambda-context';
 import { type LocalServer, matchRoute, startLocalServer } from '../../scripts/local/server';
@@ -38,13 +39,13 @@ export function testConfig(variables: Record<string, string | undefined>): Confi
 
 export type Handlers = Record<FunctionName, LambdaHttpHandler>;
 
-export function buildHandlers(config: Config): Handlers {
+export function buildHandlers(config: Config, clients: DependencyClients = {}): Handlers {
   return {
     health: createHealthHandler({ observability: observabilityFor(config) }),
-    'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config)),
-    identities: createIdentitiesHandler(identitiesDependencies(config)),
-    decide: createDecideHandler(decideDependencies(config)),
-    'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config)),
+    'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config, clients)),
+    identities: createIdentitiesHandler(identitiesDependencies(config, clients)),
+    decide: createDecideHandler(decideDependencies(config, clients)),
+    'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config, clients)),
   };
 }
 
@@ -57,9 +58,12 @@ export interface TestApp {
 }
 
 /** The local HTTP server on a free port, serving handlers built from `variables`. */
-export async function startTestApp(variables: Record<string, string | undefined>): Promise<TestApp> {
+export async function startTestApp(
+  variables: Record<string, string | undefined>,
+  clients: DependencyClients = {},
+): Promise<TestApp> {
   const config = testConfig(variables);
-  const handlers = buildHandlers(config);
+  const handlers = buildHandlers(config, clients);
   const server = await startLocalServer({ port: 0, handlers });
   return { config, handlers, server, url: server.url, close: () => server.close() };
 }

@@ -3,11 +3,13 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { benchPeople, graphEvents, mixedBatch } from '../../../bench/fixtures/segment-events';
+import { loadConfig } from '../../../functions/config/env';
 import { DependencyUnavailableError } from '../../../functions/core/errors';
 import { identifierKey } from '../../../functions/identity/identifiers';
 import { type IngestOptions, ingestChanges } from '../../../functions/identity/ingest';
 import { accountTraitsCache, createIdentityReader } from '../../../functions/identity/reader';
 import { createIdentityRules } from '../../../functions/identity/rules';
+import { eventLimitsFromConfig } from '../../../functions/segment/event-rules';
 import { ingestSegmentEvents } from '../../../functions/segment/ingest-events';
 import { countDynamoDbRequests, createDynamoDbClient } from '../../../functions/storage/dynamodb-client';
 import {
@@ -41,11 +43,17 @@ function newStore(now?: () => number): DynamoDbIdentityStore {
 }
 
 function options(store = newStore()): IngestOptions {
-  return { store, rules, profileTtlDays: 395, messageIdTtlHours: 48 };
+  return { store, rules, profileTtlDays: 395, messageIdTtlHours: 48, tombstoneDays: 400 };
 }
 
+/** The deployment's default event limits, but old test timestamps are fine. */
+const limits = {
+  ...eventLimitsFromConfig(loadConfig({ TABLE_NAME: 'limits' })),
+  maxEventAgeMs: 10 * 365 * 86_400_000,
+};
+
 async function ingest(events: readonly unknown[], store = newStore()) {
-  return ingestSegmentEvents(events, options(store));
+  return ingestSegmentEvents(events, { ...options(store), limits });
 }
 
 /** Every identifier the stream generator can produce for a run prefix. */
@@ -160,6 +168,46 @@ describe('ingest into DynamoDB', () => {
         },
       ),
       { numRuns: 10 },
+    );
+  }, 120_000);
+
+  it('gives the same profiles when invalid events are mixed in as when they are left out', async () => {
+    // Each invalid event is a valid one of the stream, broken one way: it names the same people,
+    // so applying any part of it would show in their profiles.
+    const breakers: ((e: Record<string, unknown>) => unknown)[] = [
+      (e) => ({ ...e, timestamp: '1' }),
+      (e) => ({ ...e, timestamp: '9999-12-31T00:00:00Z' }),
+      (e) => ({ ...e, userId: 'u'.repeat(2000) }),
+      (e) => ({ ...e, anonymousId: `${String(e.anonymousId ?? e.userId)}\ud800` }),
+      (e) =>
+        JSON.parse(JSON.stringify({ ...e, traits: { plan: 'hacked' } }).replace('"plan"', '"__proto__"')),
+      (e) => ({ ...e, traits: { constructor: 'x', plan: 'hacked' } }),
+      (e) => ({
+        ...e,
+        context: { traits: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`k${i}`, i])) },
+      }),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(streamEventArb, { minLength: 1, maxLength: 15 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(breakers.length - 1)), { minLength: 1, maxLength: 6 }),
+        async (events, inserts) => {
+          const prefix = `v${randomUUID().slice(0, 8)}-`;
+          const valid = streamToSegment(events, prefix);
+          const mixed: unknown[] = [...valid];
+          inserts.forEach(([at, which], k) => {
+            const source = valid[at % valid.length]!;
+            mixed.splice(at % (mixed.length + 1), 0, {
+              ...(breakers[which]!({ ...source }) as object),
+              messageId: `${prefix}bad${k}`,
+            });
+          });
+          const summary = await ingest(mixed);
+          expect(summary.rejected).toHaveLength(inserts.length);
+          expect(await storedGraph(prefix)).toEqual(reference(events, prefix));
+        },
+      ),
+      { numRuns: 12 },
     );
   }, 120_000);
 
