@@ -1,34 +1,50 @@
 /**
- * The single source of truth for what runs where: each Lambda function, its entry file and table
- * access, and each HTTP route with the operation that serves it. The CDK stack (lib/) wires these to
- * API Gateway; `npm start` and `npm run invoke` serve the same table locally, so local and deployed
- * cannot drift; a function that serves several routes dispatches on the operation named here.
- * Plain data: function bundles import it too.
+ * The single source of truth for what runs where: each Lambda function, its entry file, the table
+ * items and secrets it may touch, and each HTTP route with the operation that serves it and the
+ * throttle it shares. The CDK stack (lib/) wires these to API Gateway and IAM; `npm start` and
+ * `npm run invoke` serve the same table locally, so local and deployed cannot drift; a function that
+ * serves several routes dispatches on the operation named here. Plain data: bundles import it too.
  */
+import type { ItemFamily } from './storage/table-schema';
 
-/** `none`: no table; `read`: identity reads; `read-datafile`: reads plus the stored-datafile items; `read-write`: everything. */
-export type TableAccess = 'none' | 'read' | 'read-datafile' | 'read-write';
+/** DynamoDB actions a grant may hold (TransactWriteItems is authorised through these, per item). */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'PutItem'
+  | 'DeleteItem'
+  | 'ConditionCheckItem'
+  | 'Query';
+
+/** Access to some item families of the table: one IAM statement, conditioned on their key prefixes. */
+export interface TableGrant {
+  items: readonly ItemFamily[];
+  actions: readonly TableAction[];
+}
+
+/** Secrets Manager secrets, one per purpose, so each function's role reads only what it needs. */
+export type SecretName = 'segment' | 'apiKeys' | 'optimizelyWebhook' | 'experimentId';
 
 export interface FunctionSpec {
   /** Lambda entry file, relative to the repository root; it exports `handler`. */
   entry: string;
   description: string;
-  tableAccess: TableAccess;
-  /** Secrets this function reads (keys inside the Secrets Manager secret). */
-  secrets: readonly SecretKey[];
+  /** Table access, item family by item family; empty: no table at all. */
+  table: readonly TableGrant[];
+  secrets: readonly SecretName[];
   memoryMb?: number;
   timeoutSeconds?: number;
   /** Sample event under events/, used by `npm run invoke` and documented for `sam local invoke`. */
   sampleEvent: string;
 }
 
-export type SecretKey = 'segmentSharedSecret' | 'segmentWebhookToken' | 'apiKeys' | 'optimizelyWebhookSecret';
+const READ = ['GetItem', 'BatchGetItem'] as const;
 
 export const functionSpecs = {
   health: {
     entry: 'functions/health/lambda.ts',
     description: 'Liveness check',
-    tableAccess: 'none',
+    table: [],
     secrets: [],
     memoryMb: 256,
     sampleEvent: 'events/health.json',
@@ -36,37 +52,51 @@ export const functionSpecs = {
   'segment-webhook': {
     entry: 'functions/segment-webhook/lambda.ts',
     description: 'Segment Webhooks (Actions) destination: ingests events into the identity graph',
-    tableAccess: 'read-write',
-    secrets: ['segmentSharedSecret', 'segmentWebhookToken'],
+    table: [
+      {
+        items: ['identifier', 'profile', 'account', 'message'],
+        actions: [...READ, 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
+      },
+    ],
+    secrets: ['segment'],
     memoryMb: 1024,
     timeoutSeconds: 29,
     sampleEvent: 'events/segment-webhook.json',
   },
   identities: {
     entry: 'functions/identities/lambda.ts',
-    description: 'Looks up one profile of the identity cache',
-    tableAccess: 'read',
-    secrets: ['apiKeys'],
+    description: 'Looks up one profile of the identity cache (admin keys only)',
+    table: [{ items: ['identifier', 'account'], actions: READ }],
+    secrets: ['apiKeys', 'experimentId'],
     sampleEvent: 'events/identities.json',
   },
   decide: {
     entry: 'functions/decide/lambda.ts',
     description: 'Optimizely-Agent-compatible decide, track, config and datafile with identity resolution',
-    tableAccess: 'read-datafile',
-    secrets: ['apiKeys'],
+    table: [
+      { items: ['identifier', 'account'], actions: READ },
+      { items: ['datafile'], actions: ['GetItem', 'PutItem'] },
+    ],
+    secrets: ['apiKeys', 'experimentId'],
     memoryMb: 1024,
     sampleEvent: 'events/decide.json',
   },
   'optimizely-webhook': {
     entry: 'functions/optimizely-webhook/lambda.ts',
     description: 'Optimizely datafile webhook: fetches and stores the new datafile',
-    tableAccess: 'read-datafile',
-    secrets: ['optimizelyWebhookSecret'],
+    table: [{ items: ['datafile'], actions: ['GetItem', 'PutItem'] }],
+    secrets: ['optimizelyWebhook'],
     sampleEvent: 'events/optimizely-webhook.json',
   },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof functionSpecs;
+
+/**
+ * Routes that share a throttle bucket: webhooks (Segment backfills must not starve clients),
+ * decisions (client traffic), identities (operators), health (load balancers).
+ */
+export type ThrottleGroup = 'webhooks' | 'decisions' | 'identities' | 'health';
 
 export interface RouteSpec {
   method: 'GET' | 'POST';
@@ -75,21 +105,35 @@ export interface RouteSpec {
   function: FunctionName;
   /** The operation of that function's handler serving this route. */
   operation: string;
+  throttle: ThrottleGroup;
 }
 
 export const routes: readonly RouteSpec[] = [
-  { method: 'GET', path: '/health', function: 'health', operation: 'health' },
-  { method: 'POST', path: '/webhooks/segment', function: 'segment-webhook', operation: 'ingest' },
-  { method: 'GET', path: '/v1/identities/{type}/{value}', function: 'identities', operation: 'describe' },
-  { method: 'POST', path: '/v1/decide', function: 'decide', operation: 'decide' },
-  { method: 'POST', path: '/v1/track', function: 'decide', operation: 'track' },
-  { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config' },
-  { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile' },
+  { method: 'GET', path: '/health', function: 'health', operation: 'health', throttle: 'health' },
+  {
+    method: 'POST',
+    path: '/webhooks/segment',
+    function: 'segment-webhook',
+    operation: 'ingest',
+    throttle: 'webhooks',
+  },
+  {
+    method: 'GET',
+    path: '/v1/identities/{type}/{value}',
+    function: 'identities',
+    operation: 'describe',
+    throttle: 'identities',
+  },
+  { method: 'POST', path: '/v1/decide', function: 'decide', operation: 'decide', throttle: 'decisions' },
+  { method: 'POST', path: '/v1/track', function: 'decide', operation: 'track', throttle: 'decisions' },
+  { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config', throttle: 'decisions' },
+  { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile', throttle: 'decisions' },
   {
     method: 'POST',
     path: '/webhooks/optimizely',
     function: 'optimizely-webhook',
     operation: 'datafileUpdated',
+    throttle: 'webhooks',
   },
 ];
 

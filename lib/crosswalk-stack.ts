@@ -1,13 +1,30 @@
 /**
  * The Crosswalk stack, generic over the route table: one function per entry of `functionSpecs`
- * (so permissions differ per function), one HTTP API route per entry of `routes`, one table,
- * and the one imported secret.
+ * (so permissions differ per function), one HTTP API route per entry of `routes` with its group's
+ * throttle, one table, the imported secrets (one per purpose), and the alarms.
  */
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Alarm,
+  type AlarmProps,
+  ComparisonOperator,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { deployableVariables } from '../functions/config/env';
-import { type FunctionSpec, functionSpecs, type RouteSpec, routes } from '../functions/routes';
+import {
+  type FunctionSpec,
+  functionSpecs,
+  type RouteSpec,
+  routes,
+  type SecretName,
+} from '../functions/routes';
 import { CrosswalkApi } from './constructs/crosswalk-api';
 import { CrosswalkFunction, functionLogicalId } from './constructs/crosswalk-function';
 import { IdentityTable } from './constructs/identity-table';
@@ -25,11 +42,30 @@ export interface CrosswalkStackProps extends StackProps {
   routes?: readonly RouteSpec[];
 }
 
+/** Why each route is authorised in its function rather than by API Gateway (cdk-nag APIG4). */
+const AUTHORISATION: Record<string, string> = {
+  health: 'Public by design: a liveness check that touches no dependency and returns no data.',
+  webhooks:
+    'Webhook senders cannot use API Gateway authorizers: the function checks the Segment HMAC signature and webhook token, or the Optimizely X-Hub-Signature, in constant time.',
+  decisions:
+    'Optimizely Agent clients send API keys as headers; the function checks them (client scope) in constant time against keys in Secrets Manager.',
+  identities:
+    'Operator route: the function requires an operator (admin scope) API key, checked in constant time against keys in Secrets Manager, and logs each read.',
+};
+
+const ENV_ARN: Record<SecretName, string> = {
+  segment: 'SEGMENT_SECRET_ARN',
+  apiKeys: 'API_KEYS_SECRET_ARN',
+  optimizelyWebhook: 'OPTIMIZELY_WEBHOOK_SECRET_ARN',
+  experimentId: 'EXPERIMENT_ID_SECRET_ARN',
+};
+
 export class CrosswalkStack extends Stack {
   readonly table: IdentityTable;
   readonly api: CrosswalkApi;
-  readonly secret: ISecret;
+  readonly secrets: Record<SecretName, ISecret>;
   readonly functions: ReadonlyMap<string, CrosswalkFunction>;
+  readonly alarms: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: CrosswalkStackProps) {
     super(scope, id, props);
@@ -43,9 +79,19 @@ export class CrosswalkStack extends Stack {
     this.table = new IdentityTable(this, 'IdentityTable', { removalPolicy: settings.removalPolicy });
 
     // Imported, never created: secret values must not pass through the template or CDK context.
-    this.secret = settings.secretArn
-      ? Secret.fromSecretCompleteArn(this, 'Secrets', settings.secretArn)
-      : Secret.fromSecretNameV2(this, 'Secrets', settings.secretName);
+    // One secret per purpose, so each function's role reads only its own.
+    this.secrets = Object.fromEntries(
+      (Object.keys(settings.secrets) as SecretName[]).map((name) => {
+        const { arn, name: secretName } = settings.secrets[name];
+        const logicalId = `${name[0]!.toUpperCase()}${name.slice(1)}Secret`;
+        return [
+          name,
+          arn
+            ? Secret.fromSecretCompleteArn(this, logicalId, arn)
+            : Secret.fromSecretNameV2(this, logicalId, secretName),
+        ];
+      }),
+    ) as Record<SecretName, ISecret>;
 
     const functions = new Map<string, CrosswalkFunction>();
     for (const [name, spec] of Object.entries(specs)) {
@@ -53,14 +99,14 @@ export class CrosswalkStack extends Stack {
         // Every runtime setting is declared, empty (= its default) unless the deployer set it: SAM's
         // --env-vars overrides only declared variables, so `sam local invoke` can point a function
         // at DynamoDB Local and local Optimizely edges (events/sam-env.json, docs/local-invoke.md).
-        ...Object.fromEntries(SAM_LOCAL_VARIABLES.map((name) => [name, ''])),
+        ...Object.fromEntries(SAM_LOCAL_VARIABLES.map((variable) => [variable, ''])),
         LOG_LEVEL: 'info',
         ...settings.functionEnvironment,
         // Every function validates TABLE_NAME at cold start; only granted ones can use it.
         TABLE_NAME: this.table.table.tableName,
         REQUIRE_AUTH: 'true',
       };
-      if (spec.secrets.length > 0) environment.SECRETS_ARN = this.secret.secretArn;
+      for (const secret of spec.secrets) environment[ENV_ARN[secret]] = this.secrets[secret].secretArn;
       const fn = new CrosswalkFunction(this, functionLogicalId(name), {
         functionName: name,
         entry: spec.entry,
@@ -68,12 +114,13 @@ export class CrosswalkStack extends Stack {
         projectRoot: props.projectRoot,
         ...(spec.memoryMb === undefined ? {} : { memoryMb: spec.memoryMb }),
         ...(spec.timeoutSeconds === undefined ? {} : { timeoutSeconds: spec.timeoutSeconds }),
+        ...(name === 'segment-webhook' ? { reservedConcurrency: settings.segmentReservedConcurrency } : {}),
         environment,
         logRetention: settings.logRetention,
         logRemovalPolicy,
       });
-      fn.grantTable(this.table.table, spec.tableAccess);
-      if (spec.secrets.length > 0) fn.grantSecrets(this.secret);
+      fn.grantTable(this.table.table, spec.table);
+      fn.grantSecrets(spec.secrets.map((secret) => this.secrets[secret]));
       functions.set(name, fn);
       this.suppressFunctionFindings(fn);
     }
@@ -89,23 +136,128 @@ export class CrosswalkStack extends Stack {
       const fn = functions.get(route.function);
       if (!fn)
         throw new Error(`Route ${route.method} ${route.path} names unknown function ${route.function}`);
-      this.api.addRoute(route, fn.function, `${functionLogicalId(route.function)}Integration`);
+      const added = this.api.addRoute(
+        route,
+        fn.function,
+        `${functionLogicalId(route.function)}Integration`,
+        settings.throttles[route.throttle],
+      );
+      Validations.of(added).acknowledge({ id: 'AwsSolutions-APIG4', reason: AUTHORISATION[route.throttle]! });
     }
-    Validations.of(this.api.api).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'Authorisation is in the functions: clients send Crosswalk API keys as headers (Optimizely Agent style), the Segment webhook is checked by HMAC signature and token, the Optimizely webhook by X-Hub-Signature, and /health is public by design. API Gateway authorizers cannot check these.',
-    });
+
+    this.addAlarms(settings);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', {
       value: this.table.table.tableName,
       description: 'Identity cache table',
     });
-    new CfnOutput(this, 'SecretArn', {
-      value: this.secret.secretArn,
-      description: 'Secrets Manager secret the functions read (partial ARN when imported by name)',
+    for (const [name, secret] of Object.entries(this.secrets)) {
+      new CfnOutput(this, `${name[0]!.toUpperCase()}${name.slice(1)}SecretArn`, {
+        value: secret.secretArn,
+        description: `Secrets Manager secret "${name}" (partial ARN when imported by name)`,
+      });
+    }
+  }
+
+  /**
+   * What an operator must hear about: server errors, throttling (API, functions, table) and
+   * decision or conversion events that could not be delivered. Notified through an SNS topic when
+   * one is configured (alarmTopicArn, or alarmEmail for a new one).
+   */
+  private addAlarms(settings: CrosswalkSettings): void {
+    const period = Duration.minutes(1);
+    const apiMetric = (metricName: string) =>
+      new Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: { ApiId: this.api.api.apiId, Stage: '$default' },
+        statistic: 'Sum',
+        period,
+      });
+    const alarm = (
+      id: string,
+      props: Omit<AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number },
+    ) =>
+      this.alarms.push(
+        new Alarm(this, id, {
+          evaluationPeriods: 5,
+          datapointsToAlarm: 3,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+          ...props,
+        }),
+      );
+
+    alarm('Api5xxRate', {
+      alarmDescription: 'More than 1 % of API requests answered 5xx (3 of the last 5 minutes)',
+      metric: new MathExpression({
+        expression: 'IF(requests > 0, errors / requests, 0)',
+        usingMetrics: { errors: apiMetric('5xx'), requests: apiMetric('Count') },
+        period,
+      }),
+      threshold: 0.01,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
+    alarm('ApiThrottled', {
+      alarmDescription: 'API Gateway throttled requests (429) in 3 of the last 5 minutes',
+      metric: apiMetric('429'),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    for (const [name, fn] of this.functions) {
+      alarm(`${functionLogicalId(name)}Throttles`, {
+        alarmDescription: `Lambda throttled ${name} in 3 of the last 5 minutes`,
+        metric: fn.function.metricThrottles({ period, statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+    }
+    alarm('TableThrottled', {
+      alarmDescription: 'DynamoDB throttled reads or writes of the identity table',
+      metric: new MathExpression({
+        expression: 'reads + writes',
+        usingMetrics: {
+          reads: this.table.table.metric('ReadThrottleEvents', { statistic: 'Sum', period }),
+          writes: this.table.table.metric('WriteThrottleEvents', { statistic: 'Sum', period }),
+        },
+        period,
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    alarm('EventDeliveryFailed', {
+      alarmDescription: 'Decision or conversion events could not be delivered to Optimizely',
+      metric: new MathExpression({
+        expression: 'decisions + conversions',
+        usingMetrics: {
+          decisions: new Metric({
+            namespace: 'Crosswalk',
+            metricName: 'DecisionEventDeliveryFailed',
+            statistic: 'Sum',
+            period,
+          }),
+          conversions: new Metric({
+            namespace: 'Crosswalk',
+            metricName: 'ConversionEventDeliveryFailed',
+            statistic: 'Sum',
+            period,
+          }),
+        },
+        period,
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+
+    const topic = settings.alarmTopicArn
+      ? Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn)
+      : settings.alarmEmail
+        ? new Topic(this, 'AlarmTopic', { displayName: 'Crosswalk alarms', enforceSSL: true })
+        : undefined;
+    if (topic && settings.alarmEmail && !settings.alarmTopicArn) {
+      (topic as Topic).addSubscription(new EmailSubscription(settings.alarmEmail));
+    }
+    if (topic) for (const a of this.alarms) a.addAlarmAction(new SnsAction(topic));
   }
 
   private suppressFunctionFindings(fn: CrosswalkFunction): void {

@@ -8,24 +8,46 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { deployableVariables, loadConfig } from '../functions/config/env';
+import type { SecretName, ThrottleGroup } from '../functions/routes';
 
 /** Runtime variables a deployer may set: the env schema's `deploy` scope (functions/config/env.ts). */
 export const PASS_THROUGH_VARIABLES = deployableVariables;
 
+export type ThrottleSettings = Record<ThrottleGroup, { rateLimit: number; burstLimit: number }>;
+
 export interface CrosswalkSettings {
   removalPolicy: RemovalPolicy;
-  /** Name of the Secrets Manager secret, used when `secretArn` is not given. */
-  secretName: string;
-  /** Complete ARN of the secret; gives the tightest grant (no `-??????` suffix wildcard). */
-  secretArn?: string;
+  /** Per purpose: a complete ARN (tightest grant), or a name to import by. */
+  secrets: Record<SecretName, { arn?: string; name: string }>;
+  /** Stage-wide default for routes without a group of their own. */
   throttleRateLimit: number;
   throttleBurstLimit: number;
+  /** Per route group (functions/routes.ts `throttle`). */
+  throttles: ThrottleSettings;
+  /** Reserved concurrency of the Segment webhook: a backfill can never take all of the account's. */
+  segmentReservedConcurrency: number;
+  /** Alarm notifications: an email to subscribe to a new SNS topic, or an existing topic. */
+  alarmEmail?: string;
+  alarmTopicArn?: string;
   logRetention: RetentionDays;
   /** Pass-through runtime variables, already validated. */
   functionEnvironment: Record<string, string>;
 }
 
-export const DEFAULT_SECRET_NAME = 'crosswalk/secrets';
+export const DEFAULT_SECRET_PREFIX = 'crosswalk/';
+const SECRET_SUFFIX: Record<SecretName, string> = {
+  segment: 'segment',
+  apiKeys: 'api-keys',
+  optimizelyWebhook: 'optimizely-webhook',
+  experimentId: 'experiment-id',
+};
+
+export const DEFAULT_THROTTLES: ThrottleSettings = {
+  decisions: { rateLimit: 1000, burstLimit: 2000 },
+  webhooks: { rateLimit: 50, burstLimit: 100 },
+  identities: { rateLimit: 5, burstLimit: 10 },
+  health: { rateLimit: 10, burstLimit: 20 },
+};
 
 export class SettingsError extends Error {
   override name = 'SettingsError';
@@ -64,6 +86,12 @@ export function readSettings(node: Node, shellEnv: NodeJS.ProcessEnv = process.e
     const value = text(name) ?? (shellEnv[name] || undefined);
     if (value !== undefined) functionEnvironment[name] = value;
   }
+  // A deployment serves the projects it names: the caller must not choose where data goes.
+  if (!functionEnvironment.OPTIMIZELY_SDK_KEYS) {
+    throw new SettingsError(
+      'Set OPTIMIZELY_SDK_KEYS (context -c OPTIMIZELY_SDK_KEYS=key1,key2, or the shell): the SDK keys this deployment serves, or * for any',
+    );
+  }
   // TABLE_NAME is the stack's to set; a placeholder lets the schema check everything else.
   try {
     loadConfig({ TABLE_NAME: 'validated-at-synth', ...functionEnvironment });
@@ -71,15 +99,37 @@ export function readSettings(node: Node, shellEnv: NodeJS.ProcessEnv = process.e
     throw new SettingsError(`Invalid function settings: ${(error as Error).message}`);
   }
 
+  const prefix = text('secretPrefix') ?? DEFAULT_SECRET_PREFIX;
+  const secrets = Object.fromEntries(
+    (Object.keys(SECRET_SUFFIX) as SecretName[]).map((name) => {
+      const arn = text(`${name}SecretArn`);
+      return [name, { name: `${prefix}${SECRET_SUFFIX[name]}`, ...(arn ? { arn } : {}) }];
+    }),
+  ) as CrosswalkSettings['secrets'];
+
+  const throttles = Object.fromEntries(
+    (Object.keys(DEFAULT_THROTTLES) as ThrottleGroup[]).map((group) => [
+      group,
+      {
+        rateLimit: positive(`${group}RateLimit`, DEFAULT_THROTTLES[group].rateLimit),
+        burstLimit: positive(`${group}BurstLimit`, DEFAULT_THROTTLES[group].burstLimit),
+      },
+    ]),
+  ) as ThrottleSettings;
+
   const settings: CrosswalkSettings = {
     removalPolicy: removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    secretName: text('secretName') ?? DEFAULT_SECRET_NAME,
+    secrets,
     throttleRateLimit: positive('throttleRateLimit', 100),
     throttleBurstLimit: positive('throttleBurstLimit', 200),
+    throttles,
+    segmentReservedConcurrency: positive('segmentReservedConcurrency', 10),
     logRetention: days as RetentionDays,
     functionEnvironment,
   };
-  const secretArn = text('secretArn');
-  if (secretArn !== undefined) settings.secretArn = secretArn;
+  const alarmEmail = text('alarmEmail');
+  if (alarmEmail !== undefined) settings.alarmEmail = alarmEmail;
+  const alarmTopicArn = text('alarmTopicArn');
+  if (alarmTopicArn !== undefined) settings.alarmTopicArn = alarmTopicArn;
   return settings;
 }

@@ -47,7 +47,7 @@ async function main(): Promise<number> {
     const environment = localEnvironment(process.env, optimizely.url);
     const { datafile } = checkLocalConfiguration(environment);
     if (datafile) optimizely.optimizely.datafiles.set(environment.OPTIMIZELY_SDK_KEY!, datafile);
-    if (spec.tableAccess !== 'none') {
+    if (spec.table.length > 0) {
       dynamo = await startLocalDynamoDb({
         endpoint: environment.DYNAMODB_ENDPOINT,
         tableName: environment.TABLE_NAME!,

@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     `Events:     ${localEvents ? 'local sink, one log line per batch (set OPTIMIZELY_EVENT_ENDPOINT to send them to Optimizely)' : `sent to ${events}`}`,
   );
   console.log(
-    `Local keys: API_KEYS=${environment.API_KEYS} SEGMENT_SHARED_SECRET=${environment.SEGMENT_SHARED_SECRET} SEGMENT_WEBHOOK_TOKEN=${environment.SEGMENT_WEBHOOK_TOKEN}`,
+    `Local keys: API_KEYS=${environment.API_KEYS} ADMIN_API_KEYS=${environment.ADMIN_API_KEYS} SEGMENT_SHARED_SECRET=${environment.SEGMENT_SHARED_SECRET} SEGMENT_WEBHOOK_TOKEN=${environment.SEGMENT_WEBHOOK_TOKEN}`,
   );
   console.log('\nRoutes:');
   for (const route of routes) console.log(`  ${route.method.padEnd(5)}${route.path}  → ${route.function}`);

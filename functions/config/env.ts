@@ -9,6 +9,27 @@ import { ConfigurationError } from '../core/errors';
 import * as z from '../core/zod';
 import { parseLimits } from '../identity/rules';
 
+/** Attribute names that look personal: never sent to Optimizely, even when a datafile declares them. */
+export const DEFAULT_PERSONAL_ATTRIBUTES = [
+  'email',
+  'phone',
+  'phone_number',
+  'mobile',
+  'name',
+  'first_name',
+  'last_name',
+  'firstname',
+  'lastname',
+  'full_name',
+  'address',
+  'street',
+  'postal_code',
+  'zip',
+  'birthday',
+  'date_of_birth',
+  'ip',
+] as const;
+
 const commaList = z.pipe(
   z.string(),
   z.transform((s) =>
@@ -82,14 +103,23 @@ export const variables = {
     'one of debug, info, warn, error, silent',
   ),
   CROSSWALK_METRICS: variable('deploy', z._default(z.enum(['on', 'off']), 'on'), 'on or off'),
-  SECRETS_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
+  SEGMENT_SECRET_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
+  API_KEYS_SECRET_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
+  OPTIMIZELY_WEBHOOK_SECRET_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
+  EXPERIMENT_ID_SECRET_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
   SEGMENT_SHARED_SECRET: variable('local', z.optional(nonEmpty), 'a non-empty secret', true),
   SEGMENT_WEBHOOK_TOKEN: variable('local', z.optional(nonEmpty), 'a non-empty token', true),
   API_KEYS: variable('local', z.optional(commaList), 'a comma-separated list of keys', true),
+  ADMIN_API_KEYS: variable('local', z.optional(commaList), 'a comma-separated list of keys', true),
   OPTIMIZELY_WEBHOOK_SECRET: variable('local', z.optional(nonEmpty), 'a non-empty secret', true),
   REQUIRE_AUTH: variable('stack', z._default(bool, false), 'true or false'),
 
   OPTIMIZELY_SDK_KEY: variable('deploy', z.optional(nonEmpty), 'an Optimizely SDK key'),
+  OPTIMIZELY_SDK_KEYS: variable(
+    'deploy',
+    z.optional(commaList),
+    'a comma-separated list of the SDK keys this deployment serves, or *',
+  ),
   OPTIMIZELY_DATAFILE: variable('local', z.optional(nonEmpty), 'the path of a datafile JSON file'),
   OPTIMIZELY_DATAFILE_URL_TEMPLATE: variable(
     'deploy',
@@ -134,6 +164,11 @@ export const variables = {
     'identifier types whose values are personal data, e.g. email,phone',
   ),
   BUCKET_ON_USER_ID: variable('deploy', z._default(bool, false), 'true or false'),
+  PERSONAL_ATTRIBUTES: variable(
+    'deploy',
+    z._default(commaList, [...DEFAULT_PERSONAL_ATTRIBUTES]),
+    'a comma-separated list of attribute names',
+  ),
   EXPERIMENT_ID_SECRET: variable(
     'local',
     z.optional(z.string().check(z.minLength(16))),

@@ -1,39 +1,55 @@
 /**
- * Secrets, from one Secrets Manager JSON secret when deployed (`SECRETS_ARN`), or from environment
- * variables locally. Each entry point builds one `SecretsSource` per container; it caches for a few
- * minutes so a rotation takes effect without a deploy. The Secrets Manager client is imported only
- * when a secret ARN is configured.
+ * Secrets: deployed, one Secrets Manager secret per purpose (Segment, API keys, Optimizely webhook,
+ * experiment-id digest key), each read only by the functions that need it (functions/routes.ts
+ * `secrets`; the stack grants each role its own and passes their ARNs). Locally, from environment
+ * variables. Each entry point builds one `SecretsSource` per container; it caches for a few minutes
+ * so a rotation takes effect without a deploy, and remembers a failed load briefly so a broken
+ * secret does not cost a call per request. The Secrets Manager client is imported only when needed.
  */
-import { ConfigurationError, DependencyUnavailableError } from '../core/errors';
+import { ConfigurationError, DependencyUnavailableError, isTransient } from '../core/errors';
 import * as z from '../core/zod';
+import type { SecretName } from '../routes';
 import type { Config } from './env';
 
 export interface Secrets {
   segmentSharedSecret?: string;
   segmentWebhookToken?: string;
+  /** Client keys: decide, track, config, datafile. */
   apiKeys: string[];
+  /** Operator keys: every route, profile lookups included. */
+  adminApiKeys: string[];
   optimizelyWebhookSecret?: string;
   /** Key of the digest that turns a personal identifier into an experiment id (never rotate it). */
   experimentIdSecret?: string;
 }
 
-const keyList = z.pipe(
-  z.union([z.array(z.string()), z.string()]),
-  z.transform((v) => (Array.isArray(v) ? v : v.split(',')).map((k) => k.trim()).filter((k) => k.length > 0)),
+const keyList = z._default(
+  z.pipe(
+    z.union([z.array(z.string()), z.string()]),
+    z.transform((v) =>
+      (Array.isArray(v) ? v : v.split(',')).map((k) => k.trim()).filter((k) => k.length > 0),
+    ),
+  ),
+  [],
 );
 const nonEmpty = z.string().check(z.minLength(1));
 
-/** The JSON document stored in the Secrets Manager secret. */
-export const secretDocumentSchema = z.object({
-  segmentSharedSecret: z.optional(nonEmpty),
-  segmentWebhookToken: z.optional(nonEmpty),
-  apiKeys: z._default(keyList, []),
-  optimizelyWebhookSecret: z.optional(nonEmpty),
-  experimentIdSecret: z.optional(z.string().check(z.minLength(16))),
-});
+/** The JSON document of each secret, by purpose. */
+export const secretDocumentSchemas = {
+  segment: z.object({ sharedSecret: z.optional(nonEmpty), webhookToken: z.optional(nonEmpty) }),
+  apiKeys: z.object({ apiKeys: keyList, adminApiKeys: keyList }),
+  optimizelyWebhook: z.object({ secret: nonEmpty }),
+  experimentId: z.object({ secret: z.string().check(z.minLength(16)) }),
+} as const;
+
+const ARN_VARIABLE = {
+  segment: 'SEGMENT_SECRET_ARN',
+  apiKeys: 'API_KEYS_SECRET_ARN',
+  optimizelyWebhook: 'OPTIMIZELY_WEBHOOK_SECRET_ARN',
+  experimentId: 'EXPERIMENT_ID_SECRET_ARN',
+} as const satisfies Record<SecretName, keyof Config>;
 
 const CACHE_MS = 5 * 60_000;
-/** A failed load is remembered this long, so a broken secret does not cost a call per request. */
 const FAILURE_CACHE_MS = 5_000;
 
 export interface SecretsSource {
@@ -44,7 +60,7 @@ export interface SecretsSource {
 
 export type SecretLoader = () => Promise<Secrets>;
 
-/** A caching source over a loader (the environment, Secrets Manager, or a test's). */
+/** A caching source over a loader (Secrets Manager, or a test's). */
 export function cachedSecrets(load: SecretLoader, now: () => number = Date.now): SecretsSource {
   let cached: { secrets: Secrets; at: number } | undefined;
   let failed: { error: unknown; at: number } | undefined;
@@ -76,11 +92,16 @@ export function cachedSecrets(load: SecretLoader, now: () => number = Date.now):
   };
 }
 
-/** The container's secrets source for this configuration. */
+/**
+ * The container's secrets source. Deployed (any secret ARN set), only the secrets whose ARNs this
+ * function was given are read; locally, the environment variables are.
+ */
 export function secretsSource(config: Config): SecretsSource {
-  const arn = config.SECRETS_ARN;
-  if (arn) return cachedSecrets(() => fromSecretsManager(arn));
-  const local: Secrets = { apiKeys: config.API_KEYS ?? [] };
+  const arns = (Object.keys(ARN_VARIABLE) as SecretName[])
+    .map((name) => [name, config[ARN_VARIABLE[name]]] as const)
+    .filter((entry): entry is readonly [SecretName, string] => Boolean(entry[1]));
+  if (arns.length > 0) return cachedSecrets(() => fromSecretsManager(arns));
+  const local: Secrets = { apiKeys: config.API_KEYS ?? [], adminApiKeys: config.ADMIN_API_KEYS ?? [] };
   if (config.SEGMENT_SHARED_SECRET) local.segmentSharedSecret = config.SEGMENT_SHARED_SECRET;
   if (config.SEGMENT_WEBHOOK_TOKEN) local.segmentWebhookToken = config.SEGMENT_WEBHOOK_TOKEN;
   if (config.OPTIMIZELY_WEBHOOK_SECRET) local.optimizelyWebhookSecret = config.OPTIMIZELY_WEBHOOK_SECRET;
@@ -88,38 +109,63 @@ export function secretsSource(config: Config): SecretsSource {
   return { fresh: () => local, get: async () => local };
 }
 
-/** Parses the secret document; the error never quotes the document (it holds secrets). */
-export function parseSecretDocument(secretId: string, text: string | undefined): Secrets {
+/**
+ * Parses one secret's document into the fields it holds. The error names the secret and the fields
+ * at fault, never the document's text (it is a secret).
+ */
+export function parseSecretDocument(
+  name: SecretName,
+  secretId: string,
+  text: string | undefined,
+): Partial<Secrets> {
   let json: unknown;
   try {
     json = JSON.parse(text ?? '{}');
   } catch {
-    throw new ConfigurationError(`Secret ${secretId} is not a JSON document`);
+    throw new ConfigurationError(`Secret ${secretId} (${name}) is not a JSON document`);
   }
-  const parsed = secretDocumentSchema.safeParse(json);
+  const parsed = secretDocumentSchemas[name].safeParse(json);
   if (!parsed.success) {
-    const fields = [...new Set(parsed.error.issues.map((i) => i.path.map(String).join('.')))].join(', ');
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.map(String).join('.') || '(document)'))];
     throw new ConfigurationError(
-      `Secret ${secretId} is not a valid Crosswalk secret document (fields: ${fields})`,
+      `Secret ${secretId} (${name}) is not a valid document (fields: ${fields.join(', ')})`,
     );
   }
-  const { apiKeys, ...rest } = parsed.data;
-  const result: Secrets = { apiKeys };
-  if (rest.segmentSharedSecret) result.segmentSharedSecret = rest.segmentSharedSecret;
-  if (rest.segmentWebhookToken) result.segmentWebhookToken = rest.segmentWebhookToken;
-  if (rest.optimizelyWebhookSecret) result.optimizelyWebhookSecret = rest.optimizelyWebhookSecret;
-  if (rest.experimentIdSecret) result.experimentIdSecret = rest.experimentIdSecret;
-  return result;
+  const data = parsed.data as Record<string, unknown>;
+  switch (name) {
+    case 'segment':
+      return {
+        ...(data.sharedSecret ? { segmentSharedSecret: data.sharedSecret as string } : {}),
+        ...(data.webhookToken ? { segmentWebhookToken: data.webhookToken as string } : {}),
+      };
+    case 'apiKeys':
+      return { apiKeys: data.apiKeys as string[], adminApiKeys: data.adminApiKeys as string[] };
+    case 'optimizelyWebhook':
+      return { optimizelyWebhookSecret: data.secret as string };
+    case 'experimentId':
+      return { experimentIdSecret: data.secret as string };
+  }
 }
 
-async function fromSecretsManager(secretId: string): Promise<Secrets> {
+async function fromSecretsManager(arns: readonly (readonly [SecretName, string])[]): Promise<Secrets> {
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  let text: string | undefined;
-  try {
-    const client = new SecretsManagerClient({});
-    text = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
-  } catch (error) {
-    throw new DependencyUnavailableError('Could not read secrets from Secrets Manager', { cause: error });
-  }
-  return parseSecretDocument(secretId, text);
+  const client = new SecretsManagerClient({});
+  const parts = await Promise.all(
+    arns.map(async ([name, secretId]) => {
+      let text: string | undefined;
+      try {
+        text = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+      } catch (error) {
+        // Throttling or an outage may pass; a missing secret or a denied read will not.
+        if (isTransient(error)) {
+          throw new DependencyUnavailableError(`Could not read secret ${name} from Secrets Manager`, {
+            cause: error,
+          });
+        }
+        throw new ConfigurationError(`Secret ${name} (${secretId}) cannot be read: ${(error as Error).name}`);
+      }
+      return parseSecretDocument(name, secretId, text);
+    }),
+  );
+  return Object.assign({ apiKeys: [], adminApiKeys: [] }, ...parts) as Secrets;
 }

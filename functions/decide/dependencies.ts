@@ -2,7 +2,7 @@
 import type { Config } from '../config/env';
 import { secretsSource } from '../config/secrets';
 import { CachedIdentityReader } from '../decisions/identity-cache';
-import { apiKeyCheck } from '../http/auth';
+import { apiKeyAuth } from '../http/auth';
 import { experimentIdsFromConfig } from '../identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
 import { identityRulesFromConfig } from '../identity/rules';
@@ -34,7 +34,7 @@ export function decideDependencies(config: Config, clients: DependencyClients = 
   const secrets = secretsSource(config);
   const rules = identityRulesFromConfig(config);
   return {
-    checkApiKey: apiKeyCheck(secrets, { requireAuth: config.REQUIRE_AUTH }),
+    authenticate: apiKeyAuth(secrets, { requireAuth: config.REQUIRE_AUTH }),
     decisions: {
       experimentIds: experimentIdsFromConfig(config, rules, secrets),
       identities: new CachedIdentityReader(reader, {
@@ -42,7 +42,12 @@ export function decideDependencies(config: Config, clients: DependencyClients = 
         negativeTtlMs: config.IDENTITY_NEGATIVE_CACHE_TTL_MS,
         maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES,
       }),
-      projects: createProjectRegistry({ source: datafiles, dispatcher }),
+      projects: createProjectRegistry({
+        source: datafiles,
+        dispatcher,
+        personalAttributes: config.PERSONAL_ATTRIBUTES,
+        observability,
+      }),
       dispatcher,
       settings: {
         accountBucketedFlags: config.ACCOUNT_BUCKETED_FLAGS,

@@ -8,13 +8,13 @@ import { InvalidRequestError, UnknownProjectError } from '../core/errors';
 import * as z from '../core/zod';
 import { type DecisionDependencies, decideForRequest, trackForRequest } from '../decisions/service';
 import { type HttpEvent, json, jsonBody, queryValues } from '../http/api-gateway';
-import type { ApiKeyCheck } from '../http/auth';
+import type { Authenticate, Caller } from '../http/auth';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
 import { routeOperations } from '../http/operations';
 import { decideBodySchema, KEYED_FIELDS, type RequestLimits, trackBodySchema } from './schema';
 
 export interface DecideDependencies {
-  checkApiKey: ApiKeyCheck;
+  authenticate: Authenticate;
   decisions: DecisionDependencies;
   limits: RequestLimits & { maxDecideKeys: number; maxBodyBytes: number };
   /** SDK key of requests without X-Optimizely-SDK-Key (OPTIMIZELY_SDK_KEY). */
@@ -47,8 +47,8 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
     return parsed.data;
   };
 
-  const operations = routeOperations('decide', {
-    decide: async (event) => {
+  const operations = routeOperations<Caller>('decide', {
+    decide: async (event, caller) => {
       const keys = queryValues(event, 'keys');
       if (keys.length > limits.maxDecideKeys) {
         throw new InvalidRequestError(
@@ -64,6 +64,8 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         userAttributes: body.userAttributes,
         decideOptions: body.decideOptions,
         forcedDecisions: body.forcedDecisions,
+        // A client key sees what its request sent, never the person's stored traits.
+        showAllAttributes: caller.admin,
       });
       // Agent: one key → one decision object; several or none → an array.
       return json(200, keys.length === 1 ? found[0] : found);
@@ -105,8 +107,8 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
     },
   });
 
-  return httpHandler(async (event, context) => {
-    await deps.checkApiKey(event);
-    return operations(event, context);
-  }, decisions.observability);
+  return httpHandler(
+    async (event) => operations(event, await deps.authenticate(event, 'client')),
+    decisions.observability,
+  );
 }

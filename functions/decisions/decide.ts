@@ -72,6 +72,11 @@ export interface DecideInput {
   /** Requested flag keys; empty → every flag of the project. */
   keys: readonly string[];
   attributes: Attributes;
+  /**
+   * What `userContext.attributes` answers, when not every attribute the SDK saw may be shown (a
+   * client key sees only what its request sent, never stored traits); undefined: all of them.
+   */
+  shownAttributes?: Attributes | undefined;
   options: readonly DecideOptionName[];
   forcedDecisions: readonly ForcedDecision[];
   accountBucketedFlags: readonly string[];
@@ -139,10 +144,11 @@ export function decideFlags(project: Project, person: Person, input: DecideInput
   for (const key of keys) {
     const accountId = accountBucketingId(key, input.accountBucketedFlags, person.accountId);
     const { context, attributes } = contextFor(accountId);
+    const shown = input.shownAttributes ?? attributes;
     const decision = context.decide(key, options);
     if (onlyEnabled && !decision.enabled) continue;
     decisions.push(
-      toAgent(decision, person.answerUserId, attributes, {
+      toAgent(decision, person.answerUserId, shown, {
         canonicalId: person.experimentId,
         userId: person.userId,
         matchedBy: person.matchedBy,

@@ -86,7 +86,7 @@ function attributesFor(
   return buildAttributes({
     profile: person.profile,
     requestAttributes: request.userAttributes,
-    declared: project.declaredAttributes,
+    declared: project.forwardedAttributes,
     accountPrefix: deps.settings.accountPrefix,
     allowReserved: deps.settings.allowReserved,
   });
@@ -94,6 +94,8 @@ function attributesFor(
 
 export interface DecideRequest extends PersonRequest {
   sdkKey: string;
+  /** When false (a client key), answers show only the request's own attributes. */
+  showAllAttributes: boolean;
   keys: readonly string[];
   decideOptions: readonly DecideOptionName[];
   forcedDecisions: readonly ForcedDecision[];
@@ -113,6 +115,7 @@ export async function decideForRequest(
     decideFlags(project, person, {
       keys: request.keys,
       attributes,
+      shownAttributes: request.showAllAttributes ? undefined : request.userAttributes,
       options: request.decideOptions,
       forcedDecisions: request.forcedDecisions,
       accountBucketedFlags: deps.settings.accountBucketedFlags,

@@ -1,15 +1,17 @@
 /**
  * A function that serves several routes dispatches on the operation the route table names for the
  * request's route (functions/routes.ts), so a route added to the table without an operation behind
- * it fails when the handler is built, not on a request.
+ * it fails when the handler is built, not on a request. `A` is what the handler hands each
+ * operation besides the event (the Lambda context, or the authenticated caller).
  */
 import { NotFoundError } from '../core/errors';
 import { type FunctionName, routeKey, routes } from '../routes';
-import type { HttpEvent } from './api-gateway';
-import type { HttpHandlerFn } from './http-handler';
+import type { HttpEvent, HttpResult } from './api-gateway';
 
-export function routeOperations(fn: FunctionName, operations: Record<string, HttpHandlerFn>): HttpHandlerFn {
-  const byRoute = new Map<string, HttpHandlerFn>();
+export type Operation<A> = (event: HttpEvent, arg: A) => Promise<HttpResult>;
+
+export function routeOperations<A>(fn: FunctionName, operations: Record<string, Operation<A>>): Operation<A> {
+  const byRoute = new Map<string, Operation<A>>();
   for (const route of routes) {
     if (route.function !== fn) continue;
     const operation = operations[route.operation];
@@ -17,10 +19,10 @@ export function routeOperations(fn: FunctionName, operations: Record<string, Htt
     byRoute.set(routeKey(route), operation);
   }
   const only = byRoute.size === 1 ? [...byRoute.values()][0] : undefined;
-  return (event: HttpEvent, context) => {
+  return (event, arg) => {
     // A hand-written event for a one-route function may carry any routeKey (`$default`, none).
     const operation = only ?? byRoute.get(event.routeKey);
     if (!operation) throw new NotFoundError(`No route ${event.routeKey}`);
-    return operation(event, context);
+    return operation(event, arg);
   };
 }

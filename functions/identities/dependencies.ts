@@ -1,7 +1,7 @@
 /** What the identities function needs, built once per container from the configuration. */
 import type { Config } from '../config/env';
 import { secretsSource } from '../config/secrets';
-import { apiKeyCheck } from '../http/auth';
+import { apiKeyAuth } from '../http/auth';
 import { experimentIdsFromConfig } from '../identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
 import { identityRulesFromConfig } from '../identity/rules';
@@ -17,7 +17,7 @@ export function identitiesDependencies(
   const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   const secrets = secretsSource(config);
   return {
-    checkApiKey: apiKeyCheck(secrets, { requireAuth: config.REQUIRE_AUTH }),
+    authenticate: apiKeyAuth(secrets, { requireAuth: config.REQUIRE_AUTH }),
     maxIdentifierBytes: config.MAX_IDENTIFIER_BYTES,
     experimentIds: experimentIdsFromConfig(config, identityRulesFromConfig(config), secrets),
     identities: createIdentityReader({

@@ -2,7 +2,7 @@
 import { InvalidRequestError, NotFoundError } from '../core/errors';
 import * as z from '../core/zod';
 import { json } from '../http/api-gateway';
-import type { ApiKeyCheck } from '../http/auth';
+import type { Authenticate } from '../http/auth';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
 import { routeOperations } from '../http/operations';
 import type { ExperimentIds } from '../identity/experiment-id';
@@ -12,7 +12,7 @@ import type { Observability } from '../observability/logger';
 import { identityPathSchema } from './schema';
 
 export interface IdentitiesDependencies {
-  checkApiKey: ApiKeyCheck;
+  authenticate: Authenticate;
   maxIdentifierBytes: number;
   identities: IdentityDescriber;
   experimentIds: ExperimentIds;
@@ -46,14 +46,21 @@ export function createIdentitiesHandler(deps: IdentitiesDependencies): LambdaHtt
   return httpHandler(
     routeOperations('identities', {
       describe: async (event) => {
-        await deps.checkApiKey(event);
+        const caller = await deps.authenticate(event, 'admin');
         // HTTP APIs deliver path parameters decoded once already: never decode them again.
         const params = pathSchema.safeParse({
           type: event.pathParameters?.type,
           value: event.pathParameters?.value,
         });
         if (!params.success) throw new InvalidRequestError(z.describeIssues(params.error, 'path'));
-        const profile = await deps.identities.describe(normalizeIdentifier(params.data));
+        const identifier = normalizeIdentifier(params.data);
+        // Who read which kind of profile data, never what: no identifier value, no key.
+        deps.observability.logger.info('profile read', {
+          key: caller.fingerprint,
+          route: event.routeKey,
+          identifierType: identifier.type,
+        });
+        const profile = await deps.identities.describe(identifier);
         if (!profile)
           throw new NotFoundError(`No profile is known for ${params.data.type} ${params.data.value}`);
         return json(200, await describedAnswer(profile, deps.experimentIds));

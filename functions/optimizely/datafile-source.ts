@@ -37,6 +37,8 @@ export interface DatafileSourceOptions {
   now?: () => number;
   /** Bound on SDK keys held per container (least recently used dropped first). */
   maxKeys?: number;
+  /** The SDK keys this deployment serves (OPTIMIZELY_SDK_KEYS); `*` serves any. */
+  allowedSdkKeys?: readonly string[];
   observability?: Observability;
 }
 
@@ -92,9 +94,24 @@ export class DatafileSource {
     this.missing = new LruCache({ maxEntries: 10 * maxEntries, ttlMs: MISSING_TTL_MS, now: this.now });
   }
 
+  /**
+   * Refuses, before any fetch or write, an SDK key this deployment does not serve: the caller must
+   * not choose which project's declared attributes (and events) a person's data goes to.
+   */
+  private checkServed(sdkKey: string): void {
+    if (!isValidSdkKey(sdkKey))
+      throw new UnknownProjectError(`Invalid SDK key ${JSON.stringify(sdkKey.slice(0, 40))}`);
+    const allowed = this.options.allowedSdkKeys ?? ['*'];
+    if (!allowed.includes('*') && !allowed.includes(sdkKey)) {
+      throw new UnknownProjectError(
+        `SDK key ${sdkKey} is not served by this deployment (OPTIMIZELY_SDK_KEYS)`,
+      );
+    }
+  }
+
   /** The datafile to serve now for this SDK key (possibly revalidating in the background). */
   async get(sdkKey: string): Promise<StoredDatafile> {
-    if (!isValidSdkKey(sdkKey)) throw new UnknownProjectError(`Invalid SDK key ${JSON.stringify(sdkKey)}`);
+    this.checkServed(sdkKey);
     const held = this.held.get(sdkKey);
     if (held) {
       this.maybeRevalidate(sdkKey, held);
@@ -114,12 +131,17 @@ export class DatafileSource {
    * it. Used by the Optimizely webhook. Null when the CDN has none for this key.
    */
   async refresh(sdkKey: string): Promise<StoredDatafile | null> {
-    if (!isValidSdkKey(sdkKey)) throw new UnknownProjectError(`Invalid SDK key ${JSON.stringify(sdkKey)}`);
+    this.checkServed(sdkKey);
     const outcome = await this.fetchFromCdn(sdkKey);
     if (outcome.kind !== 'fetched') return null;
     await this.options.store.put(outcome.datafile);
     this.hold(sdkKey, { datafile: outcome.datafile, checkedAt: this.now(), pinned: false });
     return outcome.datafile;
+  }
+
+  /** How many SDK keys the container holds a datafile for, and knows to have none (both bounded). */
+  sizes(): { held: number; missing: number } {
+    return { held: this.held.size, missing: this.missing.size };
   }
 
   /** Resolves when every background revalidation has settled (tests, and the bench). */
@@ -245,6 +267,7 @@ export function datafileSourceFromConfig(
     | 'DATAFILE_REVALIDATE_SECONDS'
     | 'OPTIMIZELY_DATAFILE'
     | 'OPTIMIZELY_SDK_KEY'
+    | 'OPTIMIZELY_SDK_KEYS'
   >,
   store: DatafileStore,
   observability: Observability,
@@ -253,6 +276,9 @@ export function datafileSourceFromConfig(
     store,
     urlTemplate: config.OPTIMIZELY_DATAFILE_URL_TEMPLATE,
     revalidateMs: config.DATAFILE_REVALIDATE_SECONDS * 1000,
+    // Unset: the default SDK key alone when there is one, else any (a local run).
+    allowedSdkKeys:
+      config.OPTIMIZELY_SDK_KEYS ?? (config.OPTIMIZELY_SDK_KEY ? [config.OPTIMIZELY_SDK_KEY] : ['*']),
     ...(config.OPTIMIZELY_DATAFILE && config.OPTIMIZELY_SDK_KEY
       ? { localFile: { sdkKey: config.OPTIMIZELY_SDK_KEY, path: config.OPTIMIZELY_DATAFILE } }
       : {}),

@@ -13,6 +13,7 @@ import {
   type OptimizelyConfig,
 } from '@optimizely/optimizely-sdk';
 import { LruCache } from '../core/lru-cache';
+import { type Observability, silent } from '../observability/logger';
 import type { DatafileSource } from './datafile-source';
 import type { FlushingEventDispatcher } from './event-dispatcher';
 
@@ -26,8 +27,10 @@ export interface Project {
   /** Every flag key, in datafile order (decide with no keys decides them all). */
   flagKeys: string[];
   eventKeys: ReadonlySet<string>;
-  /** Attribute keys the datafile declares: the only ones that may reach Optimizely. */
+  /** Attribute keys the datafile declares. */
   declaredAttributes: ReadonlySet<string>;
+  /** The declared keys that may reach Optimizely: declared, and not personal (PERSONAL_ATTRIBUTES). */
+  forwardedAttributes: ReadonlySet<string>;
 }
 
 export interface ProjectRegistry {
@@ -48,6 +51,9 @@ export function createOptimizelyClient(datafile: string, dispatcher: EventDispat
 export function createProjectRegistry(options: {
   source: DatafileSource;
   dispatcher: FlushingEventDispatcher;
+  /** Attribute names never forwarded, whatever a datafile declares (compared case-insensitively). */
+  personalAttributes?: readonly string[];
+  observability?: Observability;
   /** Bound on projects (Optimizely clients) held per container, least recently used dropped first. */
   maxProjects?: number;
 }): ProjectRegistry {
@@ -56,11 +62,23 @@ export function createProjectRegistry(options: {
     ttlMs: Number.POSITIVE_INFINITY,
   });
 
+  const personal = new Set((options.personalAttributes ?? []).map((name) => name.toLowerCase()));
+  const { logger } = options.observability ?? silent;
+
   function build(sdkKey: string, datafile: string, revision: number): Project {
     const client = createOptimizelyClient(datafile, options.dispatcher);
     const config = client.getOptimizelyConfig();
     if (!config) throw new Error(`The datafile for SDK key ${sdkKey} was not accepted by the Optimizely SDK`);
     const parsed = JSON.parse(datafile) as { featureFlags?: { key: string }[] };
+    const declared = new Set(config.attributes.map((a) => a.key));
+    const withheld = [...declared].filter((key) => personal.has(key.toLowerCase()));
+    if (withheld.length > 0) {
+      logger.warn('the datafile declares attributes that look personal; Crosswalk never sends them', {
+        sdkKey,
+        revision,
+        attributes: withheld,
+      });
+    }
     return {
       sdkKey,
       revision,
@@ -69,7 +87,8 @@ export function createProjectRegistry(options: {
       config,
       flagKeys: (parsed.featureFlags ?? []).map((f) => f.key),
       eventKeys: new Set(config.events.map((e) => e.key)),
-      declaredAttributes: new Set(config.attributes.map((a) => a.key)),
+      declaredAttributes: declared,
+      forwardedAttributes: new Set([...declared].filter((key) => !personal.has(key.toLowerCase()))),
     };
   }
 

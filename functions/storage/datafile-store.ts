@@ -11,11 +11,21 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError, isTransient } from '../core/errors';
-import { DATAFILE_KEY_PREFIX, TABLE_PARTITION_KEY as PK, TABLE_SORT_KEY as SK } from './table-schema';
+import {
+  KEY_PREFIX,
+  TABLE_PARTITION_KEY as PK,
+  TABLE_SORT_KEY as SK,
+  TABLE_TTL_ATTRIBUTE as TTL,
+} from './table-schema';
 
 const DATAFILE_SK = 'DATAFILE';
 /** Leaves headroom under DynamoDB's 400 KB item limit for the other attributes. */
 const MAX_STORED_BYTES = 380 * 1024;
+/**
+ * A stored datafile expires this long after it was fetched: projects a deployment stops using do
+ * not stay forever, and a project in use is fetched again (and stored again) when it expires.
+ */
+const STORED_DATAFILE_DAYS = 30;
 
 export interface StoredDatafile {
   sdkKey: string;
@@ -35,7 +45,7 @@ export interface DatafileStore {
 }
 
 export function datafileItemKey(sdkKey: string): { pk: string; sk: string } {
-  return { pk: `${DATAFILE_KEY_PREFIX}${sdkKey}`, sk: DATAFILE_SK };
+  return { pk: `${KEY_PREFIX.datafile}${sdkKey}`, sk: DATAFILE_SK };
 }
 
 export class DynamoDbDatafileStore implements DatafileStore {
@@ -57,6 +67,8 @@ export class DynamoDbDatafileStore implements DatafileStore {
         }),
       );
       if (!Item?.datafile?.B || !Item.revision?.N) return null;
+      // DynamoDB deletes expired items lazily: one past its expiry is gone.
+      if (Item[TTL]?.N && Number(Item[TTL].N) * 1000 <= Date.now()) return null;
       const stored: StoredDatafile = {
         sdkKey,
         datafile: gunzipSync(Item.datafile.B).toString('utf8'),
@@ -86,6 +98,7 @@ export class DynamoDbDatafileStore implements DatafileStore {
             datafile: { B: body },
             revision: { N: String(datafile.revision) },
             fetchedAt: { N: String(datafile.fetchedAt) },
+            [TTL]: { N: String(Math.floor(datafile.fetchedAt / 1000) + STORED_DATAFILE_DAYS * 86_400) },
             ...(datafile.etag ? { etag: { S: datafile.etag } } : {}),
           },
           ConditionExpression: 'attribute_not_exists(#pk) OR #revision < :revision',

@@ -37,7 +37,12 @@ import type {
   WriteResult,
   WriteUnit,
 } from './identity-store';
-import { TABLE_PARTITION_KEY as PK, TABLE_SORT_KEY as SK, TABLE_TTL_ATTRIBUTE as TTL } from './table-schema';
+import {
+  KEY_PREFIX,
+  TABLE_PARTITION_KEY as PK,
+  TABLE_SORT_KEY as SK,
+  TABLE_TTL_ATTRIBUTE as TTL,
+} from './table-schema';
 
 const BATCH_GET_LIMIT = 100;
 const TRANSACTION_LIMIT = 100;
@@ -67,19 +72,22 @@ const PROFILE_FORMAT = '2';
 
 export function identifierItemKey(identifier: Identifier): Key {
   // The type is encoded so a custom type containing '#' cannot collide with another type's values.
-  return { pk: `ID#${encodeURIComponent(identifier.type)}#${identifier.value}`, sk: ID_SK };
+  return {
+    pk: `${KEY_PREFIX.identifier}${encodeURIComponent(identifier.type)}#${identifier.value}`,
+    sk: ID_SK,
+  };
 }
 export function tombstoneItemKey(identifier: Identifier): Key {
   return { pk: identifierItemKey(identifier).pk, sk: TOMB_SK };
 }
 export function profileItemKey(profileId: string): Key {
-  return { pk: `PROFILE#${profileId}`, sk: PROFILE_SK };
+  return { pk: `${KEY_PREFIX.profile}${profileId}`, sk: PROFILE_SK };
 }
 export function accountItemKey(accountId: string): Key {
-  return { pk: `ACCOUNT#${accountId}`, sk: ACCOUNT_SK };
+  return { pk: `${KEY_PREFIX.account}${accountId}`, sk: ACCOUNT_SK };
 }
 export function messageItemKey(messageId: string): Key {
-  return { pk: `MSG#${messageId}`, sk: MSG_SK };
+  return { pk: `${KEY_PREFIX.message}${messageId}`, sk: MSG_SK };
 }
 
 function toKey(key: Key): Item {
@@ -330,12 +338,12 @@ export class DynamoDbIdentityStore implements IdentityStore {
           TableName: this.tableName,
           FilterExpression: 'begins_with(#pk, :prefix)',
           ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':prefix': { S: 'PROFILE#' } },
+          ExpressionAttributeValues: { ':prefix': { S: KEY_PREFIX.profile } },
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
       for (const item of page.Items ?? []) {
-        const id = str(item, PK).slice('PROFILE#'.length);
+        const id = str(item, PK).slice(KEY_PREFIX.profile.length);
         out.push({
           state: { id, ...(JSON.parse(str(item, 'state')) as Omit<ProfileState, 'id'>) },
           version: num(item, 'version'),

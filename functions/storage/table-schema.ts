@@ -25,7 +25,21 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
 }
 
 /**
- * Partition-key prefix of stored Optimizely datafiles. IAM scopes the decide function's writes to
- * items under it (dynamodb:LeadingKeys), so it is shared with the stack.
+ * Partition-key prefixes of the item families. IAM gives each function access to the families it
+ * uses only (a `dynamodb:LeadingKeys` condition per grant, see functions/routes.ts), so they are
+ * shared with the stack. The key formats themselves live in the storage adapters.
  */
-export const DATAFILE_KEY_PREFIX = 'DATAFILE#';
+export const KEY_PREFIX = {
+  /** Identifier items and their tombstones: `ID#<type>#<value>`. */
+  identifier: 'ID#',
+  profile: 'PROFILE#',
+  account: 'ACCOUNT#',
+  /** messageId markers of processed Segment events. */
+  message: 'MSG#',
+  datafile: 'DATAFILE#',
+} as const;
+
+export type ItemFamily = keyof typeof KEY_PREFIX;
+
+/** @deprecated use KEY_PREFIX.datafile */
+export const DATAFILE_KEY_PREFIX = KEY_PREFIX.datafile;

@@ -4,12 +4,20 @@
  */
 import { type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, type HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnRoute,
+  type CfnStage,
+  HttpApi,
+  HttpMethod,
+  type HttpRoute,
+  type HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteSpec } from '../../functions/routes';
+import { type RouteSpec, routeKey } from '../../functions/routes';
 
 export interface CrosswalkApiProps {
   /** Steady-state requests per second across the stage. */
@@ -66,14 +74,37 @@ export class CrosswalkApi extends Construct {
     });
   }
 
-  /** Wires one route-table entry to its function (one integration per function, shared by its routes). */
-  addRoute(route: RouteSpec, fn: IFunction, integrationId: string): void {
+  /**
+   * Wires one route-table entry to its function (one integration per function, shared by its
+   * routes), with its own throttle: route settings override the stage default, so a Segment
+   * backfill, client traffic and operators each have their own bucket.
+   */
+  addRoute(
+    route: RouteSpec,
+    fn: IFunction,
+    integrationId: string,
+    throttle: { rateLimit: number; burstLimit: number },
+  ): HttpRoute {
     let integration = this.integrations.get(fn);
     if (!integration) {
       integration = new HttpLambdaIntegration(integrationId, fn);
       this.integrations.set(fn, integration);
     }
-    this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration });
+    const [added] = this.api.addRoutes({
+      path: route.path,
+      methods: [HttpMethod[route.method]],
+      integration,
+    });
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    const settings = { ...(cfnStage.routeSettings as Record<string, unknown> | undefined) };
+    settings[routeKey(route)] = {
+      ThrottlingRateLimit: throttle.rateLimit,
+      ThrottlingBurstLimit: throttle.burstLimit,
+    };
+    cfnStage.routeSettings = settings;
+    // Route settings may only name routes that exist.
+    cfnStage.addDependency(added!.node.defaultChild as CfnRoute);
+    return added!;
   }
 
   get url(): string {

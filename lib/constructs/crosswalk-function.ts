@@ -11,8 +11,8 @@ import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-l
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { TableAccess } from '../../functions/routes';
-import { DATAFILE_KEY_PREFIX } from '../../functions/storage/table-schema';
+import type { TableGrant } from '../../functions/routes';
+import { KEY_PREFIX } from '../../functions/storage/table-schema';
 
 /**
  * Modules the bundles take from functions/bundling/ instead (esbuild aliases; paths from the project
@@ -46,26 +46,6 @@ const ESM_REQUIRE_BANNER = [
   "const __dirname = process.getBuiltinModule('node:path').dirname(__filename);",
 ].join(' ');
 
-/** Item reads the functions make; TransactGetItems is authorised through GetItem. */
-export const TABLE_READ_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-] as const;
-
-/** Item writes; TransactWriteItems is authorised through these per action. */
-export const TABLE_WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-] as const;
-
-/** The writes a datafile cache needs: one conditional put (or update) per stored datafile. */
-export const DATAFILE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
-
 export interface CrosswalkFunctionProps {
   /** Route-table name (`segment-webhook`); also names the logical ID (`SegmentWebhookFunction`). */
   functionName: string;
@@ -76,6 +56,8 @@ export interface CrosswalkFunctionProps {
   projectRoot: string;
   memoryMb?: number;
   timeoutSeconds?: number;
+  /** Concurrency reserved for (and capped at) this function; unset: the account's shared pool. */
+  reservedConcurrency?: number;
   environment?: Record<string, string>;
   logRetention: RetentionDays;
   /** Log groups follow the table's policy so a retained stack keeps its logs too. */
@@ -116,6 +98,9 @@ export class CrosswalkFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memoryMb ?? 512,
       timeout: Duration.seconds(props.timeoutSeconds ?? 10),
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
       tracing: Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
@@ -150,48 +135,34 @@ export class CrosswalkFunction extends Construct {
     (this.function.node.defaultChild as CfnFunction).overrideLogicalId(this.logicalId);
   }
 
-  /** Grants exactly the table access a route-table entry declares, nothing for `none`. */
-  grantTable(table: ITable, access: TableAccess): void {
-    if (access === 'none') return;
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ReadIdentityTable',
-        effect: Effect.ALLOW,
-        actions: [...TABLE_READ_ACTIONS],
-        resources: [table.tableArn],
-      }),
-    );
-    if (access === 'read-write') {
+  /**
+   * Grants exactly the table access a route-table entry declares: one statement per grant, on the
+   * table itself (never its indexes or streams), limited to its item families by a
+   * `dynamodb:LeadingKeys` condition on their partition-key prefixes.
+   */
+  grantTable(table: ITable, grants: readonly TableGrant[]): void {
+    grants.forEach((grant, i) => {
       this.role.addToPrincipalPolicy(
         new PolicyStatement({
-          sid: 'WriteIdentityTable',
+          sid: `Table${i}${grant.items.map((item) => item[0]!.toUpperCase() + item.slice(1)).join('')}`,
           effect: Effect.ALLOW,
-          actions: [...TABLE_WRITE_ACTIONS],
-          resources: [table.tableArn],
-        }),
-      );
-    } else if (access === 'read-datafile') {
-      // The decide path caches datafiles in the table; IAM keeps its writes to those items.
-      this.role.addToPrincipalPolicy(
-        new PolicyStatement({
-          sid: 'WriteDatafileItems',
-          effect: Effect.ALLOW,
-          actions: [...DATAFILE_WRITE_ACTIONS],
+          actions: grant.actions.map((action) => `dynamodb:${action}`),
           resources: [table.tableArn],
           conditions: {
-            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DATAFILE_KEY_PREFIX}*`] },
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': grant.items.map((item) => `${KEY_PREFIX[item]}*`),
+            },
           },
         }),
       );
-    }
-    // Only a customer-managed key (not ours today) needs a grant; readers only decrypt.
-    if (access === 'read') table.encryptionKey?.grantDecrypt(this.role);
-    else table.encryptionKey?.grantEncryptDecrypt(this.role);
+    });
+    // Only a customer-managed key (not ours today) needs a grant.
+    if (grants.length > 0) table.encryptionKey?.grantEncryptDecrypt(this.role);
   }
 
-  /** Lets the function read the one Secrets Manager secret; call only when it needs a secret. */
-  grantSecrets(secret: ISecret): void {
-    secret.grantRead(this.role);
+  /** Lets the function read these Secrets Manager secrets, and no other. */
+  grantSecrets(secrets: readonly ISecret[]): void {
+    for (const secret of secrets) secret.grantRead(this.role);
   }
 }
 

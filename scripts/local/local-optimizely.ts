@@ -37,6 +37,8 @@ export class LocalOptimizely {
   eventStatus = 200;
   /** Delay before the event API answers, in ms. */
   eventDelayMs = 0;
+  /** Datafile requests received, by SDK key (tests check what was fetched, and what never was). */
+  readonly datafileRequests: string[] = [];
 
   constructor(private readonly options: LocalOptimizelyOptions = {}) {
     this.datafiles = options.datafiles ?? new Map();
@@ -66,6 +68,7 @@ export class LocalOptimizely {
   }
 
   serveDatafile(sdkKey: string): LocalAnswer {
+    this.datafileRequests.push(sdkKey);
     const datafile = this.datafiles.get(sdkKey);
     if (datafile === undefined) {
       return {

@@ -19,6 +19,7 @@ export const LOCAL_OPTIMIZELY_PREFIX = '/local/optimizely';
 
 /** The demo's keys and secrets: local placeholders, printed by `npm start`, never used when deployed. */
 export const LOCAL_API_KEY = 'dev-key';
+export const LOCAL_ADMIN_API_KEY = 'dev-admin-key';
 export const LOCAL_SEGMENT_SECRET = 'dev-segment-secret';
 export const LOCAL_SEGMENT_TOKEN = 'dev-webhook-token';
 export const LOCAL_OPTIMIZELY_WEBHOOK_SECRET = 'dev-optimizely-secret';
@@ -62,6 +63,7 @@ export function localEnvironment(source: NodeJS.ProcessEnv, optimizelyBase: stri
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     API_KEYS: LOCAL_API_KEY,
+    ADMIN_API_KEYS: LOCAL_ADMIN_API_KEY,
     SEGMENT_SHARED_SECRET: LOCAL_SEGMENT_SECRET,
     SEGMENT_WEBHOOK_TOKEN: LOCAL_SEGMENT_TOKEN,
     OPTIMIZELY_WEBHOOK_SECRET: LOCAL_OPTIMIZELY_WEBHOOK_SECRET,

@@ -25,6 +25,7 @@ beforeAll(async () => {
   app = await startTestApp({
     TABLE_NAME: table.tableName,
     API_KEYS: KEY,
+    ADMIN_API_KEYS: KEY,
     SEGMENT_SHARED_SECRET: SECRET,
     SEGMENT_WEBHOOK_TOKEN: TOKEN,
     IDENTITY_CACHE_TTL_MS: '0',
@@ -422,7 +423,7 @@ describe('transient DynamoDB faults', () => {
     const clean = await startTestApp({
       TABLE_NAME: reference.tableName,
       SEGMENT_WEBHOOK_TOKEN: TOKEN,
-      API_KEYS: KEY,
+      ADMIN_API_KEYS: KEY,
     });
     try {
       const response = await fetch(`${clean.url}/webhooks/segment`, {

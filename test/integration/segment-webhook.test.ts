@@ -15,7 +15,9 @@ let handlers: Handlers;
 
 /** Builds the handlers from the base settings plus `vars`, as a new container would. */
 function configure(vars: Record<string, string | undefined> = {}): void {
-  handlers = buildHandlers(testConfig({ TABLE_NAME: table?.tableName, API_KEYS: API_KEY, ...vars }));
+  handlers = buildHandlers(
+    testConfig({ TABLE_NAME: table?.tableName, API_KEYS: API_KEY, ADMIN_API_KEYS: API_KEY, ...vars }),
+  );
 }
 
 async function post(body: string, headers: Record<string, string> = {}, query = '') {

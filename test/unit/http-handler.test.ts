@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { cachedSecrets } from '../../functions/config/secrets';
 import type { HttpEvent } from '../../functions/http/api-gateway';
-import { apiKeyCheck } from '../../functions/http/auth';
+import { apiKeyAuth } from '../../functions/http/auth';
 import { httpHandler } from '../../functions/http/http-handler';
 import { createObservability, silent } from '../../functions/observability/logger';
 
@@ -29,17 +29,48 @@ describe('httpHandler', () => {
   });
 
   it('accepts an API key sent under a capitalised header name', async () => {
-    const check = apiKeyCheck(
-      cachedSecrets(async () => ({ apiKeys: ['secret-key'] })),
-      { requireAuth: true },
+    const authenticate = apiKeyAuth(
+      cachedSecrets(async () => ({ apiKeys: ['secret-key'], adminApiKeys: [] })),
+      {
+        requireAuth: true,
+      },
     );
     const handler = httpHandler(async (e) => {
-      await check(e);
+      await authenticate(e, 'client');
       return { statusCode: 204 };
     }, silent);
     expect((await handler(event({ 'X-Api-Key': 'secret-key' }), context)).statusCode).toBe(204);
     expect((await handler(event({ Authorization: 'Bearer secret-key' }), context)).statusCode).toBe(204);
     expect((await handler(event({ 'X-Api-Key': 'wrong' }), context)).statusCode).toBe(401);
+  });
+
+  it('scopes keys: client keys for client routes, operator keys for everything, 403 naming the scope', async () => {
+    const authenticate = apiKeyAuth(
+      cachedSecrets(async () => ({ apiKeys: ['client', 'both'], adminApiKeys: ['admin', 'both'] })),
+      { requireAuth: true },
+    );
+    const as = (key: string) => event({ 'x-api-key': key });
+    expect(await authenticate(as('client'), 'client')).toMatchObject({
+      admin: false,
+      fingerprint: expect.stringMatching(/^[0-9a-f]{12}$/),
+    });
+    await expect(authenticate(as('client'), 'admin')).rejects.toThrow(
+      /needs an operator key \(ADMIN_API_KEYS\)/,
+    );
+    expect(await authenticate(as('admin'), 'client')).toMatchObject({ admin: true });
+    expect(await authenticate(as('admin'), 'admin')).toMatchObject({ admin: true });
+    expect(await authenticate(as('both'), 'admin')).toMatchObject({ admin: true });
+    const fingerprint = (await authenticate(as('admin'), 'admin')).fingerprint;
+    expect(fingerprint).not.toContain('admin');
+  });
+
+  it('is open locally with no key configured, and refuses everything under REQUIRE_AUTH', async () => {
+    const none = cachedSecrets(async () => ({ apiKeys: [], adminApiKeys: [] }));
+    expect(await apiKeyAuth(none, { requireAuth: false })(event({}), 'admin')).toEqual({
+      admin: true,
+      fingerprint: null,
+    });
+    await expect(apiKeyAuth(none, { requireAuth: true })(event({}), 'client')).rejects.toThrow(/No API keys/);
   });
 
   it('logs every line of a request with its request id, route and cold-start flag', async () => {

@@ -13,6 +13,8 @@ import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';
 
 const API_KEY = 'decide-test-key';
+const ADMIN_KEY = 'decide-admin-key';
+const admin = { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' };
 const WEBHOOK_SECRET = 'optimizely-webhook-secret';
 const auth = { 'x-api-key': API_KEY, 'content-type': 'application/json' };
 const declared = new Set(
@@ -71,6 +73,8 @@ beforeAll(async () => {
   settings = {
     TABLE_NAME: table.tableName,
     API_KEYS: API_KEY,
+    ADMIN_API_KEYS: ADMIN_KEY,
+    OPTIMIZELY_SDK_KEYS: '*',
     OPTIMIZELY_WEBHOOK_SECRET: WEBHOOK_SECRET,
     OPTIMIZELY_SDK_KEY: 'local-sample',
     OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE_PATH,
@@ -216,7 +220,8 @@ describe('account bucketing', () => {
     const team = new Set<string>();
     const search = new Set<string>();
     for (const userId of members) {
-      const response = await post('/v1/decide?keys=team_dashboard&keys=search_ranking', { userId });
+      // An operator key sees every attribute the SDK saw, the account's traits included.
+      const response = await post('/v1/decide?keys=team_dashboard&keys=search_ranking', { userId }, admin);
       expect(response.status).toBe(200);
       expectValid('decide', 200, response.body);
       const [dashboard, ranking] = response.body as unknown as Json[];

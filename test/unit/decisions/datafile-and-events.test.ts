@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { DependencyUnavailableError, UnknownProjectError } from '../../../functions/core/errors';
+import { createObservability } from '../../../functions/observability/logger';
 import { DatafileSource } from '../../../functions/optimizely/datafile-source';
 import { FlushingEventDispatcher } from '../../../functions/optimizely/event-dispatcher';
+import { createProjectRegistry } from '../../../functions/optimizely/projects';
 import { InMemoryDatafileStore, sampleDatafile } from '../../support/decisions';
 
 function withRevision(revision: number): string {
@@ -24,6 +26,40 @@ function fakeCdn(files: Map<string, string>, counter: { requests: number; status
 }
 
 describe('DatafileSource', () => {
+  it('stays bounded after 1,000 random SDK keys, writing nothing, and refuses keys it does not serve unfetched', async () => {
+    const store = new InMemoryDatafileStore();
+    const counter = { requests: 0 };
+    const open = new DatafileSource({
+      store,
+      urlTemplate: 'https://cdn.test/%s.json',
+      revalidateMs: 60_000,
+      fetchFn: fakeCdn(new Map(), counter),
+      allowedSdkKeys: ['*'],
+    });
+    for (let i = 0; i < 1000; i++) {
+      await expect(open.get(`random${i}x${Math.random().toString(36).slice(2)}`)).rejects.toBeInstanceOf(
+        UnknownProjectError,
+      );
+    }
+    expect(counter.requests).toBe(1000);
+    expect(open.sizes().held).toBe(0);
+    expect(open.sizes().missing).toBeLessThanOrEqual(200);
+    expect(store.items.size).toBe(0);
+
+    const served = new DatafileSource({
+      store,
+      urlTemplate: 'https://cdn.test/%s.json',
+      revalidateMs: 60_000,
+      fetchFn: fakeCdn(new Map([['other', withRevision(1)]]), counter),
+      allowedSdkKeys: ['mine'],
+    });
+    await expect(served.get('other')).rejects.toThrow(
+      /not served by this deployment \(OPTIMIZELY_SDK_KEYS\)/,
+    );
+    await expect(served.refresh('other')).rejects.toThrow(/not served/);
+    expect(counter.requests).toBe(1000);
+  });
+
   it('serves the stored datafile without asking the CDN on a cold start', async () => {
     const store = new InMemoryDatafileStore();
     await store.put({ sdkKey: 'k1', datafile: withRevision(5), revision: 5, fetchedAt: Date.now() });
@@ -173,6 +209,36 @@ describe('FlushingEventDispatcher batching', () => {
     expect(bodies.map((b) => [b.project_id, b.visitors.map((v) => v.visitor_id)])).toEqual([
       ['2', ['a', 'b']],
       ['9', ['c']],
+    ]);
+  });
+});
+
+describe('projects and personal attributes', () => {
+  it('withholds declared attributes that look personal, and says so once at load', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const observability = createObservability({
+      level: 'warn',
+      metrics: 'off',
+      write: (_level, line) => lines.push(JSON.parse(line)),
+    });
+    const datafile = JSON.parse(sampleDatafile()) as { attributes: { id: string; key: string }[] };
+    datafile.attributes.push({ id: '91', key: 'Email' }, { id: '92', key: 'first_name' });
+    const store = new InMemoryDatafileStore();
+    await store.put({ sdkKey: 'p1', datafile: JSON.stringify(datafile), revision: 1, fetchedAt: Date.now() });
+    const projects = createProjectRegistry({
+      source: new DatafileSource({ store, urlTemplate: 'https://cdn.test/%s.json', revalidateMs: 60_000 }),
+      dispatcher: new FlushingEventDispatcher({ endpoint: 'http://127.0.0.1:9/v1/events' }),
+      personalAttributes: ['email', 'first_name', 'phone'],
+      observability,
+    });
+    const project = await projects.get('p1');
+    await projects.get('p1');
+    expect(project.declaredAttributes.has('Email')).toBe(true);
+    expect(project.forwardedAttributes.has('Email')).toBe(false);
+    expect(project.forwardedAttributes.has('first_name')).toBe(false);
+    expect(project.forwardedAttributes.has('plan')).toBe(true);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'warn', sdkKey: 'p1', attributes: ['Email', 'first_name'] }),
     ]);
   });
 });

@@ -57,7 +57,7 @@ describe('decideFlags on the sample datafile', () => {
         attributes: buildAttributes({
           profile: p,
           requestAttributes: {},
-          declared: project.declaredAttributes,
+          declared: project.forwardedAttributes,
           accountPrefix: 'account_',
           allowReserved: false,
         }),

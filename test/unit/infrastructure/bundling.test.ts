@@ -22,7 +22,10 @@ let assets: Record<string, string>;
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'crosswalk-bundling-'));
   // The CLI turns asset metadata on (SAM and the benchmarks find bundles through it); so do we.
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const app = new App({
+    outdir,
+    context: { 'aws:cdk:enable-asset-metadata': true, OPTIMIZELY_SDK_KEYS: '*' },
+  });
   // CDK announces each bundling on stderr; the test's output stays quiet.
   const write = process.stderr.write;
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) =>

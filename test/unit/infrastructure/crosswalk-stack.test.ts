@@ -10,7 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { type FunctionSpec, functionSpecs, routes } from '../../../functions/routes';
-import { DATAFILE_KEY_PREFIX, TABLE_TTL_ATTRIBUTE } from '../../../functions/storage/table-schema';
+import { TABLE_TTL_ATTRIBUTE } from '../../../functions/storage/table-schema';
 import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
 import { readSettings } from '../../../lib/settings';
@@ -26,7 +26,9 @@ type Statement = {
 };
 
 function synthesize(context: Record<string, unknown> = {}) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [], OPTIMIZELY_SDK_KEYS: 'sdk-key-1', ...context },
+  });
   // An empty shell environment: a developer's exported variables must not change the test.
   const stack = new CrosswalkStack(app, 'Crosswalk', { settings: readSettings(app.node, {}), projectRoot });
   return { app, stack, template: Template.fromStack(stack) };
@@ -59,7 +61,6 @@ const tableLogicalId = () => stack.getLogicalId(stack.table.table.node.defaultCh
 /** Any statement naming the table, its indexes or streams, whatever its shape. */
 const touchesTable = (s: Statement) => JSON.stringify(s.Resource).includes(tableLogicalId());
 const isSecretAction = (a: string) => a.startsWith('secretsmanager:');
-const WRITE_ACTIONS = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|ConditionCheckItem|\*)$/;
 
 describe('CrosswalkStack', () => {
   it.each(specs)(
@@ -173,62 +174,75 @@ describe('CrosswalkStack', () => {
     }
   });
 
-  describe.each(specs)('least privilege of %s', (name, spec) => {
-    const tableStatements = () => statementsOf(name).filter(touchesTable);
+  /** Exactly what each role may do to the table: actions, and the key prefixes they are limited to. */
+  const TABLE_ACCESS: Record<string, { actions: string[]; leadingKeys: string[] }[]> = {
+    health: [],
+    'segment-webhook': [
+      {
+        actions: ['GetItem', 'BatchGetItem', 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
+        leadingKeys: ['ID#*', 'PROFILE#*', 'ACCOUNT#*', 'MSG#*'],
+      },
+    ],
+    identities: [{ actions: ['GetItem', 'BatchGetItem'], leadingKeys: ['ID#*', 'ACCOUNT#*'] }],
+    decide: [
+      { actions: ['GetItem', 'BatchGetItem'], leadingKeys: ['ID#*', 'ACCOUNT#*'] },
+      { actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] },
+    ],
+    'optimizely-webhook': [{ actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] }],
+  };
+  const SECRETS: Record<string, string[]> = {
+    health: [],
+    'segment-webhook': ['SEGMENT_SECRET_ARN'],
+    identities: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
+    decide: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
+    'optimizely-webhook': ['OPTIMIZELY_WEBHOOK_SECRET_ARN'],
+  };
+  const SECRET_ARN_VARIABLES = [
+    'SEGMENT_SECRET_ARN',
+    'API_KEYS_SECRET_ARN',
+    'OPTIMIZELY_WEBHOOK_SECRET_ARN',
+    'EXPERIMENT_ID_SECRET_ARN',
+  ];
 
-    it(`has table access "${spec.tableAccess}" and no more`, () => {
-      const statements = tableStatements();
-      if (spec.tableAccess === 'none') {
-        expect(statements).toEqual([]);
-        expect(
-          statementsOf(name)
-            .flatMap(actionsOf)
-            .filter((a) => a.startsWith('dynamodb:')),
-        ).toEqual([]);
-        return;
-      }
-      // The table itself, never its indexes or streams.
-      for (const s of statements) expect(s.Resource).toEqual({ 'Fn::GetAtt': [tableLogicalId(), 'Arn'] });
-      const reads = statements.filter((s) => !s.Condition).flatMap(actionsOf);
-      expect(reads).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:BatchGetItem']));
-      const unconditionedWrites = statements
-        .filter((s) => !s.Condition)
+  it('knows every function of the route table', () => {
+    expect(Object.keys(TABLE_ACCESS).sort()).toEqual(specs.map(([name]) => name).sort());
+  });
+
+  describe.each(specs)('least privilege of %s', (name) => {
+    it('holds exactly its table grants, each limited to its item families by leading keys', () => {
+      const statements = statementsOf(name).filter(touchesTable);
+      expect(
+        statements.map((st) => ({
+          actions: actionsOf(st).map((a) => a.replace('dynamodb:', '')),
+          leadingKeys: st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'],
+        })),
+      ).toEqual(TABLE_ACCESS[name]);
+      // The table itself, never its indexes or streams, and no DynamoDB action anywhere else.
+      for (const st of statements) expect(st.Resource).toEqual({ 'Fn::GetAtt': [tableLogicalId(), 'Arn'] });
+      const elsewhere = statementsOf(name)
+        .filter((st) => !touchesTable(st))
         .flatMap(actionsOf)
-        .filter((a) => WRITE_ACTIONS.test(a));
-      const conditionedWrites = statements.filter((s) => s.Condition).flatMap(actionsOf);
-      if (spec.tableAccess === 'read') {
-        expect(unconditionedWrites).toEqual([]);
-        expect(conditionedWrites).toEqual([]);
-      } else if (spec.tableAccess === 'read-datafile') {
-        expect(unconditionedWrites).toEqual([]);
-        expect(conditionedWrites).toEqual(expect.arrayContaining(['dynamodb:PutItem']));
-        for (const s of statements.filter((st) => st.Condition)) {
-          expect(s.Condition).toEqual({
-            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DATAFILE_KEY_PREFIX}*`] },
-          });
-        }
-      } else {
-        expect(unconditionedWrites).toEqual(
-          expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem']),
-        );
-      }
-      // Never a wildcard action, never any other table or index.
-      expect(statements.flatMap(actionsOf).some((a) => a.includes('*'))).toBe(false);
+        .filter((a) => a.startsWith('dynamodb:'));
+      expect(elsewhere).toEqual([]);
+      // No Query or Scan for anyone: every read is by key.
+      expect(statements.flatMap(actionsOf).filter((a) => /Query|Scan|\*/.test(a))).toEqual([]);
     });
 
-    it(`reads the secret only when it lists secrets (${spec.secrets.length})`, () => {
-      const secretActions = statementsOf(name).flatMap(actionsOf).filter(isSecretAction);
+    it('reads only its own secrets', () => {
       const variables = (
         template.findResources('AWS::Lambda::Function')[functionLogicalId(name)] as {
           Properties: { Environment: { Variables: Record<string, unknown> } };
         }
       ).Properties.Environment.Variables;
-      if (spec.secrets.length === 0) {
-        expect(secretActions).toEqual([]);
-        expect(variables.SECRETS_ARN).toBeUndefined();
-      } else {
-        expect(secretActions).toContain('secretsmanager:GetSecretValue');
-        expect(variables.SECRETS_ARN).toBeDefined();
+      const given = SECRET_ARN_VARIABLES.filter((v) => variables[v] !== undefined);
+      expect(given.sort()).toEqual([...SECRETS[name]!].sort());
+      const secretStatements = statementsOf(name).filter((st) => actionsOf(st).some(isSecretAction));
+      expect(secretStatements).toHaveLength(SECRETS[name]!.length);
+      for (const st of secretStatements) {
+        expect(actionsOf(st).filter(isSecretAction).sort()).toEqual([
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+        ]);
       }
     });
   });
@@ -236,7 +250,71 @@ describe('CrosswalkStack', () => {
   it('never puts a secret value in the template', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     const text = JSON.stringify(template.toJSON());
-    expect(text).not.toMatch(/SEGMENT_SHARED_SECRET|API_KEYS|OPTIMIZELY_WEBHOOK_SECRET/);
+    expect(text).not.toMatch(
+      /SEGMENT_SHARED_SECRET|"API_KEYS"|ADMIN_API_KEYS|OPTIMIZELY_WEBHOOK_SECRET"|EXPERIMENT_ID_SECRET"/,
+    );
+  });
+
+  it('throttles each route group on its own, with context overrides', () => {
+    const stage = () =>
+      Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0] as {
+        Properties: {
+          RouteSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>;
+        };
+      };
+    const settings = stage().Properties.RouteSettings;
+    expect(Object.keys(settings).sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+    expect(settings['POST /v1/decide']).toEqual({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 });
+    expect(settings['POST /webhooks/segment']).toEqual({
+      ThrottlingRateLimit: 50,
+      ThrottlingBurstLimit: 100,
+    });
+    expect(settings['GET /v1/identities/{type}/{value}']).toEqual({
+      ThrottlingRateLimit: 5,
+      ThrottlingBurstLimit: 10,
+    });
+    const { template: tuned } = synthesize({ decisionsRateLimit: '300', webhooksBurstLimit: '7' });
+    const tunedStage = Object.values(tuned.findResources('AWS::ApiGatewayV2::Stage'))[0] as ReturnType<
+      typeof stage
+    >;
+    expect(tunedStage.Properties.RouteSettings['POST /v1/track']?.ThrottlingRateLimit).toBe(300);
+    expect(tunedStage.Properties.RouteSettings['POST /webhooks/optimizely']?.ThrottlingBurstLimit).toBe(7);
+  });
+
+  it('reserves concurrency for the Segment webhook only, so ingest cannot starve decide', () => {
+    const fns = template.findResources('AWS::Lambda::Function') as Record<
+      string,
+      { Properties: Record<string, unknown> }
+    >;
+    expect(fns[functionLogicalId('segment-webhook')]!.Properties.ReservedConcurrentExecutions).toBe(10);
+    for (const [name] of specs.filter(([n]) => n !== 'segment-webhook')) {
+      expect(fns[functionLogicalId(name)]!.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it('alarms on 5xx rate, throttles, DynamoDB throttling and event delivery, notifying a topic when asked', () => {
+    const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Api5xxRate/),
+        expect.stringMatching(/^ApiThrottled/),
+        expect.stringMatching(/^TableThrottled/),
+        expect.stringMatching(/^EventDeliveryFailed/),
+        ...specs.map(([name]) => expect.stringMatching(new RegExp(`^${functionLogicalId(name)}Throttles`))),
+      ]),
+    );
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    const { template: notified } = synthesize({ alarmEmail: 'ops@example.com' });
+    notified.resourceCountIs('AWS::SNS::Topic', 1);
+    notified.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    notified.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+  });
+
+  it('refuses to synthesize without OPTIMIZELY_SDK_KEYS: a deployment names the projects it serves', () => {
+    expect(() => synthesize({ OPTIMIZELY_SDK_KEYS: '' })).toThrow(/Set OPTIMIZELY_SDK_KEYS/);
   });
 
   it('passes cdk-nag AwsSolutions with no unacknowledged error or warning', () => {

@@ -30,7 +30,13 @@ let functions: Record<string, Fn>;
 
 beforeAll(() => {
   // As the CDK CLI synthesizes (asset metadata on), without bundling: only the template matters here.
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-asset-metadata': true } });
+  const app = new App({
+    context: {
+      'aws:cdk:bundling-stacks': [],
+      'aws:cdk:enable-asset-metadata': true,
+      OPTIMIZELY_SDK_KEYS: 'local-sample',
+    },
+  });
   const stack = new CrosswalkStack(app, 'Crosswalk', { settings: readSettings(app.node, {}), projectRoot });
   functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<string, Fn>;
 });
@@ -78,7 +84,14 @@ describe('sam local invoke, as docs/local-invoke.md runs it', () => {
       ...wanted,
     };
     const config = loadConfig(local as Record<string, string>);
-    expect(config.SECRETS_ARN).toBeUndefined();
+    for (const arn of [
+      'SEGMENT_SECRET_ARN',
+      'API_KEYS_SECRET_ARN',
+      'OPTIMIZELY_WEBHOOK_SECRET_ARN',
+      'EXPERIMENT_ID_SECRET_ARN',
+    ] as const) {
+      expect(config[arn]).toBeUndefined();
+    }
     expect(config.DYNAMODB_ENDPOINT).toMatch(/^http:\/\/127\.0\.0\.1:/);
   });
 
