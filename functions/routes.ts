@@ -72,10 +72,15 @@ export const functionSpecs = {
   },
   decide: {
     entry: 'functions/decide/lambda.ts',
-    description: 'Optimizely-Agent-compatible decide, track, config and datafile with identity resolution',
+    description:
+      'Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution',
     table: [
       { items: ['identifier', 'account'], actions: READ },
       { items: ['datafile'], actions: ['GetItem', 'PutItem'] },
+      // Overrides: one partition per project, read whole (Query) and cached; ENABLE_OVERRIDES.
+      { items: ['override'], actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'] },
+      // The user profile service: one item per person and project; USER_PROFILE_SERVICE.
+      { items: ['userProfile'], actions: ['GetItem', 'PutItem'] },
     ],
     secrets: ['apiKeys', 'experimentId'],
     memoryMb: 1024,
@@ -126,6 +131,11 @@ export const routes: readonly RouteSpec[] = [
   },
   { method: 'POST', path: '/v1/decide', function: 'decide', operation: 'decide', throttle: 'decisions' },
   { method: 'POST', path: '/v1/track', function: 'decide', operation: 'track', throttle: 'decisions' },
+  { method: 'POST', path: '/v1/activate', function: 'decide', operation: 'activate', throttle: 'decisions' },
+  { method: 'POST', path: '/v1/batch', function: 'decide', operation: 'batch', throttle: 'decisions' },
+  { method: 'POST', path: '/v1/override', function: 'decide', operation: 'override', throttle: 'decisions' },
+  { method: 'POST', path: '/v1/lookup', function: 'decide', operation: 'lookup', throttle: 'decisions' },
+  { method: 'POST', path: '/v1/save', function: 'decide', operation: 'save', throttle: 'decisions' },
   { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config', throttle: 'decisions' },
   { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile', throttle: 'decisions' },
   {

@@ -176,6 +176,19 @@ export const variables = {
     true,
   ),
 
+  ENABLE_OVERRIDES: variable('deploy', z._default(bool, false), 'true or false'),
+  OVERRIDE_TTL_DAYS: variable('deploy', z._default(positiveInt, 30), 'a whole number of days ≥ 1'),
+  OVERRIDE_CACHE_TTL_MS: variable('deploy', z._default(nonNegativeInt, 10_000), 'a whole number ≥ 0'),
+  USER_PROFILE_SERVICE: variable('deploy', z._default(z.enum(['off', 'dynamodb']), 'off'), 'off or dynamodb'),
+  USER_PROFILE_TTL_DAYS: variable('deploy', z._default(positiveInt, 395), 'a whole number of days ≥ 1'),
+  BATCH_OPERATIONS_LIMIT: variable('deploy', z._default(positiveInt, 500), 'a whole number ≥ 1'),
+  BATCH_MAX_CONCURRENCY: variable('deploy', z._default(positiveInt, 10), 'a whole number ≥ 1'),
+  BATCH_MAX_BODY_BYTES: variable(
+    'deploy',
+    z._default(positiveInt.check(z.lte(6 * 1024 * 1024)), 1024 * 1024),
+    'a whole number of bytes from 1 to 6291456 (Lambda takes at most 6 MB)',
+  ),
+
   MAX_DECIDE_KEYS: variable('deploy', z._default(positiveInt, 100), 'a whole number ≥ 1'),
   MAX_IDENTIFIERS_PER_REQUEST: variable('deploy', z._default(positiveInt, 20), 'a whole number ≥ 1'),
   MAX_BODY_BYTES: variable('deploy', z._default(positiveInt, 64 * 1024), 'a whole number of bytes ≥ 1'),

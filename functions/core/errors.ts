@@ -13,17 +13,22 @@ export type ErrorKind =
   | 'not-permitted'
   | 'unknown-project'
   | 'not-found'
+  | 'limit-exceeded'
   | 'dependency-unavailable'
   | 'configuration';
 
 export abstract class CrosswalkError extends Error {
   abstract readonly kind: ErrorKind;
-  /** Structured detail a caller may act on (validation problems); never secrets or stack traces. */
-  readonly details?: unknown;
+  /**
+   * Crosswalk's explanation when the message is Optimizely Agent's fixed wording (answered in the
+   * `x-crosswalk-error-detail` header and logged, so the body keeps Agent's exact shape); never
+   * secrets or stack traces.
+   */
+  readonly detail?: string;
 
-  constructor(message: string, options: { cause?: unknown; details?: unknown } = {}) {
+  constructor(message: string, options: { cause?: unknown; detail?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    if (options.details !== undefined) this.details = options.details;
+    if (options.detail !== undefined) this.detail = options.detail;
   }
 }
 
@@ -71,6 +76,12 @@ export class UnknownProjectError extends CrosswalkError {
 export class NotFoundError extends CrosswalkError {
   override name = 'NotFoundError';
   readonly kind = 'not-found';
+}
+
+/** A well-formed request asking for more than a configured limit allows (Agent's batch: 422). */
+export class LimitExceededError extends CrosswalkError {
+  override name = 'LimitExceededError';
+  readonly kind = 'limit-exceeded';
 }
 
 /** A fault a retry may fix: throttling, timeouts, an unreachable dependency, exhausted conflict retries. */

@@ -1,6 +1,7 @@
 /** What the decide function needs, built once per container from the configuration. */
 import type { Config } from '../config/env';
 import { secretsSource } from '../config/secrets';
+import { type AgentState, OverrideBook, UserProfileBridge } from '../decisions/agent-state';
 import { CachedIdentityReader } from '../decisions/identity-cache';
 import { apiKeyAuth } from '../http/auth';
 import { experimentIdsFromConfig } from '../identity/experiment-id';
@@ -11,6 +12,7 @@ import { datafileSourceFromConfig } from '../optimizely/datafile-source';
 import { FlushingEventDispatcher } from '../optimizely/event-dispatcher';
 import { createProjectRegistry } from '../optimizely/projects';
 import { DynamoDbDatafileStore } from '../storage/datafile-store';
+import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../storage/dynamodb-agent-stores';
 import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
 import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
 import type { DecideDependencies } from './handler';
@@ -33,6 +35,24 @@ export function decideDependencies(config: Config, clients: DependencyClients = 
   const dispatcher = new FlushingEventDispatcher({ endpoint: config.OPTIMIZELY_EVENT_ENDPOINT });
   const secrets = secretsSource(config);
   const rules = identityRulesFromConfig(config);
+  const tableName = config.TABLE_NAME;
+  const agentState: AgentState = {
+    overrides: config.ENABLE_OVERRIDES
+      ? new OverrideBook(
+          new DynamoDbOverrideStore({ client, tableName, ttlDays: config.OVERRIDE_TTL_DAYS }),
+          {
+            ttlMs: config.OVERRIDE_CACHE_TTL_MS,
+          },
+        )
+      : null,
+    profiles:
+      config.USER_PROFILE_SERVICE === 'dynamodb'
+        ? {
+            store: new DynamoDbUserProfileStore({ client, tableName, ttlDays: config.USER_PROFILE_TTL_DAYS }),
+            bridge: new UserProfileBridge(),
+          }
+        : null,
+  };
   return {
     authenticate: apiKeyAuth(secrets, { requireAuth: config.REQUIRE_AUTH }),
     decisions: {
@@ -47,6 +67,7 @@ export function decideDependencies(config: Config, clients: DependencyClients = 
         dispatcher,
         personalAttributes: config.PERSONAL_ATTRIBUTES,
         observability,
+        ...(agentState.profiles ? { userProfileService: agentState.profiles.bridge } : {}),
       }),
       dispatcher,
       settings: {
@@ -55,6 +76,7 @@ export function decideDependencies(config: Config, clients: DependencyClients = 
         allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
         rules,
       },
+      agentState,
       observability,
     },
     limits: {
@@ -62,8 +84,10 @@ export function decideDependencies(config: Config, clients: DependencyClients = 
       maxIdentifiers: config.MAX_IDENTIFIERS_PER_REQUEST,
       maxIdentifierBytes: config.MAX_IDENTIFIER_BYTES,
       maxBodyBytes: config.MAX_BODY_BYTES,
+      maxBatchBodyBytes: config.BATCH_MAX_BODY_BYTES,
       allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
     },
+    batch: { maxOperations: config.BATCH_OPERATIONS_LIMIT, maxConcurrency: config.BATCH_MAX_CONCURRENCY },
     defaultSdkKey: config.OPTIMIZELY_SDK_KEY,
   };
 }

@@ -1,114 +1,270 @@
 /**
- * Optimizely-Agent-compatible routes: POST /v1/decide, POST /v1/track, GET /v1/config and
- * GET /v1/datafile. `X-Optimizely-SDK-Key` selects the project (default OPTIMIZELY_SDK_KEY). Each
- * operation parses its request, calls one use case and shapes the Agent answer.
+ * Optimizely Agent's core API: decide, track, activate, override, lookup, save, batch, config and
+ * datafile. `X-Optimizely-SDK-Key` selects the project (default OPTIMIZELY_SDK_KEY). Each operation
+ * checks what Agent checks, in Agent's order and wording (the SDK key first, then the body, then
+ * the user), calls one use case and answers in Agent's shape; Crosswalk's `identity` block only
+ * when the request asks for it (`includeIdentity=true`, or the `identifiers` extension).
  */
-import { reservedKeyIn } from '../core/dict';
-import { InvalidRequestError, UnknownProjectError } from '../core/errors';
+import { dict, reservedKeyIn } from '../core/dict';
+import { InvalidRequestError, NotPermittedError, PayloadTooLargeError } from '../core/errors';
 import * as z from '../core/zod';
-import { type DecisionDependencies, decideForRequest, trackForRequest } from '../decisions/service';
-import { type HttpEvent, json, jsonBody, queryValues } from '../http/api-gateway';
+import { DECIDE_OPTIONS, type DecideOptionName } from '../decisions/decide';
+import {
+  activateForRequest,
+  type DecisionDependencies,
+  decideForRequest,
+  lookupProfile,
+  MISSING_USER_ID,
+  overrideForRequest,
+  saveProfile,
+  trackForRequest,
+} from '../decisions/service';
+import { type HttpEvent, json, queryAll, queryValues, rawBody } from '../http/api-gateway';
 import type { Authenticate, Caller } from '../http/auth';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
-import { routeOperations } from '../http/operations';
-import { decideBodySchema, KEYED_FIELDS, type RequestLimits, trackBodySchema } from './schema';
+import { type Operation, routeOperations } from '../http/operations';
+import { type BatchLimits, runBatch } from './batch';
+import {
+  activateBodySchema,
+  batchBodySchema,
+  decideBodySchema,
+  KEYED_FIELDS,
+  lookupBodySchema,
+  overrideBodySchema,
+  type RequestLimits,
+  saveBodySchema,
+  trackBodySchema,
+} from './schema';
 
 export interface DecideDependencies {
   authenticate: Authenticate;
   decisions: DecisionDependencies;
-  limits: RequestLimits & { maxDecideKeys: number; maxBodyBytes: number };
+  limits: RequestLimits & { maxDecideKeys: number; maxBodyBytes: number; maxBatchBodyBytes: number };
+  batch: BatchLimits;
   /** SDK key of requests without X-Optimizely-SDK-Key (OPTIMIZELY_SDK_KEY). */
   defaultSdkKey: string | undefined;
 }
 
+/** Agent's wording for a body that is not the JSON an operation takes. */
+const PARSE_ERROR = 'error parsing request body';
+
+const isDecideOption = (name: string): name is DecideOptionName =>
+  (DECIDE_OPTIONS as readonly string[]).includes(name);
+
+function requireOperator(caller: Caller, what: string): void {
+  if (!caller.admin) {
+    throw new NotPermittedError(
+      `${what} needs an operator key (ADMIN_API_KEYS); the key sent is a client key`,
+    );
+  }
+}
+
 export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler {
   const { limits, decisions } = deps;
-  const decideSchema = decideBodySchema(limits);
-  const trackSchema = trackBodySchema(limits);
+  const schemas = {
+    decide: decideBodySchema(limits),
+    track: trackBodySchema(limits),
+    activate: activateBodySchema(limits),
+  };
 
-  const sdkKeyOf = (event: HttpEvent): string => {
+  /** Agent's SDK-key middleware: a key is required, and its project must exist, before anything else. */
+  const projectOf = async (event: HttpEvent): Promise<string> => {
     const sdkKey = event.headers?.['x-optimizely-sdk-key']?.trim() || deps.defaultSdkKey;
-    if (!sdkKey)
-      throw new UnknownProjectError(
-        'No SDK key: send X-Optimizely-SDK-Key (no OPTIMIZELY_SDK_KEY default is set)',
-      );
+    if (!sdkKey) {
+      throw new InvalidRequestError('missing required X-Optimizely-SDK-Key header', {
+        detail: 'Send X-Optimizely-SDK-Key; this deployment sets no OPTIMIZELY_SDK_KEY default',
+      });
+    }
+    await decisions.projects.get(sdkKey);
     return sdkKey;
   };
 
-  const parse = <S extends z.ZodMiniType>(schema: S, event: HttpEvent): z.infer<S> => {
-    const body = jsonBody(event, limits.maxBodyBytes);
+  /**
+   * The body as Agent reads it: empty (or `null`) is an empty object, anything else must be JSON
+   * of the operation's schema. Crosswalk's explanation follows Agent's wording.
+   */
+  const parse = <S extends z.ZodMiniType>(
+    schema: S,
+    event: HttpEvent,
+    [maxBytes, setting] = [limits.maxBodyBytes, 'MAX_BODY_BYTES'],
+  ): z.infer<S> => {
+    const text = rawBody(event);
+    if (Buffer.byteLength(text, 'utf8') > maxBytes) {
+      throw new PayloadTooLargeError(`body: larger than ${maxBytes} bytes (${setting})`);
+    }
+    let body: unknown = {};
+    if (text.trim() !== '') {
+      try {
+        body = JSON.parse(text) ?? {};
+      } catch (error) {
+        throw new InvalidRequestError(PARSE_ERROR, {
+          detail: `not valid JSON (${(error as Error).message})`,
+        });
+      }
+    }
     // Checked on the raw JSON: a parser drops `__proto__` silently instead of refusing it.
     for (const field of KEYED_FIELDS) {
       const key = reservedKeyIn((body as Record<string, unknown> | null)?.[field]);
-      if (key !== undefined) throw new InvalidRequestError(`${field}: the key "${key}" is not allowed`);
+      if (key !== undefined)
+        throw new InvalidRequestError(`${PARSE_ERROR}: ${field}: the key "${key}" is not allowed`);
     }
     const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new InvalidRequestError(z.describeIssues(parsed.error));
+    if (!parsed.success) throw new InvalidRequestError(`${PARSE_ERROR}: ${z.describeIssues(parsed.error)}`);
     return parsed.data;
   };
 
-  const operations = routeOperations<Caller>('decide', {
+  const includeIdentity = (event: HttpEvent, body: { identifiers?: unknown }) =>
+    body.identifiers !== undefined || queryAll(event, 'includeIdentity').includes('true');
+
+  const userIdOf = (userId: string | undefined, identifiers: unknown) => {
+    if (!userId?.trim() && identifiers === undefined) throw new InvalidRequestError(MISSING_USER_ID);
+    return userId?.trim() ? userId : undefined;
+  };
+
+  const operations: Record<string, Operation<Caller>> = {
     decide: async (event, caller) => {
+      const sdkKey = await projectOf(event);
+      const body = parse(schemas.decide, event);
+      const userId = userIdOf(body.userId, body.identifiers);
+      const options = body.decideOptions.map((name) => {
+        if (!isDecideOption(name)) throw new InvalidRequestError(`invalid option: ${name}`);
+        return name;
+      });
       const keys = queryValues(event, 'keys');
       if (keys.length > limits.maxDecideKeys) {
         throw new InvalidRequestError(
           `keys: ${keys.length} given, at most ${limits.maxDecideKeys} per request (MAX_DECIDE_KEYS)`,
         );
       }
-      const body = parse(decideSchema, event);
       const found = await decideForRequest(decisions, {
-        sdkKey: sdkKeyOf(event),
+        sdkKey,
         keys,
-        userId: body.userId,
+        userId,
         identifiers: body.identifiers,
         userAttributes: body.userAttributes,
-        decideOptions: body.decideOptions,
+        decideOptions: options,
         forcedDecisions: body.forcedDecisions,
         // A client key sees what its request sent, never the person's stored traits.
         showAllAttributes: caller.admin,
+        includeIdentity: includeIdentity(event, body),
       });
       // Agent: one key → one decision object; several or none → an array.
       return json(200, keys.length === 1 ? found[0] : found);
     },
     track: async (event) => {
-      const eventKey = event.queryStringParameters?.eventKey?.trim();
-      if (!eventKey) throw new InvalidRequestError('eventKey: missing required query parameter');
-      const body = parse(trackSchema, event);
+      const sdkKey = await projectOf(event);
+      const body = parse(schemas.track, event);
+      // Agent reads the event key as given (a key with spaces is simply not found).
+      const eventKey = queryAll(event, 'eventKey')[0];
+      if (!eventKey) throw new InvalidRequestError('missing required path parameter: eventKey');
       const answer = await trackForRequest(decisions, {
-        sdkKey: sdkKeyOf(event),
+        sdkKey,
         eventKey,
-        userId: body.userId,
+        userId: userIdOf(body.userId, body.identifiers),
         identifiers: body.identifiers,
         userAttributes: body.userAttributes,
         eventTags: body.eventTags,
+        includeIdentity: includeIdentity(event, body),
       });
       return json(200, answer);
     },
-    config: async (event) => {
-      const { config: c } = await decisions.projects.get(sdkKeyOf(event));
-      return json(200, {
-        environmentKey: c.environmentKey,
-        sdkKey: c.sdkKey,
-        revision: c.revision,
-        experimentsMap: c.experimentsMap,
-        featuresMap: c.featuresMap,
-        attributes: c.attributes,
-        audiences: c.audiences,
-        events: c.events,
+    activate: async (event) => {
+      const sdkKey = await projectOf(event);
+      const body = parse(schemas.activate, event);
+      const enabled = queryAll(event, 'enabled')[0];
+      const answers = await activateForRequest(decisions, {
+        sdkKey,
+        userId: userIdOf(body.userId, body.identifiers),
+        identifiers: body.identifiers,
+        userAttributes: body.userAttributes,
+        query: {
+          types: queryAll(event, 'type'),
+          experimentKeys: queryAll(event, 'experimentKey'),
+          featureKeys: queryAll(event, 'featureKey'),
+          disableTracking: queryAll(event, 'disableTracking')[0] === 'true',
+          enabled: enabled === 'true' ? true : enabled === 'false' ? false : undefined,
+        },
       });
+      return json(200, answers);
+    },
+    override: async (event, caller) => {
+      if (!decisions.agentState.overrides) {
+        throw new NotPermittedError('Overrides not enabled', {
+          detail: 'Set ENABLE_OVERRIDES=true to allow them',
+        });
+      }
+      requireOperator(caller, 'Setting an override');
+      const sdkKey = await projectOf(event);
+      const body = parse(overrideBodySchema, event);
+      if (body.userId === '') throw new InvalidRequestError('userId cannot be empty');
+      if (body.experimentKey === '') throw new InvalidRequestError('experimentKey cannot be empty');
+      return json(200, await overrideForRequest(decisions, { sdkKey, ...body }));
+    },
+    lookup: async (event, caller) => {
+      if (!decisions.agentState.profiles) throw noProfileService();
+      requireOperator(caller, 'Reading a user profile');
+      const sdkKey = await projectOf(event);
+      const body = parse(lookupBodySchema, event);
+      if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
+      return json(200, await lookupProfile(decisions, { sdkKey, userId: body.userId }));
+    },
+    save: async (event, caller) => {
+      if (!decisions.agentState.profiles) throw noProfileService();
+      requireOperator(caller, 'Saving a user profile');
+      const sdkKey = await projectOf(event);
+      const body = parse(saveBodySchema, event);
+      if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
+      const buckets: Record<string, { variation_id: string }> = {};
+      for (const [experimentId, entry] of Object.entries(body.experimentBucketMap)) {
+        // Like Agent, entries that are not objects are skipped.
+        if (typeof entry === 'object' && entry !== null) {
+          buckets[experimentId] = { variation_id: (entry as { variation_id: string }).variation_id };
+        }
+      }
+      await saveProfile(decisions, {
+        sdkKey,
+        userId: body.userId,
+        experimentBucketMap: dict(Object.entries(buckets)),
+      });
+      // Agent answers a save with a bare 200.
+      return { statusCode: 200, body: '' };
+    },
+    config: async (event) => {
+      const project = await decisions.projects.get(await projectOf(event));
+      return json(200, project.agentConfig);
     },
     datafile: async (event) => {
-      const project = await decisions.projects.get(sdkKeyOf(event));
+      const project = await decisions.projects.get(await projectOf(event));
       return {
         statusCode: 200,
         headers: { 'content-type': 'application/json; charset=utf-8' },
         body: project.datafile,
       };
     },
+  };
+
+  const serve: Operation<Caller> = routeOperations<Caller>('decide', {
+    ...operations,
+    batch: async (event, caller) => {
+      let body: z.infer<typeof batchBodySchema>;
+      try {
+        body = parse(batchBodySchema, event, [limits.maxBatchBodyBytes, 'BATCH_MAX_BODY_BYTES']);
+      } catch (error) {
+        if (!(error instanceof InvalidRequestError)) throw error;
+        throw new InvalidRequestError('cannot decode the operation body', { detail: error.message });
+      }
+      return json(200, await runBatch(event, body, caller, serve, deps.batch, decisions.observability));
+    },
   });
 
   return httpHandler(
-    async (event) => operations(event, await deps.authenticate(event, 'client')),
+    async (event) => serve(event, await deps.authenticate(event, 'client')),
     decisions.observability,
   );
+}
+
+function noProfileService(): NotPermittedError {
+  return new NotPermittedError('no user profile service found', {
+    detail: 'Set USER_PROFILE_SERVICE=dynamodb to keep user profiles',
+  });
 }

@@ -1,11 +1,11 @@
 /**
- * Request schemas of POST /v1/decide and POST /v1/track: Optimizely Agent's bodies plus Crosswalk's
+ * Request schemas of the Agent-compatible routes: Optimizely Agent's bodies plus Crosswalk's
  * `identifiers`, with the deployment's caps in the schema itself (so a parsed body is a valid one
- * and its type comes from the schema, never a cast).
+ * and its type comes from the schema, never a cast). What Agent checks with its own wording
+ * (decide options, an empty userId, override keys) is left to the handler, so the answer can use it.
  */
 import * as z from '../core/zod';
 import { RESERVED_PREFIX } from '../decisions/attributes';
-import { DECIDE_OPTIONS } from '../decisions/decide';
 
 export interface RequestLimits {
   maxIdentifiers: number;
@@ -26,12 +26,13 @@ const identifierText = (what: string, max: number, setting: string) =>
   );
 
 /** Body fields whose keys come from the caller: `__proto__`, `constructor` and `prototype` are refused. */
-export const KEYED_FIELDS = ['userAttributes', 'identifiers', 'eventTags'] as const;
+export const KEYED_FIELDS = ['userAttributes', 'identifiers', 'eventTags', 'experimentBucketMap'] as const;
 
 function personFields(limits: RequestLimits) {
   const attributes = z.record(z.string(), attributeValue);
   return {
-    userId: z.optional(z.string().check(z.minLength(1, 'must not be empty'))),
+    // An empty userId is Agent's `missing "userId"` (answered by the handler), not a schema error.
+    userId: z.optional(z.string()),
     userAttributes: z._default(
       limits.allowReserved
         ? attributes
@@ -65,15 +66,11 @@ function personFields(limits: RequestLimits) {
 export function decideBodySchema(limits: RequestLimits) {
   return z.object({
     ...personFields(limits),
-    decideOptions: z._default(z.array(z.enum(DECIDE_OPTIONS)), []),
+    // Names are checked by the handler, with Agent's `invalid option: <name>`.
+    decideOptions: z._default(z.array(z.string()), []),
+    // As Agent takes them: an absent or empty ruleKey forces the flag as a whole.
     forcedDecisions: z._default(
-      z.array(
-        z.object({
-          flagKey: z.string().check(z.minLength(1)),
-          ruleKey: z.optional(z.string().check(z.minLength(1))),
-          variationKey: z.string().check(z.minLength(1)),
-        }),
-      ),
+      z.array(z.object({ flagKey: z.string(), ruleKey: z.optional(z.string()), variationKey: z.string() })),
       [],
     ),
     // Accepted for Agent compatibility; Crosswalk has no ODP segments to fetch.
@@ -88,3 +85,61 @@ export function trackBodySchema(limits: RequestLimits) {
     eventTags: z._default(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])), {}),
   });
 }
+
+/** POST /v1/activate: who; the selection is in the query. */
+export function activateBodySchema(limits: RequestLimits) {
+  return z.object(personFields(limits));
+}
+
+/** POST /v1/override. Empty keys are refused by the handler with Agent's messages. */
+export const overrideBodySchema = z.object({
+  userId: z._default(z.string(), ''),
+  experimentKey: z._default(z.string(), ''),
+  variationKey: z._default(z.string(), ''),
+});
+
+export const lookupBodySchema = z.object({ userId: z._default(z.string(), '') });
+
+/** At most this many experiments in one saved profile (a datafile rarely has a hundred). */
+export const MAX_PROFILE_EXPERIMENTS = 1000;
+
+/**
+ * POST /v1/save. Like Agent, a missing map saves an empty profile and entries that are not objects
+ * are skipped; an object without a `variation_id` string (on which Agent fails) is refused.
+ */
+export const saveBodySchema = z.object({
+  userId: z._default(z.string(), ''),
+  experimentBucketMap: z._default(
+    z.record(z.string(), z.unknown()).check(
+      z.refine(
+        (map) => Object.keys(map).length <= MAX_PROFILE_EXPERIMENTS,
+        `at most ${MAX_PROFILE_EXPERIMENTS} experiments`,
+      ),
+      z.refine(
+        (map) =>
+          Object.values(map).every(
+            (entry) =>
+              typeof entry !== 'object' ||
+              entry === null ||
+              typeof (entry as { variation_id?: unknown }).variation_id === 'string',
+          ),
+        'each entry needs a "variation_id" string',
+      ),
+    ),
+    {},
+  ),
+});
+
+/** POST /v1/batch: Agent's operations, each served by this function's routes. */
+export const batchBodySchema = z.object({
+  operations: z.array(
+    z.object({
+      method: z.enum(['GET', 'POST']),
+      url: z.string().check(z.minLength(1)),
+      operationID: z._default(z.string(), ''),
+      body: z.optional(z.unknown()),
+      params: z._default(z.record(z.string(), z.string()), {}),
+      headers: z._default(z.record(z.string(), z.string()), {}),
+    }),
+  ),
+});

@@ -21,15 +21,22 @@ export const DECIDE_OPTIONS = [
   'IGNORE_USER_PROFILE_SERVICE',
   'INCLUDE_REASONS',
   'EXCLUDE_VARIABLES',
+  // Accepted as Agent accepts them; Crosswalk decides without CMAB (docs/agent-compatibility.md).
+  'IGNORE_CMAB_CACHE',
+  'RESET_CMAB_CACHE',
+  'INVALIDATE_USER_CMAB_CACHE',
 ] as const;
 export type DecideOptionName = (typeof DECIDE_OPTIONS)[number];
 
-const sdkOptions: Record<DecideOptionName, OptimizelyDecideOption> = {
+const sdkOptions: Record<DecideOptionName, OptimizelyDecideOption | undefined> = {
   DISABLE_DECISION_EVENT: OptimizelyDecideOption.DISABLE_DECISION_EVENT,
   ENABLED_FLAGS_ONLY: OptimizelyDecideOption.ENABLED_FLAGS_ONLY,
   IGNORE_USER_PROFILE_SERVICE: OptimizelyDecideOption.IGNORE_USER_PROFILE_SERVICE,
   INCLUDE_REASONS: OptimizelyDecideOption.INCLUDE_REASONS,
   EXCLUDE_VARIABLES: OptimizelyDecideOption.EXCLUDE_VARIABLES,
+  IGNORE_CMAB_CACHE: undefined,
+  RESET_CMAB_CACHE: undefined,
+  INVALIDATE_USER_CMAB_CACHE: undefined,
 };
 
 /** How the request's identity was resolved; added to every decision and track answer. */
@@ -80,42 +87,52 @@ export interface DecideInput {
   options: readonly DecideOptionName[];
   forcedDecisions: readonly ForcedDecision[];
   accountBucketedFlags: readonly string[];
+  /** Add Crosswalk's `identity` block (asked for with `includeIdentity=true` or `identifiers`). */
+  includeIdentity: boolean;
 }
 
-/** Optimizely Agent's decision shape (null keys become "" as Agent's Go structs render them). */
+/**
+ * Optimizely Agent's decision shape, field for field: null keys become "" as Agent's Go structs
+ * render them, `variables` is left out when empty (Go's omitempty), and `isEveryoneElseVariation`
+ * is computed as Agent computes it. Crosswalk's `identity` block only when asked for.
+ */
 export interface AgentDecision {
-  flagKey: string;
-  enabled: boolean;
   variationKey: string;
+  enabled: boolean;
   ruleKey: string;
-  variables: Record<string, unknown>;
+  flagKey: string;
   userContext: { userId: string; attributes: Attributes };
   reasons: string[];
-  identity: IdentityInfo;
+  variables?: Record<string, unknown>;
+  isEveryoneElseVariation: boolean;
+  identity?: IdentityInfo;
 }
 
 function toAgent(
+  project: Project,
   decision: OptimizelyDecision,
   userId: string,
   attributes: Attributes,
-  identity: IdentityInfo,
+  identity: IdentityInfo | undefined,
 ): AgentDecision {
+  const ruleKey = decision.ruleKey ?? '';
   return {
-    flagKey: decision.flagKey,
-    enabled: decision.enabled,
     variationKey: decision.variationKey ?? '',
-    ruleKey: decision.ruleKey ?? '',
-    variables: decision.variables,
+    enabled: decision.enabled,
+    ruleKey,
+    flagKey: decision.flagKey,
     userContext: { userId, attributes },
     reasons: decision.reasons,
-    identity,
+    ...(Object.keys(decision.variables).length > 0 ? { variables: decision.variables } : {}),
+    isEveryoneElseVariation: project.everyoneElseRules.get(decision.flagKey)?.has(ruleKey) ?? false,
+    ...(identity ? { identity } : {}),
   };
 }
 
 /** Decisions in request order; with several keys (or none) and ENABLED_FLAGS_ONLY, disabled ones are left out. */
 export function decideFlags(project: Project, person: Person, input: DecideInput): AgentDecision[] {
   const keys = input.keys.length > 0 ? input.keys : project.flagKeys;
-  const options = input.options.map((o) => sdkOptions[o]);
+  const options = input.options.map((o) => sdkOptions[o]).filter((o) => o !== undefined);
   const contexts = new Map<string | null, { context: OptimizelyUserContext; attributes: Attributes }>();
 
   const contextFor = (bucketingId: string | null) => {
@@ -127,10 +144,10 @@ export function decideFlags(project: Project, person: Person, input: DecideInput
           : { ...input.attributes, [BUCKETING_ID_ATTRIBUTE]: bucketingId };
       const context = project.client.createUserContext(person.experimentId, attributes);
       for (const forced of input.forcedDecisions) {
-        const decisionContext =
-          forced.ruleKey === undefined
-            ? { flagKey: forced.flagKey }
-            : { flagKey: forced.flagKey, ruleKey: forced.ruleKey };
+        // An absent or empty ruleKey forces the flag as a whole, as Agent does.
+        const decisionContext = forced.ruleKey
+          ? { flagKey: forced.flagKey, ruleKey: forced.ruleKey }
+          : { flagKey: forced.flagKey };
         context.setForcedDecision(decisionContext, { variationKey: forced.variationKey });
       }
       entry = { context, attributes };
@@ -145,18 +162,24 @@ export function decideFlags(project: Project, person: Person, input: DecideInput
     const accountId = accountBucketingId(key, input.accountBucketedFlags, person.accountId);
     const { context, attributes } = contextFor(accountId);
     const shown = input.shownAttributes ?? attributes;
-    const decision = context.decide(key, options);
-    if (onlyEnabled && !decision.enabled) continue;
-    decisions.push(
-      toAgent(decision, person.answerUserId, shown, {
-        canonicalId: person.experimentId,
-        userId: person.userId,
-        matchedBy: person.matchedBy,
-        accountId: person.accountId,
-        bucketingId: accountId ?? person.experimentId,
-        source: person.source,
-      }),
+    // An account-bucketed flag sticks to the account through its bucketing id; a person's saved
+    // profile (which the SDK keys by user) must not pull one member away from their account.
+    const decision = context.decide(
+      key,
+      accountId === null ? options : [...options, OptimizelyDecideOption.IGNORE_USER_PROFILE_SERVICE],
     );
+    if (onlyEnabled && !decision.enabled) continue;
+    const identity = input.includeIdentity
+      ? {
+          canonicalId: person.experimentId,
+          userId: person.userId,
+          matchedBy: person.matchedBy,
+          accountId: person.accountId,
+          bucketingId: accountId ?? person.experimentId,
+          source: person.source,
+        }
+      : undefined;
+    decisions.push(toAgent(project, decision, person.answerUserId, shown, identity));
   }
   return decisions;
 }
@@ -166,7 +189,7 @@ export interface TrackAnswer {
   eventKey: string;
   /** Set, as Optimizely Agent does, when the event key is not in the datafile (nothing is sent). */
   error?: string;
-  identity: Omit<IdentityInfo, 'bucketingId'>;
+  identity?: Omit<IdentityInfo, 'bucketingId'>;
 }
 
 export function trackEvent(
@@ -175,24 +198,24 @@ export function trackEvent(
   eventKey: string,
   attributes: Attributes,
   eventTags: Record<string, string | number | boolean | null>,
+  includeIdentity: boolean,
 ): TrackAnswer {
-  const identity = {
-    canonicalId: person.experimentId,
-    userId: person.userId,
-    matchedBy: person.matchedBy,
-    accountId: person.accountId,
-    source: person.source,
-  };
+  const answer: TrackAnswer = { userId: person.answerUserId, eventKey };
   if (!project.eventKeys.has(eventKey)) {
-    return {
-      userId: person.answerUserId,
-      eventKey,
-      error: `eventKey: ${JSON.stringify(eventKey)} not found`,
-      identity,
+    answer.error = `event with key ${JSON.stringify(eventKey)} not found`;
+  } else {
+    const tags: Record<string, string | number | boolean> = {};
+    for (const [k, v] of Object.entries(eventTags)) if (v !== null) tags[k] = v;
+    project.client.createUserContext(person.experimentId, attributes).trackEvent(eventKey, tags);
+  }
+  if (includeIdentity) {
+    answer.identity = {
+      canonicalId: person.experimentId,
+      userId: person.userId,
+      matchedBy: person.matchedBy,
+      accountId: person.accountId,
+      source: person.source,
     };
   }
-  const tags: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(eventTags)) if (v !== null) tags[k] = v;
-  project.client.createUserContext(person.experimentId, attributes).trackEvent(eventKey, tags);
-  return { userId: person.answerUserId, eventKey, identity };
+  return answer;
 }

@@ -11,6 +11,9 @@ import type { IdentityRules } from '../identity/rules';
 import type { Observability } from '../observability/logger';
 import type { FlushingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
+import type { ExperimentBucketMap } from '../storage/agent-stores';
+import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
+import { type AgentState, decideWithState, loadState } from './agent-state';
 import { type Attributes, buildAttributes } from './attributes';
 import {
   type AgentDecision,
@@ -36,6 +39,8 @@ export interface DecisionDependencies {
   projects: ProjectRegistry;
   dispatcher: FlushingEventDispatcher;
   settings: DecisionSettings;
+  /** Overrides and the user profile service (each off unless enabled). */
+  agentState: AgentState;
   observability: Observability;
 }
 
@@ -45,10 +50,14 @@ export interface PersonRequest {
   userAttributes: Attributes;
 }
 
+/** Optimizely Agent's answer when a request names nobody. */
+export const MISSING_USER_ID = 'missing "userId" in request payload';
+
 /** The person a request names: their profile when Segment knows them, and their experiment id. */
 export async function resolvePerson(deps: DecisionDependencies, request: PersonRequest): Promise<Person> {
   const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
-  if (ordered.length === 0) throw new NoIdentifierError('Send userId or at least one identifier');
+  if (ordered.length === 0)
+    throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
   const profile = await deps.identities.resolve(ordered);
   const requested = request.userId?.trim() || undefined;
   if (profile) {
@@ -65,7 +74,8 @@ export async function resolvePerson(deps: DecisionDependencies, request: PersonR
   }
   // Not known yet: the same anchor rule the profile will get when Segment links these identifiers.
   const choice = await deps.experimentIds.ofRequest(ordered);
-  if (!choice) throw new NoIdentifierError('Send userId or at least one identifier');
+  if (!choice)
+    throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
   return {
     experimentId: choice.id,
     answerUserId: requested ?? choice.id,
@@ -99,6 +109,8 @@ export interface DecideRequest extends PersonRequest {
   keys: readonly string[];
   decideOptions: readonly DecideOptionName[];
   forcedDecisions: readonly ForcedDecision[];
+  /** Add Crosswalk's `identity` block to each decision. */
+  includeIdentity: boolean;
 }
 
 /** Decides, then waits for every decision event; failed deliveries are logged and counted, not fatal. */
@@ -111,15 +123,20 @@ export async function decideForRequest(
     resolvePerson(deps, request),
   ]);
   const attributes = attributesFor(deps, project, person, request);
+  const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
+  const state = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const { result, delivery } = await deps.dispatcher.capture(() =>
-    decideFlags(project, person, {
-      keys: request.keys,
-      attributes,
-      shownAttributes: request.showAllAttributes ? undefined : request.userAttributes,
-      options: request.decideOptions,
-      forcedDecisions: request.forcedDecisions,
-      accountBucketedFlags: deps.settings.accountBucketedFlags,
-    }),
+    decideWithState(deps.agentState, project.client, request.sdkKey, person.experimentId, state, () =>
+      decideFlags(project, person, {
+        keys: request.keys,
+        attributes,
+        shownAttributes: request.showAllAttributes ? undefined : request.userAttributes,
+        options: request.decideOptions,
+        forcedDecisions: request.forcedDecisions,
+        accountBucketedFlags: deps.settings.accountBucketedFlags,
+        includeIdentity: request.includeIdentity,
+      }),
+    ),
   );
   if (delivery.failed > 0) {
     const { logger, metrics } = deps.observability;
@@ -133,6 +150,7 @@ export interface TrackRequest extends PersonRequest {
   sdkKey: string;
   eventKey: string;
   eventTags: Record<string, string | number | boolean | null>;
+  includeIdentity: boolean;
 }
 
 /** Tracks, then waits for the conversion event; a failed delivery is a retryable error. */
@@ -146,7 +164,7 @@ export async function trackForRequest(
   ]);
   const attributes = attributesFor(deps, project, person, request);
   const { result, delivery } = await deps.dispatcher.capture(() =>
-    trackEvent(project, person, request.eventKey, attributes, request.eventTags),
+    trackEvent(project, person, request.eventKey, attributes, request.eventTags, request.includeIdentity),
   );
   if (delivery.failed > 0) {
     const { logger, metrics } = deps.observability;
@@ -156,4 +174,135 @@ export async function trackForRequest(
     throw new DependencyUnavailableError('The conversion event could not be delivered to Optimizely');
   }
   return result;
+}
+
+export interface ActivateRequest extends PersonRequest {
+  sdkKey: string;
+  query: ActivateQuery;
+}
+
+/** Agent's legacy activate; impressions are delivered before answering, like decide's events. */
+export async function activateForRequest(
+  deps: DecisionDependencies,
+  request: ActivateRequest,
+): Promise<AgentActivation[]> {
+  const [project, person] = await Promise.all([
+    deps.projects.get(request.sdkKey),
+    resolvePerson(deps, request),
+  ]);
+  const selected = selectKeys(project, request.query);
+  const attributes = attributesFor(deps, project, person, request);
+  const state = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
+  const { result, delivery } = await deps.dispatcher.capture(() =>
+    decideWithState(deps.agentState, project.client, request.sdkKey, person.experimentId, state, () =>
+      activateKeys(
+        project,
+        person,
+        selected,
+        request.query,
+        attributes,
+        deps.settings.accountBucketedFlags,
+        (decide) => (deps.agentState.profiles ? deps.agentState.profiles.bridge.without(decide) : decide()),
+      ),
+    ),
+  );
+  if (delivery.failed > 0) {
+    const { logger, metrics } = deps.observability;
+    logger.error('impression events were not delivered', { sdkKey: request.sdkKey, ...delivery });
+    metrics.metric('DecisionEventDeliveryFailed', delivery.failed);
+  }
+  return result;
+}
+
+export interface OverrideRequest {
+  sdkKey: string;
+  userId: string;
+  experimentKey: string;
+  /** Empty: remove the override. */
+  variationKey: string;
+}
+
+/** Optimizely Agent's override answer, field for field and in its order. */
+export interface OverrideAnswer {
+  userId: string;
+  experimentKey: string;
+  variationKey: string;
+  prevVariationKey: string;
+  messages: string[] | null;
+}
+
+/**
+ * Sets or removes one forced variation, for the person the user id resolves to, with Agent's
+ * messages. Like Agent, an override naming an unknown experiment or variation is stored anyway
+ * (a datafile published later may have it) and reported.
+ */
+export async function overrideForRequest(
+  deps: DecisionDependencies,
+  request: OverrideRequest,
+): Promise<OverrideAnswer> {
+  const overrides = deps.agentState.overrides;
+  if (!overrides) throw new Error('overrides are not enabled');
+  const [project, person] = await Promise.all([
+    deps.projects.get(request.sdkKey),
+    resolvePerson(deps, { userId: request.userId, userAttributes: {} }),
+  ]);
+  const answer: OverrideAnswer = {
+    userId: request.userId,
+    experimentKey: request.experimentKey,
+    variationKey: request.variationKey,
+    prevVariationKey: '',
+    messages: null,
+  };
+  const messages: string[] = [];
+  if (request.variationKey === '') {
+    const { previous } = await overrides.remove(request.sdkKey, person.experimentId, request.experimentKey);
+    answer.prevVariationKey = previous ?? '';
+    messages.push(previous === null ? 'no pre-existing override' : 'removing previous override');
+  } else {
+    const experiment = project.config.experimentsMap[request.experimentKey];
+    if (!experiment) messages.push('experimentKey not found in configuration');
+    else if (!(request.variationKey in experiment.variationsMap))
+      messages.push('variationKey not found in configuration');
+    const { previous } = await overrides.set(
+      request.sdkKey,
+      person.experimentId,
+      request.experimentKey,
+      request.variationKey,
+    );
+    if (previous !== null) {
+      answer.prevVariationKey = previous;
+      messages.push('updating previous override');
+    }
+  }
+  if (messages.length > 0) answer.messages = messages;
+  return answer;
+}
+
+function profiles(deps: DecisionDependencies) {
+  const enabled = deps.agentState.profiles;
+  if (!enabled) throw new Error('the user profile service is not enabled');
+  return enabled;
+}
+
+/** The saved bucketing of the person a user id resolves to (Agent's POST /v1/lookup). */
+export async function lookupProfile(
+  deps: DecisionDependencies,
+  request: { sdkKey: string; userId: string },
+): Promise<{ userId: string; experimentBucketMap: ExperimentBucketMap }> {
+  const { store } = profiles(deps);
+  await deps.projects.get(request.sdkKey);
+  const person = await resolvePerson(deps, { userId: request.userId, userAttributes: {} });
+  const buckets = (await store.get(request.sdkKey, person.experimentId)) ?? {};
+  return { userId: request.userId, experimentBucketMap: buckets };
+}
+
+/** Replaces the saved bucketing of the person a user id resolves to (Agent's POST /v1/save). */
+export async function saveProfile(
+  deps: DecisionDependencies,
+  request: { sdkKey: string; userId: string; experimentBucketMap: ExperimentBucketMap },
+): Promise<void> {
+  const { store } = profiles(deps);
+  await deps.projects.get(request.sdkKey);
+  const person = await resolvePerson(deps, { userId: request.userId, userAttributes: {} });
+  await store.put(request.sdkKey, person.experimentId, request.experimentBucketMap);
 }

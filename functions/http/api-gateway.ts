@@ -33,12 +33,21 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
-/** Multi-valued query parameters: API Gateway joins repeated keys with commas in payload 2.0. */
+/**
+ * Every value of a query parameter as sent: repeated keys apart and empty values kept, read from
+ * the raw query string (API Gateway's `queryStringParameters` joins repeats with commas). A
+ * hand-written event without `rawQueryString` gives its single value.
+ */
+export function queryAll(event: HttpEvent, name: string): string[] {
+  if (event.rawQueryString) return new URLSearchParams(event.rawQueryString).getAll(name);
+  const value = event.queryStringParameters?.[name];
+  return value === undefined ? [] : [value];
+}
+
+/** A list parameter: repeated (`keys=a&keys=b`) or comma-separated, empty items dropped. */
 export function queryValues(event: HttpEvent, name: string): string[] {
-  const raw = event.queryStringParameters?.[name];
-  if (raw === undefined || raw === '') return [];
-  return raw
-    .split(',')
+  return queryAll(event, name)
+    .flatMap((raw) => raw.split(','))
     .map((v) => v.trim())
     .filter((v) => v.length > 0);
 }

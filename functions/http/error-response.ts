@@ -1,8 +1,10 @@
 /**
  * The one table from errors to HTTP answers. Domain errors carry a kind; this is the only place that
- * knows which status each kind means. Messages of 4xx answers are for the caller (they name the
- * rule that was broken); 5xx answers are generic and the detail goes to the log only, as middy's
- * http-error-handler does (`expose = status < 500`).
+ * knows which status each kind means. Bodies have Optimizely Agent's shape, `{"error": "<message>"}`,
+ * so Agent clients decode them unchanged; Crosswalk's error name and any extra explanation travel in
+ * the `x-crosswalk-error` and `x-crosswalk-error-detail` headers. Messages of 4xx answers are for the
+ * caller (they name the rule that was broken); 5xx answers are generic and the detail goes to the
+ * log only, as middy's http-error-handler does (`expose = status < 500`).
  */
 import { CrosswalkError, type ErrorKind, isTransient } from '../core/errors';
 
@@ -15,13 +17,17 @@ export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   'unknown-project': 403,
   'not-found': 404,
   'payload-too-large': 413,
+  'limit-exceeded': 422,
   configuration: 500,
   'dependency-unavailable': 503,
 };
 
+export const ERROR_NAME_HEADER = 'x-crosswalk-error';
+export const ERROR_DETAIL_HEADER = 'x-crosswalk-error-detail';
+
 export interface ErrorAnswer {
   statusCode: number;
-  body: { error: string; message: string; details?: unknown };
+  body: { error: string };
   headers: Record<string, string>;
   /** Server-side faults are logged with the error; caller mistakes are not. */
   log: boolean;
@@ -29,6 +35,11 @@ export interface ErrorAnswer {
 
 const GENERIC_503 = 'A dependency is temporarily unavailable; retry later';
 const GENERIC_500 = 'Internal server error';
+
+/** A header value: printable ASCII only (a caller's input may be echoed), at most 512 characters. */
+function headerText(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 512);
+}
 
 /** Maps any thrown value to a status and a body safe to show the caller. */
 export function errorAnswer(error: unknown): ErrorAnswer {
@@ -38,15 +49,15 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     const unavailable = statusCode === 503;
     return {
       statusCode,
-      body: unavailable
-        ? { error: 'ServiceUnavailable', message: GENERIC_503 }
-        : { error: 'InternalServerError', message: GENERIC_500 },
-      headers: unavailable ? { 'retry-after': '1' } : {},
+      body: { error: unavailable ? GENERIC_503 : GENERIC_500 },
+      headers: unavailable
+        ? { 'retry-after': '1', [ERROR_NAME_HEADER]: 'ServiceUnavailable' }
+        : { [ERROR_NAME_HEADER]: 'InternalServerError' },
       log: true,
     };
   }
   const known = error as CrosswalkError;
-  const body: ErrorAnswer['body'] = { error: known.name, message: known.message };
-  if (known.details !== undefined) body.details = known.details;
-  return { statusCode, body, headers: {}, log: false };
+  const headers: Record<string, string> = { [ERROR_NAME_HEADER]: known.name };
+  if (known.detail !== undefined) headers[ERROR_DETAIL_HEADER] = headerText(known.detail);
+  return { statusCode, body: { error: known.message }, headers, log: false };
 }

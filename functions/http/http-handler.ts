@@ -42,14 +42,23 @@ export function httpHandler(fn: HttpHandlerFn, { logger }: Observability): Lambd
   };
   const wrapped = middy<HttpEvent, HttpResult>().use(lowercaseHeaders).use(errorResponder).handler(fn);
   let invocations = 0;
-  return (event, context) =>
-    withLogContext(
+  return (event, context) => {
+    // Every answer names its request, as Optimizely Agent's do: the caller's X-Request-Id when it
+    // sent a sensible one, else the Lambda request id (which the logs carry too).
+    const sent = event.headers?.['x-request-id'] ?? event.headers?.['X-Request-Id'];
+    const requestId = sent && /^[\x21-\x7e][\x20-\x7e]{0,127}$/.test(sent) ? sent : context.awsRequestId;
+    return withLogContext(
       {
         requestId: context.awsRequestId,
         ...(process.env._X_AMZN_TRACE_ID ? { traceId: process.env._X_AMZN_TRACE_ID } : {}),
         route: event.routeKey,
         coldStart: invocations++ === 0,
       },
-      () => wrapped(event, context),
+      async () => {
+        const result = await wrapped(event, context);
+        result.headers = { ...result.headers, 'x-request-id': requestId };
+        return result;
+      },
     );
+  };
 }

@@ -15,7 +15,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/env';
-import { DependencyUnavailableError, UnknownProjectError } from '../core/errors';
+import { DependencyUnavailableError, InvalidRequestError, UnknownProjectError } from '../core/errors';
 import { LruCache } from '../core/lru-cache';
 import { type OutboundFetch, type OutboundResponse, outboundFetch } from '../http/outbound';
 import { type Observability, silent } from '../observability/logger';
@@ -72,6 +72,10 @@ export function datafileRevision(text: string): number {
   return revision;
 }
 
+/** Optimizely Agent's answer (403) for an SDK key it has no datafile for, word for word. */
+export const UNKNOWN_SDK_KEY =
+  'unable to fetch fresh datafile (consider rechecking SDK key), status code: 403 Forbidden';
+
 export function isValidSdkKey(sdkKey: string): boolean {
   return SDK_KEY_PATTERN.test(sdkKey);
 }
@@ -99,13 +103,16 @@ export class DatafileSource {
    * not choose which project's declared attributes (and events) a person's data goes to.
    */
   private checkServed(sdkKey: string): void {
-    if (!isValidSdkKey(sdkKey))
-      throw new UnknownProjectError(`Invalid SDK key ${JSON.stringify(sdkKey.slice(0, 40))}`);
+    if (!isValidSdkKey(sdkKey)) {
+      throw new InvalidRequestError('sdkKey failed validation', {
+        detail: `SDK key ${JSON.stringify(sdkKey.slice(0, 40))} has characters SDK keys never have`,
+      });
+    }
     const allowed = this.options.allowedSdkKeys ?? ['*'];
     if (!allowed.includes('*') && !allowed.includes(sdkKey)) {
-      throw new UnknownProjectError(
-        `SDK key ${sdkKey} is not served by this deployment (OPTIMIZELY_SDK_KEYS)`,
-      );
+      throw new UnknownProjectError(UNKNOWN_SDK_KEY, {
+        detail: `SDK key ${sdkKey} is not served by this deployment (OPTIMIZELY_SDK_KEYS)`,
+      });
     }
   }
 
@@ -150,9 +157,9 @@ export class DatafileSource {
   }
 
   private unavailable(sdkKey: string, detail = ''): UnknownProjectError {
-    return new UnknownProjectError(
-      `No datafile is available for SDK key ${sdkKey}${detail}: check X-Optimizely-SDK-Key`,
-    );
+    return new UnknownProjectError(UNKNOWN_SDK_KEY, {
+      detail: `No datafile is available for SDK key ${sdkKey}${detail}: check X-Optimizely-SDK-Key`,
+    });
   }
 
   private async load(sdkKey: string): Promise<Held> {

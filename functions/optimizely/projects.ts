@@ -11,9 +11,11 @@ import {
   createStaticProjectConfigManager,
   type EventDispatcher,
   type OptimizelyConfig,
+  type UserProfileService,
 } from '@optimizely/optimizely-sdk';
 import { LruCache } from '../core/lru-cache';
 import { type Observability, silent } from '../observability/logger';
+import { type AgentConfig, agentConfig } from './agent-config';
 import type { DatafileSource } from './datafile-source';
 import type { FlushingEventDispatcher } from './event-dispatcher';
 
@@ -24,6 +26,8 @@ export interface Project {
   /** The datafile text as served by GET /v1/datafile. */
   datafile: string;
   config: OptimizelyConfig;
+  /** GET /v1/config's answer (Optimizely Agent's OptimizelyConfig). */
+  agentConfig: AgentConfig;
   /** Every flag key, in datafile order (decide with no keys decides them all). */
   flagKeys: string[];
   eventKeys: ReadonlySet<string>;
@@ -31,6 +35,12 @@ export interface Project {
   declaredAttributes: ReadonlySet<string>;
   /** The declared keys that may reach Optimizely: declared, and not personal (PERSONAL_ATTRIBUTES). */
   forwardedAttributes: ReadonlySet<string>;
+  /** Flag key → keys of its "Everyone Else" delivery rules (Agent's `isEveryoneElseVariation`). */
+  everyoneElseRules: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Flag key → keys of its experiment rules (A/B tests), in order. */
+  experimentRules: ReadonlyMap<string, readonly string[]>;
+  /** Experiment key → the flags it is a rule of (account bucketing of a legacy activate). */
+  flagsOfExperiment: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface ProjectRegistry {
@@ -41,10 +51,15 @@ export interface ProjectRegistry {
  * The Optimizely client Crosswalk runs for one datafile: static config, forwarding event processor
  * on the given dispatcher. Also what a bare-SDK baseline (the bench's floor) should build.
  */
-export function createOptimizelyClient(datafile: string, dispatcher: EventDispatcher): Client {
+export function createOptimizelyClient(
+  datafile: string,
+  dispatcher: EventDispatcher,
+  userProfileService?: UserProfileService,
+): Client {
   return createInstance({
     projectConfigManager: createStaticProjectConfigManager({ datafile }),
     eventProcessor: createForwardingEventProcessor(dispatcher),
+    ...(userProfileService ? { userProfileService } : {}),
   });
 }
 
@@ -56,6 +71,8 @@ export function createProjectRegistry(options: {
   observability?: Observability;
   /** Bound on projects (Optimizely clients) held per container, least recently used dropped first. */
   maxProjects?: number;
+  /** The user profile service every client gets (sticky bucketing; decisions/agent-state.ts). */
+  userProfileService?: UserProfileService;
 }): ProjectRegistry {
   const projects = new LruCache<string, Project>({
     maxEntries: options.maxProjects ?? 20,
@@ -66,7 +83,7 @@ export function createProjectRegistry(options: {
   const { logger } = options.observability ?? silent;
 
   function build(sdkKey: string, datafile: string, revision: number): Project {
-    const client = createOptimizelyClient(datafile, options.dispatcher);
+    const client = createOptimizelyClient(datafile, options.dispatcher, options.userProfileService);
     const config = client.getOptimizelyConfig();
     if (!config) throw new Error(`The datafile for SDK key ${sdkKey} was not accepted by the Optimizely SDK`);
     const parsed = JSON.parse(datafile) as { featureFlags?: { key: string }[] };
@@ -79,16 +96,37 @@ export function createProjectRegistry(options: {
         attributes: withheld,
       });
     }
+    const features = Object.values(config.featuresMap);
+    const flagsOfExperiment = new Map<string, string[]>();
+    for (const feature of features) {
+      for (const rule of feature.experimentRules) {
+        flagsOfExperiment.set(rule.key, [...(flagsOfExperiment.get(rule.key) ?? []), feature.key]);
+      }
+    }
     return {
       sdkKey,
       revision,
       client,
       datafile,
       config,
+      agentConfig: agentConfig(config, datafile),
       flagKeys: (parsed.featureFlags ?? []).map((f) => f.key),
       eventKeys: new Set(config.events.map((e) => e.key)),
       declaredAttributes: declared,
       forwardedAttributes: new Set([...declared].filter((key) => !personal.has(key.toLowerCase()))),
+      // Agent: a delivery rule whose key equals its id and starts with "default-".
+      everyoneElseRules: new Map(
+        features.map((feature) => [
+          feature.key,
+          new Set(
+            feature.deliveryRules
+              .filter((r) => r.key === r.id && r.key.startsWith('default-'))
+              .map((r) => r.key),
+          ),
+        ]),
+      ),
+      experimentRules: new Map(features.map((f) => [f.key, f.experimentRules.map((r) => r.key)])),
+      flagsOfExperiment,
     };
   }
 

@@ -37,6 +37,10 @@ export const KEY_PREFIX = {
   /** messageId markers of processed Segment events. */
   message: 'MSG#',
   datafile: 'DATAFILE#',
+  /** Forced variations set through POST /v1/override, per project. */
+  override: 'OVERRIDE#',
+  /** The user profile service (sticky bucketing), per project and person. */
+  userProfile: 'UPS#',
 } as const;
 
 export type ItemFamily = keyof typeof KEY_PREFIX;

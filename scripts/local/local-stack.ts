@@ -74,6 +74,10 @@ export function localEnvironment(source: NodeJS.ProcessEnv, optimizelyBase: stri
     OPTIMIZELY_EVENT_ENDPOINT: `${optimizelyBase}/v1/events`,
     // EMF lines are for CloudWatch; a terminal is easier to read without them.
     CROSSWALK_METRICS: 'off',
+    // As Optimizely Agent's own config.yaml: forced variations for QA on a laptop.
+    ENABLE_OVERRIDES: 'true',
+    // Sticky bucketing in DynamoDB Local, so /v1/lookup and /v1/save work out of the box.
+    USER_PROFILE_SERVICE: 'dynamodb',
     // The sample datafile's account-bucketed flag.
     ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
   };

@@ -67,9 +67,7 @@ describe('scoped keys', () => {
   it('answers a client key 403 on profile lookups, naming the scope, and an operator key 200', async () => {
     const refused = await lookup(CLIENT);
     expect(refused.status).toBe(403);
-    expect(((await refused.json()) as { message: string }).message).toMatch(
-      /operator key \(ADMIN_API_KEYS\)/,
-    );
+    expect(((await refused.json()) as { error: string }).error).toMatch(/operator key \(ADMIN_API_KEYS\)/);
     expect((await lookup(ADMIN)).status).toBe(200);
     expect((await lookup('nobody')).status).toBe(401);
   });
@@ -124,10 +122,15 @@ describe('projects this deployment serves', () => {
         body: JSON.stringify({ userId: 'u' }),
       });
       expect(response.status).toBe(403);
-      if (i === 0)
-        expect(((await response.json()) as { message: string }).message).toMatch(
+      if (i === 0) {
+        // Agent's answer in the body; which rule refused it, in the detail header.
+        expect(((await response.json()) as { error: string }).error).toBe(
+          'unable to fetch fresh datafile (consider rechecking SDK key), status code: 403 Forbidden',
+        );
+        expect(response.headers.get('x-crosswalk-error-detail')).toMatch(
           /not served by this deployment \(OPTIMIZELY_SDK_KEYS\)/,
         );
+      }
     }
     expect(optimizely!.optimizely.datafileRequests.length).toBe(before);
     const items = await table!.client.send(

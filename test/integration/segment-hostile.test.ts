@@ -186,7 +186,7 @@ describe('each bad event', () => {
     const event = make(user);
     const response = await post(text(event));
     expect(response.status).toBe(400);
-    expect(String(response.body.message)).toMatch(reason);
+    expect(String(response.body.error)).toMatch(reason);
     expect((await lookup('user_id', user)).status).toBe(404);
   });
 
@@ -243,7 +243,9 @@ describe('keys that JavaScript treats specially', () => {
         body: `{"userId":"u-${run}","${field}":{"__proto__":{"x":"y"}}}`,
       });
       expect(response.status).toBe(400);
-      expect(((await response.json()) as Json).message).toBe(`${field}: the key "__proto__" is not allowed`);
+      expect(((await response.json()) as Json).error).toBe(
+        `error parsing request body: ${field}: the key "__proto__" is not allowed`,
+      );
     },
   );
 });
@@ -271,7 +273,7 @@ describe('authentication of batches', () => {
         body: JSON.stringify(forged),
       });
       expect(refused.status).toBe(401);
-      expect(((await refused.json()) as Json).message).toMatch(/Batches need SEGMENT_WEBHOOK_TOKEN/);
+      expect(((await refused.json()) as Json).error).toMatch(/Batches need SEGMENT_WEBHOOK_TOKEN/);
     } finally {
       await secretOnly.close();
     }
@@ -327,7 +329,7 @@ describe('deletes are final', () => {
     const late = { ...identify(`other-${run}`), anonymousId: `anon-${user}`, timestamp: recent(30) };
     const lateAnswer = await post(JSON.stringify(late));
     expect(lateAnswer.status).toBe(400);
-    expect(String(lateAnswer.body.message)).toMatch(
+    expect(String(lateAnswer.body.error)).toMatch(
       /anonymous_id was deleted \(delete received .*\): earlier events are refused/,
     );
     // A replay of the whole history (new message ids, as Segment's replay sends): nothing comes back.
@@ -361,7 +363,7 @@ describe('GET /v1/identities', () => {
   it('caps values in bytes: 1,024 euro signs are a 400 naming the limit, not a 500', async () => {
     const response = await lookup('anonymous_id', euro.repeat(1024));
     expect(response.status).toBe(400);
-    expect(String(response.body.message)).toMatch(/longer than 1024 bytes \(MAX_IDENTIFIER_BYTES\)/);
+    expect(String(response.body.error)).toMatch(/longer than 1024 bytes \(MAX_IDENTIFIER_BYTES\)/);
   });
 });
 

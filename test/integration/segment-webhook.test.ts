@@ -189,7 +189,7 @@ describe('POST /webhooks/segment', () => {
   ])('answers 400 naming the problem for %s', async (_label, body, message) => {
     const response = await post(body);
     expect(response.status).toBe(400);
-    expect(response.body.message).toMatch(message);
+    expect(response.body.error).toMatch(message);
   });
 
   it('answers 400 for a batch over MAX_WEBHOOK_BATCH and writes nothing', async () => {
@@ -197,7 +197,7 @@ describe('POST /webhooks/segment', () => {
     const p = `big-${randomUUID().slice(0, 6)}-`;
     const response = await post(JSON.stringify(['identify', 'page', 'group'].map((t) => personal(t, p))));
     expect(response.status).toBe(400);
-    expect(response.body.message).toMatch(/at most 2/);
+    expect(response.body.error).toMatch(/at most 2/);
     expect((await lookup('user_id', `${p}97980cfea0067`)).status).toBe(404);
   });
 

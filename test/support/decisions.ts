@@ -1,6 +1,8 @@
 /** Shared pieces for decide/track tests: the sample datafile, an in-memory identity reader, profiles. */
+
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { UserProfileService } from '@optimizely/optimizely-sdk';
 import type { Identifier } from '../../functions/identity/identifiers';
 import type { IdentityReader, ResolvedProfile } from '../../functions/identity/model';
 import { DatafileSource } from '../../functions/optimizely/datafile-source';
@@ -75,6 +77,7 @@ export function recordingFetch(sink: CapturedEvent[], status = 200): typeof fetc
 /** The sample project on the real SDK with a recording dispatcher. */
 export async function sampleProject(
   sink: CapturedEvent[] = [],
+  userProfileService?: UserProfileService,
 ): Promise<{ project: Project; dispatcher: FlushingEventDispatcher }> {
   const dispatcher = new FlushingEventDispatcher({
     endpoint: 'http://127.0.0.1:9/v1/events',
@@ -86,7 +89,11 @@ export async function sampleProject(
     revalidateMs: 60_000,
     localFile: { sdkKey: 'local-sample', path: SAMPLE_DATAFILE_PATH },
   });
-  const project = await createProjectRegistry({ source, dispatcher }).get('local-sample');
+  const project = await createProjectRegistry({
+    source,
+    dispatcher,
+    ...(userProfileService ? { userProfileService } : {}),
+  }).get('local-sample');
   return { project, dispatcher };
 }
 

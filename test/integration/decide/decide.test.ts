@@ -60,7 +60,11 @@ async function post(path: string, body: unknown, headers: Record<string, string>
     headers,
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as Json & Json[] };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Json & Json[],
+  };
 }
 
 function expectValid(operationId: string, status: number, body: unknown): void {
@@ -221,7 +225,11 @@ describe('account bucketing', () => {
     const search = new Set<string>();
     for (const userId of members) {
       // An operator key sees every attribute the SDK saw, the account's traits included.
-      const response = await post('/v1/decide?keys=team_dashboard&keys=search_ranking', { userId }, admin);
+      const response = await post(
+        '/v1/decide?keys=team_dashboard&keys=search_ranking&includeIdentity=true',
+        { userId },
+        admin,
+      );
       expect(response.status).toBe(200);
       expectValid('decide', 200, response.body);
       const [dashboard, ranking] = response.body as unknown as Json[];
@@ -237,19 +245,32 @@ describe('account bucketing', () => {
 });
 
 describe('Agent compatibility', () => {
-  it('answers one key with an object and an unknown person by the given id', async () => {
-    const response = await post('/v1/decide?keys=free_shipping_banner', {
-      userId: `stranger-${run}`,
-      userAttributes: { high_value_customers: true },
-    });
-    expect(response.status).toBe(200);
-    expectValid('decide', 200, response.body);
-    expect(response.body).toMatchObject({
-      flagKey: 'free_shipping_banner',
+  it("answers one key with exactly Agent's object, and Crosswalk's identity block only when asked", async () => {
+    const body = { userId: `stranger-${run}`, userAttributes: { high_value_customers: true } };
+    const plain = await post('/v1/decide?keys=free_shipping_banner', body);
+    expect(plain.status).toBe(200);
+    expectValid('decide', 200, plain.body);
+    expect(plain.body).toEqual({
+      variationKey: 'on',
       enabled: true,
       ruleKey: 'high_value_customers_rule',
+      flagKey: 'free_shipping_banner',
+      userContext: { userId: `stranger-${run}`, attributes: { high_value_customers: true } },
+      reasons: [],
       variables: { message: 'Free shipping on every order' },
-      identity: { canonicalId: `stranger-${run}`, matchedBy: null, source: 'request' },
+      isEveryoneElseVariation: false,
+    });
+    const asked = await post('/v1/decide?keys=free_shipping_banner&includeIdentity=true', body);
+    expect(asked.body).toEqual({
+      ...plain.body,
+      identity: {
+        canonicalId: `stranger-${run}`,
+        userId: `stranger-${run}`,
+        matchedBy: null,
+        accountId: null,
+        bucketingId: `stranger-${run}`,
+        source: 'request',
+      },
     });
   });
 
@@ -263,7 +284,11 @@ describe('Agent compatibility', () => {
   it('answers an unknown event key as Agent does, sending nothing', async () => {
     const response = await post('/v1/track?eventKey=nope', { userId: 'u' });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ eventKey: 'nope', error: 'eventKey: "nope" not found' });
+    expect(response.body).toEqual({
+      userId: 'u',
+      eventKey: 'nope',
+      error: 'event with key "nope" not found',
+    });
     expect(events()).toHaveLength(0);
   });
 
@@ -285,7 +310,10 @@ describe('Agent compatibility', () => {
     );
     expect(response.status).toBe(403);
     expectValid('decide', 403, response.body);
-    expect(String(response.body.message)).toMatch(/No datafile is available for SDK key/);
+    expect(response.body).toEqual({
+      error: 'unable to fetch fresh datafile (consider rechecking SDK key), status code: 403 Forbidden',
+    });
+    expect(response.headers.get('x-crosswalk-error-detail')).toMatch(/No datafile is available for SDK key/);
   });
 });
 
@@ -300,7 +328,7 @@ describe('bad input', () => {
       401,
       /Invalid API key/,
     ],
-    ['a non-string userId', '/v1/decide', { userId: 42 }, auth, 400, /userId/],
+    ['a non-string userId', '/v1/decide', { userId: 42 }, auth, 400, /^error parsing request body: userId: /],
     [
       'an object attribute',
       '/v1/decide',
@@ -315,7 +343,7 @@ describe('bad input', () => {
       { userId: 'u', decideOptions: ['SHOUT'] },
       auth,
       400,
-      /decideOptions/,
+      /^invalid option: SHOUT$/,
     ],
     [
       'no identifier at all',
@@ -323,7 +351,7 @@ describe('bad input', () => {
       { userAttributes: {} },
       auth,
       400,
-      /userId or at least one identifier/,
+      /^missing "userId" in request payload$/,
     ],
     [
       'a reserved attribute',
@@ -357,19 +385,30 @@ describe('bad input', () => {
       413,
       /body: larger than 4096 bytes \(MAX_BODY_BYTES\)/,
     ],
-    ['a missing eventKey', '/v1/track', { userId: 'u' }, auth, 400, /eventKey/],
-    ['non-JSON', '/v1/decide', '', auth, 400, /empty/],
+    [
+      'a missing eventKey',
+      '/v1/track',
+      { userId: 'u' },
+      auth,
+      400,
+      /^missing required path parameter: eventKey$/,
+    ],
+    ['an empty body (no user)', '/v1/decide', '', auth, 400, /^missing "userId" in request payload$/],
+    ['non-JSON', '/v1/decide', '{"userId": ', auth, 400, /^error parsing request body$/],
   ];
 
   it.each(cases)('refuses %s', async (_name, path, body, headers, status, message) => {
     const response = await fetch(`${server!.url}${path}`, {
       method: 'POST',
       headers,
-      body: body === '' ? '' : JSON.stringify(body),
+      body: typeof body === 'string' ? body : JSON.stringify(body),
     });
     expect(response.status).toBe(status);
     const answer = (await response.json()) as Json;
-    expect(String(answer.message)).toMatch(message);
+    // Agent's error shape exactly: one `error` string; Crosswalk's error name in a header.
+    expect(Object.keys(answer)).toEqual(['error']);
+    expect(String(answer.error)).toMatch(message);
+    expect(response.headers.get('x-crosswalk-error')).toMatch(/Error$/);
     expect(events()).toHaveLength(0);
   });
 });

@@ -4,6 +4,7 @@ import {
   DependencyUnavailableError,
   IdentifierConflictError,
   InvalidRequestError,
+  LimitExceededError,
   NoIdentifierError,
   NotFoundError,
   NotPermittedError,
@@ -23,11 +24,24 @@ describe('the error table', () => {
     [new UnknownProjectError('No datafile for SDK key x'), 403],
     [new NotFoundError('No profile'), 404],
     [new PayloadTooLargeError('body: larger than 10 bytes'), 413],
-  ])('answers %p with %i and its message', (error, status) => {
+    [new LimitExceededError('too many operations, exceeding 3 operations'), 422],
+  ])("answers %p with %i, its message in Agent's body and its name in a header", (error, status) => {
     const answer = errorAnswer(error);
     expect(answer.statusCode).toBe(status);
-    expect(answer.body).toEqual({ error: error.name, message: error.message });
+    expect(answer.body).toEqual({ error: error.message });
+    expect(answer.headers['x-crosswalk-error']).toBe(error.name);
+    expect(answer.headers).not.toHaveProperty('x-crosswalk-error-detail');
     expect(answer.log).toBe(false);
+  });
+
+  it("keeps Agent's wording in the body and Crosswalk's explanation in a header, made header-safe", () => {
+    const answer = errorAnswer(
+      new UnknownProjectError('unable to fetch fresh datafile', {
+        detail: 'SDK key ✗ is not served\r\nX: y',
+      }),
+    );
+    expect(answer.body).toEqual({ error: 'unable to fetch fresh datafile' });
+    expect(answer.headers['x-crosswalk-error-detail']).toBe('SDK key ? is not served??X: y');
   });
 
   it('answers an unknown error with a generic 500 that never carries its message', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { DependencyUnavailableError, UnknownProjectError } from '../../../functions/core/errors';
 import { createObservability } from '../../../functions/observability/logger';
-import { DatafileSource } from '../../../functions/optimizely/datafile-source';
+import { DatafileSource, UNKNOWN_SDK_KEY } from '../../../functions/optimizely/datafile-source';
 import { FlushingEventDispatcher } from '../../../functions/optimizely/event-dispatcher';
 import { createProjectRegistry } from '../../../functions/optimizely/projects';
 import { InMemoryDatafileStore, sampleDatafile } from '../../support/decisions';
@@ -53,10 +53,14 @@ describe('DatafileSource', () => {
       fetchFn: fakeCdn(new Map([['other', withRevision(1)]]), counter),
       allowedSdkKeys: ['mine'],
     });
-    await expect(served.get('other')).rejects.toThrow(
+    const refused = await served.get('other').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(UnknownProjectError);
+    // Agent's wording for the caller; Crosswalk's reason alongside.
+    expect((refused as UnknownProjectError).message).toBe(UNKNOWN_SDK_KEY);
+    expect((refused as UnknownProjectError).detail).toMatch(
       /not served by this deployment \(OPTIMIZELY_SDK_KEYS\)/,
     );
-    await expect(served.refresh('other')).rejects.toThrow(/not served/);
+    await expect(served.refresh('other')).rejects.toBeInstanceOf(UnknownProjectError);
     expect(counter.requests).toBe(1000);
   });
 
@@ -98,7 +102,7 @@ describe('DatafileSource', () => {
       fetchFn: fakeCdn(new Map(), counter),
     });
     await expect(source.get('unknown')).rejects.toBeInstanceOf(UnknownProjectError);
-    await expect(source.get('../etc')).rejects.toBeInstanceOf(UnknownProjectError);
+    await expect(source.get('../etc')).rejects.toThrow('sdkKey failed validation');
     counter.status = 502;
     await expect(source.get('other')).rejects.toBeInstanceOf(DependencyUnavailableError);
   });

@@ -23,6 +23,7 @@ const noInput = {
   options: [],
   forcedDecisions: [],
   accountBucketedFlags: ACCOUNT_FLAGS,
+  includeIdentity: true,
 } as const;
 
 describe('decideFlags on the sample datafile', () => {
@@ -38,8 +39,8 @@ describe('decideFlags on the sample datafile', () => {
       });
       team.add(dashboard?.variationKey ?? '');
       search.add(ranking?.variationKey ?? '');
-      expect(dashboard?.identity.bucketingId).toBe('acct-42');
-      expect(ranking?.identity.bucketingId).toBe(`member-${i}`);
+      expect(dashboard?.identity?.bucketingId).toBe('acct-42');
+      expect(ranking?.identity?.bucketingId).toBe(`member-${i}`);
       expect(dashboard?.userContext.attributes.$opt_bucketing_id).toBe('acct-42');
       expect(ranking?.userContext.attributes).not.toHaveProperty('$opt_bucketing_id');
     }
@@ -128,11 +129,15 @@ describe('decideFlags on the sample datafile', () => {
       }),
     );
     expect(sink).toHaveLength(0);
-    const unknown = await dispatcher.capture(() => trackEvent(project, person, 'nope', {}, {}));
-    expect(unknown.result.error).toBe('eventKey: "nope" not found');
+    const unknown = await dispatcher.capture(() => trackEvent(project, person, 'nope', {}, {}, false));
+    expect(unknown.result).toEqual({
+      userId: 'u3',
+      eventKey: 'nope',
+      error: 'event with key "nope" not found',
+    });
     expect(sink).toHaveLength(0);
     const known = await dispatcher.capture(() =>
-      trackEvent(project, person, 'purchase', { plan: 'pro' }, { revenue: 100 }),
+      trackEvent(project, person, 'purchase', { plan: 'pro' }, { revenue: 100 }, false),
     );
     expect(known.result.error).toBeUndefined();
     expect(sink).toHaveLength(1);

@@ -187,6 +187,8 @@ describe('CrosswalkStack', () => {
     decide: [
       { actions: ['GetItem', 'BatchGetItem'], leadingKeys: ['ID#*', 'ACCOUNT#*'] },
       { actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] },
+      { actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'], leadingKeys: ['OVERRIDE#*'] },
+      { actions: ['GetItem', 'PutItem'], leadingKeys: ['UPS#*'] },
     ],
     'optimizely-webhook': [{ actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] }],
   };
@@ -224,8 +226,11 @@ describe('CrosswalkStack', () => {
         .flatMap(actionsOf)
         .filter((a) => a.startsWith('dynamodb:'));
       expect(elsewhere).toEqual([]);
-      // No Query or Scan for anyone: every read is by key.
-      expect(statements.flatMap(actionsOf).filter((a) => /Query|Scan|\*/.test(a))).toEqual([]);
+      // No Scan or wildcard for anyone; the one Query reads a project's overrides, by partition.
+      expect(statements.flatMap(actionsOf).filter((a) => /Scan|\*/.test(a))).toEqual([]);
+      for (const st of statements.filter((s) => actionsOf(s).includes('dynamodb:Query'))) {
+        expect(st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']).toEqual(['OVERRIDE#*']);
+      }
     });
 
     it('reads only its own secrets', () => {
