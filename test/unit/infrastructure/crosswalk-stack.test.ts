@@ -188,6 +188,7 @@ describe('CrosswalkStack', () => {
       { actions: ['GetItem', 'BatchGetItem'], leadingKeys: ['ID#*', 'ACCOUNT#*'] },
       { actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] },
     ],
+    console: [],
     'optimizely-webhook': [{ actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] }],
   };
   const SECRETS: Record<string, string[]> = {
@@ -195,6 +196,7 @@ describe('CrosswalkStack', () => {
     'segment-webhook': ['SEGMENT_SECRET_ARN'],
     identities: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
     decide: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
+    console: [],
     'optimizely-webhook': ['OPTIMIZELY_WEBHOOK_SECRET_ARN'],
   };
   const SECRET_ARN_VARIABLES = [
