@@ -208,7 +208,7 @@ function graph(person, lookedUp) {
     const y = 10 + row / 2 + i * row + ((rows - person.accounts.length) * row) / 2;
     const primary = account.id === person.primaryAccountId;
     parts.push(svg('path', { class: 'edge', d: 'M440 ' + middle + ' C470 ' + middle + ' 460 ' + y + ' 490 ' + y }));
-    const text = (primary ? '★ ' : '') + account.id;
+    const text = account.id + (primary ? ' (primary)' : '');
     parts.push(box(490, y, 140, text, 'node account' + (primary ? ' primary' : ''), 'account ' + account.id + (primary ? ' (primary)' : '')));
   });
   parts.push(box(280, middle, 160, 'profile ' + person.canonicalId, 'node profile', 'profile, experiment id ' + person.canonicalId));
@@ -280,7 +280,8 @@ function bucketedBy(identity) {
   return 'person ' + (identity.bucketingId || identity.canonicalId || '(unknown)');
 }
 
-function decisionsCard(columns) {
+/** The decisions of each column's identifier, flag by flag; 'alone' explains a single column. */
+function decisionsCard(columns, alone) {
   const card = section('Decisions');
   const ready = columns.filter((c) => Array.isArray(c.decisions));
   if (ready.length === 0) {
@@ -352,9 +353,9 @@ function decisionsCard(columns) {
   card.append(
     el(
       'p',
-      { id: 'agreement', class: differing > 0 ? 'differs' : 'same' },
+      { id: 'agreement', class: columns.length < 2 ? 'muted' : differing > 0 ? 'differs' : 'same' },
       columns.length < 2
-        ? 'Tick another identifier above to compare.'
+        ? alone
         : differing > 0
           ? '✗ ' + differing + ' flag(s) differ across these identifiers.'
           : '✓ The same variation of every flag through all ' + columns.length + ' identifiers.',
@@ -394,7 +395,7 @@ async function showPerson(person, lookedUp, sdkKey, run) {
   const redraw = async () => {
     const columns = await decideColumns(compared, sdkKey, cache);
     if (run !== current) return;
-    decisionsSlot.replaceChildren(decisionsCard(columns));
+    decisionsSlot.replaceChildren(decisionsCard(columns, 'Tick another identifier above to compare.'));
     reportFailedColumns(columns);
   };
   const onCompare = (identifier, on) => {
@@ -453,7 +454,8 @@ async function showUnknown(identifier, sdkKey, run) {
       ),
     );
   }
-  result.replaceChildren(card, decisionsCard([{ identifier, decisions: answer.body, answer }]));
+  const alone = 'Decided on the identifier as sent: nobody else is known by it yet.';
+  result.replaceChildren(card, decisionsCard([{ identifier, decisions: answer.body, answer }], alone));
 }
 
 async function lookUp(event) {

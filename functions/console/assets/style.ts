@@ -47,13 +47,16 @@ th, td { padding: 0.35rem 0.5rem; border-bottom: 1px solid var(--line); text-ali
 th { font-size: 0.8rem; color: var(--muted); font-weight: 600; }
 th small { display: block; font-weight: 400; }
 tr.looked-up td { background: #f0f4ff; }
+#decisions td:first-child code { white-space: nowrap; overflow-wrap: normal; }
+td.bucketing { white-space: nowrap; }
+.agreement, #agreement { font-weight: 600; }
 .scroll { overflow-x: auto; }
 .badge { display: inline-block; margin-left: 0.4rem; padding: 0 0.45rem; border-radius: 999px; font-size: 0.75rem; background: #e6e9ef; }
 .badge.on { background: #dcf5e5; color: var(--same); }
 .badge.primary { background: #fff1c2; color: #7a5300; }
 .account { padding: 0.2rem 0 0.6rem; }
 .account + .account { border-top: 1px solid var(--line); }
-.agreement.same, #agreement.same { color: var(--same); font-weight: 600; }
+.agreement.same, #agreement.same { color: var(--same); }
 .agreement.differs, #agreement.differs { color: var(--differs); font-weight: 700; }
 tr.differs td { background: #fdecea; }
 details summary { cursor: pointer; color: var(--accent); font-size: 0.8rem; }
