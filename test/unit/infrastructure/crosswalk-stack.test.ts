@@ -328,6 +328,24 @@ describe('CrosswalkStack', () => {
     expect(findings).toEqual([]);
   });
 
+  it('acknowledges the console routes as public for their own reason, not the operators’', () => {
+    const reasons = new Map<string, string>();
+    const visit = (c: IConstruct) => {
+      for (const entry of c.node.metadata)
+        if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
+          const reason = (entry.data as Record<string, string>)['Annotation::AwsSolutions-APIG4'];
+          if (reason) reasons.set(c.node.path, reason);
+        }
+      for (const child of c.node.children) visit(child);
+    };
+    visit(app);
+    const consoleReasons = [...reasons].filter(([path]) => /console/i.test(path)).map(([, r]) => r);
+    expect(consoleReasons).toHaveLength(routes.filter((r) => r.function === 'console').length);
+    for (const reason of consoleReasons) expect(reason).toMatch(/^Public by design: .*static page/);
+    const lookup = [...reasons].find(([path]) => /lookup/i.test(path));
+    expect(lookup?.[1]).toMatch(/^Operator route/);
+  });
+
   it('acknowledges nag findings narrowly, each with a specific reason', () => {
     const acknowledgments: { path: string; id: string; reason: string }[] = [];
     const visit = (c: IConstruct) => {
