@@ -86,6 +86,15 @@ export const functionSpecs = {
     memoryMb: 1024,
     sampleEvent: 'events/decide.json',
   },
+  console: {
+    entry: 'functions/console/lambda.ts',
+    description: 'Identity console: the operator page, its script and its style (static, no data)',
+    table: [],
+    secrets: [],
+    // Static text prepared at init, as small as health: less memory would also mean less CPU at cold start.
+    memoryMb: 256,
+    sampleEvent: 'events/console.json',
+  },
   'optimizely-webhook': {
     entry: 'functions/optimizely-webhook/lambda.ts',
     description: 'Optimizely datafile webhook: fetches and stores the new datafile',
@@ -99,7 +108,7 @@ export type FunctionName = keyof typeof functionSpecs;
 
 /**
  * Routes that share a throttle bucket: webhooks (Segment backfills must not starve clients),
- * decisions (client traffic), identities (operators), health (load balancers).
+ * decisions (client traffic), identities (operators: lookups and the console), health (load balancers).
  */
 export type ThrottleGroup = 'webhooks' | 'decisions' | 'identities' | 'health';
 
@@ -127,6 +136,22 @@ export const routes: readonly RouteSpec[] = [
     path: '/v1/identities/{type}/{value}',
     function: 'identities',
     operation: 'describe',
+    throttle: 'identities',
+  },
+  {
+    method: 'POST',
+    path: '/v1/identities/lookup',
+    function: 'identities',
+    operation: 'lookup',
+    throttle: 'identities',
+  },
+  // The console's page and assets share the operators' bucket: only operators have a use for them.
+  { method: 'GET', path: '/console', function: 'console', operation: 'page', throttle: 'identities' },
+  {
+    method: 'GET',
+    path: '/console/{asset}',
+    function: 'console',
+    operation: 'asset',
     throttle: 'identities',
   },
   { method: 'POST', path: '/v1/decide', function: 'decide', operation: 'decide', throttle: 'decisions' },

@@ -137,6 +137,7 @@ async function main(): Promise<void> {
   console.log('\nRoutes:');
   for (const route of routes) console.log(`  ${route.method.padEnd(5)}${route.path}  → ${route.function}`);
   console.log(`\nTry:\n  npm run demo\n  curl -s ${server.url}/health`);
+  console.log(`  open ${server.url}/console (the identity console; operator key: ADMIN_API_KEYS above)`);
   console.log('\nCtrl-C stops the server and DynamoDB Local.');
 
   let stopping = false;

@@ -19,6 +19,7 @@ export function identitiesDependencies(
   return {
     authenticate: apiKeyAuth(secrets, { requireAuth: config.REQUIRE_AUTH }),
     maxIdentifierBytes: config.MAX_IDENTIFIER_BYTES,
+    maxBodyBytes: config.MAX_BODY_BYTES,
     experimentIds: experimentIdsFromConfig(config, identityRulesFromConfig(config), secrets),
     identities: createIdentityReader({
       store: new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME }),

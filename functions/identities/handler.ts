@@ -1,23 +1,37 @@
-/** GET /v1/identities/{type}/{value}: one profile of the identity cache as JSON, for people and tools. */
+/**
+ * The identities routes: one profile of the identity cache as JSON, for people and tools, found by
+ * one identifier. `POST /v1/identities/lookup` takes it in the body (`{"type", "value"}`), so no
+ * identifier lands in a URL, browser history or access log; `GET /v1/identities/{type}/{value}` is
+ * kept for compatibility. Both go through one describe path: same checks, same answer, same log line.
+ */
 import { InvalidRequestError, NotFoundError } from '../core/errors';
 import * as z from '../core/zod';
-import { json } from '../http/api-gateway';
+import { type HttpEvent, json, jsonBody } from '../http/api-gateway';
 import type { Authenticate } from '../http/auth';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
 import { routeOperations } from '../http/operations';
+import { withResponseHeaders } from '../http/response-headers';
 import type { ExperimentIds } from '../identity/experiment-id';
 import { normalizeIdentifier } from '../identity/identifiers';
 import type { DescribedProfile, IdentityDescriber } from '../identity/reader';
 import type { Observability } from '../observability/logger';
-import { identityPathSchema } from './schema';
+import { identifierSchema } from './schema';
 
 export interface IdentitiesDependencies {
   authenticate: Authenticate;
   maxIdentifierBytes: number;
+  /** Cap of a lookup body (MAX_BODY_BYTES), checked before it is parsed. */
+  maxBodyBytes: number;
   identities: IdentityDescriber;
   experimentIds: ExperimentIds;
   observability: Observability;
 }
+
+/**
+ * Profiles are personal data: no browser, proxy or CDN may keep a copy of any answer (404s name the
+ * identifier too), and no browser may guess another type for the JSON.
+ */
+const PERSONAL_DATA_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
 /**
  * The profile as the identities routes answer it: the stable experiment id (`canonicalId`) and how
@@ -42,30 +56,46 @@ async function describedAnswer(profile: DescribedProfile, experimentIds: Experim
 }
 
 export function createIdentitiesHandler(deps: IdentitiesDependencies): LambdaHttpHandler {
-  const pathSchema = identityPathSchema(deps.maxIdentifierBytes);
-  return httpHandler(
-    routeOperations('identities', {
-      describe: async (event) => {
-        const caller = await deps.authenticate(event, 'admin');
-        // HTTP APIs deliver path parameters decoded once already: never decode them again.
-        const params = pathSchema.safeParse({
-          type: event.pathParameters?.type,
-          value: event.pathParameters?.value,
-        });
-        if (!params.success) throw new InvalidRequestError(z.describeIssues(params.error, 'path'));
-        const identifier = normalizeIdentifier(params.data);
-        // Who read which kind of profile data, never what: no identifier value, no key.
-        deps.observability.logger.info('profile read', {
-          key: caller.fingerprint,
-          route: event.routeKey,
-          identifierType: identifier.type,
-        });
-        const profile = await deps.identities.describe(identifier);
-        if (!profile)
-          throw new NotFoundError(`No profile is known for ${params.data.type} ${params.data.value}`);
-        return json(200, await describedAnswer(profile, deps.experimentIds));
-      },
-    }),
-    deps.observability,
+  const schema = identifierSchema(deps.maxIdentifierBytes);
+
+  /** The one describe path: `requested` is the path's or the body's `{type, value}`, unchecked. */
+  const describe = async (
+    event: HttpEvent,
+    fingerprint: string | null,
+    requested: unknown,
+    where: string,
+  ) => {
+    const parsed = schema.safeParse(requested);
+    if (!parsed.success) throw new InvalidRequestError(z.describeIssues(parsed.error, where));
+    const identifier = normalizeIdentifier(parsed.data);
+    // Who read which kind of profile data, never what: no identifier value, no key.
+    deps.observability.logger.info('profile read', {
+      key: fingerprint,
+      route: event.routeKey,
+      identifierType: identifier.type,
+    });
+    const profile = await deps.identities.describe(identifier);
+    if (!profile) throw new NotFoundError(`No profile is known for ${parsed.data.type} ${parsed.data.value}`);
+    return json(200, await describedAnswer(profile, deps.experimentIds));
+  };
+
+  return withResponseHeaders(
+    httpHandler(
+      routeOperations('identities', {
+        describe: async (event) => {
+          const caller = await deps.authenticate(event, 'admin');
+          // HTTP APIs deliver path parameters decoded once already: never decode them again.
+          const { type, value } = event.pathParameters ?? {};
+          return describe(event, caller.fingerprint, { type, value }, 'path');
+        },
+        lookup: async (event) => {
+          // The key first: nobody without an operator key learns what a body may hold.
+          const caller = await deps.authenticate(event, 'admin');
+          return describe(event, caller.fingerprint, jsonBody(event, deps.maxBodyBytes), 'body');
+        },
+      }),
+      deps.observability,
+    ),
+    PERSONAL_DATA_HEADERS,
   );
 }

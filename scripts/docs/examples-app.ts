@@ -4,6 +4,7 @@
  * names, with the demo story already sent. Used by `npm run docs:examples` and by the docs test.
  */
 import { loadConfig } from '../../functions/config/env';
+import { createConsoleHandler } from '../../functions/console/handler';
 import { decideDependencies } from '../../functions/decide/dependencies';
 import { createDecideHandler } from '../../functions/decide/handler';
 import { createHealthHandler } from '../../functions/health/handler';
@@ -49,6 +50,7 @@ export async function startDocsApp(options: {
       'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config)),
       identities: createIdentitiesHandler(identitiesDependencies(config)),
       decide: createDecideHandler(decideDependencies(config)),
+      console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config)),
     },
   });

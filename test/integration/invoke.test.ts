@@ -42,7 +42,14 @@ function invoke(
 }
 
 describe('npm run invoke', () => {
-  const order: FunctionName[] = ['segment-webhook', 'identities', 'decide', 'health', 'optimizely-webhook'];
+  const order: FunctionName[] = [
+    'segment-webhook',
+    'identities',
+    'decide',
+    'health',
+    'console',
+    'optimizely-webhook',
+  ];
 
   it('covers every function of the route table', () => {
     expect([...order].sort()).toEqual(Object.keys(functionSpecs).sort());

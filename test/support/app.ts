@@ -6,6 +6,7 @@
 
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type Config, loadConfig } from '../../functions/config/env';
+import { createConsoleHandler } from '../../functions/console/handler';
 import { decideDependencies } from '../../functions/decide/dependencies';
 import { createDecideHandler } from '../../functions/decide/handler';
 import { createHealthHandler } from '../../functions/health/handler';
@@ -45,6 +46,7 @@ export function buildHandlers(config: Config, clients: DependencyClients = {}): 
     'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config, clients)),
     identities: createIdentitiesHandler(identitiesDependencies(config, clients)),
     decide: createDecideHandler(decideDependencies(config, clients)),
+    console: createConsoleHandler({ observability: observabilityFor(config) }),
     'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config, clients)),
   };
 }

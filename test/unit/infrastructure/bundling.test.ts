@@ -1,5 +1,5 @@
 /**
- * The house construct's real bundling, on two functions only (so it stays about a second): the
+ * The house construct's real bundling, on three functions only (so it stays quick): the
  * asset is one ESM `index.mjs` with a source map, carries the `require` banner, bundles the AWS SDK
  * instead of importing it from the runtime, takes the aliased Node built-ins without ES module
  * imports, and loads and answers in a fresh module graph.
@@ -37,7 +37,11 @@ beforeAll(() => {
     const stack = new CrosswalkStack(app, 'Crosswalk', {
       settings: readSettings(app.node, {}),
       projectRoot,
-      functionSpecs: { health: functionSpecs.health, identities: functionSpecs.identities },
+      functionSpecs: {
+        health: functionSpecs.health,
+        identities: functionSpecs.identities,
+        console: functionSpecs.console,
+      },
       routes: [],
     });
     functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
@@ -98,6 +102,27 @@ describe('CrosswalkFunction bundling', () => {
       handler: unknown;
     };
     expect(typeof module.handler).toBe('function');
+  });
+
+  it('carries the console’s page, script and style inside its bundle, and serves them', async () => {
+    process.env.TABLE_NAME ??= 'bundling-test';
+    const module = (await import(pathToFileURL(join(assets.ConsoleFunction!, 'index.mjs')).href)) as {
+      handler: (
+        event: unknown,
+        context: unknown,
+      ) => Promise<{ statusCode: number; body: string; headers: Record<string, string> }>;
+    };
+    const event = JSON.parse(readFileSync(join(projectRoot, functionSpecs.console.sampleEvent), 'utf8'));
+    const page = await module.handler(event, { awsRequestId: 'bundling-test', functionName: 'console' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<script type="module" src="console/app.js"></script>');
+    expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'/);
+    const script = await module.handler(
+      { ...event, routeKey: 'GET /console/{asset}', pathParameters: { asset: 'app.js' } },
+      { awsRequestId: 'bundling-test', functionName: 'console' },
+    );
+    expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(script.body).toContain("const KEY_STORAGE = 'crosswalk.operatorKey';");
   });
 
   it('loads as an ES module and answers the sample event', async () => {

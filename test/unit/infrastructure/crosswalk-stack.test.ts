@@ -190,6 +190,7 @@ describe('CrosswalkStack', () => {
       { actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'], leadingKeys: ['OVERRIDE#*'] },
       { actions: ['GetItem', 'PutItem'], leadingKeys: ['UPS#*'] },
     ],
+    console: [],
     'optimizely-webhook': [{ actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] }],
   };
   const SECRETS: Record<string, string[]> = {
@@ -197,6 +198,7 @@ describe('CrosswalkStack', () => {
     'segment-webhook': ['SEGMENT_SECRET_ARN'],
     identities: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
     decide: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
+    console: [],
     'optimizely-webhook': ['OPTIMIZELY_WEBHOOK_SECRET_ARN'],
   };
   const SECRET_ARN_VARIABLES = [
@@ -329,6 +331,24 @@ describe('CrosswalkStack', () => {
         `${v.ruleName} (${v.severity}) at ${v.violatingResources.map((r) => r.constructPath ?? r.resourceLogicalId).join(', ')}`,
     );
     expect(findings).toEqual([]);
+  });
+
+  it('acknowledges the console routes as public for their own reason, not the operators’', () => {
+    const reasons = new Map<string, string>();
+    const visit = (c: IConstruct) => {
+      for (const entry of c.node.metadata)
+        if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
+          const reason = (entry.data as Record<string, string>)['Annotation::AwsSolutions-APIG4'];
+          if (reason) reasons.set(c.node.path, reason);
+        }
+      for (const child of c.node.children) visit(child);
+    };
+    visit(app);
+    const consoleReasons = [...reasons].filter(([path]) => /console/i.test(path)).map(([, r]) => r);
+    expect(consoleReasons).toHaveLength(routes.filter((r) => r.function === 'console').length);
+    for (const reason of consoleReasons) expect(reason).toMatch(/^Public by design: .*static page/);
+    const lookup = [...reasons].find(([path]) => /lookup/i.test(path));
+    expect(lookup?.[1]).toMatch(/^Operator route/);
   });
 
   it('acknowledges nag findings narrowly, each with a specific reason', () => {
