@@ -1,6 +1,6 @@
 /**
- * The single source of truth for what runs where: each Lambda function, its entry file and table
- * access, and each HTTP route with the operation that serves it. The CDK stack (lib/) wires these to
+ * The single source of truth for what runs where: each Lambda function, its entry file, table
+ * access and schedule, and each HTTP route with the operation that serves it. The CDK stack (lib/) wires these to
  * API Gateway; `npm start` and `npm run invoke` serve the same table locally, so local and deployed
  * cannot drift; a function that serves several routes dispatches on the operation named here.
  * Plain data: function bundles import it too.
@@ -20,6 +20,10 @@ export interface FunctionSpec {
   timeoutSeconds?: number;
   /** Sample event under events/, used by `npm run invoke` and documented for `sam local invoke`. */
   sampleEvent: string;
+  /** Reads and writes the event outbox's items (`OUTBOX#…`, docs/events.md), besides `tableAccess`. */
+  outbox?: boolean;
+  /** Run by an EventBridge schedule every this many minutes instead of by HTTP routes (`npm start` runs it too). */
+  scheduleMinutes?: number;
 }
 
 export type SecretKey = 'segmentSharedSecret' | 'segmentWebhookToken' | 'apiKeys' | 'optimizelyWebhookSecret';
@@ -56,6 +60,7 @@ export const functionSpecs = {
     secrets: ['apiKeys'],
     memoryMb: 1024,
     sampleEvent: 'events/decide.json',
+    outbox: true,
   },
   'optimizely-webhook': {
     entry: 'functions/optimizely-webhook/lambda.ts',
@@ -63,6 +68,18 @@ export const functionSpecs = {
     tableAccess: 'read-datafile',
     secrets: ['optimizelyWebhookSecret'],
     sampleEvent: 'events/optimizely-webhook.json',
+  },
+  redelivery: {
+    entry: 'functions/redelivery/lambda.ts',
+    description: 'Re-sends Optimizely events stored in the outbox until delivered or too old',
+    tableAccess: 'none',
+    outbox: true,
+    secrets: [],
+    memoryMb: 256,
+    // A run stops 5 s before this; a shorter run than the schedule keeps runs from overlapping.
+    timeoutSeconds: 50,
+    scheduleMinutes: 1,
+    sampleEvent: 'events/redelivery.json',
   },
 } as const satisfies Record<string, FunctionSpec>;
 

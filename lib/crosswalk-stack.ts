@@ -1,12 +1,17 @@
 /**
  * The Crosswalk stack, generic over the route table: one function per entry of `functionSpecs`
- * (so permissions differ per function), one HTTP API route per entry of `routes`, one table,
- * and the one imported secret.
+ * (so permissions differ per function), one HTTP API route per entry of `routes`, an EventBridge
+ * schedule per scheduled function, one table, the one imported secret, and the alarm on events
+ * waiting in the outbox.
  */
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { deployableVariables } from '../functions/config/env';
+import { EVENT_METRICS } from '../functions/events/redelivery-policy';
 import { type FunctionSpec, functionSpecs, type RouteSpec, routes } from '../functions/routes';
 import { CrosswalkApi } from './constructs/crosswalk-api';
 import { CrosswalkFunction, functionLogicalId } from './constructs/crosswalk-function';
@@ -15,6 +20,15 @@ import type { CrosswalkSettings } from './settings';
 
 /** Declared on every function so a SAM env-vars file can set them (empty means default). */
 export const SAM_LOCAL_VARIABLES = [...deployableVariables, 'DYNAMODB_ENDPOINT'] as const;
+
+/**
+ * The undelivered-events alarm: the oldest waiting event is older than this. Redelivery retries at
+ * least every EVENT_RETRY_MAX_MS (10 min by default), so a healthy endpoint empties the outbox well
+ * before; past it, Optimizely has been refusing or unreachable for half an hour.
+ */
+export const UNDELIVERED_EVENTS_ALARM_SECONDS = 30 * 60;
+/** Longer than EVENT_RETRY_MAX_MS's default plus the schedule: every waiting batch is seen within it. */
+const UNDELIVERED_EVENTS_ALARM_PERIOD = Duration.minutes(15);
 
 export interface CrosswalkStackProps extends StackProps {
   settings: CrosswalkSettings;
@@ -30,6 +44,7 @@ export class CrosswalkStack extends Stack {
   readonly api: CrosswalkApi;
   readonly secret: ISecret;
   readonly functions: ReadonlyMap<string, CrosswalkFunction>;
+  readonly undeliveredEventsAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: CrosswalkStackProps) {
     super(scope, id, props);
@@ -73,7 +88,16 @@ export class CrosswalkStack extends Stack {
         logRemovalPolicy,
       });
       fn.grantTable(this.table.table, spec.tableAccess);
+      if (spec.outbox) fn.grantOutbox(this.table.table);
       if (spec.secrets.length > 0) fn.grantSecrets(this.secret);
+      if (spec.scheduleMinutes !== undefined) {
+        new Rule(this, `${functionLogicalId(name)}Schedule`, {
+          description: `Runs the ${name} function every ${spec.scheduleMinutes} minute(s)`,
+          schedule: Schedule.rate(Duration.minutes(spec.scheduleMinutes)),
+          // A failed run is not retried: the next scheduled one does the same work.
+          targets: [new LambdaFunction(fn.function, { retryAttempts: 0 })],
+        });
+      }
       functions.set(name, fn);
       this.suppressFunctionFindings(fn);
     }
@@ -97,6 +121,24 @@ export class CrosswalkStack extends Stack {
         'Authorisation is in the functions: clients send Crosswalk API keys as headers (Optimizely Agent style), the Segment webhook is checked by HMAC signature and token, the Optimizely webhook by X-Hub-Signature, and /health is public by design. API Gateway authorizers cannot check these.',
     });
 
+    this.undeliveredEventsAlarm = new Alarm(this, 'UndeliveredEventsAlarm', {
+      alarmDescription:
+        'Optimizely events have waited in the outbox for over 30 minutes: the event API refuses or cannot be reached (docs/events.md)',
+      // Emitted by every redelivery run (functions/events/redelivery.ts), without dimensions.
+      metric: new Metric({
+        namespace: 'Crosswalk',
+        metricName: EVENT_METRICS.oldestAge,
+        statistic: 'Maximum',
+        period: UNDELIVERED_EVENTS_ALARM_PERIOD,
+      }),
+      threshold: UNDELIVERED_EVENTS_ALARM_SECONDS,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      // No data: no redelivery run reported (metrics off, or the function failing, which its own
+      // errors show); not evidence of waiting events.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', {
       value: this.table.table.tableName,
@@ -105,6 +147,10 @@ export class CrosswalkStack extends Stack {
     new CfnOutput(this, 'SecretArn', {
       value: this.secret.secretArn,
       description: 'Secrets Manager secret the functions read (partial ARN when imported by name)',
+    });
+    new CfnOutput(this, 'UndeliveredEventsAlarmName', {
+      value: this.undeliveredEventsAlarm.alarmName,
+      description: 'Alarm on Optimizely events waiting in the outbox (add an action to be notified)',
     });
   }
 

@@ -11,6 +11,7 @@ import { type HttpEvent, json, jsonBody, queryValues } from '../http/api-gateway
 import type { ApiKeyCheck } from '../http/auth';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
 import { routeOperations } from '../http/operations';
+import type { AfterResponse } from '../lambda/after-response';
 import { decideBodySchema, KEYED_FIELDS, type RequestLimits, trackBodySchema } from './schema';
 
 export interface DecideDependencies {
@@ -19,6 +20,8 @@ export interface DecideDependencies {
   limits: RequestLimits & { maxDecideKeys: number; maxBodyBytes: number };
   /** SDK key of requests without X-Optimizely-SDK-Key (OPTIMIZELY_SDK_KEY). */
   defaultSdkKey: string | undefined;
+  /** Runs the event flush after the answer (docs/events.md); told when each invocation is done. */
+  afterResponse: AfterResponse;
 }
 
 export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler {
@@ -105,8 +108,12 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
     },
   });
 
-  return httpHandler(async (event, context) => {
-    await deps.checkApiKey(event);
-    return operations(event, context);
-  }, decisions.observability);
+  return httpHandler(
+    async (event, context) => {
+      await deps.checkApiKey(event);
+      return operations(event, context);
+    },
+    decisions.observability,
+    deps.afterResponse,
+  );
 }

@@ -1,15 +1,18 @@
 /**
  * The decide/track use cases: resolve the person through the identity reader, build the attributes,
- * run the project's Optimizely client, and wait for event delivery before answering. Dependencies
- * come from the decide entry point (functions/decide/dependencies.ts).
+ * run the project's Optimizely client, and hand its events to the delivery path (events/delivery.ts):
+ * a decide answers without waiting for Optimizely's event API; a track answers once its conversion
+ * is stored for delivery. Dependencies come from the decide entry point
+ * (functions/decide/dependencies.ts).
  */
-import { DependencyUnavailableError, NoIdentifierError } from '../core/errors';
+import { NoIdentifierError } from '../core/errors';
+import type { EventDelivery } from '../events/delivery';
 import type { ExperimentIds } from '../identity/experiment-id';
 import type { Identifier } from '../identity/identifiers';
 import type { IdentityReader } from '../identity/model';
 import type { IdentityRules } from '../identity/rules';
 import type { Observability } from '../observability/logger';
-import type { FlushingEventDispatcher } from '../optimizely/event-dispatcher';
+import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
 import { type Attributes, buildAttributes } from './attributes';
 import {
@@ -34,7 +37,8 @@ export interface DecisionDependencies {
   identities: IdentityReader;
   experimentIds: ExperimentIds;
   projects: ProjectRegistry;
-  dispatcher: FlushingEventDispatcher;
+  dispatcher: CapturingEventDispatcher;
+  events: EventDelivery;
   settings: DecisionSettings;
   observability: Observability;
 }
@@ -99,7 +103,10 @@ export interface DecideRequest extends PersonRequest {
   forcedDecisions: readonly ForcedDecision[];
 }
 
-/** Decides, then waits for every decision event; failed deliveries are logged and counted, not fatal. */
+/**
+ * Decides; the decision events are delivered after the answer. A request that dispatched nothing
+ * (DISABLE_DECISION_EVENT, no experiment) takes no extra step.
+ */
 export async function decideForRequest(
   deps: DecisionDependencies,
   request: DecideRequest,
@@ -109,7 +116,7 @@ export async function decideForRequest(
     resolvePerson(deps, request),
   ]);
   const attributes = attributesFor(deps, project, person, request);
-  const { result, delivery } = await deps.dispatcher.capture(() =>
+  const { result, batches } = deps.dispatcher.capture(() =>
     decideFlags(project, person, {
       keys: request.keys,
       attributes,
@@ -118,10 +125,10 @@ export async function decideForRequest(
       accountBucketedFlags: deps.settings.accountBucketedFlags,
     }),
   );
-  if (delivery.failed > 0) {
-    const { logger, metrics } = deps.observability;
-    logger.error('decision events were not delivered', { sdkKey: request.sdkKey, ...delivery });
-    metrics.metric('DecisionEventDeliveryFailed', delivery.failed);
+  if (batches.length > 0) {
+    // Awaited only when nothing can hold the invocation open after the answer.
+    const delivering = deps.events.afterDecide(batches);
+    if (delivering) await delivering;
   }
   return result;
 }
@@ -132,7 +139,10 @@ export interface TrackRequest extends PersonRequest {
   eventTags: Record<string, string | number | boolean | null>;
 }
 
-/** Tracks, then waits for the conversion event; a failed delivery is a retryable error. */
+/**
+ * Tracks; answers once the conversion is stored for delivery (or, if storing failed, delivered).
+ * Only a failure of both is a retryable error.
+ */
 export async function trackForRequest(
   deps: DecisionDependencies,
   request: TrackRequest,
@@ -142,15 +152,9 @@ export async function trackForRequest(
     resolvePerson(deps, request),
   ]);
   const attributes = attributesFor(deps, project, person, request);
-  const { result, delivery } = await deps.dispatcher.capture(() =>
+  const { result, batches } = deps.dispatcher.capture(() =>
     trackEvent(project, person, request.eventKey, attributes, request.eventTags),
   );
-  if (delivery.failed > 0) {
-    const { logger, metrics } = deps.observability;
-    logger.error('conversion event was not delivered', { sdkKey: request.sdkKey, ...delivery });
-    metrics.metric('ConversionEventDeliveryFailed', delivery.failed);
-    // The conversion was not recorded: retrying the request is the fix.
-    throw new DependencyUnavailableError('The conversion event could not be delivered to Optimizely');
-  }
+  if (batches.length > 0) await deps.events.beforeTrackAnswer(batches);
   return result;
 }

@@ -14,7 +14,6 @@ import {
 } from '@optimizely/optimizely-sdk';
 import { LruCache } from '../core/lru-cache';
 import type { DatafileSource } from './datafile-source';
-import type { FlushingEventDispatcher } from './event-dispatcher';
 
 export interface Project {
   sdkKey: string;
@@ -47,7 +46,8 @@ export function createOptimizelyClient(datafile: string, dispatcher: EventDispat
 
 export function createProjectRegistry(options: {
   source: DatafileSource;
-  dispatcher: FlushingEventDispatcher;
+  /** Crosswalk's capturing dispatcher (event-dispatcher.ts) in the functions. */
+  dispatcher: EventDispatcher;
   /** Bound on projects (Optimizely clients) held per container, least recently used dropped first. */
   maxProjects?: number;
 }): ProjectRegistry {

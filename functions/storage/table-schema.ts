@@ -29,3 +29,10 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
  * items under it (dynamodb:LeadingKeys), so it is shared with the stack.
  */
 export const DATAFILE_KEY_PREFIX = 'DATAFILE#';
+
+/**
+ * Partition-key prefix of the Optimizely event outbox (`OUTBOX#<shard>`, storage/event-outbox.ts).
+ * IAM scopes the functions that deliver events to items under it (dynamodb:LeadingKeys), so it is
+ * shared with the stack.
+ */
+export const OUTBOX_KEY_PREFIX = 'OUTBOX#';

@@ -12,7 +12,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { TableAccess } from '../../functions/routes';
-import { DATAFILE_KEY_PREFIX } from '../../functions/storage/table-schema';
+import { DATAFILE_KEY_PREFIX, OUTBOX_KEY_PREFIX } from '../../functions/storage/table-schema';
 
 /**
  * Modules the bundles take from functions/bundling/ instead (esbuild aliases; paths from the project
@@ -65,6 +65,12 @@ export const TABLE_WRITE_ACTIONS = [
 
 /** The writes a datafile cache needs: one conditional put (or update) per stored datafile. */
 export const DATAFILE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
+/**
+ * What the event outbox needs (storage/event-outbox.ts): store, find what is due, move (a
+ * transaction of a delete and a put, authorised per action) and delete.
+ */
+export const OUTBOX_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
 
 export interface CrosswalkFunctionProps {
   /** Route-table name (`segment-webhook`); also names the logical ID (`SegmentWebhookFunction`). */
@@ -187,6 +193,25 @@ export class CrosswalkFunction extends Construct {
     // Only a customer-managed key (not ours today) needs a grant; readers only decrypt.
     if (access === 'read') table.encryptionKey?.grantDecrypt(this.role);
     else table.encryptionKey?.grantEncryptDecrypt(this.role);
+  }
+
+  /**
+   * Grants the event outbox's actions on its items only (IAM condition on `dynamodb:LeadingKeys`),
+   * whatever `grantTable` granted.
+   */
+  grantOutbox(table: ITable): void {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'EventOutboxItems',
+        effect: Effect.ALLOW,
+        actions: [...OUTBOX_ACTIONS],
+        resources: [table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OUTBOX_KEY_PREFIX}*`] },
+        },
+      }),
+    );
+    table.encryptionKey?.grantEncryptDecrypt(this.role);
   }
 
   /** Lets the function read the one Secrets Manager secret; call only when it needs a secret. */
