@@ -2,8 +2,8 @@
  * One run of the redelivery function: every outbox batch that is due is claimed (moved to its next
  * due time, so no other run sends it meanwhile), sent, and deleted once the event API took it or
  * refused it for good; a batch past the cut-off is dropped unsent. A send that fails again needs no
- * further write: the claim already scheduled the next attempt. Runs stop at `deadline`, leaving the
- * rest for the next run.
+ * further write: the claim already scheduled the next attempt. A run stops when its time budget is
+ * spent, leaving the rest for the next one.
  *
  * `OldestUndeliveredAgeSeconds` is the age of the oldest event among the batches this run saw that
  * are still undelivered (0 when none). Every stored batch comes due at least every `retryMaxMs`, so
@@ -44,11 +44,12 @@ const CONCURRENCY = 8;
 
 export async function redeliverDue(
   deps: RedeliveryDependencies,
-  options: { deadline: number },
+  options: { budgetMs: number },
 ): Promise<RedeliveryReport> {
   const { outbox, sender, policy } = deps;
   const { logger, metrics } = deps.observability;
   const clock = deps.clock ?? Date.now;
+  const deadline = clock() + options.budgetMs;
   const report: RedeliveryReport = {
     due: 0,
     redelivered: 0,
@@ -104,7 +105,7 @@ export async function redeliverDue(
     pages: for await (const page of outbox.due(clock(), PAGE_SIZE)) {
       report.due += page.length;
       for (let i = 0; i < page.length; i += CONCURRENCY) {
-        if (clock() >= options.deadline) {
+        if (clock() >= deadline) {
           report.complete = false;
           for (const item of page.slice(i)) stillWaiting(item);
           break pages;

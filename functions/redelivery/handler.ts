@@ -23,9 +23,9 @@ export function createRedeliveryHandler(deps: RedeliveryDependencies): Redeliver
         coldStart: invocations++ === 0,
       },
       async () => {
-        const deadline = Date.now() + Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS);
+        const budgetMs = Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS);
         try {
-          return await redeliverDue(deps, { deadline });
+          return await redeliverDue(deps, { budgetMs });
         } catch (error) {
           deps.observability.logger.error('redelivery run failed', { error });
           throw error;
