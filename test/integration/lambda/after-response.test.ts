@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { eventUuids } from '../../../functions/events/event-batch';
 import { createAfterResponse } from '../../../functions/lambda/after-response';
@@ -31,6 +31,9 @@ import { FakeLambdaRuntime } from '../../support/fake-lambda-runtime';
 import { type LambdaEnvironment, startLambdaEnvironment } from '../../support/lambda-environment';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';
 import { outboxUuids } from '../../support/outbox';
+
+// Hooks and tests alike: bundling and child processes take seconds on a busy machine.
+jest.setTimeout(60_000);
 
 /** The event endpoints answer this late: long enough that answering first shows in the order. */
 const EVENT_ENDPOINT_DELAY_MS = 300;
