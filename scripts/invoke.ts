@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigurationError } from '../functions/core/errors';
-import { type FunctionName, functionSpecs } from '../functions/routes';
+import { type FunctionName, type FunctionSpec, functionSpecs } from '../functions/routes';
 import { JavaMissingError } from './local/dynamodb-local';
 import { lambdaContext } from './local/lambda-context';
 import { describeBatch, startLocalOptimizely } from './local/local-optimizely';
@@ -48,7 +48,8 @@ async function main(): Promise<number> {
     const environment = localEnvironment(process.env, optimizely.url);
     const { datafile } = checkLocalConfiguration(environment);
     if (datafile) optimizely.optimizely.datafiles.set(environment.OPTIMIZELY_SDK_KEY!, datafile);
-    if (spec.tableAccess !== 'none') {
+    // The outbox lives on the table too (the redelivery function reads nothing else).
+    if (spec.tableAccess !== 'none' || (spec as FunctionSpec).outbox) {
       dynamo = await startLocalDynamoDb({
         endpoint: environment.DYNAMODB_ENDPOINT,
         tableName: environment.TABLE_NAME!,

@@ -9,9 +9,14 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { EVENT_METRICS } from '../../../functions/events/redelivery-policy';
 import { type FunctionSpec, functionSpecs, routes } from '../../../functions/routes';
-import { DATAFILE_KEY_PREFIX, TABLE_TTL_ATTRIBUTE } from '../../../functions/storage/table-schema';
-import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
+import {
+  DATAFILE_KEY_PREFIX,
+  OUTBOX_KEY_PREFIX,
+  TABLE_TTL_ATTRIBUTE,
+} from '../../../functions/storage/table-schema';
+import { functionLogicalId, OUTBOX_ACTIONS } from '../../../lib/constructs/crosswalk-function';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
 import { readSettings } from '../../../lib/settings';
 
@@ -19,6 +24,7 @@ const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 const specs = Object.entries(functionSpecs as Record<string, FunctionSpec>);
 
 type Statement = {
+  Sid?: string;
   Action: string | string[];
   Effect: string;
   Resource: unknown;
@@ -60,6 +66,8 @@ const tableLogicalId = () => stack.getLogicalId(stack.table.table.node.defaultCh
 const touchesTable = (s: Statement) => JSON.stringify(s.Resource).includes(tableLogicalId());
 const isSecretAction = (a: string) => a.startsWith('secretsmanager:');
 const WRITE_ACTIONS = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|ConditionCheckItem|\*)$/;
+/** The event outbox's grant (grantOutbox), checked on its own below. */
+const isOutboxGrant = (s: Statement) => s.Sid === 'EventOutboxItems';
 
 describe('CrosswalkStack', () => {
   it.each(specs)(
@@ -174,7 +182,7 @@ describe('CrosswalkStack', () => {
   });
 
   describe.each(specs)('least privilege of %s', (name, spec) => {
-    const tableStatements = () => statementsOf(name).filter(touchesTable);
+    const tableStatements = () => statementsOf(name).filter((s) => touchesTable(s) && !isOutboxGrant(s));
 
     it(`has table access "${spec.tableAccess}" and no more`, () => {
       const statements = tableStatements();
@@ -182,6 +190,7 @@ describe('CrosswalkStack', () => {
         expect(statements).toEqual([]);
         expect(
           statementsOf(name)
+            .filter((s) => !isOutboxGrant(s))
             .flatMap(actionsOf)
             .filter((a) => a.startsWith('dynamodb:')),
         ).toEqual([]);
@@ -216,6 +225,21 @@ describe('CrosswalkStack', () => {
       expect(statements.flatMap(actionsOf).some((a) => a.includes('*'))).toBe(false);
     });
 
+    it(`reaches the event outbox's items ${spec.outbox ? 'and nothing else through that grant' : 'not at all'}`, () => {
+      const grants = statementsOf(name).filter(isOutboxGrant);
+      if (!spec.outbox) {
+        expect(grants).toEqual([]);
+        return;
+      }
+      expect(grants).toHaveLength(1);
+      expect(grants[0]).toMatchObject({
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [tableLogicalId(), 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OUTBOX_KEY_PREFIX}*`] } },
+      });
+      expect(actionsOf(grants[0]!).sort()).toEqual([...OUTBOX_ACTIONS].sort());
+    });
+
     it(`reads the secret only when it lists secrets (${spec.secrets.length})`, () => {
       const secretActions = statementsOf(name).flatMap(actionsOf).filter(isSecretAction);
       const variables = (
@@ -231,6 +255,39 @@ describe('CrosswalkStack', () => {
         expect(variables.SECRETS_ARN).toBeDefined();
       }
     });
+  });
+
+  it('runs each scheduled function on an EventBridge schedule, and routes none of them', () => {
+    const scheduled = specs.filter(([, spec]) => spec.scheduleMinutes !== undefined);
+    expect(scheduled.map(([name]) => name)).toEqual(['redelivery']);
+    template.resourceCountIs('AWS::Events::Rule', scheduled.length);
+    for (const [name, spec] of scheduled) {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: `rate(${spec.scheduleMinutes} minute${spec.scheduleMinutes === 1 ? '' : 's'})`,
+        State: 'ENABLED',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionLogicalId(name), 'Arn'] } })],
+      });
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [functionLogicalId(name), 'Arn'] },
+      });
+      expect(routes.filter((r) => r.function === name)).toEqual([]);
+    }
+  });
+
+  it('alarms when the oldest undelivered Optimizely event is older than 30 minutes', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Crosswalk',
+      MetricName: EVENT_METRICS.oldestAge,
+      Statistic: 'Maximum',
+      Period: 900,
+      Threshold: 1800,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    template.hasOutput('UndeliveredEventsAlarmName', {});
   });
 
   it('never puts a secret value in the template', () => {
