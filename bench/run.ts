@@ -106,6 +106,7 @@ async function main(): Promise<void> {
       return {
         handler: createDecideHandler(deps) as HttpHandler,
         identityCache: deps.decisions.identities as CachedIdentityReader,
+        afterResponse: deps.afterResponse,
       };
     };
     const decideContainer = newDecideContainer();
