@@ -20,8 +20,11 @@ export interface FunctionSpec {
   timeoutSeconds?: number;
   /** Sample event under events/, used by `npm run invoke` and documented for `sam local invoke`. */
   sampleEvent: string;
-  /** Reads and writes the event outbox's items (`OUTBOX#…`, docs/events.md), besides `tableAccess`. */
-  outbox?: boolean;
+  /**
+   * The event outbox's items (`OUTBOX#…`, docs/events.md), besides `tableAccess`: `store` puts and
+   * deletes them (the request path), `redeliver` also queries what is due.
+   */
+  outbox?: 'store' | 'redeliver';
   /** Run by an EventBridge schedule every this many minutes instead of by HTTP routes (`npm start` runs it too). */
   scheduleMinutes?: number;
 }
@@ -60,7 +63,7 @@ export const functionSpecs = {
     secrets: ['apiKeys'],
     memoryMb: 1024,
     sampleEvent: 'events/decide.json',
-    outbox: true,
+    outbox: 'store',
   },
   'optimizely-webhook': {
     entry: 'functions/optimizely-webhook/lambda.ts',
@@ -73,7 +76,7 @@ export const functionSpecs = {
     entry: 'functions/redelivery/lambda.ts',
     description: 'Re-sends Optimizely events stored in the outbox until delivered or too old',
     tableAccess: 'none',
-    outbox: true,
+    outbox: 'redeliver',
     secrets: [],
     memoryMb: 256,
     // A run stops 5 s before this; a shorter run than the schedule keeps runs from overlapping.

@@ -88,7 +88,7 @@ export class CrosswalkStack extends Stack {
         logRemovalPolicy,
       });
       fn.grantTable(this.table.table, spec.tableAccess);
-      if (spec.outbox) fn.grantOutbox(this.table.table);
+      if (spec.outbox) fn.grantOutbox(this.table.table, spec.outbox);
       if (spec.secrets.length > 0) fn.grantSecrets(this.secret);
       if (spec.scheduleMinutes !== undefined) {
         new Rule(this, `${functionLogicalId(name)}Schedule`, {

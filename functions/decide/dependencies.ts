@@ -21,7 +21,7 @@ import { createProjectRegistry } from '../optimizely/projects';
 import { DynamoDbDatafileStore } from '../storage/datafile-store';
 import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
 import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
-import { DynamoDbEventOutbox } from '../storage/event-outbox';
+import { DynamoDbOutboxWriter } from '../storage/event-outbox';
 import type { DecideDependencies } from './handler';
 
 export function decideDependencies(
@@ -54,7 +54,7 @@ export function decideDependencies(
       timeoutMs: config.EVENT_DELIVERY_TIMEOUT_MS,
       attempts: 2,
     }),
-    outbox: new DynamoDbEventOutbox({ client, tableName: config.TABLE_NAME }),
+    outbox: new DynamoDbOutboxWriter({ client, tableName: config.TABLE_NAME }),
     deferral: {
       get available() {
         return afterResponse.mode !== 'unavailable';

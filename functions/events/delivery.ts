@@ -17,7 +17,7 @@
  */
 import { DependencyUnavailableError } from '../core/errors';
 import type { Observability } from '../observability/logger';
-import type { EventOutbox, OutboxRef } from '../storage/event-outbox';
+import type { OutboxRef, OutboxWriter } from '../storage/event-outbox';
 import { type EventBatch, eventCount, oldestEventTime } from './event-batch';
 import type { EventSender, SendOutcome } from './event-sender';
 import { EVENT_METRICS, nextDueAt, type RedeliveryPolicy, storedExpiry } from './redelivery-policy';
@@ -31,7 +31,7 @@ export interface Deferral {
 
 export interface EventDeliveryDependencies {
   sender: EventSender;
-  outbox: EventOutbox;
+  outbox: OutboxWriter;
   deferral: Deferral;
   policy: RedeliveryPolicy;
   observability: Observability;

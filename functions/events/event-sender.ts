@@ -2,7 +2,8 @@
  * One POST of an event batch to Optimizely's event API, and what its outcome means for the batch:
  * delivered (2xx), worth retrying later (429, 5xx, 3xx, timeout, network), or rejected for good
  * (any other 4xx: the same bytes will be refused again). Within one call a network error or 5xx is
- * tried again at once (`attempts`): a keep-alive socket the server closed is the common case.
+ * tried again at once (`attempts`): a keep-alive socket the server closed is the common case. One
+ * timeout bounds the whole call, retries included, so a send never holds an invocation longer.
  */
 import { type OutboundFetch, outboundFetch } from '../http/outbound';
 import type { EventBatch } from './event-batch';
@@ -19,7 +20,7 @@ export interface EventSender {
 export interface EventSenderOptions {
   endpoint: string;
   timeoutMs: number;
-  /** Tries per call; 1 for the redelivery function, which retries across runs instead. */
+  /** Tries per call, within the one timeout; 1 for the redelivery function, which retries across runs instead. */
   attempts: number;
   fetchFn?: OutboundFetch;
 }
@@ -29,14 +30,15 @@ export function createEventSender(options: EventSenderOptions): EventSender {
   return {
     async send(batch) {
       const body = JSON.stringify(batch);
+      const signal = AbortSignal.timeout(options.timeoutMs);
       let outcome: SendOutcome = { kind: 'retry', reason: 'not attempted' };
-      for (let attempt = 1; attempt <= options.attempts; attempt++) {
+      for (let attempt = 1; attempt <= options.attempts && !signal.aborted; attempt++) {
         try {
           const response = await fetchFn(options.endpoint, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body,
-            signal: AbortSignal.timeout(options.timeoutMs),
+            signal,
           });
           // Drain the body so the keep-alive connection goes back to the pool.
           await response.text().catch(() => undefined);
@@ -56,7 +58,7 @@ export function createEventSender(options: EventSenderOptions): EventSender {
               ? `event endpoint did not answer within ${options.timeoutMs} ms`
               : `event delivery failed: ${(error as Error).message}`,
           };
-          // A timeout already cost the whole budget; the outbox retries later instead.
+          // The budget is spent; the outbox retries later instead.
           if (timedOut) break;
         }
       }

@@ -65,12 +65,16 @@ export interface StoredBatch {
   expiresAt: number;
 }
 
-/** The port the delivery and redelivery use cases use; tests may give them an in-memory one. */
-export interface EventOutbox {
+/** What the request path needs of the outbox: store, and delete once delivered. */
+export interface OutboxWriter {
   /** Stores each entry (split when too big for one item); one ref per entry. */
   put(entries: readonly OutboxEntry[]): Promise<OutboxRef[]>;
   /** Deletes what `ref` names; already gone is fine. */
   remove(ref: OutboxRef): Promise<void>;
+}
+
+/** The port the redelivery use case uses; tests may give it (and the request path) an in-memory one. */
+export interface EventOutbox extends OutboxWriter {
   /** Batches due at `now`, a page at a time, each shard in due order. */
   due(now: number, pageSize: number): AsyncIterable<StoredBatch[]>;
   /**
@@ -99,10 +103,14 @@ function unavailable(what: string, error: unknown): never {
   throw error;
 }
 
-export class DynamoDbEventOutbox implements EventOutbox {
-  private readonly client: DynamoDBClient;
-  private readonly tableName: string;
-  private readonly clock: () => number;
+/**
+ * The request path's side (decide): put and delete only, so the decide bundle carries no Query or
+ * claim code; the redelivery function's adapter below adds those.
+ */
+export class DynamoDbOutboxWriter implements OutboxWriter {
+  protected readonly client: DynamoDBClient;
+  protected readonly tableName: string;
+  protected readonly clock: () => number;
 
   constructor(options: { client: DynamoDBClient; tableName: string; clock?: () => number }) {
     this.client = options.client;
@@ -146,6 +154,32 @@ export class DynamoDbEventOutbox implements EventOutbox {
     }
   }
 
+  /** The items storing one batch: one, or several when its compressed form is too big for one. */
+  protected items(
+    batch: EventBatch,
+    entry: { dueAt: number; expiresAt: number },
+    attempts: number,
+    storedAt: number,
+  ): Item[] {
+    const attributes = itemAttributes(batch, entry, attempts, oldestEventTime(batch, storedAt));
+    if (attributes.batch!.B!.length > MAX_STORED_BYTES) {
+      const halves = splitBatch(batch);
+      if (!halves) throw new Error('One visitor of an event batch is too big to store');
+      return halves.flatMap((half) => this.items(half, entry, attempts, storedAt));
+    }
+    const id = randomUUID();
+    return [
+      {
+        ...keyAttributes(outboxItemKey(shardOf(id), entry.dueAt, id)),
+        ...attributes,
+        storedAt: { N: String(storedAt) },
+      },
+    ];
+  }
+}
+
+/** The redelivery function's adapter: the writer, plus finding what is due and claiming it. */
+export class DynamoDbEventOutbox extends DynamoDbOutboxWriter implements EventOutbox {
   async *due(now: number, pageSize: number): AsyncIterable<StoredBatch[]> {
     // '~' sorts after every character of an id, so every item due at `now` is included.
     const upper = `${dueKey(now)}#~`;
@@ -183,7 +217,7 @@ export class DynamoDbEventOutbox implements EventOutbox {
     const id = from.sk.slice(from.sk.indexOf('#') + 1);
     const shard = Number(from.pk.slice(OUTBOX_KEY_PREFIX.length));
     const next: Item = {
-      ...this.attributes(
+      ...itemAttributes(
         item.batch,
         { dueAt, expiresAt: item.expiresAt },
         item.attempts + 1,
@@ -215,45 +249,22 @@ export class DynamoDbEventOutbox implements EventOutbox {
     }
     return stored(next);
   }
+}
 
-  /** The items storing one batch: one, or several when its compressed form is too big for one. */
-  private items(
-    batch: EventBatch,
-    entry: { dueAt: number; expiresAt: number },
-    attempts: number,
-    storedAt: number,
-  ): Item[] {
-    const attributes = this.attributes(batch, entry, attempts, oldestEventTime(batch, storedAt));
-    if (attributes.batch!.B!.length > MAX_STORED_BYTES) {
-      const halves = splitBatch(batch);
-      if (!halves) throw new Error('One visitor of an event batch is too big to store');
-      return halves.flatMap((half) => this.items(half, entry, attempts, storedAt));
-    }
-    const id = randomUUID();
-    return [
-      {
-        ...keyAttributes(outboxItemKey(shardOf(id), entry.dueAt, id)),
-        ...attributes,
-        storedAt: { N: String(storedAt) },
-      },
-    ];
-  }
-
-  private attributes(
-    batch: EventBatch,
-    entry: { dueAt: number; expiresAt: number },
-    attempts: number,
-    firstEventAt: number,
-  ): Item {
-    return {
-      batch: { B: gzipSync(JSON.stringify(batch)) },
-      attempts: { N: String(attempts) },
-      dueAt: { N: String(Math.floor(entry.dueAt)) },
-      firstEventAt: { N: String(firstEventAt) },
-      events: { N: String(eventCount(batch)) },
-      [TTL]: { N: String(Math.floor(entry.expiresAt)) },
-    };
-  }
+function itemAttributes(
+  batch: EventBatch,
+  entry: { dueAt: number; expiresAt: number },
+  attempts: number,
+  firstEventAt: number,
+): Item {
+  return {
+    batch: { B: gzipSync(JSON.stringify(batch)) },
+    attempts: { N: String(attempts) },
+    dueAt: { N: String(Math.floor(entry.dueAt)) },
+    firstEventAt: { N: String(firstEventAt) },
+    events: { N: String(eventCount(batch)) },
+    [TTL]: { N: String(Math.floor(entry.expiresAt)) },
+  };
 }
 
 function keyAttributes(key: { pk: string; sk: string }): Item {

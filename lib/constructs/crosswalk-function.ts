@@ -67,10 +67,14 @@ export const TABLE_WRITE_ACTIONS = [
 export const DATAFILE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
 
 /**
- * What the event outbox needs (storage/event-outbox.ts): store, find what is due, move (a
- * transaction of a delete and a put, authorised per action) and delete.
+ * What the event outbox needs (storage/event-outbox.ts): the request path stores and deletes; the
+ * redelivery function also finds what is due, and moves items (a transaction of a delete and a put,
+ * authorised per action).
  */
-export const OUTBOX_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
+export const OUTBOX_ACTIONS = {
+  store: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+  redeliver: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+} as const;
 
 export interface CrosswalkFunctionProps {
   /** Route-table name (`segment-webhook`); also names the logical ID (`SegmentWebhookFunction`). */
@@ -199,12 +203,12 @@ export class CrosswalkFunction extends Construct {
    * Grants the event outbox's actions on its items only (IAM condition on `dynamodb:LeadingKeys`),
    * whatever `grantTable` granted.
    */
-  grantOutbox(table: ITable): void {
+  grantOutbox(table: ITable, access: keyof typeof OUTBOX_ACTIONS): void {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'EventOutboxItems',
         effect: Effect.ALLOW,
-        actions: [...OUTBOX_ACTIONS],
+        actions: [...OUTBOX_ACTIONS[access]],
         resources: [table.tableArn],
         conditions: {
           'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OUTBOX_KEY_PREFIX}*`] },
