@@ -5,9 +5,9 @@
  * - warm: the identity is in the container's cache; floor = bare `decide`.
  * - miss: the identity cache is emptied before every call, so the profile is read from DynamoDB;
  *   floor = bare `decide` + one `GetItem` of the person's identifier item on the same table.
- * - with event: the decision event is delivered (to a loopback event endpoint) before answering, as
- *   every production decide does; floor = bare `decide` whose dispatcher POSTs the same event with
- *   the same HTTP client.
+ * - with event: the answer, then the decision event's flush to a loopback event endpoint (drained
+ *   as the Lambda extension holds the invocation until it is done: the billed work of a production
+ *   decide); floor = bare `decide` whose dispatcher POSTs the same event with the same HTTP client.
  * - memory: resident set after 100,000 decides vs after 10,000.
  */
 
@@ -21,6 +21,7 @@ import {
 } from '@optimizely/optimizely-sdk';
 import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
 import { outboundFetch } from '../functions/http/outbound';
+import type { AfterResponse } from '../functions/lambda/after-response';
 import { createOptimizelyClient } from '../functions/optimizely/projects';
 import { countDynamoDbRequests } from '../functions/storage/dynamodb-client';
 import { identifierItemKey } from '../functions/storage/dynamodb-identity-store';
@@ -33,11 +34,14 @@ import { interleavedMicrosPerCall, round } from './lib/stats';
 export interface DecideContainer {
   handler: HttpHandler;
   identityCache: CachedIdentityReader;
+  /** Where the container's deferred event flushes run (drained as Lambda would). */
+  afterResponse: AfterResponse;
 }
 
 export interface DecideBenchOptions {
   handler: HttpHandler;
   identityCache: CachedIdentityReader;
+  afterResponse: AfterResponse;
   /** Builds a fresh container (new caches, new clients), as a cold Lambda environment would be. */
   newContainer: () => DecideContainer;
   /** A DynamoDB client on the bench table (the miss floor's GetItem). */
@@ -88,6 +92,7 @@ async function subjects(options: DecideBenchOptions, people: readonly BenchPerso
   for (const person of people) {
     const call = decideCall(options, person, sendEvent);
     const result = await invoke(options.handler, call);
+    await options.afterResponse.drain();
     const decision = JSON.parse(result.body as string) as {
       userContext: { userId: string; attributes: Record<string, string | number | boolean> };
     };
@@ -235,7 +240,10 @@ export async function benchDecide(options: DecideBenchOptions): Promise<void> {
   let e = 0;
   let p = 0;
   const eventTimes = await interleavedMicrosPerCall(
-    () => invoke(handler, (withEvent[e++ % withEvent.length] as Subject).call),
+    async () => {
+      await invoke(handler, (withEvent[e++ % withEvent.length] as Subject).call);
+      await options.afterResponse.drain();
+    },
     async () => {
       const s = withEvent[p++ % withEvent.length] as Subject;
       barePosting.createUserContext(s.userId, s.attributes)?.decide(options.flagKey);

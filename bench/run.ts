@@ -7,7 +7,7 @@
  *   npm run bench                 everything (about 3 minutes on 2 cores)
  *   BENCH_PEOPLE=2000 npm run bench   a smaller graph, for a quick look
  *   BENCH_ONLY=decide,cold-start npm run bench   some sections only
- *     (sections: ingest, decide, seed-pattern, http, cold-start)
+ *     (sections: ingest, decide, seed-pattern, http, events, cold-start)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ import { ensureTable, freePort, startDynamoDbLocal } from '../scripts/local/dyna
 import { startLocalOptimizely } from '../scripts/local/local-optimizely';
 import { bundledFunctions, bundleKb, coldStartMs, synthesize } from './cold-start';
 import { benchDecide } from './decide';
+import { benchEvents } from './events';
 import { benchDatafile } from './fixtures/datafile';
 import { type BenchPerson, benchPeople } from './fixtures/segment-events';
 import { loadDecide, startServerProcess } from './http-load';
@@ -36,7 +37,7 @@ const TABLE = 'crosswalk-bench';
 const API_KEY = 'bench-api-key';
 const WEBHOOK_TOKEN = 'bench-webhook-token';
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 10_000);
-const SECTIONS = ['ingest', 'decide', 'seed-pattern', 'http', 'cold-start'] as const;
+const SECTIONS = ['ingest', 'decide', 'seed-pattern', 'http', 'events', 'cold-start'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): Set<Section> {
@@ -105,11 +106,17 @@ async function main(): Promise<void> {
       return {
         handler: createDecideHandler(deps) as HttpHandler,
         identityCache: deps.decisions.identities as CachedIdentityReader,
+        afterResponse: deps.afterResponse,
       };
     };
     const decideContainer = newDecideContainer();
 
-    const needsGraph = run.has('ingest') || run.has('decide') || run.has('seed-pattern') || run.has('http');
+    const needsGraph =
+      run.has('ingest') ||
+      run.has('decide') ||
+      run.has('seed-pattern') ||
+      run.has('http') ||
+      run.has('events');
     const people: BenchPerson[] = needsGraph ? benchPeople(PEOPLE) : [];
     if (needsGraph) {
       section(`Seeding ${PEOPLE.toLocaleString('en')} people through the Segment webhook handler`);
@@ -184,6 +191,11 @@ async function main(): Promise<void> {
         check: () => load.errors === 0 && load.non2xx === 0,
       });
       report.add('http_decide_p99_ms', { value: load.p99Ms, unit: 'ms', target: 'reported (8 connections)' });
+    }
+
+    if (run.has('events')) {
+      section('Events: answer first, flush after, outbox (docs/events.md)');
+      await benchEvents({ env: benchEnv, people, flagKey, sdkKey, apiKey: API_KEY, report });
     }
 
     if (run.has('cold-start')) {

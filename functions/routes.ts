@@ -1,9 +1,10 @@
 /**
  * The single source of truth for what runs where: each Lambda function, its entry file, the table
- * items and secrets it may touch, and each HTTP route with the operation that serves it and the
- * throttle it shares. The CDK stack (lib/) wires these to API Gateway and IAM; `npm start` and
- * `npm run invoke` serve the same table locally, so local and deployed cannot drift; a function that
- * serves several routes dispatches on the operation named here. Plain data: bundles import it too.
+ * items and secrets it may touch, its schedule, and each HTTP route with the operation that serves it
+ * and the throttle it shares. The CDK stack (lib/) wires these to API Gateway, EventBridge and IAM;
+ * `npm start` and `npm run invoke` serve the same table locally, so local and deployed cannot drift;
+ * a function that serves several routes dispatches on the operation named here. Plain data: bundles
+ * import it too.
  */
 import type { ItemFamily } from './storage/table-schema';
 
@@ -36,6 +37,8 @@ export interface FunctionSpec {
   timeoutSeconds?: number;
   /** Sample event under events/, used by `npm run invoke` and documented for `sam local invoke`. */
   sampleEvent: string;
+  /** Run by an EventBridge schedule every this many minutes instead of by HTTP routes (`npm start` runs it too). */
+  scheduleMinutes?: number;
 }
 
 const READ = ['GetItem', 'BatchGetItem'] as const;
@@ -81,6 +84,8 @@ export const functionSpecs = {
       { items: ['override'], actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'] },
       // The user profile service: one item per person and project; USER_PROFILE_SERVICE.
       { items: ['userProfile'], actions: ['GetItem', 'PutItem'] },
+      // The event outbox (docs/events.md): a conversion is stored before track answers, deleted once sent.
+      { items: ['outbox'], actions: ['PutItem', 'DeleteItem'] },
     ],
     secrets: ['apiKeys', 'experimentId'],
     memoryMb: 1024,
@@ -101,6 +106,18 @@ export const functionSpecs = {
     table: [{ items: ['datafile'], actions: ['GetItem', 'PutItem'] }],
     secrets: ['optimizelyWebhook'],
     sampleEvent: 'events/optimizely-webhook.json',
+  },
+  redelivery: {
+    entry: 'functions/redelivery/lambda.ts',
+    description: 'Re-sends Optimizely events stored in the outbox until delivered or too old',
+    // What is due (Query), and claims that move an item to its next due time (Put + Delete in one transaction).
+    table: [{ items: ['outbox'], actions: ['Query', 'PutItem', 'DeleteItem'] }],
+    secrets: [],
+    memoryMb: 256,
+    // A run stops 5 s before this; a shorter run than the schedule keeps runs from overlapping.
+    timeoutSeconds: 50,
+    scheduleMinutes: 1,
+    sampleEvent: 'events/redelivery.json',
   },
 } as const satisfies Record<string, FunctionSpec>;
 

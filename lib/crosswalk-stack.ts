@@ -1,7 +1,9 @@
 /**
  * The Crosswalk stack, generic over the route table: one function per entry of `functionSpecs`
+
  * (so permissions differ per function), one HTTP API route per entry of `routes` with its group's
- * throttle, one table, the imported secrets (one per purpose), and the alarms.
+ * throttle, an EventBridge schedule per scheduled function, one table, the imported secrets (one per
+ * purpose), and the alarms (events waiting in the outbox among them).
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import {
@@ -13,11 +15,14 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { deployableVariables } from '../functions/config/env';
+import { EVENT_METRICS } from '../functions/events/redelivery-policy';
 import {
   type FunctionSpec,
   functionSpecs,
@@ -32,6 +37,15 @@ import type { CrosswalkSettings } from './settings';
 
 /** Declared on every function so a SAM env-vars file can set them (empty means default). */
 export const SAM_LOCAL_VARIABLES = [...deployableVariables, 'DYNAMODB_ENDPOINT'] as const;
+
+/**
+ * The undelivered-events alarm: the oldest waiting event is older than this. Redelivery retries at
+ * least every EVENT_RETRY_MAX_MS (10 min by default), so a healthy endpoint empties the outbox well
+ * before; past it, Optimizely has been refusing or unreachable for half an hour.
+ */
+export const UNDELIVERED_EVENTS_ALARM_SECONDS = 30 * 60;
+/** Longer than EVENT_RETRY_MAX_MS's default plus the schedule: every waiting batch is seen within it. */
+const UNDELIVERED_EVENTS_ALARM_PERIOD = Duration.minutes(15);
 
 export interface CrosswalkStackProps extends StackProps {
   settings: CrosswalkSettings;
@@ -127,6 +141,14 @@ export class CrosswalkStack extends Stack {
       });
       fn.grantTable(this.table.table, spec.table);
       fn.grantSecrets(spec.secrets.map((secret) => this.secrets[secret]));
+      if ((spec as FunctionSpec).scheduleMinutes !== undefined) {
+        new Rule(this, `${functionLogicalId(name)}Schedule`, {
+          description: `Runs the ${name} function every ${spec.scheduleMinutes} minute(s)`,
+          schedule: Schedule.rate(Duration.minutes((spec as FunctionSpec).scheduleMinutes!)),
+          // A failed run is not retried: the next scheduled one does the same work.
+          targets: [new LambdaFunction(fn.function, { retryAttempts: 0 })],
+        });
+      }
       functions.set(name, fn);
       this.suppressFunctionFindings(fn);
     }
@@ -234,28 +256,41 @@ export class CrosswalkStack extends Stack {
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    alarm('EventDeliveryFailed', {
-      alarmDescription: 'Decision or conversion events could not be delivered to Optimizely',
-      metric: new MathExpression({
-        expression: 'decisions + conversions',
-        usingMetrics: {
-          decisions: new Metric({
-            namespace: 'Crosswalk',
-            metricName: 'DecisionEventDeliveryFailed',
-            statistic: 'Sum',
-            period,
-          }),
-          conversions: new Metric({
-            namespace: 'Crosswalk',
-            metricName: 'ConversionEventDeliveryFailed',
-            statistic: 'Sum',
-            period,
-          }),
-        },
+    alarm('EventsLost', {
+      alarmDescription:
+        'Optimizely events were neither delivered nor stored in the outbox (both failed; docs/events.md)',
+      metric: new Metric({
+        namespace: 'Crosswalk',
+        metricName: EVENT_METRICS.lost,
+        statistic: 'Sum',
         period,
       }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+    });
+    const undelivered = new Alarm(this, 'UndeliveredEventsAlarm', {
+      alarmDescription:
+        'Optimizely events have waited in the outbox for over 30 minutes: the event API refuses or cannot be reached (docs/events.md)',
+      // Emitted by every redelivery run (functions/events/redelivery.ts), without dimensions.
+      metric: new Metric({
+        namespace: 'Crosswalk',
+        metricName: EVENT_METRICS.oldestAge,
+        statistic: 'Maximum',
+        period: UNDELIVERED_EVENTS_ALARM_PERIOD,
+      }),
+      threshold: UNDELIVERED_EVENTS_ALARM_SECONDS,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      // No data: no redelivery run reported (metrics off, or the function failing, which its own
+      // errors show); not evidence of waiting events.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms.push(undelivered);
+    new CfnOutput(this, 'UndeliveredEventsAlarmName', {
+      value: undelivered.alarmName,
+      description: 'Alarm on Optimizely events waiting in the outbox',
     });
 
     const topic = settings.alarmTopicArn

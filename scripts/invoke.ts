@@ -1,6 +1,7 @@
 /**
  * `npm run invoke -- <function> [event.json]`: runs one function once on one event file and prints
- * the result, as `sam local invoke` does on the synthesized template. It checks the configuration
+ * the result, as `sam local invoke` does on the synthesized template (an HTTP function's sample is an
+ * API Gateway event; the redelivery function's an EventBridge scheduled event). It checks the configuration
  * first (one line per problem, exit 1), starts an in-memory DynamoDB Local for functions that use
  * the table (unless DYNAMODB_ENDPOINT is set) and Optimizely's two edges on loopback (unless
  * OPTIMIZELY_DATAFILE_URL_TEMPLATE / OPTIMIZELY_EVENT_ENDPOINT are set), so every file in events/
@@ -19,7 +20,7 @@ import {
   localEnvironment,
   startLocalDynamoDb,
 } from './local/local-stack';
-import { importHandler } from './local/server';
+import { importFunction } from './local/server';
 
 async function main(): Promise<number> {
   const [name, eventFile] = process.argv.slice(2);
@@ -56,8 +57,11 @@ async function main(): Promise<number> {
       environment.DYNAMODB_ENDPOINT = dynamo.endpoint;
     }
     Object.assign(process.env, environment);
-    const handler = await importHandler(fn);
+    const { handler, afterResponse } =
+      await importFunction<(event: never, context: unknown) => Promise<unknown>>(fn);
     const result = await handler(event as never, lambdaContext(fn));
+    // As Lambda would before ending the invocation: what the handler deferred (decide's events) runs.
+    await afterResponse?.drain();
     console.log(JSON.stringify(result, null, 2));
     return 0;
   } catch (error) {

@@ -1,13 +1,17 @@
 /**
  * `npm start`: serves every route of functions/routes.ts on 127.0.0.1:$PORT (default 3000) through
  * the real Lambda entry modules, against an embedded DynamoDB Local (data kept in .local/ between
- * runs; `--in-memory` keeps nothing). DYNAMODB_ENDPOINT set → that DynamoDB is used.
+ * runs; `--in-memory` keeps nothing). DYNAMODB_ENDPOINT set → that DynamoDB is used. Decide answers
+ * first and sends its events after, as in Lambda, and the redelivery function runs every
+ * EVENT_REDELIVERY_INTERVAL_MS on the event outbox, as its schedule would.
  *
  * Order matters: everything that can be checked is checked first (configuration, datafile, ports),
  * and a problem prints one line and exits 1 before DynamoDB Local starts; anything that fails after
  * it started stops it again.
  */
+import { loadConfig } from '../functions/config/env';
 import { ConfigurationError } from '../functions/core/errors';
+import type { RedeliveryHandler } from '../functions/redelivery/handler';
 import { routes } from '../functions/routes';
 import { JavaMissingError, PortInUseError } from './local/dynamodb-local';
 import { describeBatch, LocalOptimizely } from './local/local-optimizely';
@@ -20,7 +24,8 @@ import {
   localSettings,
   startLocalDynamoDb,
 } from './local/local-stack';
-import { type LocalServer, startLocalServer } from './local/server';
+import { type RedeliveryLoop, startRedeliveryLoop } from './local/redelivery-loop';
+import { importFunction, type LocalServer, startLocalServer } from './local/server';
 
 const USAGE = `Usage: npm start [-- --in-memory]
 
@@ -93,7 +98,9 @@ async function main(): Promise<void> {
 
   // 3. DynamoDB Local, then the handlers; any failure from here on stops what started.
   let dynamo: LocalDynamoDb | undefined;
+  let redelivery: RedeliveryLoop | undefined;
   const stopAll = async () => {
+    await redelivery?.stop().catch(() => undefined);
     await server.close().catch(() => undefined);
     await dynamo?.stop().catch(() => undefined);
   };
@@ -107,6 +114,21 @@ async function main(): Promise<void> {
     environment.DYNAMODB_ENDPOINT = dynamo.endpoint;
     Object.assign(process.env, environment);
     await server.preload();
+    const { handler: redeliver } = await importFunction<RedeliveryHandler>('redelivery');
+    redelivery = startRedeliveryLoop({
+      handler: redeliver,
+      intervalMs: loadConfig(environment).EVENT_REDELIVERY_INTERVAL_MS,
+      onReport: (report) => {
+        if (report.due === 0) return;
+        console.log(
+          `optimizely events (redelivery): ${report.redelivered} redelivered, ${report.stillUndelivered} still waiting, ${report.dropped} dropped`,
+        );
+      },
+      onError: (error) =>
+        console.error(
+          JSON.stringify({ level: 'error', message: 'redelivery run failed', error: String(error) }),
+        ),
+    });
   } catch (error) {
     await stopAll();
     if (isUserError(error)) fail(error.message);
@@ -130,6 +152,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `Events:     ${localEvents ? 'local sink, one log line per batch (set OPTIMIZELY_EVENT_ENDPOINT to send them to Optimizely)' : `sent to ${events}`}`,
+  );
+  console.log(
+    `Redelivery: every ${loadConfig(environment).EVENT_REDELIVERY_INTERVAL_MS / 1000} s from the outbox in DynamoDB (EVENT_REDELIVERY_INTERVAL_MS)`,
   );
   console.log(
     `Local keys: API_KEYS=${environment.API_KEYS} ADMIN_API_KEYS=${environment.ADMIN_API_KEYS} SEGMENT_SHARED_SECRET=${environment.SEGMENT_SHARED_SECRET} SEGMENT_WEBHOOK_TOKEN=${environment.SEGMENT_WEBHOOK_TOKEN}`,

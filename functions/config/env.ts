@@ -132,6 +132,15 @@ export const variables = {
     'a URL',
   ),
   DATAFILE_REVALIDATE_SECONDS: variable('deploy', z._default(positiveInt, 60), 'a whole number ≥ 1'),
+  EVENT_DELIVERY_TIMEOUT_MS: variable(
+    'deploy',
+    z._default(positiveInt.check(z.lte(5_000)), 3_000),
+    'a whole number of ms from 1 to 5000 (the flush must end well inside the invocation)',
+  ),
+  EVENT_RETRY_BASE_MS: variable('deploy', z._default(positiveInt, 60_000), 'a whole number of ms ≥ 1'),
+  EVENT_RETRY_MAX_MS: variable('deploy', z._default(positiveInt, 600_000), 'a whole number of ms ≥ 1'),
+  EVENT_MAX_AGE_HOURS: variable('deploy', z._default(positiveInt, 24), 'a whole number of hours ≥ 1'),
+  EVENT_REDELIVERY_INTERVAL_MS: variable('local', z._default(positiveInt, 5_000), 'a whole number of ms ≥ 1'),
   ACCOUNT_BUCKETED_FLAGS: variable(
     'deploy',
     z._default(commaList, []),

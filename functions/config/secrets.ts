@@ -4,8 +4,10 @@
  * `secrets`; the stack grants each role its own and passes their ARNs). Locally, from environment
  * variables. Each entry point builds one `SecretsSource` per container; it caches for a few minutes
  * so a rotation takes effect without a deploy, and remembers a failed load briefly so a broken
- * secret does not cost a call per request. The Secrets Manager client is imported only when needed.
+ * secret does not cost a call per request. The Secrets Manager client is imported by name (not with a
+ * dynamic import), so a bundle carries only the one command it sends.
  */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, DependencyUnavailableError, isTransient } from '../core/errors';
 import * as z from '../core/zod';
 import type { SecretName } from '../routes';
@@ -148,7 +150,6 @@ export function parseSecretDocument(
 }
 
 async function fromSecretsManager(arns: readonly (readonly [SecretName, string])[]): Promise<Secrets> {
-  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({});
   const parts = await Promise.all(
     arns.map(async ([name, secretId]) => {

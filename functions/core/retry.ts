@@ -1,7 +1,8 @@
 /**
- * The one retry policy: capped exponential backoff with full jitter, so concurrent invocations that
- * lost the same race do not retry in lockstep. Used for conflicted identity writes, conflicted
- * account writes and DynamoDB's unprocessed keys.
+ * The one retry policy: capped exponential backoff with jitter, so concurrent invocations that lost
+ * the same race do not retry in lockstep. Used for conflicted identity writes, conflicted account
+ * writes and DynamoDB's unprocessed keys (full jitter), and for the event outbox's redelivery times
+ * (half jitter: a retry minutes away should not come at once either).
  */
 
 export interface BackoffOptions {
@@ -9,13 +10,16 @@ export interface BackoffOptions {
   baseMs?: number;
   /** Upper bound of one delay, in ms. */
   maxMs?: number;
+  /** `full` (default): random in [0, cap); `half`: random in [cap/2, cap). */
+  jitter?: 'full' | 'half';
 }
 
-/** The delay before retry number `attempt` (1 = first retry): random in [0, min(max, base·2^attempt)). */
+/** The delay before retry number `attempt` (1 = first retry), with cap = min(max, base·2^attempt). */
 export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
   const base = options.baseMs ?? 15;
   const max = options.maxMs ?? 500;
-  return Math.min(max, base * 2 ** attempt) * Math.random();
+  const cap = Math.min(max, base * 2 ** attempt);
+  return options.jitter === 'half' ? cap * (0.5 + Math.random() / 2) : cap * Math.random();
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

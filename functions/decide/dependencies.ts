@@ -1,23 +1,36 @@
-/** What the decide function needs, built once per container from the configuration. */
+/**
+ * What the decide function needs, built once per container from the configuration. `runtime.runtimeApi`
+ * is Lambda's AWS_LAMBDA_RUNTIME_API (the entry reads it): given, the event flush runs after the
+ * answer inside an internal extension; absent (local server, tests, bench), in this process.
+ */
 import type { Config } from '../config/env';
 import { secretsSource } from '../config/secrets';
 import { type AgentState, OverrideBook, UserProfileBridge } from '../decisions/agent-state';
 import { CachedIdentityReader } from '../decisions/identity-cache';
+import { createEventDelivery } from '../events/delivery';
+import { createEventSender } from '../events/event-sender';
+import { redeliveryPolicyFromConfig } from '../events/redelivery-policy';
 import { apiKeyAuth } from '../http/auth';
 import { experimentIdsFromConfig } from '../identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
 import { identityRulesFromConfig } from '../identity/rules';
+import { createAfterResponse } from '../lambda/after-response';
 import { observabilityFor } from '../observability/setup';
 import { datafileSourceFromConfig } from '../optimizely/datafile-source';
-import { FlushingEventDispatcher } from '../optimizely/event-dispatcher';
+import { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import { createProjectRegistry } from '../optimizely/projects';
 import { DynamoDbDatafileStore } from '../storage/datafile-store';
 import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../storage/dynamodb-agent-stores';
 import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
 import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
+import { DynamoDbOutboxWriter } from '../storage/event-outbox';
 import type { DecideDependencies } from './handler';
 
-export function decideDependencies(config: Config, clients: DependencyClients = {}): DecideDependencies {
+export function decideDependencies(
+  config: Config,
+  clients: DependencyClients = {},
+  runtime: { runtimeApi?: string | undefined } = {},
+): DecideDependencies {
   const observability = observabilityFor(config);
   const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   const reader = createIdentityReader({
@@ -32,7 +45,28 @@ export function decideDependencies(config: Config, clients: DependencyClients = 
     new DynamoDbDatafileStore({ client, tableName: config.TABLE_NAME }),
     observability,
   );
-  const dispatcher = new FlushingEventDispatcher({ endpoint: config.OPTIMIZELY_EVENT_ENDPOINT });
+  const afterResponse = createAfterResponse({
+    runtimeApi: runtime.runtimeApi,
+    name: 'crosswalk-events',
+    logger: observability.logger,
+  });
+  const events = createEventDelivery({
+    sender: createEventSender({
+      endpoint: config.OPTIMIZELY_EVENT_ENDPOINT,
+      timeoutMs: config.EVENT_DELIVERY_TIMEOUT_MS,
+      attempts: 2,
+    }),
+    outbox: new DynamoDbOutboxWriter({ client, tableName: config.TABLE_NAME }),
+    deferral: {
+      get available() {
+        return afterResponse.mode !== 'unavailable';
+      },
+      defer: (work) => afterResponse.defer(work),
+    },
+    policy: redeliveryPolicyFromConfig(config),
+    observability,
+  });
+  const dispatcher = new CapturingEventDispatcher((batches) => void events.afterDecide(batches));
   const secrets = secretsSource(config);
   const rules = identityRulesFromConfig(config);
   const tableName = config.TABLE_NAME;
@@ -70,6 +104,7 @@ export function decideDependencies(config: Config, clients: DependencyClients = 
         ...(agentState.profiles ? { userProfileService: agentState.profiles.bridge } : {}),
       }),
       dispatcher,
+      events,
       settings: {
         accountBucketedFlags: config.ACCOUNT_BUCKETED_FLAGS,
         accountPrefix: config.ACCOUNT_ATTRIBUTE_PREFIX,
@@ -89,5 +124,6 @@ export function decideDependencies(config: Config, clients: DependencyClients = 
     },
     batch: { maxOperations: config.BATCH_OPERATIONS_LIMIT, maxConcurrency: config.BATCH_MAX_CONCURRENCY },
     defaultSdkKey: config.OPTIMIZELY_SDK_KEY,
+    afterResponse,
   };
 }

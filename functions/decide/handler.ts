@@ -23,6 +23,7 @@ import { type HttpEvent, json, queryAll, queryValues, rawBody } from '../http/ap
 import type { Authenticate, Caller } from '../http/auth';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
 import { type Operation, routeOperations } from '../http/operations';
+import type { AfterResponse } from '../lambda/after-response';
 import { type BatchLimits, runBatch } from './batch';
 import {
   activateBodySchema,
@@ -43,6 +44,8 @@ export interface DecideDependencies {
   batch: BatchLimits;
   /** SDK key of requests without X-Optimizely-SDK-Key (OPTIMIZELY_SDK_KEY). */
   defaultSdkKey: string | undefined;
+  /** Runs the event flush after the answer (docs/events.md); told when each invocation is done. */
+  afterResponse: AfterResponse;
 }
 
 /** Agent's wording for a body that is not the JSON an operation takes. */
@@ -260,6 +263,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
   return httpHandler(
     async (event) => serve(event, await deps.authenticate(event, 'client')),
     decisions.observability,
+    deps.afterResponse,
   );
 }
 

@@ -178,20 +178,27 @@ export async function loadState(
 }
 
 /**
- * Runs a synchronous decision for one person with their overrides and profile in place, and
- * stores the profile when the SDK changed it.
+ * Runs a synchronous decision for one person with their overrides and profile in place. `saved`
+ * is the profile to store (`storeProfile`) when the SDK changed it, else null.
  */
-export async function decideWithState<T>(
+export function decideWithState<T>(
   state: AgentState,
   client: Client,
-  sdkKey: string,
   userId: string,
   loaded: LoadedState,
   decide: () => T,
-): Promise<T> {
+): { result: T; saved: ExperimentBucketMap | null } {
   const withForced = () => withOverrides(client, userId, loaded.overrides, decide);
-  if (!state.profiles || loaded.profile === null) return withForced();
-  const { result, saved } = state.profiles.bridge.run(userId, loaded.profile, withForced);
-  if (saved) await state.profiles.store.put(sdkKey, userId, saved);
-  return result;
+  if (!state.profiles || loaded.profile === null) return { result: withForced(), saved: null };
+  return state.profiles.bridge.run(userId, loaded.profile, withForced);
+}
+
+/** Stores a profile the SDK changed during a decision (nothing when it did not). */
+export async function storeProfile(
+  state: AgentState,
+  sdkKey: string,
+  userId: string,
+  saved: ExperimentBucketMap | null,
+): Promise<void> {
+  if (saved && state.profiles) await state.profiles.store.put(sdkKey, userId, saved);
 }

@@ -1,19 +1,23 @@
 /**
  * The decide/track use cases: resolve the person through the identity reader, build the attributes,
- * run the project's Optimizely client, and wait for event delivery before answering. Dependencies
- * come from the decide entry point (functions/decide/dependencies.ts).
+ * run the project's Optimizely client, and hand its events to the delivery path (events/delivery.ts):
+ * a decide answers without waiting for Optimizely's event API; a track answers once its conversion
+ * is stored for delivery. Dependencies come from the decide entry point
+ * (functions/decide/dependencies.ts).
  */
-import { DependencyUnavailableError, NoIdentifierError } from '../core/errors';
+import { NoIdentifierError } from '../core/errors';
+import type { EventDelivery } from '../events/delivery';
+import type { EventBatch } from '../events/event-batch';
 import type { ExperimentIds } from '../identity/experiment-id';
 import type { Identifier } from '../identity/identifiers';
 import type { IdentityReader } from '../identity/model';
 import type { IdentityRules } from '../identity/rules';
 import type { Observability } from '../observability/logger';
-import type { FlushingEventDispatcher } from '../optimizely/event-dispatcher';
+import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
 import type { ExperimentBucketMap } from '../storage/agent-stores';
 import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
-import { type AgentState, decideWithState, loadState } from './agent-state';
+import { type AgentState, decideWithState, loadState, storeProfile } from './agent-state';
 import { type Attributes, buildAttributes } from './attributes';
 import {
   type AgentDecision,
@@ -37,7 +41,8 @@ export interface DecisionDependencies {
   identities: IdentityReader;
   experimentIds: ExperimentIds;
   projects: ProjectRegistry;
-  dispatcher: FlushingEventDispatcher;
+  dispatcher: CapturingEventDispatcher;
+  events: EventDelivery;
   settings: DecisionSettings;
   /** Overrides and the user profile service (each off unless enabled). */
   agentState: AgentState;
@@ -113,7 +118,10 @@ export interface DecideRequest extends PersonRequest {
   includeIdentity: boolean;
 }
 
-/** Decides, then waits for every decision event; failed deliveries are logged and counted, not fatal. */
+/**
+ * Decides; the decision events are delivered after the answer. A request that dispatched nothing
+ * (DISABLE_DECISION_EVENT, no experiment) takes no extra step.
+ */
 export async function decideForRequest(
   deps: DecisionDependencies,
   request: DecideRequest,
@@ -125,8 +133,8 @@ export async function decideForRequest(
   const attributes = attributesFor(deps, project, person, request);
   const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
   const state = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
-  const { result, delivery } = await deps.dispatcher.capture(() =>
-    decideWithState(deps.agentState, project.client, request.sdkKey, person.experimentId, state, () =>
+  const { result, batches } = deps.dispatcher.capture(() =>
+    decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       decideFlags(project, person, {
         keys: request.keys,
         attributes,
@@ -138,12 +146,16 @@ export async function decideForRequest(
       }),
     ),
   );
-  if (delivery.failed > 0) {
-    const { logger, metrics } = deps.observability;
-    logger.error('decision events were not delivered', { sdkKey: request.sdkKey, ...delivery });
-    metrics.metric('DecisionEventDeliveryFailed', delivery.failed);
-  }
-  return result;
+  await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved);
+  await deliverAfterDecide(deps, batches);
+  return result.result;
+}
+
+/** Hands decision events to delivery; awaited only when nothing can hold the invocation open after the answer. */
+async function deliverAfterDecide(deps: DecisionDependencies, batches: EventBatch[]): Promise<void> {
+  if (batches.length === 0) return;
+  const delivering = deps.events.afterDecide(batches);
+  if (delivering) await delivering;
 }
 
 export interface TrackRequest extends PersonRequest {
@@ -153,7 +165,10 @@ export interface TrackRequest extends PersonRequest {
   includeIdentity: boolean;
 }
 
-/** Tracks, then waits for the conversion event; a failed delivery is a retryable error. */
+/**
+ * Tracks; answers once the conversion is stored for delivery (or, if storing failed, delivered).
+ * Only a failure of both is a retryable error.
+ */
 export async function trackForRequest(
   deps: DecisionDependencies,
   request: TrackRequest,
@@ -163,16 +178,10 @@ export async function trackForRequest(
     resolvePerson(deps, request),
   ]);
   const attributes = attributesFor(deps, project, person, request);
-  const { result, delivery } = await deps.dispatcher.capture(() =>
+  const { result, batches } = deps.dispatcher.capture(() =>
     trackEvent(project, person, request.eventKey, attributes, request.eventTags, request.includeIdentity),
   );
-  if (delivery.failed > 0) {
-    const { logger, metrics } = deps.observability;
-    logger.error('conversion event was not delivered', { sdkKey: request.sdkKey, ...delivery });
-    metrics.metric('ConversionEventDeliveryFailed', delivery.failed);
-    // The conversion was not recorded: retrying the request is the fix.
-    throw new DependencyUnavailableError('The conversion event could not be delivered to Optimizely');
-  }
+  if (batches.length > 0) await deps.events.beforeTrackAnswer(batches);
   return result;
 }
 
@@ -181,7 +190,7 @@ export interface ActivateRequest extends PersonRequest {
   query: ActivateQuery;
 }
 
-/** Agent's legacy activate; impressions are delivered before answering, like decide's events. */
+/** Agent's legacy activate; its impressions go the way of decide's events (after the answer). */
 export async function activateForRequest(
   deps: DecisionDependencies,
   request: ActivateRequest,
@@ -193,8 +202,8 @@ export async function activateForRequest(
   const selected = selectKeys(project, request.query);
   const attributes = attributesFor(deps, project, person, request);
   const state = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
-  const { result, delivery } = await deps.dispatcher.capture(() =>
-    decideWithState(deps.agentState, project.client, request.sdkKey, person.experimentId, state, () =>
+  const { result, batches } = deps.dispatcher.capture(() =>
+    decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       activateKeys(
         project,
         person,
@@ -206,12 +215,9 @@ export async function activateForRequest(
       ),
     ),
   );
-  if (delivery.failed > 0) {
-    const { logger, metrics } = deps.observability;
-    logger.error('impression events were not delivered', { sdkKey: request.sdkKey, ...delivery });
-    metrics.metric('DecisionEventDeliveryFailed', delivery.failed);
-  }
-  return result;
+  await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved);
+  await deliverAfterDecide(deps, batches);
+  return result.result;
 }
 
 export interface OverrideRequest {

@@ -1,10 +1,14 @@
 /**
  * The one wrapper every HTTP function uses: lowercase header names, the request's log context
  * (request id, trace id, route, cold start) on every line it logs, the handler, and the error table
- * (error-response.ts) last. Unknown errors are logged, never echoed.
+ * (error-response.ts) last. Unknown errors are logged, never echoed. A function that defers work
+ * past its response (lambda/after-response.ts) passes its after-response too: every invocation then
+ * reports `finished` once the answer is ready, whatever it is, so the extension can flush and let
+ * the invocation end.
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { AfterResponse } from '../lambda/after-response';
 import { type Observability, withLogContext } from '../observability/logger';
 import type { HttpEvent, HttpResult } from './api-gateway';
 import { json } from './api-gateway';
@@ -32,7 +36,11 @@ const lowercaseHeaders = {
   },
 };
 
-export function httpHandler(fn: HttpHandlerFn, { logger }: Observability): LambdaHttpHandler {
+export function httpHandler(
+  fn: HttpHandlerFn,
+  { logger }: Observability,
+  afterResponse?: Pick<AfterResponse, 'finished'>,
+): LambdaHttpHandler {
   const errorResponder = {
     onError: async (request: middy.Request<HttpEvent, HttpResult>) => {
       const answer = errorAnswer(request.error);
@@ -42,7 +50,7 @@ export function httpHandler(fn: HttpHandlerFn, { logger }: Observability): Lambd
   };
   const wrapped = middy<HttpEvent, HttpResult>().use(lowercaseHeaders).use(errorResponder).handler(fn);
   let invocations = 0;
-  return (event, context) => {
+  const run: LambdaHttpHandler = (event, context) => {
     // Every answer names its request, as Optimizely Agent's do: the caller's X-Request-Id when it
     // sent a sensible one, else the Lambda request id (which the logs carry too).
     const sent = event.headers?.['x-request-id'] ?? event.headers?.['X-Request-Id'];
@@ -60,5 +68,14 @@ export function httpHandler(fn: HttpHandlerFn, { logger }: Observability): Lambd
         return result;
       },
     );
+  };
+  if (!afterResponse) return run;
+  return async (event, context) => {
+    try {
+      return await run(event, context);
+    } finally {
+      // Also when something threw past the error table: the extension must never wait for nothing.
+      afterResponse.finished(context.awsRequestId);
+    }
   };
 }

@@ -17,7 +17,6 @@ import { LruCache } from '../core/lru-cache';
 import { type Observability, silent } from '../observability/logger';
 import { type AgentConfig, agentConfig } from './agent-config';
 import type { DatafileSource } from './datafile-source';
-import type { FlushingEventDispatcher } from './event-dispatcher';
 
 export interface Project {
   sdkKey: string;
@@ -65,7 +64,8 @@ export function createOptimizelyClient(
 
 export function createProjectRegistry(options: {
   source: DatafileSource;
-  dispatcher: FlushingEventDispatcher;
+  /** Crosswalk's capturing dispatcher (event-dispatcher.ts) in the functions. */
+  dispatcher: EventDispatcher;
   /** Attribute names never forwarded, whatever a datafile declares (compared case-insensitively). */
   personalAttributes?: readonly string[];
   observability?: Observability;

@@ -41,9 +41,14 @@ export const KEY_PREFIX = {
   override: 'OVERRIDE#',
   /** The user profile service (sticky bucketing), per project and person. */
   userProfile: 'UPS#',
+  /** The Optimizely event outbox: `OUTBOX#<shard>` (storage/event-outbox.ts). */
+  outbox: 'OUTBOX#',
 } as const;
 
 export type ItemFamily = keyof typeof KEY_PREFIX;
 
 /** @deprecated use KEY_PREFIX.datafile */
 export const DATAFILE_KEY_PREFIX = KEY_PREFIX.datafile;
+
+/** Partition-key prefix of the Optimizely event outbox (storage/event-outbox.ts). */
+export const OUTBOX_KEY_PREFIX = KEY_PREFIX.outbox;

@@ -40,7 +40,7 @@ const BUNDLE_SUBSTITUTES: Record<string, string> = {
  * built-ins, so the banner gives the module one (and the CommonJS path globals) before any code
  * runs, without ES module imports (see BUNDLE_SUBSTITUTES).
  */
-const ESM_REQUIRE_BANNER = [
+export const ESM_REQUIRE_BANNER = [
   "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
   "const __filename = process.getBuiltinModule('node:url').fileURLToPath(import.meta.url);",
   "const __dirname = process.getBuiltinModule('node:path').dirname(__filename);",

@@ -42,6 +42,7 @@ export async function startDocsApp(options: {
   const optimizely = new LocalOptimizely({
     datafiles: new Map(datafile ? [[config.OPTIMIZELY_SDK_KEY!, datafile]] : []),
   });
+  const decide = decideDependencies(config);
   const server: LocalServer = await startLocalServer({
     port,
     localRoutes: optimizely.routes(LOCAL_OPTIMIZELY_PREFIX),
@@ -49,10 +50,11 @@ export async function startDocsApp(options: {
       health: createHealthHandler({ observability: observabilityFor(config) }),
       'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config)),
       identities: createIdentitiesHandler(identitiesDependencies(config)),
-      decide: createDecideHandler(decideDependencies(config)),
+      decide: createDecideHandler(decide),
       console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config)),
     },
+    afterResponses: { decide: decide.afterResponse },
   });
   await runDemo({
     url,

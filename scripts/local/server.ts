@@ -4,12 +4,17 @@
  * module (`functions/<name>/lambda.ts`) that AWS would. Tests may hand it handlers they built from
  * their own dependencies instead; `npm start` adds a few local-only routes (a datafile CDN and an
  * event sink) that are not part of the deployed API.
+ *
+ * It plays Lambda's part for work a handler defers past its answer (lambda/after-response.ts): the
+ * response is written first, then the server awaits the function's `drain()`, as the extension
+ * holds an invocation open. `dropDeferredWork` simulates a process killed between the two.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { LambdaHttpHandler } from '../../functions/http/http-handler';
+import type { AfterResponse } from '../../functions/lambda/after-response';
 import { type FunctionName, functionSpecs, type RouteSpec, routeKey, routes } from '../../functions/routes';
 import { apiGatewayEvent } from './api-gateway-event';
 import { lambdaContext } from './lambda-context';
@@ -18,12 +23,27 @@ const repoRoot = resolve(import.meta.dirname, '..', '..');
 /** Lambda's synchronous payload limit; API Gateway itself allows 10 MB. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
-/** Imports a function's Lambda entry module once, as a Lambda container would. */
-export async function importHandler(name: FunctionName): Promise<LambdaHttpHandler> {
-  const entry = pathToFileURL(resolve(repoRoot, functionSpecs[name].entry)).href;
-  const module = (await import(entry)) as { handler: LambdaHttpHandler };
-  return module.handler;
+/** A function's Lambda entry module as loaded: its handler, and its after-response if it defers work. */
+export interface LoadedFunction<H = LambdaHttpHandler> {
+  handler: H;
+  afterResponse?: AfterResponse;
 }
+
+/** Imports a function's Lambda entry module once, as a Lambda container would. */
+export async function importFunction<H = LambdaHttpHandler>(name: FunctionName): Promise<LoadedFunction<H>> {
+  const entry = pathToFileURL(resolve(repoRoot, functionSpecs[name].entry)).href;
+  const module = (await import(entry)) as { handler: H; afterResponse?: AfterResponse };
+  return module.afterResponse
+    ? { handler: module.handler, afterResponse: module.afterResponse }
+    : { handler: module.handler };
+}
+
+export async function importHandler(name: FunctionName): Promise<LambdaHttpHandler> {
+  return (await importFunction(name)).handler;
+}
+
+/** Functions served over HTTP (scheduled ones, such as redelivery, have no route). */
+const httpFunctions = [...new Set(routes.map((route) => route.function))];
 
 interface CompiledRoute {
   route: RouteSpec;
@@ -116,6 +136,10 @@ export interface LocalServerOptions {
   host?: string;
   /** Handlers to use instead of importing the Lambda entry modules (tests build their own). */
   handlers?: Partial<Record<FunctionName, LambdaHttpHandler>>;
+  /** The after-responses of those handlers, drained after each answer. */
+  afterResponses?: Partial<Record<FunctionName, AfterResponse>>;
+  /** Simulates a process killed right after answering: deferred work is dropped, never run. */
+  dropDeferredWork?: boolean;
   localRoutes?: readonly LocalRoute[];
 }
 
@@ -124,21 +148,46 @@ export interface LocalServer {
   server: Server;
   /** Loads every function's handler now, so a handler that cannot start fails here, not on a request. */
   preload(): Promise<void>;
+  /** Resolves when no request is in progress, its deferred work included (tests read the event sink then). */
+  idle(): Promise<void>;
+  /** Stops listening, then waits for deferred work still running. */
   close(): Promise<void>;
 }
 
 /** Listens first (so a taken port fails before anything else starts), loads handlers on first use. */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const host = options.host ?? '127.0.0.1';
-  const loaded = new Map<FunctionName, Promise<LambdaHttpHandler>>();
-  const handlerFor = (name: FunctionName): Promise<LambdaHttpHandler> => {
-    let handler = loaded.get(name);
-    if (!handler) {
+  const loaded = new Map<FunctionName, Promise<LoadedFunction>>();
+  const afterResponses = new Set<AfterResponse>();
+  const functionFor = (name: FunctionName): Promise<LoadedFunction> => {
+    let fn = loaded.get(name);
+    if (!fn) {
       const given = options.handlers?.[name];
-      handler = given ? Promise.resolve(given) : importHandler(name);
-      loaded.set(name, handler);
+      const givenAfterResponse = options.afterResponses?.[name];
+      fn = (
+        given
+          ? Promise.resolve<LoadedFunction>(
+              givenAfterResponse ? { handler: given, afterResponse: givenAfterResponse } : { handler: given },
+            )
+          : importFunction(name)
+      ).then((f) => {
+        if (f.afterResponse) {
+          afterResponses.add(f.afterResponse);
+          if (options.dropDeferredWork) f.afterResponse.dropDeferredWork(true);
+        }
+        return f;
+      });
+      loaded.set(name, fn);
     }
-    return handler;
+    return fn;
+  };
+  let inProgress = 0;
+  let waiters: (() => void)[] = [];
+  const settle = () => {
+    if (--inProgress > 0) return;
+    const ready = waiters;
+    waiters = [];
+    for (const wake of ready) wake();
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -173,17 +222,25 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       routeKey(found.route),
       found.pathParameters,
     );
-    const handler = await handlerFor(found.route.function);
-    writeResult(res, await handler(event, lambdaContext(found.route.function)));
+    const fn = await functionFor(found.route.function);
+    try {
+      writeResult(res, await fn.handler(event, lambdaContext(found.route.function)));
+    } finally {
+      // As Lambda holds the invocation until the extension has flushed: answered first, then this.
+      await fn.afterResponse?.drain();
+    }
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      // A handler that throws past its own error mapping would make Lambda answer 502.
-      console.error(JSON.stringify({ level: 'error', message: 'handler crashed', error: String(error) }));
-      if (!res.headersSent) send(res, 502, JSON.stringify({ message: 'Internal Server Error' }));
-      else res.end();
-    });
+    inProgress++;
+    handle(req, res)
+      .catch((error: unknown) => {
+        // A handler that throws past its own error mapping would make Lambda answer 502.
+        console.error(JSON.stringify({ level: 'error', message: 'handler crashed', error: String(error) }));
+        if (!res.headersSent) send(res, 502, JSON.stringify({ message: 'Internal Server Error' }));
+        else res.end();
+      })
+      .finally(settle);
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolveListen, reject) => {
@@ -199,12 +256,16 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     url: `http://${host}:${actualPort}`,
     server,
     preload: async () => {
-      await Promise.all((Object.keys(functionSpecs) as FunctionName[]).map(handlerFor));
+      await Promise.all(httpFunctions.map(functionFor));
     },
-    close: () =>
-      new Promise<void>((resolveClose) => {
+    idle: () => (inProgress === 0 ? Promise.resolve() : new Promise<void>((wake) => waiters.push(wake))),
+    close: async () => {
+      await new Promise<void>((resolveClose) => {
         server.closeAllConnections();
         server.close(() => resolveClose());
-      }),
+      });
+      // Events being flushed are not dropped by a Ctrl-C.
+      await Promise.all([...afterResponses].map((a) => a.drain()));
+    },
   };
 }

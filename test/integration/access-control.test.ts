@@ -52,6 +52,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
+    // Decision events leave after the answers: let the server finish them before checking.
+    await app?.server.idle();
     optimizely?.assertNoPersonalData();
   } finally {
     await app?.close();
@@ -153,6 +155,8 @@ describe('attributes that look personal', () => {
       ['checkout_redesign'],
     );
     expect(answer.status).toBe(200);
+    // Decision events go out after the answer: wait for the server to finish them.
+    await app!.server.idle();
     const attributes = optimizely!.optimizely.visitors().flatMap((v) => v.attributes.map((a) => a.key));
     expect(attributes.length).toBeGreaterThan(0);
     expect(attributes).not.toContain('email');

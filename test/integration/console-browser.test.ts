@@ -168,6 +168,8 @@ async function tearDown(): Promise<void> {
         `${[...transferred].map(([url, bytes]) => `${bytes}\t${new URL(url).pathname}`).join('\n')}\n${total}\ttotal\n`,
       );
     }
+    // Decision events leave after the answers: let the server finish them before checking.
+    await app?.server.idle();
     optimizely?.assertNoPersonalData();
   } finally {
     await browser?.close().catch(() => undefined);

@@ -50,10 +50,28 @@ describe('npm run invoke', () => {
     'console',
     'optimizely-webhook',
   ];
+  const scheduled: FunctionName[] = ['redelivery'];
 
   it('covers every function of the route table', () => {
-    expect([...order].sort()).toEqual(Object.keys(functionSpecs).sort());
+    expect([...order, ...scheduled].sort()).toEqual(Object.keys(functionSpecs).sort());
   });
+
+  it('runs the redelivery function on its scheduled-event sample, offline: an empty outbox, a complete run', async () => {
+    const result = await invoke(['redelivery']);
+    expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({
+      code: 0,
+      stderr: '',
+    });
+    expect(JSON.parse(result.stdout)).toEqual({
+      due: 0,
+      redelivered: 0,
+      dropped: 0,
+      stillUndelivered: 0,
+      claimedElsewhere: 0,
+      oldestUndeliveredAgeSeconds: 0,
+      complete: true,
+    });
+  }, 60_000);
 
   it.each(order)(
     'answers the sample event of %s with success, offline',

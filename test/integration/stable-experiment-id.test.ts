@@ -33,6 +33,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
+    // Decision events leave after the answers: let the server finish them before checking.
+    await app?.server.idle();
     optimizely?.assertNoPersonalData();
   } finally {
     await app?.close();

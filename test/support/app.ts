@@ -1,14 +1,18 @@
 /**
  * Crosswalk's handlers built the way each Lambda entry builds them (functions/<name>/dependencies.ts),
  * from a configuration a test chooses, on the run's DynamoDB Local. No process.env changes and
- * nothing to reset: a test that wants other settings builds another app.
+ * nothing to reset: a test that wants other settings builds another app. The decide handler's
+ * after-response goes to the local server, which drains it after each answer, as `npm start` does;
+ * the redelivery function runs when a test asks (`redeliver()`) or, with `redeliveryLoop`, on
+ * EVENT_REDELIVERY_INTERVAL_MS as `npm start` runs it.
  */
 
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type Config, loadConfig } from '../../functions/config/env';
 import { createConsoleHandler } from '../../functions/console/handler';
 import { decideDependencies } from '../../functions/decide/dependencies';
-import { createDecideHandler } from '../../functions/decide/handler';
+import { createDecideHandler, type DecideDependencies } from '../../functions/decide/handler';
+import type { RedeliveryReport } from '../../functions/events/redelivery';
 import { createHealthHandler } from '../../functions/health/handler';
 import type { LambdaHttpHandler } from '../../functions/http/http-handler';
 import { identitiesDependencies } from '../../functions/identities/dependencies';
@@ -16,12 +20,15 @@ import { createIdentitiesHandler } from '../../functions/identities/handler';
 import { observabilityFor } from '../../functions/observability/setup';
 import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
 import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
+import { redeliveryDependencies } from '../../functions/redelivery/dependencies';
+import { createRedeliveryHandler, type RedeliveryHandler } from '../../functions/redelivery/handler';
 import { type FunctionName, routeKey } from '../../functions/routes';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
 import type { DependencyClients } from '../../functions/storage/dynamodb-client';
 import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
 import { lambdaContext } from '../../scripts/local/lambda-context';
+import { type RedeliveryLoop, startRedeliveryLoop } from '../../scripts/local/redelivery-loop';
 import { type LocalServer, matchRoute, startLocalServer } from '../../scripts/local/server';
 
 /** A validated configuration for tests: the run's DynamoDB Local, quiet logs, no metrics. */
@@ -38,36 +45,84 @@ export function testConfig(variables: Record<string, string | undefined>): Confi
   });
 }
 
-export type Handlers = Record<FunctionName, LambdaHttpHandler>;
+/** The functions served over HTTP (the redelivery function is scheduled, not routed). */
+export type HttpFunctionName = Exclude<FunctionName, 'redelivery'>;
+export type Handlers = Record<HttpFunctionName, LambdaHttpHandler>;
 
-export function buildHandlers(config: Config, clients: DependencyClients = {}): Handlers {
+export interface BuiltApp {
+  handlers: Handlers;
+  /** The decide function's dependencies (its after-response, dispatcher, event delivery…). */
+  decide: DecideDependencies;
+  redeliver: RedeliveryHandler;
+}
+
+export function buildApp(config: Config, clients: DependencyClients = {}): BuiltApp {
+  const decide = decideDependencies(config, clients);
   return {
-    health: createHealthHandler({ observability: observabilityFor(config) }),
-    'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config, clients)),
-    identities: createIdentitiesHandler(identitiesDependencies(config, clients)),
-    decide: createDecideHandler(decideDependencies(config, clients)),
-    console: createConsoleHandler({ observability: observabilityFor(config) }),
-    'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config, clients)),
+    handlers: {
+      health: createHealthHandler({ observability: observabilityFor(config) }),
+      'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config, clients)),
+      identities: createIdentitiesHandler(identitiesDependencies(config, clients)),
+      decide: createDecideHandler(decide),
+      console: createConsoleHandler({ observability: observabilityFor(config) }),
+      'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config, clients)),
+    },
+    decide,
+    redeliver: createRedeliveryHandler(redeliveryDependencies(config, clients)),
   };
 }
 
-export interface TestApp {
+export function buildHandlers(config: Config, clients: DependencyClients = {}): Handlers {
+  return buildApp(config, clients).handlers;
+}
+
+export interface TestApp extends BuiltApp {
   config: Config;
-  handlers: Handlers;
   server: LocalServer;
   url: string;
+  /** Runs the redelivery function once, now. */
+  redeliverNow(): Promise<RedeliveryReport>;
+  /** Present when started with `redeliveryLoop`. */
+  loop?: RedeliveryLoop;
   close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Run the redelivery function every EVENT_REDELIVERY_INTERVAL_MS, as npm start does. */
+  redeliveryLoop?: boolean;
+  /** The local server's crash simulation: deferred work is dropped instead of run. */
+  dropDeferredWork?: boolean;
 }
 
 /** The local HTTP server on a free port, serving handlers built from `variables`. */
 export async function startTestApp(
   variables: Record<string, string | undefined>,
   clients: DependencyClients = {},
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   const config = testConfig(variables);
-  const handlers = buildHandlers(config, clients);
-  const server = await startLocalServer({ port: 0, handlers });
-  return { config, handlers, server, url: server.url, close: () => server.close() };
+  const app = buildApp(config, clients);
+  const server = await startLocalServer({
+    port: 0,
+    handlers: app.handlers,
+    afterResponses: { decide: app.decide.afterResponse },
+    ...(options.dropDeferredWork ? { dropDeferredWork: true } : {}),
+  });
+  const loop = options.redeliveryLoop
+    ? startRedeliveryLoop({ handler: app.redeliver, intervalMs: config.EVENT_REDELIVERY_INTERVAL_MS })
+    : undefined;
+  return {
+    ...app,
+    config,
+    server,
+    url: server.url,
+    redeliverNow: () => app.redeliver({}, lambdaContext('redelivery', 50_000)),
+    ...(loop ? { loop } : {}),
+    close: async () => {
+      await loop?.stop();
+      await server.close();
+    },
+  };
 }
 
 /** Calls a handler in process with an API Gateway event built from a plain request. */

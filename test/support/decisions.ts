@@ -6,7 +6,7 @@ import type { UserProfileService } from '@optimizely/optimizely-sdk';
 import type { Identifier } from '../../functions/identity/identifiers';
 import type { IdentityReader, ResolvedProfile } from '../../functions/identity/model';
 import { DatafileSource } from '../../functions/optimizely/datafile-source';
-import { FlushingEventDispatcher } from '../../functions/optimizely/event-dispatcher';
+import { CapturingEventDispatcher } from '../../functions/optimizely/event-dispatcher';
 import { createProjectRegistry, type Project } from '../../functions/optimizely/projects';
 import type { DatafileStore, StoredDatafile } from '../../functions/storage/datafile-store';
 
@@ -55,34 +55,12 @@ export class InMemoryDatafileStore implements DatafileStore {
   }
 }
 
-export interface CapturedEvent {
-  url: string;
-  body: {
-    visitors: {
-      visitor_id: string;
-      attributes: { key: string; value: unknown }[];
-      snapshots: { decisions?: unknown[]; events: { key: string }[] }[];
-    }[];
-  };
-}
-
-/** A fetch that records event POSTs in memory (the dispatcher's only I/O). */
-export function recordingFetch(sink: CapturedEvent[], status = 200): typeof fetch {
-  return (async (url: string | URL | Request, init?: RequestInit) => {
-    sink.push({ url: String(url), body: JSON.parse(String(init?.body)) as CapturedEvent['body'] });
-    return new Response('', { status });
-  }) as typeof fetch;
-}
-
-/** The sample project on the real SDK with a recording dispatcher. */
+/** The sample project on the real SDK with Crosswalk's capturing dispatcher (and a profile service, if given). */
 export async function sampleProject(
-  sink: CapturedEvent[] = [],
   userProfileService?: UserProfileService,
-): Promise<{ project: Project; dispatcher: FlushingEventDispatcher }> {
-  const dispatcher = new FlushingEventDispatcher({
-    endpoint: 'http://127.0.0.1:9/v1/events',
-    fetchFn: recordingFetch(sink),
-  });
+): Promise<{ project: Project; dispatcher: CapturingEventDispatcher }> {
+  // Tests that only look at decisions call the SDK outside capture(): their events go nowhere.
+  const dispatcher = new CapturingEventDispatcher(() => undefined);
   const source = new DatafileSource({
     store: new InMemoryDatafileStore(),
     urlTemplate: 'http://127.0.0.1:9/%s.json',

@@ -39,12 +39,18 @@ export interface TestOptimizely extends LocalOptimizelyServer {
   assertNoPersonalData(): void;
 }
 
-export async function startTestOptimizely(datafiles?: Map<string, string>): Promise<TestOptimizely> {
+export async function startTestOptimizely(
+  datafiles?: Map<string, string>,
+  options: { onBatch?: (batch: EventBatch) => void } = {},
+): Promise<TestOptimizely> {
   const known: string[] = [];
   const violations: string[] = [];
   const server = await startLocalOptimizely({
     ...(datafiles ? { datafiles } : {}),
-    onBatch: (batch) => violations.push(...personalDataIn(batch, known)),
+    onBatch: (batch) => {
+      violations.push(...personalDataIn(batch, known));
+      options.onBatch?.(batch);
+    },
   });
   return Object.assign(server, {
     personal: (...values: string[]) => known.push(...values),

@@ -149,6 +149,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
+    // Decision events leave after the answers: let the server finish them before checking.
+    await app?.server.idle();
     cdn?.assertNoPersonalData();
   } finally {
     await app?.close();

@@ -57,6 +57,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
+    // Decision events leave after the answers: let the servers finish them before checking.
+    await Promise.all([first?.server.idle(), second?.server.idle(), plain?.server.idle()]);
     cdn?.assertNoPersonalData();
   } finally {
     await Promise.all([first?.close(), second?.close(), plain?.close()]);

@@ -11,6 +11,7 @@ import { callHandler, startTestApp, type TestApp } from '../../support/app';
 import { SAMPLE_DATAFILE_PATH, sampleDatafile } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';
+import { outboxUuids } from '../../support/outbox';
 
 const API_KEY = 'decide-test-key';
 const ADMIN_KEY = 'decide-admin-key';
@@ -29,6 +30,8 @@ let settings: Record<string, string>;
 const run = randomUUID().slice(0, 8);
 /** Event batches the fake event endpoint received. */
 const events = () => fake!.optimizely.batches;
+/** Answers come before event delivery: wait for the server's requests to settle before reading events. */
+const settled = () => server!.server.idle();
 
 async function segment(events: Record<string, unknown>[]): Promise<void> {
   const response = await fetch(`${server!.url}/webhooks/segment`, {
@@ -94,6 +97,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
+    // Decision events leave after the answers: let the server finish them before checking.
+    await server?.server.idle();
     fake?.assertNoPersonalData();
   } finally {
     await server?.close();
@@ -102,7 +107,8 @@ afterAll(async () => {
   }
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  await settled();
   events().length = 0;
   fake!.optimizely.eventStatus = 200;
 });
@@ -165,11 +171,12 @@ describe('the seed scenario: Albert across surfaces', () => {
     expect(answers[2]?.[0]?.userContext).toMatchObject({ userId: web });
   });
 
-  it('has every decision event delivered, with the canonical id and declared attributes only, when the response returns', async () => {
+  it('has every decision event delivered after the answer, with the canonical id and declared attributes only', async () => {
     const response = await post('/v1/decide?keys=checkout_redesign&keys=search_ranking', {
       identifiers: { anonymous_id: mobile },
     });
     expect(response.status).toBe(200);
+    await settled();
     // The request's two decision events arrive as one batch of two visitors.
     expect(events()).toHaveLength(1);
     const visitors = events().flatMap(
@@ -185,30 +192,39 @@ describe('the seed scenario: Albert across surfaces', () => {
     expect(JSON.stringify(events())).not.toContain(email);
   });
 
-  it('tracks a conversion for the canonical id, delivered before the answer', async () => {
+  it('tracks a conversion for the canonical id, delivered after the answer', async () => {
     const response = await post('/v1/track?eventKey=purchase', {
       identifiers: { email },
       eventTags: { revenue: 4200 },
     });
     expect(response.status).toBe(200);
+    await settled();
     expectValid('trackEvent', 200, response.body);
     expect(response.body).toMatchObject({ userId: web, eventKey: 'purchase' });
     expect(events()).toHaveLength(1);
     expect(JSON.stringify(events()[0])).toContain(web);
     expect(JSON.stringify(events()[0])).not.toContain(email);
+    // Delivered, so its stored copy is gone.
+    expect(await outboxUuids(table!)).toEqual([]);
   });
 
-  it('answers a track that could not be delivered with a retryable 503', async () => {
+  it('answers a track whose conversion the event API refuses to take now: stored for redelivery', async () => {
     fake!.optimizely.eventStatus = 500;
     const response = await post('/v1/track?eventKey=purchase', { userId: albert });
-    expect(response.status).toBe(503);
+    expect(response.status).toBe(200);
+    await settled();
+    expect(events()).toHaveLength(0);
+    expect(await outboxUuids(table!)).toHaveLength(1);
   });
 
-  it('still answers a decide whose events could not be delivered', async () => {
+  it('answers a decide whose events could not be delivered, and stores them for redelivery', async () => {
     fake!.optimizely.eventStatus = 500;
+    const stored = (await outboxUuids(table!)).length;
     const response = await post('/v1/decide?keys=search_ranking', { userId: albert });
     expect(response.status).toBe(200);
     expectValid('decide', 200, response.body);
+    await settled();
+    expect(await outboxUuids(table!)).toHaveLength(stored + 1);
   });
 });
 
@@ -284,6 +300,7 @@ describe('Agent compatibility', () => {
   it('answers an unknown event key as Agent does, sending nothing', async () => {
     const response = await post('/v1/track?eventKey=nope', { userId: 'u' });
     expect(response.status).toBe(200);
+    await settled();
     expect(response.body).toEqual({
       userId: 'u',
       eventKey: 'nope',
@@ -409,6 +426,7 @@ describe('bad input', () => {
     expect(Object.keys(answer)).toEqual(['error']);
     expect(String(answer.error)).toMatch(message);
     expect(response.headers.get('x-crosswalk-error')).toMatch(/Error$/);
+    await settled();
     expect(events()).toHaveLength(0);
   });
 });

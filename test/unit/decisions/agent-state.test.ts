@@ -127,7 +127,7 @@ describe('UserProfileBridge', () => {
 describe('sticky bucketing and account-level bucketing', () => {
   it('keeps a person-bucketed flag on the saved variation, while an account-bucketed one stays with the account', async () => {
     const bridge = new UserProfileBridge();
-    const { project } = await sampleProject([], bridge);
+    const { project } = await sampleProject(bridge);
     const member = {
       experimentId: 'member-7',
       answerUserId: 'member-7',

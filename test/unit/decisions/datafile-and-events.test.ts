@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { DependencyUnavailableError, UnknownProjectError } from '../../../functions/core/errors';
 import { createObservability } from '../../../functions/observability/logger';
 import { DatafileSource, UNKNOWN_SDK_KEY } from '../../../functions/optimizely/datafile-source';
-import { FlushingEventDispatcher } from '../../../functions/optimizely/event-dispatcher';
+import { CapturingEventDispatcher } from '../../../functions/optimizely/event-dispatcher';
 import { createProjectRegistry } from '../../../functions/optimizely/projects';
 import { InMemoryDatafileStore, sampleDatafile } from '../../support/decisions';
 
@@ -138,43 +138,7 @@ describe('DatafileSource', () => {
   });
 });
 
-describe('FlushingEventDispatcher', () => {
-  const event = {
-    url: 'https://logx.optimizely.com/v1/events',
-    httpVerb: 'POST' as const,
-    params: { visitors: [] } as never,
-  };
-
-  it('waits for every delivery of the captured work and retries a failed one once', async () => {
-    let calls = 0;
-    const fetchFn = (async () => {
-      calls++;
-      await new Promise((r) => setTimeout(r, 20));
-      return new Response(null, { status: calls === 1 ? 503 : 204 });
-    }) as typeof fetch;
-    const dispatcher = new FlushingEventDispatcher({ endpoint: 'http://127.0.0.1:9/e', fetchFn });
-    const { delivery } = await dispatcher.capture(() => {
-      void dispatcher.dispatchEvent(event);
-    });
-    expect(delivery).toEqual({ dispatched: 1, failed: 0, errors: [] });
-    expect(calls).toBe(2);
-  });
-
-  it('reports deliveries that still fail', async () => {
-    const fetchFn = (async () => {
-      throw new Error('connection refused');
-    }) as typeof fetch;
-    const dispatcher = new FlushingEventDispatcher({ endpoint: 'http://127.0.0.1:9/e', fetchFn });
-    const { delivery } = await dispatcher.capture(() => {
-      void dispatcher.dispatchEvent(event);
-      void dispatcher.dispatchEvent(event);
-    });
-    expect(delivery.failed).toBe(2);
-    expect(delivery.errors[0]).toMatch(/connection refused/);
-  });
-});
-
-describe('FlushingEventDispatcher batching', () => {
+describe('CapturingEventDispatcher', () => {
   const envelope = {
     account_id: '1',
     project_id: '2',
@@ -194,14 +158,10 @@ describe('FlushingEventDispatcher batching', () => {
     } as never,
   });
 
-  it('merges one request’s events per project into one POST each', async () => {
-    const bodies: { project_id: string; visitors: { visitor_id: string }[] }[] = [];
-    const fetchFn = (async (_url: string | URL | Request, init?: RequestInit) => {
-      bodies.push(JSON.parse(String(init?.body)));
-      return new Response(null, { status: 204 });
-    }) as typeof fetch;
-    const dispatcher = new FlushingEventDispatcher({ endpoint: 'http://127.0.0.1:9/e', fetchFn });
-    const { delivery } = await dispatcher.capture(() => {
+  it('merges one request’s events per project into one batch each, sending nothing itself', () => {
+    const uncaptured: unknown[] = [];
+    const dispatcher = new CapturingEventDispatcher((batches) => uncaptured.push(...batches));
+    const { batches } = dispatcher.capture(() => {
       for (const [p, v] of [
         ['2', 'a'],
         ['2', 'b'],
@@ -209,11 +169,29 @@ describe('FlushingEventDispatcher batching', () => {
       ] as const)
         void dispatcher.dispatchEvent(event(p, v));
     });
-    expect(delivery).toEqual({ dispatched: 3, failed: 0, errors: [] });
-    expect(bodies.map((b) => [b.project_id, b.visitors.map((v) => v.visitor_id)])).toEqual([
+    expect(batches.map((b) => [b.project_id, b.visitors.map((v) => v.visitor_id)])).toEqual([
       ['2', ['a', 'b']],
       ['9', ['c']],
     ]);
+    expect(uncaptured).toEqual([]);
+  });
+
+  it('keeps concurrent requests apart and hands events dispatched outside capture to the fallback', async () => {
+    const uncaptured: { visitors: { visitor_id: string }[] }[] = [];
+    const dispatcher = new CapturingEventDispatcher((batches) => uncaptured.push(...batches));
+    const [first, second] = await Promise.all([
+      Promise.resolve().then(() => dispatcher.capture(() => void dispatcher.dispatchEvent(event('2', 'a')))),
+      Promise.resolve().then(() => dispatcher.capture(() => void dispatcher.dispatchEvent(event('2', 'b')))),
+    ]);
+    expect(first.batches[0]?.visitors.map((v) => v.visitor_id)).toEqual(['a']);
+    expect(second.batches[0]?.visitors.map((v) => v.visitor_id)).toEqual(['b']);
+    void dispatcher.dispatchEvent(event('2', 'z'));
+    expect(uncaptured.map((b) => b.visitors[0]?.visitor_id)).toEqual(['z']);
+  });
+
+  it('returns no batch (and allocates none) when nothing was dispatched', () => {
+    const dispatcher = new CapturingEventDispatcher(() => undefined);
+    expect(dispatcher.capture(() => 42)).toEqual({ result: 42, batches: [] });
   });
 });
 
@@ -231,7 +209,7 @@ describe('projects and personal attributes', () => {
     await store.put({ sdkKey: 'p1', datafile: JSON.stringify(datafile), revision: 1, fetchedAt: Date.now() });
     const projects = createProjectRegistry({
       source: new DatafileSource({ store, urlTemplate: 'https://cdn.test/%s.json', revalidateMs: 60_000 }),
-      dispatcher: new FlushingEventDispatcher({ endpoint: 'http://127.0.0.1:9/v1/events' }),
+      dispatcher: new CapturingEventDispatcher(() => undefined),
       personalAttributes: ['email', 'first_name', 'phone'],
       observability,
     });

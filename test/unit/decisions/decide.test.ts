@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { buildAttributes } from '../../../functions/decisions/attributes';
 import { decideFlags, type Person, trackEvent } from '../../../functions/decisions/decide';
 import { CachedIdentityReader } from '../../../functions/decisions/identity-cache';
-import { type CapturedEvent, InMemoryIdentityReader, profile, sampleProject } from '../../support/decisions';
+import { InMemoryIdentityReader, profile, sampleProject } from '../../support/decisions';
 
 const ACCOUNT_FLAGS = ['team_dashboard'];
 
@@ -101,47 +101,49 @@ describe('decideFlags on the sample datafile', () => {
     expect(forced[0]?.variationKey).toBe('semantic');
   });
 
-  it('dispatches decision events carrying the canonical user id, delivered before capture resolves', async () => {
-    const sink: CapturedEvent[] = [];
-    const { project, dispatcher } = await sampleProject(sink);
+  it('captures decision events carrying the canonical user id, merged into one batch', async () => {
+    const { project, dispatcher } = await sampleProject();
     const person = personOf(profile('canon-1', { account: { id: 'acct-1', traits: {} } }));
-    const { delivery } = await dispatcher.capture(() =>
+    const { batches } = dispatcher.capture(() =>
       decideFlags(project, person, {
         ...noInput,
         attributes: { plan: 'pro' },
         keys: ['team_dashboard', 'search_ranking'],
       }),
     );
-    expect(delivery).toEqual({ dispatched: 2, failed: 0, errors: [] });
-    expect(sink).toHaveLength(1);
-    expect(sink[0]?.body.visitors.map((v) => v.visitor_id)).toEqual(['canon-1', 'canon-1']);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]?.visitors.map((v) => v.visitor_id)).toEqual(['canon-1', 'canon-1']);
+    // Every event carries the uuid the SDK gave it: what makes redelivery idempotent.
+    const uuids = batches[0]!.visitors.flatMap((v) =>
+      v.snapshots.flatMap((s) => s.events.map((e) => e.uuid)),
+    );
+    expect(new Set(uuids).size).toBe(2);
   });
 
   it('sends no event for DISABLE_DECISION_EVENT and tracks known events only', async () => {
-    const sink: CapturedEvent[] = [];
-    const { project, dispatcher } = await sampleProject(sink);
+    const { project, dispatcher } = await sampleProject();
     const person = personOf(profile('u3'));
-    await dispatcher.capture(() =>
+    const disabled = dispatcher.capture(() =>
       decideFlags(project, person, {
         ...noInput,
         keys: ['search_ranking'],
         options: ['DISABLE_DECISION_EVENT'],
       }),
     );
-    expect(sink).toHaveLength(0);
-    const unknown = await dispatcher.capture(() => trackEvent(project, person, 'nope', {}, {}, false));
+    expect(disabled.batches).toHaveLength(0);
+    const unknown = dispatcher.capture(() => trackEvent(project, person, 'nope', {}, {}, false));
     expect(unknown.result).toEqual({
       userId: 'u3',
       eventKey: 'nope',
       error: 'event with key "nope" not found',
     });
-    expect(sink).toHaveLength(0);
-    const known = await dispatcher.capture(() =>
+    expect(unknown.batches).toHaveLength(0);
+    const known = dispatcher.capture(() =>
       trackEvent(project, person, 'purchase', { plan: 'pro' }, { revenue: 100 }, false),
     );
     expect(known.result.error).toBeUndefined();
-    expect(sink).toHaveLength(1);
-    expect(sink[0]?.body.visitors[0]?.snapshots[0]?.events[0]?.key).toBe('purchase');
+    expect(known.batches).toHaveLength(1);
+    expect(known.batches[0]?.visitors[0]?.snapshots[0]?.events[0]?.key).toBe('purchase');
   });
 });
 

@@ -9,6 +9,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { EVENT_METRICS } from '../../../functions/events/redelivery-policy';
 import { type FunctionSpec, functionSpecs, routes } from '../../../functions/routes';
 import { TABLE_TTL_ATTRIBUTE } from '../../../functions/storage/table-schema';
 import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
@@ -19,6 +20,7 @@ const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 const specs = Object.entries(functionSpecs as Record<string, FunctionSpec>);
 
 type Statement = {
+  Sid?: string;
   Action: string | string[];
   Effect: string;
   Resource: unknown;
@@ -189,9 +191,11 @@ describe('CrosswalkStack', () => {
       { actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] },
       { actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'], leadingKeys: ['OVERRIDE#*'] },
       { actions: ['GetItem', 'PutItem'], leadingKeys: ['UPS#*'] },
+      { actions: ['PutItem', 'DeleteItem'], leadingKeys: ['OUTBOX#*'] },
     ],
     console: [],
     'optimizely-webhook': [{ actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] }],
+    redelivery: [{ actions: ['Query', 'PutItem', 'DeleteItem'], leadingKeys: ['OUTBOX#*'] }],
   };
   const SECRETS: Record<string, string[]> = {
     health: [],
@@ -200,6 +204,7 @@ describe('CrosswalkStack', () => {
     decide: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
     console: [],
     'optimizely-webhook': ['OPTIMIZELY_WEBHOOK_SECRET_ARN'],
+    redelivery: [],
   };
   const SECRET_ARN_VARIABLES = [
     'SEGMENT_SECRET_ARN',
@@ -228,10 +233,12 @@ describe('CrosswalkStack', () => {
         .flatMap(actionsOf)
         .filter((a) => a.startsWith('dynamodb:'));
       expect(elsewhere).toEqual([]);
-      // No Scan or wildcard for anyone; the one Query reads a project's overrides, by partition.
+      // No Scan or wildcard for anyone; a Query reads one partition of a project's overrides or
+      // of the event outbox, never identities.
       expect(statements.flatMap(actionsOf).filter((a) => /Scan|\*/.test(a))).toEqual([]);
       for (const st of statements.filter((s) => actionsOf(s).includes('dynamodb:Query'))) {
-        expect(st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']).toEqual(['OVERRIDE#*']);
+        const prefixes: unknown = st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+        expect([['OVERRIDE#*'], ['OUTBOX#*']]).toContainEqual(prefixes);
       }
     });
 
@@ -252,6 +259,39 @@ describe('CrosswalkStack', () => {
         ]);
       }
     });
+  });
+
+  it('runs each scheduled function on an EventBridge schedule, and routes none of them', () => {
+    const scheduled = specs.filter(([, spec]) => spec.scheduleMinutes !== undefined);
+    expect(scheduled.map(([name]) => name)).toEqual(['redelivery']);
+    template.resourceCountIs('AWS::Events::Rule', scheduled.length);
+    for (const [name, spec] of scheduled) {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: `rate(${spec.scheduleMinutes} minute${spec.scheduleMinutes === 1 ? '' : 's'})`,
+        State: 'ENABLED',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionLogicalId(name), 'Arn'] } })],
+      });
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [functionLogicalId(name), 'Arn'] },
+      });
+      expect(routes.filter((r) => r.function === name)).toEqual([]);
+    }
+  });
+
+  it('alarms when the oldest undelivered Optimizely event is older than 30 minutes', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Crosswalk',
+      MetricName: EVENT_METRICS.oldestAge,
+      Statistic: 'Maximum',
+      Period: 900,
+      Threshold: 1800,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    template.hasOutput('UndeliveredEventsAlarmName', {});
   });
 
   it('never puts a secret value in the template', () => {
@@ -299,14 +339,15 @@ describe('CrosswalkStack', () => {
     }
   });
 
-  it('alarms on 5xx rate, throttles, DynamoDB throttling and event delivery, notifying a topic when asked', () => {
+  it('alarms on 5xx rate, throttles, DynamoDB throttling, lost and waiting events, notifying a topic when asked', () => {
     const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^Api5xxRate/),
         expect.stringMatching(/^ApiThrottled/),
         expect.stringMatching(/^TableThrottled/),
-        expect.stringMatching(/^EventDeliveryFailed/),
+        expect.stringMatching(/^EventsLost/),
+        expect.stringMatching(/^UndeliveredEventsAlarm/),
         ...specs.map(([name]) => expect.stringMatching(new RegExp(`^${functionLogicalId(name)}Throttles`))),
       ]),
     );

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../../functions/config/env';
-import { functionSpecs, routeKey, routes } from '../../../functions/routes';
+import { type FunctionSpec, functionSpecs, routeKey, routes } from '../../../functions/routes';
 import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
 import { readSettings } from '../../../lib/settings';
@@ -58,16 +58,26 @@ describe('sam local invoke, as docs/local-invoke.md runs it', () => {
     });
   });
 
-  it.each(invocations)('$logicalId: $event is an API Gateway event of one of its routes', (i) => {
-    const event = JSON.parse(readFileSync(resolve(projectRoot, i.event), 'utf8')) as {
-      routeKey: string;
-      version: string;
-    };
-    expect(event.version).toBe('2.0');
-    const name = Object.keys(functionSpecs).find((n) => functionLogicalId(n) === i.logicalId);
-    const keys = routes.filter((r) => r.function === name).map(routeKey);
-    expect(keys).toContain(event.routeKey);
-  });
+  it.each(invocations)(
+    '$logicalId: $event is an event of what triggers it (a route, or its schedule)',
+    (i) => {
+      const event = JSON.parse(readFileSync(resolve(projectRoot, i.event), 'utf8')) as {
+        routeKey?: string;
+        version: string;
+        source?: string;
+        'detail-type'?: string;
+      };
+      const name = Object.keys(functionSpecs).find((n) => functionLogicalId(n) === i.logicalId)!;
+      const spec = (functionSpecs as Record<string, FunctionSpec>)[name]!;
+      if (spec.scheduleMinutes !== undefined) {
+        expect(event).toMatchObject({ version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event' });
+        return;
+      }
+      expect(event.version).toBe('2.0');
+      const keys = routes.filter((r) => r.function === name).map(routeKey);
+      expect(keys).toContain(event.routeKey);
+    },
+  );
 
   it.each(invocations)('$logicalId: every variable of $envVars is declared on it, and valid', (i) => {
     const envVars = JSON.parse(readFileSync(resolve(projectRoot, i.envVars), 'utf8')) as Record<

@@ -1,0 +1,192 @@
+/**
+ * The request path of Optimizely events: answer first, deliver right after, never lose what was
+ * stored (docs/events.md).
+ *
+ * - Decision events are sent after the answer, inside the same invocation (the deferral is the
+ *   Lambda extension of lambda/after-response.ts, or the local server). A batch the event API does
+ *   not take (5xx, 429, timeout, network) goes to the outbox for the redelivery function. Until that
+ *   write is done they exist only in memory: that is decide's loss window.
+ * - Conversion events are stored in the outbox before the answer (one PutItem), then sent after it;
+ *   once delivered, the stored copy is deleted. A track is answered 503 only when its conversion
+ *   could be neither stored nor delivered.
+ * - Without a deferral (the extension failed to register), the same work is awaited before the
+ *   answer: slower, never less safe.
+ * - After a few failures in a row, a container stops trying the event API for a while and stores
+ *   directly, so an outage or a hanging endpoint costs one PutItem per request instead of timeouts
+ *   billed in every invocation.
+ */
+import { DependencyUnavailableError } from '../core/errors';
+import type { Observability } from '../observability/logger';
+import type { OutboxRef, OutboxWriter } from '../storage/event-outbox';
+import { type EventBatch, eventCount, oldestEventTime } from './event-batch';
+import type { EventSender, SendOutcome } from './event-sender';
+import { EVENT_METRICS, nextDueAt, type RedeliveryPolicy, storedExpiry } from './redelivery-policy';
+
+/** Runs work after the answer, inside the invocation; or says it cannot. */
+export interface Deferral {
+  /** False when nothing would hold the invocation open: the caller must await the work itself. */
+  readonly available: boolean;
+  defer(work: () => Promise<unknown>): void;
+}
+
+export interface EventDeliveryDependencies {
+  sender: EventSender;
+  outbox: OutboxWriter;
+  deferral: Deferral;
+  policy: RedeliveryPolicy;
+  observability: Observability;
+  clock?: () => number;
+  /** Failures in a row after which the container stops trying the event API for `retryBaseMs`. */
+  breakerThreshold?: number;
+}
+
+export interface EventDelivery {
+  /**
+   * Decision events of a request that is about to answer. Returns a promise only when the caller
+   * must await it before answering (no deferral); never rejects.
+   */
+  afterDecide(batches: EventBatch[]): Promise<void> | undefined;
+  /**
+   * Conversion events of a track request: resolves once they are stored (or, failing that,
+   * delivered); rejects with DependencyUnavailableError when neither worked.
+   */
+  beforeTrackAnswer(batches: EventBatch[]): Promise<void>;
+}
+
+const DEFAULT_BREAKER_THRESHOLD = 3;
+
+export function createEventDelivery(deps: EventDeliveryDependencies): EventDelivery {
+  const { sender, outbox, deferral, policy } = deps;
+  const { logger, metrics } = deps.observability;
+  const clock = deps.clock ?? Date.now;
+  const threshold = deps.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD;
+  let failuresInARow = 0;
+  let pausedUntil = 0;
+
+  const count = (name: string, events: number) => {
+    if (events > 0) metrics.metric(name, events);
+  };
+
+  /** Sends unless the event API has failed repeatedly just now; records the outcome for that. */
+  async function send(batch: EventBatch): Promise<SendOutcome> {
+    if (clock() < pausedUntil)
+      return { kind: 'retry', reason: 'event API failing; paused in this container' };
+    const outcome = await sender.send(batch);
+    if (outcome.kind === 'retry') {
+      failuresInARow++;
+      if (failuresInARow >= threshold) {
+        pausedUntil = clock() + policy.retryBaseMs;
+        failuresInARow = 0;
+        logger.warn('event API failing: storing events for redelivery without trying it for a while', {
+          pauseMs: policy.retryBaseMs,
+          reason: outcome.reason,
+        });
+      }
+    } else {
+      failuresInARow = 0;
+    }
+    return outcome;
+  }
+
+  function dropped(batch: EventBatch, outcome: { reason: string; status: number }): void {
+    const events = eventCount(batch);
+    logger.error('events dropped: the event API refused them', { events, ...outcome });
+    count(EVENT_METRICS.dropped, events);
+  }
+
+  function entryFor(batch: EventBatch, now: number) {
+    return {
+      batch,
+      dueAt: nextDueAt(now, 1, policy),
+      expiresAt: storedExpiry(oldestEventTime(batch, now), policy),
+    };
+  }
+
+  /** Decide's flush: send; store what failed; count everything. Never rejects. */
+  async function flushDecisions(batches: EventBatch[]): Promise<void> {
+    await Promise.all(
+      batches.map(async (batch) => {
+        const events = eventCount(batch);
+        const outcome = await send(batch);
+        if (outcome.kind === 'delivered') return count(EVENT_METRICS.delivered, events);
+        if (outcome.kind === 'rejected') return dropped(batch, outcome);
+        try {
+          await outbox.put([entryFor(batch, clock())]);
+          logger.warn('events stored for redelivery', { events, reason: outcome.reason });
+          count(EVENT_METRICS.deferred, events);
+        } catch (error) {
+          logger.error('events lost: neither delivered nor stored', {
+            events,
+            reason: outcome.reason,
+            error,
+          });
+          count(EVENT_METRICS.lost, events);
+        }
+      }),
+    );
+  }
+
+  /** Track's flush: the batches are stored; send them and delete what was delivered or refused. */
+  async function flushStored(stored: { batch: EventBatch; ref: OutboxRef }[]): Promise<void> {
+    await Promise.all(
+      stored.map(async ({ batch, ref }) => {
+        const events = eventCount(batch);
+        const outcome = await send(batch);
+        if (outcome.kind === 'retry') {
+          logger.warn('events left for redelivery', { events, reason: outcome.reason });
+          return count(EVENT_METRICS.deferred, events);
+        }
+        if (outcome.kind === 'delivered') count(EVENT_METRICS.delivered, events);
+        else dropped(batch, outcome);
+        try {
+          await outbox.remove(ref);
+        } catch (error) {
+          // Sent again later by the redelivery function: a duplicate Optimizely discards (same uuid).
+          logger.warn('delivered events could not be removed from the outbox', { events, error });
+        }
+      }),
+    );
+  }
+
+  return {
+    afterDecide(batches) {
+      if (batches.length === 0) return undefined;
+      if (deferral.available) {
+        deferral.defer(() => flushDecisions(batches));
+        return undefined;
+      }
+      return flushDecisions(batches);
+    },
+
+    async beforeTrackAnswer(batches) {
+      if (batches.length === 0) return;
+      const now = clock();
+      let refs: OutboxRef[] | undefined;
+      try {
+        refs = await outbox.put(batches.map((batch) => entryFor(batch, now)));
+      } catch (error) {
+        logger.warn('conversion events could not be stored; delivering them before answering', { error });
+      }
+      if (refs) {
+        const stored = batches.map((batch, i) => ({ batch, ref: refs[i]! }));
+        if (deferral.available) deferral.defer(() => flushStored(stored));
+        else await flushStored(stored);
+        return;
+      }
+      // Not stored: deliver now, and only a failure of both is the caller's to retry.
+      const outcomes = await Promise.all(batches.map((batch) => send(batch)));
+      let undelivered = 0;
+      outcomes.forEach((outcome, i) => {
+        const batch = batches[i]!;
+        if (outcome.kind === 'delivered') count(EVENT_METRICS.delivered, eventCount(batch));
+        else if (outcome.kind === 'rejected') dropped(batch, outcome);
+        else undelivered += eventCount(batch);
+      });
+      if (undelivered > 0) {
+        throw new DependencyUnavailableError(
+          'The conversion event could be neither delivered to Optimizely nor stored for redelivery',
+        );
+      }
+    },
+  };
+}
