@@ -40,6 +40,8 @@ export interface DecideContainer {
 
 export interface DecideBenchOptions {
   handler: HttpHandler;
+  /** The same decide with the user profile service on: its cost is reported against `handler`. */
+  withProfiles?: HttpHandler;
   identityCache: CachedIdentityReader;
   afterResponse: AfterResponse;
   /** Builds a fresh container (new caches, new clients), as a cold Lambda environment would be. */
@@ -145,6 +147,23 @@ export async function benchDecide(options: DecideBenchOptions): Promise<void> {
     target: 'ratio ≤ 2.0',
     check: (x) => (x.ratio ?? Infinity) <= 2.0,
   });
+  if (options.withProfiles) {
+    // Sticky bucketing: one GetItem of the person's profile per decide (and a PutItem the first time).
+    const profiles = options.withProfiles;
+    let p = 0;
+    let q = 0;
+    const profileTimes = await interleavedMicrosPerCall(
+      () => invoke(profiles, (warm[p++ % warm.length] as Subject).call),
+      () => invoke(handler, (warm[q++ % warm.length] as Subject).call),
+      { iterations: 500, repetitions: 5, warmup: 400 },
+    );
+    report.add('decide_warm_profiles_us', {
+      value: profileTimes.a,
+      unit: 'µs',
+      floor: profileTimes.b,
+      target: 'reported (USER_PROFILE_SERVICE=dynamodb; floor: the same decide without it)',
+    });
+  }
   const hits = await countDynamoDbRequests(async () => {
     for (const s of warm) await invoke(handler, s.call);
   });

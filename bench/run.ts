@@ -95,6 +95,9 @@ async function main(): Promise<void> {
       OPTIMIZELY_DATAFILE_URL_TEMPLATE: optimizely.datafileUrlTemplate,
       OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
       ACCOUNT_BUCKETED_FLAGS: generated.accountBucketedFlags.join(','),
+      // The deployed defaults, so npm start's local ones (overrides and profiles on) do not apply.
+      ENABLE_OVERRIDES: 'false',
+      USER_PROFILE_SERVICE: 'off',
     };
     // Handlers built as each Lambda entry builds them, once per "container".
     const config = loadConfig({ ...process.env, ...benchEnv });
@@ -149,8 +152,13 @@ async function main(): Promise<void> {
       console.log(
         `  (heap ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB used, rss ${(memory.rss / 2 ** 20).toFixed(0)} MiB)`,
       );
+      // The same container with Agent's user profile service on (USER_PROFILE_SERVICE=dynamodb).
+      const withProfiles = createDecideHandler(
+        decideDependencies(loadConfig({ ...process.env, ...benchEnv, USER_PROFILE_SERVICE: 'dynamodb' })),
+      ) as HttpHandler;
       await benchDecide({
         ...decideContainer,
+        withProfiles,
         newContainer: newDecideContainer,
         client,
         people,
