@@ -16,6 +16,7 @@ import {
   lookupProfile,
   MISSING_USER_ID,
   overrideForRequest,
+  type ProjectRequest,
   saveProfile,
   trackForRequest,
 } from '../decisions/service';
@@ -70,16 +71,30 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
     activate: activateBodySchema(limits),
   };
 
-  /** Agent's SDK-key middleware: a key is required, and its project must exist, before anything else. */
-  const projectOf = async (event: HttpEvent): Promise<string> => {
+  /**
+   * Agent's SDK-key middleware: a key is required, and its project starts loading at once (the
+   * request is checked meanwhile; `checked` lets the project's errors win, as in Agent).
+   */
+  const projectOf = (event: HttpEvent): ProjectRequest => {
     const sdkKey = event.headers?.['x-optimizely-sdk-key']?.trim() || deps.defaultSdkKey;
     if (!sdkKey) {
       throw new InvalidRequestError('missing required X-Optimizely-SDK-Key header', {
         detail: 'Send X-Optimizely-SDK-Key; this deployment sets no OPTIMIZELY_SDK_KEY default',
       });
     }
-    await decisions.projects.get(sdkKey);
-    return sdkKey;
+    const project = decisions.projects.get(sdkKey);
+    project.catch(() => undefined);
+    return { sdkKey, project };
+  };
+
+  /** The request's own checks; when one fails, an error of the project is answered instead. */
+  const checked = async <T>(request: ProjectRequest, check: () => T): Promise<T> => {
+    try {
+      return check();
+    } catch (error) {
+      await request.project;
+      throw error;
+    }
   };
 
   /**
@@ -126,21 +141,24 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
 
   const operations: Record<string, Operation<Caller>> = {
     decide: async (event, caller) => {
-      const sdkKey = await projectOf(event);
-      const body = parse(schemas.decide, event);
-      const userId = userIdOf(body.userId, body.identifiers);
-      const options = body.decideOptions.map((name) => {
-        if (!isDecideOption(name)) throw new InvalidRequestError(`invalid option: ${name}`);
-        return name;
+      const project = projectOf(event);
+      const { body, userId, options, keys } = await checked(project, () => {
+        const body = parse(schemas.decide, event);
+        const userId = userIdOf(body.userId, body.identifiers);
+        const options = body.decideOptions.map((name) => {
+          if (!isDecideOption(name)) throw new InvalidRequestError(`invalid option: ${name}`);
+          return name;
+        });
+        const keys = queryValues(event, 'keys');
+        if (keys.length > limits.maxDecideKeys) {
+          throw new InvalidRequestError(
+            `keys: ${keys.length} given, at most ${limits.maxDecideKeys} per request (MAX_DECIDE_KEYS)`,
+          );
+        }
+        return { body, userId, options, keys };
       });
-      const keys = queryValues(event, 'keys');
-      if (keys.length > limits.maxDecideKeys) {
-        throw new InvalidRequestError(
-          `keys: ${keys.length} given, at most ${limits.maxDecideKeys} per request (MAX_DECIDE_KEYS)`,
-        );
-      }
       const found = await decideForRequest(decisions, {
-        sdkKey,
+        ...project,
         keys,
         userId,
         identifiers: body.identifiers,
@@ -155,15 +173,18 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       return json(200, keys.length === 1 ? found[0] : found);
     },
     track: async (event) => {
-      const sdkKey = await projectOf(event);
-      const body = parse(schemas.track, event);
-      // Agent reads the event key as given (a key with spaces is simply not found).
-      const eventKey = queryAll(event, 'eventKey')[0];
-      if (!eventKey) throw new InvalidRequestError('missing required path parameter: eventKey');
+      const project = projectOf(event);
+      const { body, eventKey, userId } = await checked(project, () => {
+        const body = parse(schemas.track, event);
+        // Agent reads the event key as given (a key with spaces is simply not found).
+        const eventKey = queryAll(event, 'eventKey')[0];
+        if (!eventKey) throw new InvalidRequestError('missing required path parameter: eventKey');
+        return { body, eventKey, userId: userIdOf(body.userId, body.identifiers) };
+      });
       const answer = await trackForRequest(decisions, {
-        sdkKey,
+        ...project,
         eventKey,
-        userId: userIdOf(body.userId, body.identifiers),
+        userId,
         identifiers: body.identifiers,
         userAttributes: body.userAttributes,
         eventTags: body.eventTags,
@@ -172,12 +193,15 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       return json(200, answer);
     },
     activate: async (event) => {
-      const sdkKey = await projectOf(event);
-      const body = parse(schemas.activate, event);
+      const project = projectOf(event);
+      const { body, userId } = await checked(project, () => {
+        const body = parse(schemas.activate, event);
+        return { body, userId: userIdOf(body.userId, body.identifiers) };
+      });
       const enabled = queryAll(event, 'enabled')[0];
       const answers = await activateForRequest(decisions, {
-        sdkKey,
-        userId: userIdOf(body.userId, body.identifiers),
+        ...project,
+        userId,
         identifiers: body.identifiers,
         userAttributes: body.userAttributes,
         query: {
@@ -197,26 +221,35 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         });
       }
       requireOperator(caller, 'Setting an override');
-      const sdkKey = await projectOf(event);
-      const body = parse(overrideBodySchema, event);
-      if (body.userId === '') throw new InvalidRequestError('userId cannot be empty');
-      if (body.experimentKey === '') throw new InvalidRequestError('experimentKey cannot be empty');
-      return json(200, await overrideForRequest(decisions, { sdkKey, ...body }));
+      const project = projectOf(event);
+      const body = await checked(project, () => {
+        const body = parse(overrideBodySchema, event);
+        if (body.userId === '') throw new InvalidRequestError('userId cannot be empty');
+        if (body.experimentKey === '') throw new InvalidRequestError('experimentKey cannot be empty');
+        return body;
+      });
+      return json(200, await overrideForRequest(decisions, { ...project, ...body }));
     },
     lookup: async (event, caller) => {
       if (!decisions.agentState.profiles) throw noProfileService();
       requireOperator(caller, 'Reading a user profile');
-      const sdkKey = await projectOf(event);
-      const body = parse(lookupBodySchema, event);
-      if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
-      return json(200, await lookupProfile(decisions, { sdkKey, userId: body.userId }));
+      const project = projectOf(event);
+      const body = await checked(project, () => {
+        const body = parse(lookupBodySchema, event);
+        if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
+        return body;
+      });
+      return json(200, await lookupProfile(decisions, { ...project, userId: body.userId }));
     },
     save: async (event, caller) => {
       if (!decisions.agentState.profiles) throw noProfileService();
       requireOperator(caller, 'Saving a user profile');
-      const sdkKey = await projectOf(event);
-      const body = parse(saveBodySchema, event);
-      if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
+      const project = projectOf(event);
+      const body = await checked(project, () => {
+        const body = parse(saveBodySchema, event);
+        if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
+        return body;
+      });
       const buckets: Record<string, { variation_id: string }> = {};
       for (const [experimentId, entry] of Object.entries(body.experimentBucketMap)) {
         // Like Agent, entries that are not objects are skipped.
@@ -225,7 +258,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         }
       }
       await saveProfile(decisions, {
-        sdkKey,
+        ...project,
         userId: body.userId,
         experimentBucketMap: dict(Object.entries(buckets)),
       });
@@ -233,11 +266,11 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       return { statusCode: 200, body: '' };
     },
     config: async (event) => {
-      const project = await decisions.projects.get(await projectOf(event));
+      const project = await projectOf(event).project;
       return json(200, project.agentConfig);
     },
     datafile: async (event) => {
-      const project = await decisions.projects.get(await projectOf(event));
+      const project = await projectOf(event).project;
       return {
         statusCode: 200,
         headers: { 'content-type': 'application/json; charset=utf-8' },

@@ -55,6 +55,31 @@ export interface PersonRequest {
   userAttributes: Attributes;
 }
 
+/**
+ * The project a request is for: its SDK key, and its project already loading (the entry point
+ * starts the load before checking the body, so a cold container fetches the datafile while the
+ * request is validated and the person resolved).
+ */
+export interface ProjectRequest {
+  sdkKey: string;
+  project: Promise<Project>;
+}
+
+/**
+ * The project and the person, resolved together. An error of the project wins over one of the
+ * person, as Agent checks the SDK key before anything else.
+ */
+async function projectAndPerson(
+  deps: DecisionDependencies,
+  request: ProjectRequest,
+  person: PersonRequest,
+): Promise<[Project, Person]> {
+  const resolving = resolvePerson(deps, person);
+  resolving.catch(() => undefined);
+  const project = await request.project;
+  return [project, await resolving];
+}
+
 /** Optimizely Agent's answer when a request names nobody. */
 export const MISSING_USER_ID = 'missing "userId" in request payload';
 
@@ -107,8 +132,7 @@ function attributesFor(
   });
 }
 
-export interface DecideRequest extends PersonRequest {
-  sdkKey: string;
+export interface DecideRequest extends PersonRequest, ProjectRequest {
   /** When false (a client key), answers show only the request's own attributes. */
   showAllAttributes: boolean;
   keys: readonly string[];
@@ -126,10 +150,7 @@ export async function decideForRequest(
   deps: DecisionDependencies,
   request: DecideRequest,
 ): Promise<AgentDecision[]> {
-  const [project, person] = await Promise.all([
-    deps.projects.get(request.sdkKey),
-    resolvePerson(deps, request),
-  ]);
+  const [project, person] = await projectAndPerson(deps, request, request);
   const attributes = attributesFor(deps, project, person, request);
   const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
   const state = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
@@ -158,8 +179,7 @@ async function deliverAfterDecide(deps: DecisionDependencies, batches: EventBatc
   if (delivering) await delivering;
 }
 
-export interface TrackRequest extends PersonRequest {
-  sdkKey: string;
+export interface TrackRequest extends PersonRequest, ProjectRequest {
   eventKey: string;
   eventTags: Record<string, string | number | boolean | null>;
   includeIdentity: boolean;
@@ -173,10 +193,7 @@ export async function trackForRequest(
   deps: DecisionDependencies,
   request: TrackRequest,
 ): Promise<TrackAnswer> {
-  const [project, person] = await Promise.all([
-    deps.projects.get(request.sdkKey),
-    resolvePerson(deps, request),
-  ]);
+  const [project, person] = await projectAndPerson(deps, request, request);
   const attributes = attributesFor(deps, project, person, request);
   const { result, batches } = deps.dispatcher.capture(() =>
     trackEvent(project, person, request.eventKey, attributes, request.eventTags, request.includeIdentity),
@@ -185,8 +202,7 @@ export async function trackForRequest(
   return result;
 }
 
-export interface ActivateRequest extends PersonRequest {
-  sdkKey: string;
+export interface ActivateRequest extends PersonRequest, ProjectRequest {
   query: ActivateQuery;
 }
 
@@ -195,10 +211,7 @@ export async function activateForRequest(
   deps: DecisionDependencies,
   request: ActivateRequest,
 ): Promise<AgentActivation[]> {
-  const [project, person] = await Promise.all([
-    deps.projects.get(request.sdkKey),
-    resolvePerson(deps, request),
-  ]);
+  const [project, person] = await projectAndPerson(deps, request, request);
   const selected = selectKeys(project, request.query);
   const attributes = attributesFor(deps, project, person, request);
   const state = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
@@ -220,8 +233,7 @@ export async function activateForRequest(
   return result.result;
 }
 
-export interface OverrideRequest {
-  sdkKey: string;
+export interface OverrideRequest extends ProjectRequest {
   userId: string;
   experimentKey: string;
   /** Empty: remove the override. */
@@ -248,10 +260,10 @@ export async function overrideForRequest(
 ): Promise<OverrideAnswer> {
   const overrides = deps.agentState.overrides;
   if (!overrides) throw new Error('overrides are not enabled');
-  const [project, person] = await Promise.all([
-    deps.projects.get(request.sdkKey),
-    resolvePerson(deps, { userId: request.userId, userAttributes: {} }),
-  ]);
+  const [project, person] = await projectAndPerson(deps, request, {
+    userId: request.userId,
+    userAttributes: {},
+  });
   const answer: OverrideAnswer = {
     userId: request.userId,
     experimentKey: request.experimentKey,
@@ -293,11 +305,10 @@ function profiles(deps: DecisionDependencies) {
 /** The saved bucketing of the person a user id resolves to (Agent's POST /v1/lookup). */
 export async function lookupProfile(
   deps: DecisionDependencies,
-  request: { sdkKey: string; userId: string },
+  request: ProjectRequest & { userId: string },
 ): Promise<{ userId: string; experimentBucketMap: ExperimentBucketMap }> {
   const { store } = profiles(deps);
-  await deps.projects.get(request.sdkKey);
-  const person = await resolvePerson(deps, { userId: request.userId, userAttributes: {} });
+  const [, person] = await projectAndPerson(deps, request, { userId: request.userId, userAttributes: {} });
   const buckets = (await store.get(request.sdkKey, person.experimentId)) ?? {};
   return { userId: request.userId, experimentBucketMap: buckets };
 }
@@ -305,10 +316,9 @@ export async function lookupProfile(
 /** Replaces the saved bucketing of the person a user id resolves to (Agent's POST /v1/save). */
 export async function saveProfile(
   deps: DecisionDependencies,
-  request: { sdkKey: string; userId: string; experimentBucketMap: ExperimentBucketMap },
+  request: ProjectRequest & { userId: string; experimentBucketMap: ExperimentBucketMap },
 ): Promise<void> {
   const { store } = profiles(deps);
-  await deps.projects.get(request.sdkKey);
-  const person = await resolvePerson(deps, { userId: request.userId, userAttributes: {} });
+  const [, person] = await projectAndPerson(deps, request, { userId: request.userId, userAttributes: {} });
   await store.put(request.sdkKey, person.experimentId, request.experimentBucketMap);
 }

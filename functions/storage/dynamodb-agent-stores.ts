@@ -16,8 +16,8 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { dict } from '../core/dict';
-import { DependencyUnavailableError, isTransient } from '../core/errors';
 import type { ExperimentBucketMap, OverrideStore, UserProfileStore } from './agent-stores';
+import { sendCommand } from './dynamodb-client';
 import {
   KEY_PREFIX,
   TABLE_PARTITION_KEY as PK,
@@ -57,14 +57,8 @@ abstract class AgentItems {
     return item !== undefined && !(item[TTL]?.N && Number(item[TTL].N) * 1000 <= this.now());
   }
 
-  protected async send<T>(command: { input: unknown }): Promise<T> {
-    try {
-      return (await this.client.send(command as never)) as T;
-    } catch (error) {
-      if (isTransient(error))
-        throw new DependencyUnavailableError('DynamoDB is unavailable or throttling', { cause: error });
-      throw error;
-    }
+  protected send<T>(command: { input: unknown }): Promise<T> {
+    return sendCommand<T>(this.client, command);
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DependencyUnavailableError, isTransient } from '../core/errors';
 
 interface CountScope {
   requests: number;
@@ -50,4 +51,20 @@ export function createDynamoDbClient(
     { step: 'initialize', name: 'crosswalkRequestCounter' },
   );
   return client;
+}
+
+/**
+ * Sends one command for a store adapter: a fault a retry may fix (throttling, network, 5xx) becomes a
+ * DependencyUnavailableError (a 503); anything else, a cancelled transaction included (its reasons
+ * are the caller's to read), is thrown as it is.
+ */
+export async function sendCommand<T>(client: DynamoDBClient, command: { input: unknown }): Promise<T> {
+  try {
+    return (await client.send(command as never)) as T;
+  } catch (error) {
+    if ((error as Error).name !== 'TransactionCanceledException' && isTransient(error)) {
+      throw new DependencyUnavailableError('DynamoDB is unavailable or throttling', { cause: error });
+    }
+    throw error;
+  }
 }

@@ -22,10 +22,11 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { DependencyUnavailableError, isTransient } from '../core/errors';
+import { DependencyUnavailableError } from '../core/errors';
 import { backoffDelay, sleep } from '../core/retry';
 import { type Identifier, identifierKey } from '../identity/identifiers';
 import type { AccountState, ProfileSnapshot, ProfileState } from '../identity/profile';
+import { sendCommand } from './dynamodb-client';
 import type {
   IdentifierExpectation,
   IdentityStore,
@@ -143,16 +144,8 @@ export class DynamoDbIdentityStore implements IdentityStore {
     return at !== undefined && Number(at) <= this.nowSeconds();
   }
 
-  private async send<T>(command: { input: unknown }): Promise<T> {
-    try {
-      return (await this.client.send(command as never)) as T;
-    } catch (error) {
-      if ((error as Error).name === 'TransactionCanceledException') throw error;
-      if (isTransient(error)) {
-        throw new DependencyUnavailableError('DynamoDB is unavailable or throttling', { cause: error });
-      }
-      throw error;
-    }
+  private send<T>(command: { input: unknown }): Promise<T> {
+    return sendCommand<T>(this.client, command);
   }
 
   /** BatchGetItem over any number of keys (GetItem for one): chunks of 100 in parallel, UnprocessedKeys retried. */

@@ -331,6 +331,13 @@ describe('Agent compatibility', () => {
       error: 'unable to fetch fresh datafile (consider rechecking SDK key), status code: 403 Forbidden',
     });
     expect(response.headers.get('x-crosswalk-error-detail')).toMatch(/No datafile is available for SDK key/);
+    // As in Agent, the SDK key is checked before the body: a bad body for an unknown project is a 403.
+    const badBody = await fetch(`${server!.url}/v1/decide`, {
+      method: 'POST',
+      headers: { ...auth, 'x-optimizely-sdk-key': `missing${run}` },
+      body: '{"userId": ',
+    });
+    expect(badBody.status).toBe(403);
   });
 });
 
