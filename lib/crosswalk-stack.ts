@@ -5,7 +5,18 @@
  * throttle, an EventBridge schedule per scheduled function, one table, the imported secrets (one per
  * purpose), and the alarms (events waiting in the outbox among them).
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  CfnParameter,
+  CfnRule,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import {
   Alarm,
   type AlarmProps,
@@ -96,6 +107,7 @@ export class CrosswalkStack extends Stack {
     const logRemovalPolicy =
       settings.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
+    if (settings.exampleSettings) this.refuseDeployment(settings.exampleSettings);
     this.table = new IdentityTable(this, 'IdentityTable', { removalPolicy: settings.removalPolicy });
 
     // Imported, never created: secret values must not pass through the template or CDK context.
@@ -310,6 +322,25 @@ export class CrosswalkStack extends Stack {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions, so active tracing needs Resource *.',
+    });
+  }
+
+  /**
+   * A template synthesized with example settings shows what would be deployed, but CloudFormation
+   * must refuse it: a parameter without a default (the CDK CLI stops on a missing value) whose only
+   * allowed value fails a rule.
+   */
+  private refuseDeployment(reason: string): void {
+    Annotations.of(this).addWarningV2('crosswalk:example-settings', reason);
+    const guard = new CfnParameter(this, 'ExampleSettingsNotDeployable', {
+      type: 'String',
+      allowedValues: ['refused'],
+      description: reason,
+    });
+    new CfnRule(this, 'ExampleSettingsRefused', {
+      assertions: [
+        { assert: Fn.conditionEquals(guard.valueAsString, 'deployable'), assertDescription: reason },
+      ],
     });
   }
 }

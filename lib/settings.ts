@@ -32,7 +32,16 @@ export interface CrosswalkSettings {
   logRetention: RetentionDays;
   /** Pass-through runtime variables, already validated. */
   functionEnvironment: Record<string, string>;
+  /**
+   * Set when the deployer named no projects (OPTIMIZELY_SDK_KEYS): the template is synthesized with
+   * EXAMPLE_SDK_KEY so `npm run synth` works on a fresh clone, and the stack makes CloudFormation
+   * refuse to deploy it.
+   */
+  exampleSettings?: string;
 }
+
+/** The SDK key of a template synthesized without OPTIMIZELY_SDK_KEYS: an example, never deployable. */
+export const EXAMPLE_SDK_KEY = 'example-sdk-key-set-OPTIMIZELY_SDK_KEYS';
 
 export const DEFAULT_SECRET_PREFIX = 'crosswalk/';
 const SECRET_SUFFIX: Record<SecretName, string> = {
@@ -86,11 +95,13 @@ export function readSettings(node: Node, shellEnv: NodeJS.ProcessEnv = process.e
     const value = text(name) ?? (shellEnv[name] || undefined);
     if (value !== undefined) functionEnvironment[name] = value;
   }
-  // A deployment serves the projects it names: the caller must not choose where data goes.
+  // A deployment serves the projects it names: the caller must not choose where data goes. Without
+  // them the template is an example (offline `npm run synth` on a fresh clone) that cannot deploy.
+  let exampleSettings: string | undefined;
   if (!functionEnvironment.OPTIMIZELY_SDK_KEYS) {
-    throw new SettingsError(
-      'Set OPTIMIZELY_SDK_KEYS (context -c OPTIMIZELY_SDK_KEYS=key1,key2, or the shell): the SDK keys this deployment serves, or * for any',
-    );
+    exampleSettings =
+      'OPTIMIZELY_SDK_KEYS is not set, so this template uses an example SDK key and cannot be deployed: set it (context -c OPTIMIZELY_SDK_KEYS=key1,key2, or the shell) to the SDK keys this deployment serves, or * for any';
+    functionEnvironment.OPTIMIZELY_SDK_KEYS = EXAMPLE_SDK_KEY;
   }
   // TABLE_NAME is the stack's to set; a placeholder lets the schema check everything else.
   try {
@@ -126,6 +137,7 @@ export function readSettings(node: Node, shellEnv: NodeJS.ProcessEnv = process.e
     segmentReservedConcurrency: positive('segmentReservedConcurrency', 10),
     logRetention: days as RetentionDays,
     functionEnvironment,
+    ...(exampleSettings ? { exampleSettings } : {}),
   };
   const alarmEmail = text('alarmEmail');
   if (alarmEmail !== undefined) settings.alarmEmail = alarmEmail;

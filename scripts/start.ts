@@ -86,6 +86,8 @@ async function main(): Promise<void> {
     server = await startLocalServer({
       port: settings.port,
       localRoutes: optimizely.routes(LOCAL_OPTIMIZELY_PREFIX),
+      // Listening now (a taken port fails first), but answering 503 + Retry-After until ready.
+      startClosed: true,
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  server.open();
   const where = dynamo.embedded
     ? inMemory
       ? 'embedded, in memory'

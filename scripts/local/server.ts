@@ -144,13 +144,25 @@ export interface LocalServerOptions {
   /** Simulates a process killed right after answering: deferred work is dropped, never run. */
   dropDeferredWork?: boolean;
   localRoutes?: readonly LocalRoute[];
+  /**
+   * Start closed: every API route answers 503 with `Retry-After` until `open()` is called (`npm start`
+   * listens before the functions' environment exists; a request in that window must not load a
+   * handler). Local routes are served either way. Default: open at once.
+   */
+  startClosed?: boolean;
 }
+
+/** What a route answers while the server is starting: a quick, retryable 503. */
+const STARTING = JSON.stringify({ message: 'Service Unavailable: Crosswalk is starting; retry shortly' });
+const RETRY_AFTER_SECONDS = '1';
 
 export interface LocalServer {
   url: string;
   server: Server;
   /** Loads every function's handler now, so a handler that cannot start fails here, not on a request. */
   preload(): Promise<void>;
+  /** Starts serving the API routes of a server started with `startClosed`. */
+  open(): void;
   /** Resolves when no request is in progress, its deferred work included (tests read the event sink then). */
   idle(): Promise<void>;
   /** Stops listening, then waits for deferred work still running. */
@@ -180,10 +192,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         }
         return f;
       });
+      // A module that failed to load is not kept: the next request (or preload) tries again.
+      fn.catch(() => loaded.delete(name));
       loaded.set(name, fn);
     }
     return fn;
   };
+  let open = !options.startClosed;
   let inProgress = 0;
   let waiters: (() => void)[] = [];
   const settle = () => {
@@ -212,6 +227,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const found = matchRoute(method, url.pathname);
     if (!found) {
       send(res, 404, JSON.stringify({ message: 'Not Found' }));
+      return;
+    }
+    if (!open) {
+      send(res, 503, STARTING, { 'retry-after': RETRY_AFTER_SECONDS });
       return;
     }
     const event = apiGatewayEvent(
@@ -255,6 +274,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     server,
     preload: async () => {
       await Promise.all(httpFunctions.map(functionFor));
+    },
+    open: () => {
+      open = true;
     },
     idle: async () => {
       // Requests in flight, then the work they deferred past their answers, until both are done.

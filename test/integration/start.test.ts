@@ -62,6 +62,36 @@ describe('npm start', () => {
     expect(await run.exited).toBe(0);
   }, 60_000);
 
+  it('answers a quick 503 with Retry-After to requests during start-up, and never dies of them', async () => {
+    const port = await freePort();
+    const run = start({ PORT: String(port), DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT ?? '' });
+    const seen: number[] = [];
+    let retryAfter: string | null = null;
+    // From the first millisecond: refused until it listens, then 503 until ready, then 200.
+    for (let i = 0; i < 3000 && !seen.includes(200) && run.child.exitCode === null; i++) {
+      try {
+        const [health, decide] = await Promise.all([
+          fetch(`http://127.0.0.1:${port}/health`),
+          fetch(`http://127.0.0.1:${port}/v1/decide`, { method: 'POST', body: '{}' }),
+        ]);
+        await Promise.all([health.text(), decide.text()]);
+        seen.push(health.status);
+        if (health.status === 503) retryAfter = health.headers.get('retry-after');
+        if (decide.status === 503) expect(decide.headers.get('retry-after')).toBe('1');
+      } catch {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    expect(run.child.exitCode).toBeNull();
+    expect(seen).toContain(503);
+    expect(retryAfter).toBe('1');
+    expect(seen.at(-1)).toBe(200);
+    expect(new Set(seen)).toEqual(new Set([503, 200]));
+    expect(run.output()).toContain('Crosswalk is running');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 60_000);
+
   it.each([
     [{ PORT: 'abc' }, /^crosswalk: PORT is "abc": not a TCP port/],
     [{ MAX_DECIDE_KEYS: 'abc' }, /^crosswalk: MAX_DECIDE_KEYS is "abc": not a number; use a whole number/],

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { EVENT_METRICS } from '../../../functions/events/redelivery-policy';
@@ -14,7 +14,7 @@ import { type FunctionSpec, functionSpecs, routes } from '../../../functions/rou
 import { TABLE_TTL_ATTRIBUTE } from '../../../functions/storage/table-schema';
 import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
-import { readSettings } from '../../../lib/settings';
+import { EXAMPLE_SDK_KEY, readSettings } from '../../../lib/settings';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 const specs = Object.entries(functionSpecs as Record<string, FunctionSpec>);
@@ -361,8 +361,29 @@ describe('CrosswalkStack', () => {
     notified.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
   });
 
-  it('refuses to synthesize without OPTIMIZELY_SDK_KEYS: a deployment names the projects it serves', () => {
-    expect(() => synthesize({ OPTIMIZELY_SDK_KEYS: '' })).toThrow(/Set OPTIMIZELY_SDK_KEYS/);
+  it('synthesizes an example that CloudFormation refuses when OPTIMIZELY_SDK_KEYS is not set', () => {
+    const { template: example, stack: exampleStack } = synthesize({ OPTIMIZELY_SDK_KEYS: '' });
+    // Marked in every function's environment, and a parameter with no default whose only value fails a rule.
+    example.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ OPTIMIZELY_SDK_KEYS: EXAMPLE_SDK_KEY }) },
+    });
+    const parameters = example.findParameters('ExampleSettingsNotDeployable');
+    expect(parameters.ExampleSettingsNotDeployable).toEqual(
+      expect.objectContaining({ AllowedValues: ['refused'] }),
+    );
+    expect(parameters.ExampleSettingsNotDeployable).not.toHaveProperty('Default');
+    const rules = example.toJSON().Rules as Record<string, { Assertions: { Assert: unknown }[] }>;
+    expect(rules.ExampleSettingsRefused?.Assertions).toEqual([
+      expect.objectContaining({
+        Assert: { 'Fn::Equals': [{ Ref: 'ExampleSettingsNotDeployable' }, 'deployable'] },
+        AssertDescription: expect.stringMatching(/set it .*OPTIMIZELY_SDK_KEYS/),
+      }),
+    ]);
+    const warnings = Annotations.fromStack(exampleStack).findWarning('*', Match.stringLikeRegexp('example'));
+    expect(warnings).toHaveLength(1);
+    // A deployable template has neither.
+    expect(template.toJSON().Parameters).not.toHaveProperty('ExampleSettingsNotDeployable');
+    expect(template.toJSON().Rules).not.toHaveProperty('ExampleSettingsRefused');
   });
 
   it('passes cdk-nag AwsSolutions with no unacknowledged error or warning', () => {
