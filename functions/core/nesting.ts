@@ -24,5 +24,7 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
 
 /** The rule a parsed body breaks by its nesting, or undefined. */
 export function nestingProblem(value: unknown, what = 'body'): string | undefined {
-  return nestedDeeperThan(value, MAX_JSON_DEPTH) ? `${what}: nests deeper than ${MAX_JSON_DEPTH} levels` : undefined;
+  return nestedDeeperThan(value, MAX_JSON_DEPTH)
+    ? `${what}: nests deeper than ${MAX_JSON_DEPTH} levels`
+    : undefined;
 }

@@ -7,8 +7,8 @@
  * extension). A client key's answer carries nothing its request did not send (docs/api.md).
  */
 import { dict, reservedKeyIn } from '../core/dict';
-import { nestingProblem } from '../core/nesting';
 import { InvalidRequestError, NotPermittedError, PayloadTooLargeError } from '../core/errors';
+import { nestingProblem } from '../core/nesting';
 import * as z from '../core/zod';
 import { DECIDE_OPTIONS, type DecideOptionName } from '../decisions/decide';
 import {

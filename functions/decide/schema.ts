@@ -49,7 +49,12 @@ function personFields(limits: RequestLimits) {
       z
         .record(
           identifierText('type', 128, 'identifier types stop at 128 bytes', 'type must not be empty'),
-          identifierText('value', limits.maxIdentifierBytes, 'MAX_IDENTIFIER_BYTES', 'value must not be empty'),
+          identifierText(
+            'value',
+            limits.maxIdentifierBytes,
+            'MAX_IDENTIFIER_BYTES',
+            'value must not be empty',
+          ),
         )
         .check(
           z.refine((ids) => Object.keys(ids).length <= limits.maxIdentifiers, {
@@ -111,26 +116,26 @@ export const MAX_PROFILE_EXPERIMENTS = 1000;
  */
 export function saveBodySchema(limits: RequestLimits) {
   return z.object({
-  userId: z._default(userIdText(limits), ''),
-  experimentBucketMap: z._default(
-    z.record(z.string(), z.unknown()).check(
-      z.refine(
-        (map) => Object.keys(map).length <= MAX_PROFILE_EXPERIMENTS,
-        `at most ${MAX_PROFILE_EXPERIMENTS} experiments`,
+    userId: z._default(userIdText(limits), ''),
+    experimentBucketMap: z._default(
+      z.record(z.string(), z.unknown()).check(
+        z.refine(
+          (map) => Object.keys(map).length <= MAX_PROFILE_EXPERIMENTS,
+          `at most ${MAX_PROFILE_EXPERIMENTS} experiments`,
+        ),
+        z.refine(
+          (map) =>
+            Object.values(map).every(
+              (entry) =>
+                typeof entry !== 'object' ||
+                entry === null ||
+                typeof (entry as { variation_id?: unknown }).variation_id === 'string',
+            ),
+          'each entry needs a "variation_id" string',
+        ),
       ),
-      z.refine(
-        (map) =>
-          Object.values(map).every(
-            (entry) =>
-              typeof entry !== 'object' ||
-              entry === null ||
-              typeof (entry as { variation_id?: unknown }).variation_id === 'string',
-          ),
-        'each entry needs a "variation_id" string',
-      ),
+      {},
     ),
-    {},
-  ),
   });
 }
 

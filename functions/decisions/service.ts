@@ -13,11 +13,11 @@ import { type Identifier, normalizeIdentifier } from '../identity/identifiers';
 import type { IdentityReader } from '../identity/model';
 import type { IdentityRules } from '../identity/rules';
 import type { Observability } from '../observability/logger';
+import { qualifiesForExperiment } from '../optimizely/audiences';
 import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
 import type { ExperimentBucketMap } from '../storage/agent-stores';
 import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
-import { qualifiesForExperiment } from '../optimizely/audiences';
 import {
   type AgentState,
   decideWithState,

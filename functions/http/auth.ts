@@ -57,7 +57,10 @@ const FINGERPRINT_LABEL = 'crosswalk/api-key-fingerprint/v1:';
  */
 export function keyFingerprint(secret: string | undefined, key: string): string | null {
   if (!secret) return null;
-  return createHmac('sha256', secret).update(FINGERPRINT_LABEL + key, 'utf8').digest('hex').slice(0, 12);
+  return createHmac('sha256', secret)
+    .update(FINGERPRINT_LABEL + key, 'utf8')
+    .digest('hex')
+    .slice(0, 12);
 }
 
 interface KeyList {

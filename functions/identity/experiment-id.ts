@@ -115,6 +115,13 @@ export interface ExperimentIds {
   ofProfile(profile: AnchoredProfile): Promise<ExperimentIdChoice>;
   /** The experiment id of someone not known yet, from the request's identifiers. */
   ofRequest(identifiers: readonly Identifier[]): Promise<ExperimentIdChoice | undefined>;
+  /**
+   * Every experiment id a person with these identifiers may have been decided on: each identifier's
+   * own id (a request anchors on one of them), and, for values of a non-personal type, the raw value
+   * (the id a value that looks personal had before such values were digested). What a Segment
+   * delete erases saved profiles, overrides and queued events by (erasure.ts).
+   */
+  everyIdOf(identifiers: readonly Identifier[]): Promise<string[]>;
 }
 
 /**
@@ -156,6 +163,14 @@ export function createExperimentIds(options: {
         return idOf({ type: 'user_id', value: profile.userId }, 'user-id');
       }
       return idOf(profile.anchor, profile.anchorRule);
+    },
+    async everyIdOf(identifiers) {
+      const ids = new Set<string>();
+      for (const identifier of identifiers) {
+        ids.add((await idOf(identifier, 'earliest-identifier')).id);
+        if (!rules.personalTypes.has(identifier.type)) ids.add(identifier.value);
+      }
+      return [...ids];
     },
     async ofRequest(identifiers) {
       const userId = options.bucketOnUserId ? identifiers.find((i) => i.type === 'user_id') : undefined;

@@ -50,9 +50,15 @@ function audiencesOf(project: Project): Audiences {
   for (const audience of [...(datafile.audiences ?? []), ...(datafile.typedAudiences ?? [])])
     audiences.set(audience.id, parseConditions(audience.conditions));
   const experiments = new Map<string, Tree>();
-  const all = [...(datafile.experiments ?? []), ...(datafile.groups ?? []).flatMap((g) => g.experiments ?? [])];
+  const all = [
+    ...(datafile.experiments ?? []),
+    ...(datafile.groups ?? []).flatMap((g) => g.experiments ?? []),
+  ];
   for (const experiment of all) {
-    experiments.set(experiment.id, experiment.audienceConditions ?? ['or', ...(experiment.audienceIds ?? [])]);
+    experiments.set(
+      experiment.id,
+      experiment.audienceConditions ?? ['or', ...(experiment.audienceIds ?? [])],
+    );
   }
   found = { experiments, audiences };
   byProject.set(project, found);
@@ -90,7 +96,12 @@ function isNumber(value: unknown): value is number {
 
 function condition(node: unknown, attributes: Readonly<Record<string, AttributeValue>>): Truth {
   if (node === null || typeof node !== 'object') return null;
-  const { type, match, name, value } = node as { type?: unknown; match?: unknown; name?: unknown; value?: unknown };
+  const { type, match, name, value } = node as {
+    type?: unknown;
+    match?: unknown;
+    name?: unknown;
+    value?: unknown;
+  };
   if (type !== 'custom_attribute' || typeof name !== 'string') return null;
   const actual = Object.hasOwn(attributes, name) ? attributes[name] : undefined;
   if ((match ?? 'exact') === 'exists') return actual !== undefined && actual !== null;

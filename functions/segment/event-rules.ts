@@ -7,8 +7,8 @@
  */
 import type { Config } from '../config/env';
 import { RESERVED_KEYS, reservedKeyIn } from '../core/dict';
-import type { IdentityChange } from '../identity/graph';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../core/nesting';
+import type { IdentityChange } from '../identity/graph';
 import { identifierValueProblem } from '../identity/identifiers';
 
 export interface EventLimits {

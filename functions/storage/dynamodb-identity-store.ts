@@ -6,6 +6,8 @@
  *                                 format (2 since stable experiment ids; absent = legacy)
  *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, version
  *   ID#<type>#<value>  / TOMB     tombstone of a deleted identifier: deletedAt (TTL)
+ *   ERASE#             / <when>#<messageId>  a delete's erasure job, written with its tombstones
+ *                                 (its format: dynamodb-erasure-jobs.ts)
  *   MSG#<messageId>    / MSG      idempotency marker (TTL)
  *
  * States and snapshots are stored as JSON strings: they are read and written whole, never queried
@@ -27,6 +29,7 @@ import { backoffDelay, sleep } from '../core/retry';
 import { type Identifier, identifierKey } from '../identity/identifiers';
 import type { AccountState, ProfileSnapshot, ProfileState } from '../identity/profile';
 import { sendCommand } from './dynamodb-client';
+import { erasureJobItem } from './dynamodb-erasure-jobs';
 import type {
   IdentifierExpectation,
   IdentityStore,
@@ -512,6 +515,8 @@ export class DynamoDbIdentityStore implements IdentityStore {
             },
           },
         };
+      case 'put-erasure':
+        return { Put: { TableName, Item: erasureJobItem(op) } };
       case 'put-account': {
         const { id, ...state } = op.state;
         return {
