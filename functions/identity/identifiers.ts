@@ -56,10 +56,12 @@ export function identifierListKey(identifiers: readonly Identifier[]): string {
  * and refused wherever one comes in (requests and Segment events), so no value can forge a
  * separator of a stored key.
  */
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
-
 export function hasControlCharacter(value: string): boolean {
-  return CONTROL_CHARACTER.test(value);
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
 }
 
 /**
