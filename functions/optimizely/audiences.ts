@@ -74,8 +74,9 @@ function combine(tree: Tree, leaf: (node: unknown) => Truth, depth: number): Tru
   const [first, ...rest] = tree as unknown[];
   const operator = first === 'and' || first === 'or' || first === 'not' ? first : 'or';
   const operands = operator === first ? rest : tree;
+  // No audience at all: everyone qualifies (an experiment without audiences).
+  if (operands.length === 0) return true;
   if (operator === 'not') {
-    if (operands.length === 0) return null;
     const value = combine(operands[0], leaf, depth + 1);
     return value === null ? null : !value;
   }

@@ -251,6 +251,22 @@ describe('finding 2: no caller writes another person’s future', () => {
     expect(decision.ruleKey).toBe('checkout_redesign_test');
     const profile = await savedProfile(PRO.userId);
     expect(profile[CHECKOUT_TEST_ID]).toEqual({ variation_id: expect.any(String) });
+    // An entry of an experiment everyone qualifies for is honoured for a client key, either way.
+    for (const [variationId, variationKey] of [
+      ['21471600005', 'keyword'],
+      ['21471600006', 'semantic'],
+    ]) {
+      await post(
+        '/v1/save',
+        { userId: PRO.userId, experimentBucketMap: { '21471100003': { variation_id: variationId } } },
+        ADMIN,
+      );
+      const sticky = await post('/v1/decide?keys=search_ranking', {
+        identifiers: { email: PRO.email },
+        decideOptions: ['DISABLE_DECISION_EVENT'],
+      });
+      expect(sticky.body).toMatchObject({ ruleKey: 'search_ranking_test', variationKey });
+    }
   });
 });
 
