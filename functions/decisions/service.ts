@@ -208,7 +208,7 @@ export async function decideForRequest(
       }),
     ),
   );
-  if (mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)) {
+  if (result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)) {
     await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
   }
   await deliverAfterDecide(deps, batches);
@@ -314,7 +314,7 @@ export async function activateForRequest(
       ),
     ),
   );
-  if (mayStoreProfile(deps, project, person, request, false)) {
+  if (result.saved && mayStoreProfile(deps, project, person, request, false)) {
     await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
   }
   await deliverAfterDecide(deps, batches);
