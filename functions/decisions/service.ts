@@ -70,7 +70,7 @@ export interface PersonRequest {
   /**
    * True for an operator key: Optimizely Agent's answer in full, with Crosswalk's identity block
    * when asked. False for a client key, whose answer carries nothing it did not send
-   * (docs/api.md#what-a-client-key-gets).
+   * (docs/api.md, "What a client key gets").
    */
   operator: boolean;
 }
@@ -216,10 +216,10 @@ export async function decideForRequest(
 }
 
 /**
- * The saved entries a decision honours (docs/agent-compatibility.md#sticky-bucketing): all of them
- * for an operator key, as Agent does; for a client key, only those whose experiment's audiences the
- * attributes Crosswalk itself holds still qualify for, so no entry can keep a person in an
- * experiment the datafile's rules no longer give them.
+ * The saved entries a decision honours: all of them for an operator key, as Agent does; for a
+ * client key, only those whose experiment's audiences the attributes Crosswalk itself holds still
+ * qualify for, so no entry can keep a person in an experiment the datafile's rules no longer give
+ * them (docs/agent-compatibility.md#sticky-bucketing-and-client-keys).
  */
 function honouredFor(
   deps: DecisionDependencies,
