@@ -349,6 +349,8 @@ describe('finding 5: userId follows the identifier rules; every body has a nesti
     ['/v1/decide', `{"userId":"u","userAttributes":{"a":${deep(30_000)}}}`],
     ['/v1/batch', `{"operations":[{"method":"POST","url":"/v1/decide","body":${deep(400_000)}}]}`],
     ['/v1/identities/lookup', `{"type":"email","value":"x","extra":${deep(30_000)}}`],
+    ['/webhooks/segment', `{"type":"track","userId":"u","event":"e","properties":${deep(10_000)}}`],
+    ['/webhooks/optimizely', `{"event":"project.datafile_updated","data":${deep(30_000)}}`],
   ])('answers a body nested far too deep on %s with a 400, never a 5xx', async (path, body) => {
     const answer = await post(path, body, ADMIN);
     expect(answer.status).toBe(400);
