@@ -3,10 +3,12 @@
  * datafile. `X-Optimizely-SDK-Key` selects the project (default OPTIMIZELY_SDK_KEY). Each operation
  * checks what Agent checks, in Agent's order and wording (the SDK key first, then the body, then
  * the user), calls one use case and answers in Agent's shape; Crosswalk's `identity` block only
- * when the request asks for it (`includeIdentity=true`, or the `identifiers` extension).
+ * for operator keys, when the request asks for it (`includeIdentity=true`, or the `identifiers`
+ * extension). A client key's answer carries nothing its request did not send (docs/api.md).
  */
 import { dict, reservedKeyIn } from '../core/dict';
 import { InvalidRequestError, NotPermittedError, PayloadTooLargeError } from '../core/errors';
+import { nestingProblem } from '../core/nesting';
 import * as z from '../core/zod';
 import { DECIDE_OPTIONS, type DecideOptionName } from '../decisions/decide';
 import {
@@ -69,6 +71,9 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
     decide: decideBodySchema(limits),
     track: trackBodySchema(limits),
     activate: activateBodySchema(limits),
+    override: overrideBodySchema(limits),
+    lookup: lookupBodySchema(limits),
+    save: saveBodySchema(limits),
   };
 
   /**
@@ -120,6 +125,8 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         });
       }
     }
+    const tooDeep = nestingProblem(body);
+    if (tooDeep) throw new InvalidRequestError(`${PARSE_ERROR}: ${tooDeep}`);
     // Checked on the raw JSON: a parser drops `__proto__` silently instead of refusing it.
     for (const field of KEYED_FIELDS) {
       const key = reservedKeyIn((body as Record<string, unknown> | null)?.[field]);
@@ -149,6 +156,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
           if (!isDecideOption(name)) throw new InvalidRequestError(`invalid option: ${name}`);
           return name;
         });
+        if (options.includes('READ_ONLY')) requireOperator(caller, 'The READ_ONLY decide option');
         const keys = queryValues(event, 'keys');
         if (keys.length > limits.maxDecideKeys) {
           throw new InvalidRequestError(
@@ -165,14 +173,14 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         userAttributes: body.userAttributes,
         decideOptions: options,
         forcedDecisions: body.forcedDecisions,
-        // A client key sees what its request sent, never the person's stored traits.
-        showAllAttributes: caller.admin,
+        // A client key's answer carries nothing its request did not send (docs/api.md).
+        operator: caller.admin,
         includeIdentity: includeIdentity(event, body),
       });
       // Agent: one key → one decision object; several or none → an array.
       return json(200, keys.length === 1 ? found[0] : found);
     },
-    track: async (event) => {
+    track: async (event, caller) => {
       const project = projectOf(event);
       const { body, eventKey, userId } = await checked(project, () => {
         const body = parse(schemas.track, event);
@@ -188,11 +196,12 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         identifiers: body.identifiers,
         userAttributes: body.userAttributes,
         eventTags: body.eventTags,
+        operator: caller.admin,
         includeIdentity: includeIdentity(event, body),
       });
       return json(200, answer);
     },
-    activate: async (event) => {
+    activate: async (event, caller) => {
       const project = projectOf(event);
       const { body, userId } = await checked(project, () => {
         const body = parse(schemas.activate, event);
@@ -204,6 +213,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         userId,
         identifiers: body.identifiers,
         userAttributes: body.userAttributes,
+        operator: caller.admin,
         query: {
           types: queryAll(event, 'type'),
           experimentKeys: queryAll(event, 'experimentKey'),
@@ -223,7 +233,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       requireOperator(caller, 'Setting an override');
       const project = projectOf(event);
       const body = await checked(project, () => {
-        const body = parse(overrideBodySchema, event);
+        const body = parse(schemas.override, event);
         if (body.userId === '') throw new InvalidRequestError('userId cannot be empty');
         if (body.experimentKey === '') throw new InvalidRequestError('experimentKey cannot be empty');
         return body;
@@ -235,7 +245,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       requireOperator(caller, 'Reading a user profile');
       const project = projectOf(event);
       const body = await checked(project, () => {
-        const body = parse(lookupBodySchema, event);
+        const body = parse(schemas.lookup, event);
         if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
         return body;
       });
@@ -246,7 +256,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       requireOperator(caller, 'Saving a user profile');
       const project = projectOf(event);
       const body = await checked(project, () => {
-        const body = parse(saveBodySchema, event);
+        const body = parse(schemas.save, event);
         if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
         return body;
       });

@@ -6,6 +6,7 @@
  */
 import * as z from '../core/zod';
 import { RESERVED_PREFIX } from '../decisions/attributes';
+import { identifierText } from '../identity/identifier-schema';
 
 export interface RequestLimits {
   maxIdentifiers: number;
@@ -18,12 +19,9 @@ const attributeValue = z.union([z.string(), z.number(), z.boolean(), z.null()], 
   error: 'must be a string, number, boolean or null',
 });
 
-const identifierText = (what: string, max: number, setting: string) =>
-  z.string().check(
-    z.minLength(1, `${what} must not be empty`),
-    z.refine((s) => s.isWellFormed(), `${what} is not well-formed Unicode`),
-    z.refine((s) => Buffer.byteLength(s, 'utf8') <= max, `${what} is longer than ${max} bytes (${setting})`),
-  );
+/** A `userId` follows the identifier rules; an empty one is Agent's own message (the handler's). */
+const userIdText = (limits: RequestLimits) =>
+  identifierText('userId', limits.maxIdentifierBytes, 'MAX_IDENTIFIER_BYTES');
 
 /** Body fields whose keys come from the caller: `__proto__`, `constructor` and `prototype` are refused. */
 export const KEYED_FIELDS = ['userAttributes', 'identifiers', 'eventTags', 'experimentBucketMap'] as const;
@@ -32,7 +30,7 @@ function personFields(limits: RequestLimits) {
   const attributes = z.record(z.string(), attributeValue);
   return {
     // An empty userId is Agent's `missing "userId"` (answered by the handler), not a schema error.
-    userId: z.optional(z.string()),
+    userId: z.optional(userIdText(limits)),
     userAttributes: z._default(
       limits.allowReserved
         ? attributes
@@ -50,8 +48,13 @@ function personFields(limits: RequestLimits) {
     identifiers: z.optional(
       z
         .record(
-          identifierText('type', 128, 'identifier types stop at 128 bytes'),
-          identifierText('value', limits.maxIdentifierBytes, 'MAX_IDENTIFIER_BYTES'),
+          identifierText('type', 128, 'identifier types stop at 128 bytes', 'type must not be empty'),
+          identifierText(
+            'value',
+            limits.maxIdentifierBytes,
+            'MAX_IDENTIFIER_BYTES',
+            'value must not be empty',
+          ),
         )
         .check(
           z.refine((ids) => Object.keys(ids).length <= limits.maxIdentifiers, {
@@ -92,13 +95,17 @@ export function activateBodySchema(limits: RequestLimits) {
 }
 
 /** POST /v1/override. Empty keys are refused by the handler with Agent's messages. */
-export const overrideBodySchema = z.object({
-  userId: z._default(z.string(), ''),
-  experimentKey: z._default(z.string(), ''),
-  variationKey: z._default(z.string(), ''),
-});
+export function overrideBodySchema(limits: RequestLimits) {
+  return z.object({
+    userId: z._default(userIdText(limits), ''),
+    experimentKey: z._default(z.string(), ''),
+    variationKey: z._default(z.string(), ''),
+  });
+}
 
-export const lookupBodySchema = z.object({ userId: z._default(z.string(), '') });
+export function lookupBodySchema(limits: RequestLimits) {
+  return z.object({ userId: z._default(userIdText(limits), '') });
+}
 
 /** At most this many experiments in one saved profile (a datafile rarely has a hundred). */
 export const MAX_PROFILE_EXPERIMENTS = 1000;
@@ -107,28 +114,30 @@ export const MAX_PROFILE_EXPERIMENTS = 1000;
  * POST /v1/save. Like Agent, a missing map saves an empty profile and entries that are not objects
  * are skipped; an object without a `variation_id` string (on which Agent fails) is refused.
  */
-export const saveBodySchema = z.object({
-  userId: z._default(z.string(), ''),
-  experimentBucketMap: z._default(
-    z.record(z.string(), z.unknown()).check(
-      z.refine(
-        (map) => Object.keys(map).length <= MAX_PROFILE_EXPERIMENTS,
-        `at most ${MAX_PROFILE_EXPERIMENTS} experiments`,
+export function saveBodySchema(limits: RequestLimits) {
+  return z.object({
+    userId: z._default(userIdText(limits), ''),
+    experimentBucketMap: z._default(
+      z.record(z.string(), z.unknown()).check(
+        z.refine(
+          (map) => Object.keys(map).length <= MAX_PROFILE_EXPERIMENTS,
+          `at most ${MAX_PROFILE_EXPERIMENTS} experiments`,
+        ),
+        z.refine(
+          (map) =>
+            Object.values(map).every(
+              (entry) =>
+                typeof entry !== 'object' ||
+                entry === null ||
+                typeof (entry as { variation_id?: unknown }).variation_id === 'string',
+            ),
+          'each entry needs a "variation_id" string',
+        ),
       ),
-      z.refine(
-        (map) =>
-          Object.values(map).every(
-            (entry) =>
-              typeof entry !== 'object' ||
-              entry === null ||
-              typeof (entry as { variation_id?: unknown }).variation_id === 'string',
-          ),
-        'each entry needs a "variation_id" string',
-      ),
+      {},
     ),
-    {},
-  ),
-});
+  });
+}
 
 /** POST /v1/batch: Agent's operations, each served by this function's routes. */
 export const batchBodySchema = z.object({

@@ -160,8 +160,27 @@ export interface AgentState {
 /** One person's state for one project, loaded before a decision. */
 export interface LoadedState {
   overrides: ReadonlyMap<string, string>;
-  /** Null when the profile service is off or the request ignores it. */
+  /** The saved entries this decision honours; null when the profile service is off or ignored. */
   profile: ExperimentBucketMap | null;
+  /** Saved entries this decision does not honour: kept as they are when the profile is stored again. */
+  withheld: ExperimentBucketMap;
+}
+
+/**
+ * The loaded state with only the saved entries `honour` accepts (experiment id → honoured?); the
+ * others are withheld from the decision, not deleted.
+ */
+export function honourEntries(loaded: LoadedState, honour: (experimentId: string) => boolean): LoadedState {
+  if (loaded.profile === null) return loaded;
+  let profile: ExperimentBucketMap | undefined;
+  const withheld: ExperimentBucketMap = { ...loaded.withheld };
+  for (const [experimentId, entry] of Object.entries(loaded.profile)) {
+    if (honour(experimentId)) continue;
+    profile ??= { ...loaded.profile };
+    delete profile[experimentId];
+    withheld[experimentId] = entry;
+  }
+  return profile ? { ...loaded, profile, withheld } : loaded;
 }
 
 export async function loadState(
@@ -174,7 +193,7 @@ export async function loadState(
     state.overrides ? state.overrides.forUser(sdkKey, userId) : new Map<string, string>(),
     state.profiles && useProfile ? state.profiles.store.get(sdkKey, userId).then((p) => p ?? {}) : null,
   ]);
-  return { overrides, profile };
+  return { overrides, profile, withheld: {} };
 }
 
 /**
@@ -193,12 +212,16 @@ export function decideWithState<T>(
   return state.profiles.bridge.run(userId, loaded.profile, withForced);
 }
 
-/** Stores a profile the SDK changed during a decision (nothing when it did not). */
+/**
+ * Stores a profile the SDK changed during a decision (nothing when it did not), with the entries
+ * that decision was not given (`withheld`) kept as they were.
+ */
 export async function storeProfile(
   state: AgentState,
   sdkKey: string,
   userId: string,
   saved: ExperimentBucketMap | null,
+  withheld: ExperimentBucketMap = {},
 ): Promise<void> {
-  if (saved && state.profiles) await state.profiles.store.put(sdkKey, userId, saved);
+  if (saved && state.profiles) await state.profiles.store.put(sdkKey, userId, { ...withheld, ...saved });
 }

@@ -25,6 +25,9 @@ export const DECIDE_OPTIONS = [
   'IGNORE_CMAB_CACHE',
   'RESET_CMAB_CACHE',
   'INVALIDATE_USER_CMAB_CACHE',
+  // Crosswalk's, for operator keys: decide as the person would be decided, writing nothing (no
+  // saved profile, no event); the console looks this way (docs/agent-compatibility.md).
+  'READ_ONLY',
 ] as const;
 export type DecideOptionName = (typeof DECIDE_OPTIONS)[number];
 
@@ -37,6 +40,7 @@ const sdkOptions: Record<DecideOptionName, OptimizelyDecideOption | undefined> =
   IGNORE_CMAB_CACHE: undefined,
   RESET_CMAB_CACHE: undefined,
   INVALIDATE_USER_CMAB_CACHE: undefined,
+  READ_ONLY: OptimizelyDecideOption.DISABLE_DECISION_EVENT,
 };
 
 /** How the request's identity was resolved; added to every decision and track answer. */
@@ -89,6 +93,12 @@ export interface DecideInput {
   accountBucketedFlags: readonly string[];
   /** Add Crosswalk's `identity` block (asked for with `includeIdentity=true` or `identifiers`). */
   includeIdentity: boolean;
+  /**
+   * False for a client key: the SDK decides without INCLUDE_REASONS, so the answer has only the
+   * reasons Agent gives without it (errors such as an unknown flag key), never how a stored trait
+   * or audience evaluated. Default true.
+   */
+  withReasons?: boolean;
 }
 
 /**
@@ -132,7 +142,10 @@ function toAgent(
 /** Decisions in request order; with several keys (or none) and ENABLED_FLAGS_ONLY, disabled ones are left out. */
 export function decideFlags(project: Project, person: Person, input: DecideInput): AgentDecision[] {
   const keys = input.keys.length > 0 ? input.keys : project.flagKeys;
-  const options = input.options.map((o) => sdkOptions[o]).filter((o) => o !== undefined);
+  const options = input.options
+    .filter((o) => input.withReasons !== false || o !== 'INCLUDE_REASONS')
+    .map((o) => sdkOptions[o])
+    .filter((o) => o !== undefined);
   const contexts = new Map<string | null, { context: OptimizelyUserContext; attributes: Attributes }>();
 
   const contextFor = (bucketingId: string | null) => {

@@ -35,6 +35,9 @@ class CountingOverrides implements OverrideStore {
   async remove(sdkKey: string, userId: string, experimentKey: string) {
     this.items.delete(JSON.stringify([sdkKey, userId, experimentKey]));
   }
+  async projects() {
+    return [...new Set([...this.items.keys()].map((key) => (JSON.parse(key) as string[])[0]!))];
+  }
 }
 
 const datafile = readFileSync(
