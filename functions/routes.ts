@@ -24,7 +24,7 @@ export interface TableGrant {
 }
 
 /** Secrets Manager secrets, one per purpose, so each function's role reads only what it needs. */
-export type SecretName = 'segment' | 'apiKeys' | 'optimizelyWebhook' | 'experimentId';
+export type SecretName = 'segment' | 'apiKeys' | 'optimizelyWebhook' | 'experimentId' | 'profileApi';
 
 export interface FunctionSpec {
   /** Lambda entry file, relative to the repository root; it exports `handler`. */

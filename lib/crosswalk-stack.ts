@@ -89,6 +89,7 @@ const ENV_ARN: Record<SecretName, string> = {
   apiKeys: 'API_KEYS_SECRET_ARN',
   optimizelyWebhook: 'OPTIMIZELY_WEBHOOK_SECRET_ARN',
   experimentId: 'EXPERIMENT_ID_SECRET_ARN',
+  profileApi: 'PROFILE_API_SECRET_ARN',
 };
 
 export class CrosswalkStack extends Stack {

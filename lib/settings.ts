@@ -49,6 +49,7 @@ const SECRET_SUFFIX: Record<SecretName, string> = {
   apiKeys: 'api-keys',
   optimizelyWebhook: 'optimizely-webhook',
   experimentId: 'experiment-id',
+  profileApi: 'profile-api',
 };
 
 export const DEFAULT_THROTTLES: ThrottleSettings = {

@@ -19,6 +19,7 @@ import { observabilityFor } from '../observability/setup';
 import { datafileSourceFromConfig } from '../optimizely/datafile-source';
 import { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import { createProjectRegistry } from '../optimizely/projects';
+import { readThroughFromConfig } from '../profile-api/from-config';
 import { DynamoDbDatafileStore } from '../storage/datafile-store';
 import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../storage/dynamodb-agent-stores';
 import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
@@ -87,14 +88,22 @@ export function decideDependencies(
           }
         : null,
   };
+  const identities = new CachedIdentityReader(reader, {
+    ttlMs: config.IDENTITY_CACHE_TTL_MS,
+    negativeTtlMs: config.IDENTITY_NEGATIVE_CACHE_TTL_MS,
+    maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES,
+  });
   return {
     authenticate: apiKeyAuth(secrets, { requireAuth: config.REQUIRE_AUTH }),
     decisions: {
       experimentIds: experimentIdsFromConfig(config, rules, secrets),
-      identities: new CachedIdentityReader(reader, {
-        ttlMs: config.IDENTITY_CACHE_TTL_MS,
-        negativeTtlMs: config.IDENTITY_NEGATIVE_CACHE_TTL_MS,
-        maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES,
+      identities,
+      readThrough: readThroughFromConfig(config, {
+        client,
+        secrets,
+        rules,
+        observability,
+        remember: (ids, profile) => identities.remember(ids, profile),
       }),
       projects: createProjectRegistry({
         source: datafiles,

@@ -54,9 +54,15 @@ export interface IdentityInfo {
   accountId: string | null;
   /** What this flag was bucketed on: the account id or the experiment id. */
   bucketingId: string;
-  /** `cache`: resolved through the identity cache; `request`: unknown, decided with the request's identifiers. */
-  source: 'cache' | 'request';
+  /**
+   * `cache`: resolved through the identity cache; `profile-api`: unknown to the cache, learned from
+   * Segment's Profile API for this request (docs/profile-api.md); `request`: unknown, decided with the
+   * request's identifiers.
+   */
+  source: PersonSource;
 }
+
+export type PersonSource = 'cache' | 'profile-api' | 'request';
 
 export interface Person {
   /** The stable experiment id (identity/experiment-id.ts): Optimizely's user id here. */
@@ -70,7 +76,7 @@ export interface Person {
   profile: ResolvedProfile | null;
   matchedBy: Identifier | null;
   accountId: string | null;
-  source: 'cache' | 'request';
+  source: PersonSource;
 }
 
 export interface ForcedDecision {

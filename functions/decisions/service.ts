@@ -16,6 +16,7 @@ import type { Observability } from '../observability/logger';
 import { qualifiesForExperiment } from '../optimizely/audiences';
 import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
+import type { ProfileReadThrough, ReadThroughWants } from '../profile-api/read-through';
 import type { ExperimentBucketMap } from '../storage/agent-stores';
 import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
 import {
@@ -39,6 +40,7 @@ import {
   decideFlags,
   type ForcedDecision,
   type Person,
+  type PersonSource,
   type TrackAnswer,
   trackEvent,
 } from './decide';
@@ -61,6 +63,8 @@ export interface DecisionDependencies {
   /** Overrides and the user profile service (each off unless enabled). */
   agentState: AgentState;
   observability: Observability;
+  /** Segment's Profile API on a miss (docs/profile-api.md); unset: off. */
+  readThrough?: ProfileReadThrough | undefined;
 }
 
 export interface PersonRequest {
@@ -94,7 +98,7 @@ async function projectAndPerson(
   request: ProjectRequest,
   person: PersonRequest,
 ): Promise<[Project, Person]> {
-  const resolving = resolvePerson(deps, person);
+  const resolving = resolvePerson(deps, person, request.project);
   resolving.catch(() => undefined);
   const project = await request.project;
   return [project, await resolving];
@@ -103,12 +107,30 @@ async function projectAndPerson(
 /** Optimizely Agent's answer when a request names nobody. */
 export const MISSING_USER_ID = 'missing "userId" in request payload';
 
-/** The person a request names: their profile when Segment knows them, and their experiment id. */
-export async function resolvePerson(deps: DecisionDependencies, request: PersonRequest): Promise<Person> {
+/**
+ * The person a request names: their profile when Segment knows them, and their experiment id. Not in
+ * the cache, they may be learned from Segment's Profile API (`project`: whose declared attributes to
+ * ask for).
+ */
+export async function resolvePerson(
+  deps: DecisionDependencies,
+  request: PersonRequest,
+  project?: Promise<Project>,
+): Promise<Person> {
   const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
   if (ordered.length === 0)
     throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
-  const profile = await deps.identities.resolve(ordered);
+  let profile = await deps.identities.resolve(ordered);
+  let source: PersonSource = 'cache';
+  if (!profile && deps.readThrough) {
+    const learned = await deps.readThrough.resolve(ordered, () =>
+      project ? project.then((p) => wantsOf(deps.settings, p)) : { links: true },
+    );
+    if (learned.profile) {
+      profile = learned.profile;
+      source = 'profile-api';
+    }
+  }
   const requested = request.userId?.trim() || undefined;
   // A client key is answered with the identifier it sent; an operator key as before (Agent's echo
   // of userId, else the experiment id).
@@ -122,7 +144,7 @@ export async function resolvePerson(deps: DecisionDependencies, request: PersonR
       profile,
       matchedBy: profile.matchedBy,
       accountId: profile.primaryAccount?.id ?? null,
-      source: 'cache',
+      source,
     };
   }
   // Not known yet: the same anchor rule the profile will get when Segment links these identifiers.
@@ -137,6 +159,27 @@ export async function resolvePerson(deps: DecisionDependencies, request: PersonR
     matchedBy: null,
     accountId: null,
     source: 'request',
+  };
+}
+
+/**
+ * What a read-through asks Segment for on behalf of a project: the traits its datafile declares (and
+ * may forward), the accounts when flags are account-bucketed or account attributes are declared, and
+ * those account attributes' traits.
+ */
+export function wantsOf(settings: DecisionSettings, project: Project): ReadThroughWants {
+  const prefix = settings.accountPrefix;
+  const traits: string[] = [];
+  const accountTraits: string[] = [];
+  for (const name of project.forwardedAttributes) {
+    if (name.startsWith('$')) continue;
+    if (prefix !== '' && name.startsWith(prefix)) accountTraits.push(name.slice(prefix.length));
+    else traits.push(name);
+  }
+  return {
+    traits,
+    links: settings.accountBucketedFlags.length > 0 || accountTraits.length > 0,
+    accountTraits,
   };
 }
 

@@ -21,19 +21,39 @@ import {
 } from './profile';
 import { compareByPriority, type IdentityRules, isBlocked, limitFor } from './rules';
 
-/** One Segment event reduced to what identity resolution needs. */
+/**
+ * An identifier of a change. A source that records when it first saw each identifier (Segment's
+ * Profile API `created_at`, Profiles Sync's `timestamp`) says so in `firstSeen`, so the profile's
+ * anchor, and with it the experiment id, is the one the webhook would have chosen from the events
+ * themselves. Without it, the change's own timestamp is the identifier's sighting.
+ */
+export interface ChangeIdentifier extends Identifier {
+  firstSeen?: number;
+}
+
+/**
+ * One Segment event (or one person as another Segment source knows them) reduced to what identity
+ * resolution needs.
+ *
+ * - `link`: links its identifiers into one profile (merging or creating as Segment Unify would).
+ * - `attach`: adds traits, audiences or an account to the profile its identifiers already belong
+ *   to, and creates nothing (a Profiles Sync traits row whose person is not loaded is refused).
+ * - `delete`: Segment's user deletion.
+ */
 export interface IdentityChange {
   /** De-duplication key: Segment's messageId. */
   messageId: string;
-  kind: 'link' | 'delete';
+  kind: 'link' | 'attach' | 'delete';
   /** Event timestamp, epoch ms. */
   at: number;
-  identifiers: Identifier[];
+  identifiers: ChangeIdentifier[];
   traits: Record<string, TraitValue>;
+  /** Per-trait update times when the source records them (epoch ms; default `at`). */
+  traitTimes?: Record<string, number>;
   /** Engage audience key → member or not. */
   audiences: Record<string, boolean>;
-  /** group: the account joined and its traits. */
-  account?: { id: string; traits: Record<string, TraitValue> };
+  /** group: the account joined (when, if the source knows it better than `at`) and its traits. */
+  account?: { id: string; traits: Record<string, TraitValue>; joinedAt?: number };
 }
 
 export interface GraphState {
@@ -79,8 +99,8 @@ export function addProfile(graph: GraphState, profile: ProfileState): void {
   for (const identifier of profile.identifiers) graph.index.set(identifierKey(identifier), profile.id);
 }
 
-function usable(rules: IdentityRules, identifiers: readonly Identifier[]): Identifier[] {
-  const seen = new Map<string, Identifier>();
+function usable(rules: IdentityRules, identifiers: readonly ChangeIdentifier[]): ChangeIdentifier[] {
+  const seen = new Map<string, ChangeIdentifier>();
   for (const identifier of identifiers) {
     if (isBlocked(rules, identifier)) continue;
     seen.set(identifierKey(identifier), identifier);
@@ -208,12 +228,19 @@ export function applyChange(
     return { status: 'ignored', reason: 'no usable identifier (all blocked or empty)' };
 
   const active = [...identifiers];
-  const dropped: Identifier[] = [];
+  const dropped: ChangeIdentifier[] = [];
   let matched = matchedProfiles(graph, active);
   while (active.length > 1 && breaksLimits(rules, graph, matched, active)) {
     dropped.unshift(active.pop()!);
     matched = matchedProfiles(graph, active);
   }
+  if (change.kind === 'attach' && matched.length === 0) {
+    return {
+      status: 'ignored',
+      reason: 'no profile holds these identifiers yet (their person is not loaded)',
+    };
+  }
+  const sighted = (identifier: ChangeIdentifier) => Math.min(identifier.firstSeen ?? change.at, change.at);
 
   let profile: ProfileState;
   let changed = false;
@@ -229,29 +256,42 @@ export function applyChange(
     }
   }
   for (const identifier of active)
-    changed = linkIdentifier(graph, effects, profile, identifier, change.at) || changed;
+    changed = linkIdentifier(graph, effects, profile, identifier, sighted(identifier)) || changed;
   for (const identifier of dropped) {
     const owner = graph.index.get(identifierKey(identifier));
     if (owner === profile.id) {
-      changed = linkIdentifier(graph, effects, profile, identifier, change.at) || changed;
+      changed = linkIdentifier(graph, effects, profile, identifier, sighted(identifier)) || changed;
     } else if (owner === undefined && !breaksLimits(rules, graph, [profile.id], [identifier])) {
-      changed = linkIdentifier(graph, effects, profile, identifier, change.at) || changed;
+      changed = linkIdentifier(graph, effects, profile, identifier, sighted(identifier)) || changed;
     }
   }
 
-  changed = mergeStamped(profile.traits, stampAll(change.traits, change.at)) || changed;
+  changed = mergeStamped(profile.traits, stampTraits(change)) || changed;
   changed = mergeStamped(profile.audiences, stampAll(change.audiences, change.at)) || changed;
   if (change.account) {
     const accountId = change.account.id;
+    const joinedAt = Math.min(change.account.joinedAt ?? change.at, change.at);
     const membership = own(profile.accounts, accountId);
-    if (!membership || change.at < membership.joinedAt) {
-      profile.accounts[accountId] = { joinedAt: change.at };
+    if (!membership || joinedAt < membership.joinedAt) {
+      profile.accounts[accountId] = { joinedAt };
       changed = true;
     }
     applyAccountTraits(graph, effects, accountId, stampAll(change.account.traits, change.at));
   }
   if (changed) effects.changedProfiles.add(profile.id);
   return { status: 'applied', profileId: profile.id, changed };
+}
+
+/** The change's traits, each stamped with its own update time when the source gave one. */
+function stampTraits(change: IdentityChange): Record<string, Stamped<TraitValue>> {
+  const stamped = stampAll(change.traits, change.at);
+  if (change.traitTimes) {
+    for (const [key, at] of Object.entries(change.traitTimes)) {
+      const entry = own(stamped, key);
+      if (entry && Number.isFinite(at)) entry.at = at;
+    }
+  }
+  return stamped;
 }
 
 function applyAccountTraits(

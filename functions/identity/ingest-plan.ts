@@ -152,9 +152,14 @@ export function planIngest(input: {
 
   const effects = emptyEffects();
   const outcomes = new Map<number, ChangeOutcome>();
-  // Timestamp order makes limit decisions follow the order things happened, whatever the arrival.
+  // Timestamp order makes limit decisions follow the order things happened, whatever the arrival;
+  // attachments after every link of the batch, so a person loaded in the same batch is found.
+  const attachLast = (i: number) => (changes[i]!.kind === 'attach' ? 1 : 0);
   const ordered = [...applicable].sort(
-    (a, b) => changes[a]!.at - changes[b]!.at || (changes[a]!.messageId < changes[b]!.messageId ? -1 : 1),
+    (a, b) =>
+      attachLast(a) - attachLast(b) ||
+      changes[a]!.at - changes[b]!.at ||
+      (changes[a]!.messageId < changes[b]!.messageId ? -1 : 1),
   );
   for (const i of ordered)
     outcomes.set(i, applyChange(rules, graph, effects, changes[i]!, input.newProfileId));
