@@ -15,6 +15,7 @@ export type TableAction =
   | 'PutItem'
   | 'DeleteItem'
   | 'ConditionCheckItem'
+  | 'UpdateItem'
   | 'Query';
 
 /** Access to some item families of the table: one IAM statement, conditioned on their key prefixes. */
@@ -42,6 +43,20 @@ export interface FunctionSpec {
 }
 
 const READ = ['GetItem', 'BatchGetItem'] as const;
+
+/**
+ * What learning a person from Segment's Profile API takes (docs/profile-api.md): the webhook's own
+ * identity writes, since what is learned goes through the same ingest rules, and the limiter shared
+ * by every container. Functions that resolve people hold it; the read-through stays off until a
+ * space and a token are configured.
+ */
+const PROFILE_API_READ_THROUGH = [
+  {
+    items: ['identifier', 'profile', 'account', 'message'],
+    actions: [...READ, 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
+  },
+  { items: ['rateLimit'], actions: ['UpdateItem'] },
+] as const satisfies readonly TableGrant[];
 
 export const functionSpecs = {
   health: {
@@ -71,8 +86,8 @@ export const functionSpecs = {
   identities: {
     entry: 'functions/identities/lambda.ts',
     description: 'Looks up one profile of the identity cache (admin keys only)',
-    table: [{ items: ['identifier', 'account'], actions: READ }],
-    secrets: ['apiKeys', 'experimentId'],
+    table: [...PROFILE_API_READ_THROUGH],
+    secrets: ['apiKeys', 'experimentId', 'profileApi'],
     sampleEvent: 'events/identities.json',
   },
   decide: {
@@ -80,7 +95,7 @@ export const functionSpecs = {
     description:
       'Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution',
     table: [
-      { items: ['identifier', 'account'], actions: READ },
+      ...PROFILE_API_READ_THROUGH,
       { items: ['datafile'], actions: ['GetItem', 'PutItem'] },
       // Overrides: one partition per project, read whole (Query) and cached; ENABLE_OVERRIDES.
       { items: ['override'], actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'] },
@@ -89,9 +104,21 @@ export const functionSpecs = {
       // The event outbox (docs/events.md): a conversion is stored before track answers, deleted once sent.
       { items: ['outbox'], actions: ['PutItem', 'DeleteItem'] },
     ],
-    secrets: ['apiKeys', 'experimentId'],
+    secrets: ['apiKeys', 'experimentId', 'profileApi'],
     memoryMb: 1024,
     sampleEvent: 'events/decide.json',
+  },
+  profiles: {
+    entry: 'functions/profiles/lambda.ts',
+    description: "Segment's Profile API read paths (users and accounts), served from the identity cache",
+    table: [
+      ...PROFILE_API_READ_THROUGH,
+      // An account's members (its /links): one partition, ACCOUNT#<id>.
+      { items: ['account'], actions: ['Query'] },
+    ],
+    // The experiment-id key only names the operator key in the audit log line (http/auth.ts).
+    secrets: ['apiKeys', 'experimentId', 'profileApi'],
+    sampleEvent: 'events/profiles.json',
   },
   console: {
     entry: 'functions/console/lambda.ts',
@@ -136,9 +163,10 @@ export type FunctionName = keyof typeof functionSpecs;
 
 /**
  * Routes that share a throttle bucket: webhooks (Segment backfills must not starve clients),
- * decisions (client traffic), identities (operators: lookups and the console), health (load balancers).
+ * decisions (client traffic), identities (operators: lookups and the console), profiles (server code
+ * written for Segment's Profile API, per request like decisions), health (load balancers).
  */
-export type ThrottleGroup = 'webhooks' | 'decisions' | 'identities' | 'health';
+export type ThrottleGroup = 'webhooks' | 'decisions' | 'identities' | 'profiles' | 'health';
 
 export interface RouteSpec {
   method: 'GET' | 'POST';
@@ -191,6 +219,21 @@ export const routes: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/save', function: 'decide', operation: 'save', throttle: 'decisions' },
   { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config', throttle: 'decisions' },
   { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile', throttle: 'decisions' },
+  // Segment's Profile API read paths (docs/profile-api.md): `{id}` is `type:value`.
+  {
+    method: 'GET',
+    path: '/v1/spaces/{space}/collections/users/profiles/{id}/{resource}',
+    function: 'profiles',
+    operation: 'users',
+    throttle: 'profiles',
+  },
+  {
+    method: 'GET',
+    path: '/v1/spaces/{space}/collections/accounts/profiles/{id}/{resource}',
+    function: 'profiles',
+    operation: 'accounts',
+    throttle: 'profiles',
+  },
   {
     method: 'POST',
     path: '/webhooks/optimizely',

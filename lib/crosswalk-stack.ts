@@ -76,6 +76,8 @@ const AUTHORISATION: Record<string, string> = {
     'Optimizely Agent clients send API keys as headers; the function checks them (client scope) in constant time against keys in Secrets Manager.',
   identities:
     'Operator route: the function requires an operator (admin scope) API key, checked in constant time against keys in Secrets Manager, and logs each read.',
+  profiles:
+    "Segment Profile API clients send their key as HTTP Basic user name (Segment's convention) or x-api-key: the function requires an operator (admin scope) key, checked in constant time against keys in Secrets Manager, and logs each read.",
 };
 
 /** Functions whose routes need another reason than their throttle group's. */

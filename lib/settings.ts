@@ -56,6 +56,8 @@ export const DEFAULT_THROTTLES: ThrottleSettings = {
   decisions: { rateLimit: 1000, burstLimit: 2000 },
   webhooks: { rateLimit: 50, burstLimit: 100 },
   identities: { rateLimit: 5, burstLimit: 10 },
+  // Code written for Segment's Profile API calls it per request (Segment allows 100/s per space).
+  profiles: { rateLimit: 500, burstLimit: 1000 },
   health: { rateLimit: 10, burstLimit: 20 },
 };
 

@@ -231,8 +231,8 @@ export const variables = {
   ),
   PROFILE_API_MAX_RPS: variable(
     'deploy',
-    z._default(positiveInt.check(z.lte(1_000)), 80),
-    'a whole number from 1 to 1000 (Segment allows 100 per second per space)',
+    z._default(positiveInt.check(z.gte(2), z.lte(1_000)), 80),
+    'a whole number from 2 to 1000 (Segment allows 100 per second per space)',
   ),
   S3_ENDPOINT: variable('local', z.optional(z.url()), 'a URL such as http://127.0.0.1:5000 (moto server)'),
 } satisfies Record<string, Variable>;

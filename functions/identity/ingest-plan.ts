@@ -266,6 +266,11 @@ export function planIngest(input: {
           expectedVersion: stored ? stored.version : null,
           expiresAt: clock.profileExpiresAt,
         });
+        // Accounts it joined in this unit (or brought along from a profile merged into it).
+        for (const accountId of Object.keys(live.accounts)) {
+          if (stored && !stored.expired && Object.hasOwn(stored.state.accounts, accountId)) continue;
+          ops.push({ kind: 'put-member', accountId, profileId, expiresAt: clock.profileExpiresAt });
+        }
         const snapshot = profileSnapshot(rules, live, version);
         for (const identifier of live.identifiers) {
           const key = identifierKey(identifier);
