@@ -91,8 +91,11 @@ export function planIngest(input: {
   rules: IdentityRules;
   clock: PlanClock;
   newProfileId: () => string;
+  /** Which changes leave a messageId marker (default all; see IngestOptions.messageMarkers). */
+  marked?: (change: IdentityChange) => boolean;
 }): IngestPlan {
   const { changes, todo, loaded, rules, clock } = input;
+  const marked = input.marked ?? (() => true);
 
   // 1. Apply in memory, on copies of what was read.
   const graph = emptyGraph();
@@ -213,7 +216,15 @@ export function planIngest(input: {
   };
   /** The change's marker, and for a delete its tombstones, committed with it. */
   const markerOps = (i: number): WriteOp[] => [
-    { kind: 'put-message', messageId: changes[i]!.messageId, expiresAt: clock.messageExpiresAt },
+    ...(marked(changes[i]!)
+      ? [
+          {
+            kind: 'put-message',
+            messageId: changes[i]!.messageId,
+            expiresAt: clock.messageExpiresAt,
+          } satisfies WriteOp,
+        ]
+      : []),
     // What was derived from the person (saved bucketing, overrides, queued events) is erased by a
     // durable follow-up, committed with the delete itself (identity/erasure.ts).
     ...((tombstonesOf.get(i)?.length ?? 0) > 0
@@ -243,6 +254,7 @@ export function planIngest(input: {
   for (const [root, profileSet] of members) {
     const ops: WriteOp[] = [];
     const markers = markersByRoot.get(root) ?? [];
+    const leavesMarker = markers.some((i) => marked(changes[i]!));
     const written = new Set<string>();
     for (const profileId of profileSet) {
       const stored = loaded.profiles.get(profileId);
@@ -254,8 +266,7 @@ export function planIngest(input: {
           stored.expired ||
           stored.expiresAt < clock.profileExpiresAt - DAY_SECONDS;
         if (!needsWrite) {
-          if (markers.length > 0)
-            ops.push({ kind: 'check-profile', profileId, expectedVersion: stored.version });
+          if (leavesMarker) ops.push({ kind: 'check-profile', profileId, expectedVersion: stored.version });
           continue;
         }
         const version = (stored?.version ?? 0) + 1;
@@ -306,7 +317,9 @@ export function planIngest(input: {
   // Union-find above put both owners of a moved identifier in one group, so a key appears in one
   // unit only. Deletes of unknown people still leave their marker.
   for (const i of standalone) {
-    units.push({ tag: units.length, ops: markerOps(i) });
+    const ops = markerOps(i);
+    if (ops.length === 0) continue;
+    units.push({ tag: units.length, ops });
     unitChanges.push([i]);
   }
   return { ignored, accountUpdates: effects.accountUpdates, units, unitChanges };

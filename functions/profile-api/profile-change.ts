@@ -27,7 +27,7 @@ import {
   SEGMENT_ID_TYPE,
 } from '../identity/identifiers';
 import type { TraitValue } from '../identity/model';
-import { type IdentityRules, isBlocked, limitFor } from '../identity/rules';
+import { type IdentityRules, isBlocked, keptWithinLimits } from '../identity/rules';
 
 /** Segment's hard limit of identifier mappings per profile (product limits): more is malformed. */
 export const MAX_EXTERNAL_IDS = 1_000;
@@ -106,23 +106,10 @@ export function learnedIdentifiers(
     const known = byKey.get(key);
     if (!known || firstSeen < known.firstSeen) byKey.set(key, { type, value, firstSeen });
   }
-  const asked = normalizeIdentifier(options.asked);
-  const askedKey = identifierKey(asked);
-  const byType = new Map<string, SightedExternalId[]>();
-  for (const identifier of byKey.values()) {
-    const list = byType.get(identifier.type) ?? [];
-    list.push(identifier);
-    byType.set(identifier.type, list);
-  }
-  const kept: SightedExternalId[] = [];
-  for (const [type, list] of byType) {
-    list.sort((a, b) => a.firstSeen - b.firstSeen || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-    const limit = limitFor(rules, type);
-    const askedHere = list.find((i) => identifierKey(i) === askedKey);
-    const others = list.filter((i) => i !== askedHere);
-    kept.push(...(askedHere ? [askedHere, ...others.slice(0, limit - 1)] : others.slice(0, limit)));
-  }
-  return { ok: true, value: kept };
+  return {
+    ok: true,
+    value: keptWithinLimits(rules, [...byKey.values()], normalizeIdentifier(options.asked)),
+  };
 }
 
 /**
