@@ -40,6 +40,12 @@ export interface FunctionSpec {
   sampleEvent: string;
   /** Run by an EventBridge schedule every this many minutes instead of by HTTP routes (`npm start` runs it too). */
   scheduleMinutes?: number;
+  /**
+   * Reads the objects of the backfill bucket (CDK context `backfillBucket`: `s3:ListBucket` on the
+   * bucket, `s3:GetObject` on its objects, nothing else); invoked on demand, neither routed nor
+   * scheduled.
+   */
+  readsBackfillBucket?: boolean;
 }
 
 const READ = ['GetItem', 'BatchGetItem'] as const;
@@ -119,6 +125,28 @@ export const functionSpecs = {
     // The experiment-id key only names the operator key in the audit log line (http/auth.ts).
     secrets: ['apiKeys', 'experimentId', 'profileApi'],
     sampleEvent: 'events/profiles.json',
+  },
+  backfill: {
+    entry: 'functions/backfill/lambda.ts',
+    description:
+      'Loads a Segment history (S3 archive, Profiles Sync export) from an s3:// prefix into the identity graph; invoked on demand',
+    table: [
+      // The webhook's own ingest: a backfill goes through the same rules.
+      {
+        items: ['identifier', 'profile', 'account', 'message'],
+        actions: [...READ, 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
+      },
+      // A delete in the archive writes its erasure job, as the webhook does.
+      { items: ['erasure'], actions: ['PutItem'] },
+      // Where the run stands, so a run stopped at its timeout resumes (segment/backfill.ts).
+      { items: ['backfill'], actions: ['GetItem', 'PutItem'] },
+    ],
+    secrets: [],
+    memoryMb: 1024,
+    // Lambda's maximum: a run stops a minute before it, with a checkpoint, and is invoked again.
+    timeoutSeconds: 900,
+    readsBackfillBucket: true,
+    sampleEvent: 'events/backfill.json',
   },
   console: {
     entry: 'functions/console/lambda.ts',

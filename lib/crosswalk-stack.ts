@@ -47,7 +47,7 @@ import { IdentityTable } from './constructs/identity-table';
 import type { CrosswalkSettings } from './settings';
 
 /** Declared on every function so a SAM env-vars file can set them (empty means default). */
-export const SAM_LOCAL_VARIABLES = [...deployableVariables, 'DYNAMODB_ENDPOINT'] as const;
+export const SAM_LOCAL_VARIABLES = [...deployableVariables, 'DYNAMODB_ENDPOINT', 'S3_ENDPOINT'] as const;
 
 /**
  * The undelivered-events alarm: the oldest waiting event is older than this. Redelivery retries at
@@ -156,6 +156,14 @@ export class CrosswalkStack extends Stack {
       });
       fn.grantTable(this.table.table, spec.table);
       fn.grantSecrets(spec.secrets.map((secret) => this.secrets[secret]));
+      if ((spec as FunctionSpec).readsBackfillBucket && settings.backfillBucket) {
+        fn.grantBucketRead(settings.backfillBucket);
+        Validations.of(fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${settings.backfillBucket}/*]`,
+          reason:
+            'The backfill reads the objects a run is given (Segment writes one per batch, under day folders), so GetObject names every object of the one bucket named by the backfillBucket setting.',
+        });
+      }
       if ((spec as FunctionSpec).scheduleMinutes !== undefined) {
         new Rule(this, `${functionLogicalId(name)}Schedule`, {
           description: `Runs the ${name} function every ${spec.scheduleMinutes} minute(s)`,

@@ -26,6 +26,8 @@ export interface CrosswalkSettings {
   throttles: ThrottleSettings;
   /** Reserved concurrency of the Segment webhook: a backfill can never take all of the account's. */
   segmentReservedConcurrency: number;
+  /** The S3 bucket the backfill function may read (Segment's archive, Profiles Sync exports); unset: none. */
+  backfillBucket?: string;
   /** Alarm notifications: an email to subscribe to a new SNS topic, or an existing topic. */
   alarmEmail?: string;
   alarmTopicArn?: string;
@@ -142,6 +144,12 @@ export function readSettings(node: Node, shellEnv: NodeJS.ProcessEnv = process.e
     functionEnvironment,
     ...(exampleSettings ? { exampleSettings } : {}),
   };
+  const backfillBucket = text('backfillBucket');
+  if (backfillBucket !== undefined) {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(backfillBucket))
+      throw new SettingsError(`context backfillBucket must be an S3 bucket name, got ${backfillBucket}`);
+    settings.backfillBucket = backfillBucket;
+  }
   const alarmEmail = text('alarmEmail');
   if (alarmEmail !== undefined) settings.alarmEmail = alarmEmail;
   const alarmTopicArn = text('alarmTopicArn');

@@ -50,8 +50,8 @@ export function testConfig(variables: Record<string, string | undefined>): Confi
   });
 }
 
-/** The functions served over HTTP (the redelivery function is scheduled, not routed). */
-export type HttpFunctionName = Exclude<FunctionName, 'redelivery'>;
+/** The functions served over HTTP (redelivery is scheduled and backfill invoked on demand, not routed). */
+export type HttpFunctionName = Exclude<FunctionName, 'redelivery' | 'backfill'>;
 export type Handlers = Record<HttpFunctionName, LambdaHttpHandler>;
 
 export interface BuiltApp {
