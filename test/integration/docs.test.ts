@@ -63,11 +63,13 @@ describe('docs/api.md examples', () => {
 });
 
 describe('docs/configuration.md', () => {
-  it('documents exactly the variables the code reads, plus the local scripts’ two', () => {
+  it('documents exactly the variables the code reads, plus the local scripts’ three', () => {
     const documented = [...read('docs/configuration.md').matchAll(/^\| `([A-Z][A-Z0-9_]*)`/gm)].map(
       (m) => m[1],
     );
-    expect([...documented].sort()).toEqual([...Object.keys(variables), 'PORT', 'DYNAMODB_LOCAL_PORT'].sort());
+    expect([...documented].sort()).toEqual(
+      [...Object.keys(variables), 'PORT', 'DYNAMODB_LOCAL_PORT', 'LOCAL_PROFILE_API_LATENCY_MS'].sort(),
+    );
     expect(new Set(documented).size).toBe(documented.length);
   });
 });
