@@ -50,6 +50,9 @@ export function readThroughFromConfig(
       profileTtlDays: config.PROFILE_TTL_DAYS,
       messageIdTtlHours: config.MESSAGE_ID_TTL_HOURS,
       tombstoneDays: config.DELETE_TOMBSTONE_DAYS,
+      // What is learned is applied again harmlessly (two containers learning one person write the
+      // same thing): no messageId marker, and no marker read.
+      messageMarkers: 'deletes',
     },
     reader: createIdentityReader({
       store,

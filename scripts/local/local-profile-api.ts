@@ -127,11 +127,17 @@ export class LocalProfileApi {
     match: RegExpExecArray | null,
     request: { path: string; query: URLSearchParams; headers: IncomingHttpHeaders },
   ): LocalAnswer {
-    const nowMs = Date.now();
-    this.recent = this.recent.filter((t) => t > nowMs - 1000);
-    if (this.recent.length >= this.maxPerSecond)
-      return error(429, 'rate_limit_error', 'Too many requests: 100 per second per space.');
-    this.recent.push(nowMs);
+    if (Number.isFinite(this.maxPerSecond)) {
+      const nowMs = Date.now();
+      while (this.recent.length > 0 && this.recent[0]! <= nowMs - 1000) this.recent.shift();
+      if (this.recent.length >= this.maxPerSecond)
+        return error(
+          429,
+          'rate_limit_error',
+          `Too many requests: ${this.maxPerSecond} per second per space.`,
+        );
+      this.recent.push(nowMs);
+    }
     const [user] = Buffer.from((request.headers.authorization ?? '').replace(/^Basic\s+/i, ''), 'base64')
       .toString('utf8')
       .split(':');
