@@ -99,14 +99,32 @@ export function cachedSecrets(load: SecretLoader, now: () => number = Date.now):
 }
 
 /**
- * The container's secrets source. Deployed (any secret ARN set), only the secrets whose ARNs this
- * function was given are read; locally, the environment variables are.
+ * Purposes a container's main secrets source reads. The Profile API token is read on its own, and
+ * only when a read-through needs it (profile-api/from-config.ts), so a deployment that never
+ * created that secret runs exactly as before.
  */
-export function secretsSource(config: Config): SecretsSource {
+export const MAIN_SECRETS: readonly SecretName[] = [
+  'segment',
+  'apiKeys',
+  'optimizelyWebhook',
+  'experimentId',
+];
+
+/**
+ * The container's secrets source. Deployed (any secret ARN set), only the secrets whose ARNs this
+ * function was given, of `purposes`, are read; locally, the environment variables are.
+ */
+export function secretsSource(config: Config, purposes: readonly SecretName[] = MAIN_SECRETS): SecretsSource {
   const arns = (Object.keys(ARN_VARIABLE) as SecretName[])
+    .filter((name) => purposes.includes(name))
     .map((name) => [name, config[ARN_VARIABLE[name]]] as const)
     .filter((entry): entry is readonly [SecretName, string] => Boolean(entry[1]));
+  const deployed = (Object.keys(ARN_VARIABLE) as SecretName[]).some((name) => config[ARN_VARIABLE[name]]);
   if (arns.length > 0) return cachedSecrets(() => fromSecretsManager(arns));
+  if (deployed) {
+    const none: Secrets = { apiKeys: [], adminApiKeys: [] };
+    return { fresh: () => none, get: async () => none };
+  }
   const local: Secrets = { apiKeys: config.API_KEYS ?? [], adminApiKeys: config.ADMIN_API_KEYS ?? [] };
   if (config.SEGMENT_SHARED_SECRET) local.segmentSharedSecret = config.SEGMENT_SHARED_SECRET;
   if (config.SEGMENT_WEBHOOK_TOKEN) local.segmentWebhookToken = config.SEGMENT_WEBHOOK_TOKEN;

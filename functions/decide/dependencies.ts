@@ -100,7 +100,6 @@ export function decideDependencies(
       identities,
       readThrough: readThroughFromConfig(config, {
         client,
-        secrets,
         rules,
         observability,
         remember: (ids, profile) => identities.remember(ids, profile),

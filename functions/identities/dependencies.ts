@@ -32,6 +32,6 @@ export function identitiesDependencies(
       }),
     }),
     observability,
-    readThrough: readThroughFromConfig(config, { client, secrets, rules, observability }),
+    readThrough: readThroughFromConfig(config, { client, rules, observability }),
   };
 }

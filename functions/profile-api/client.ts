@@ -83,7 +83,8 @@ export function createProfileApiClient(options: {
 
   return {
     async get(request) {
-      const token = await options.token();
+      // A token that cannot be read (no secret, a broken one) is no token: nothing is asked.
+      const token = await options.token().catch(() => undefined);
       if (!token) return { ok: false, failure: 'unauthorized' };
       if (request.signal.aborted) return { ok: false, failure: 'timeout' };
       return new Promise<ProfileApiAnswer>((resolve) => {

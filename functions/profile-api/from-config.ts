@@ -6,7 +6,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config/env';
-import type { SecretsSource } from '../config/secrets';
+import { secretsSource } from '../config/secrets';
 import type { Identifier } from '../identity/identifiers';
 import type { ResolvedProfile } from '../identity/model';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
@@ -21,7 +21,6 @@ export function readThroughFromConfig(
   config: Config,
   dependencies: {
     client: DynamoDBClient;
-    secrets: SecretsSource;
     rules: IdentityRules;
     observability: Observability;
     remember?: (identifiers: readonly Identifier[], profile: ResolvedProfile) => void;
@@ -29,7 +28,9 @@ export function readThroughFromConfig(
 ): ProfileReadThrough | undefined {
   if (!config.SEGMENT_SPACE_ID) return undefined;
   if (!config.SEGMENT_PROFILE_API_TOKEN && !config.PROFILE_API_SECRET_ARN) return undefined;
-  const { client, secrets, rules, observability } = dependencies;
+  const { client, rules, observability } = dependencies;
+  // The token's own source: read when a lookup needs it, never by the function's other secrets.
+  const secrets = secretsSource(config, ['profileApi']);
   const store = new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME });
   return createProfileReadThrough({
     client: createProfileApiClient({

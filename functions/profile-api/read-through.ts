@@ -7,7 +7,7 @@
  * Never worse than without it (docs/profile-api.md):
  * - one budget (PROFILE_API_TIMEOUT_MS) bounds everything it adds before the answer: the tombstone
  *   read, the shared limiter, `/external_ids`, then `/traits` ∥ (`/links` → account `/traits`);
- *   what did not arrive within it is not waited for;
+ *   what did not arrive within it is not waited for, and a lookup with a call missing writes nothing;
  * - a timeout, 429, 5xx, 401, malformed or oversized answer, or a limiter refusal: nothing is
  *   written, and the caller answers as it would have (on the request's identifiers);
  * - 404: remembered for IDENTITY_NEGATIVE_CACHE_TTL_MS, no second call for that identifier meanwhile;
@@ -250,11 +250,11 @@ export function createProfileReadThrough(options: ReadThroughOptions): ProfileRe
       let traits: LearnedTraits | undefined;
       let accounts: LearnedAccount[] | undefined;
       let accountTraits: LearnedTraits | undefined;
-      const partial: string[] = [];
+      const incomplete: string[] = [];
       if (permits > 0 && !(await bounded(options.limiter.acquire(permits)).catch(() => false))) {
-        metrics.metric('ProfileApiLimited', 1);
-        partial.push('limited');
-      } else if (permits > 0) {
+        return finish('limited', null);
+      }
+      if (permits > 0) {
         const traitsCall = async () => {
           if (!traitsWanted) return;
           const answer = await call({
@@ -265,11 +265,12 @@ export function createProfileReadThrough(options: ReadThroughOptions): ProfileRe
             query: traitsQuery(want.traits),
             signal,
           });
+          if (!answer.ok && answer.failure === 'not-found') return;
           const parsed = answer.ok
             ? learnedTraits(answer.body, { limits: options.limits, fetchedAt })
             : { ok: false as const };
           if (parsed.ok) traits = parsed.value;
-          else partial.push(answer.ok ? 'traits:malformed' : `traits:${answer.failure}`);
+          else incomplete.push(answer.ok ? 'traits:malformed' : `traits:${answer.failure}`);
         };
         const accountsCall = async () => {
           if (!want.links) return;
@@ -280,11 +281,12 @@ export function createProfileReadThrough(options: ReadThroughOptions): ProfileRe
             resource: 'links',
             signal,
           });
+          if (!answer.ok && answer.failure === 'not-found') return;
           const parsed = answer.ok
             ? learnedAccounts(answer.body, { limits: options.limits, now: fetchedAt })
             : { ok: false as const };
           if (!parsed.ok) {
-            partial.push(answer.ok ? 'links:malformed' : `links:${answer.failure}`);
+            incomplete.push(answer.ok ? 'links:malformed' : `links:${answer.failure}`);
             return;
           }
           accounts = parsed.value;
@@ -298,20 +300,26 @@ export function createProfileReadThrough(options: ReadThroughOptions): ProfileRe
             query: traitsQuery(want.accountTraits),
             signal,
           });
+          // An account Segment has no profile of keeps its id, without traits.
+          if (!accountAnswer.ok && accountAnswer.failure === 'not-found') return;
           const accountParsed = accountAnswer.ok
             ? learnedTraits(accountAnswer.body, { limits: options.limits, fetchedAt })
             : { ok: false as const };
           if (accountParsed.ok) accountTraits = accountParsed.value;
           else
-            partial.push(
+            incomplete.push(
               accountAnswer.ok ? 'account-traits:malformed' : `account-traits:${accountAnswer.failure}`,
             );
         };
         await Promise.all([traitsCall(), accountsCall()]);
       }
       clearTimeout(timer);
+      // All or nothing: a person written without the traits or the account that did not arrive in
+      // time would keep them missing until Segment sends them again (a group call may never come
+      // again). Answered as without it; the next request asks again.
+      if (incomplete.length > 0) return finish('failed', null, { failure: 'incomplete', incomplete });
 
-      // What arrived within the budget is written through the webhook's rules, then read back.
+      // What the Profile API said is written through the webhook's rules, then read back.
       const changes = profileApiChanges({ identifiers: learned.value, traits, accounts, accountTraits });
       const ingested = await ingestChanges(changes, options.ingest);
       const refused = ingested.results.find((r) => r.status === 'rejected');
@@ -327,7 +335,7 @@ export function createProfileReadThrough(options: ReadThroughOptions): ProfileRe
         });
       }
       options.remember?.(identifiers, profile);
-      return finish('learned', profile, partial.length > 0 ? { partial } : {});
+      return finish('learned', profile);
     } catch (error) {
       if (error instanceof BudgetExceeded) {
         metrics.metric('ProfileApiTimeouts', 1);

@@ -18,7 +18,6 @@ export function profilesDependencies(config: Config, clients: DependencyClients 
     store: new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME }),
     readThrough: readThroughFromConfig(config, {
       client,
-      secrets,
       rules: identityRulesFromConfig(config),
       observability,
     }),

@@ -45,7 +45,13 @@ export async function startDocsApp(options: {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const environment = localEnvironment(
-    { DYNAMODB_ENDPOINT: options.dynamoDbEndpoint, TABLE_NAME: options.tableName, LOG_LEVEL: 'silent' },
+    {
+      DYNAMODB_ENDPOINT: options.dynamoDbEndpoint,
+      TABLE_NAME: options.tableName,
+      LOG_LEVEL: 'silent',
+      // npm start's 250 ms would do on a quiet machine; the docs must not change on a busy one.
+      PROFILE_API_TIMEOUT_MS: '3000',
+    },
     `${url}${LOCAL_OPTIMIZELY_PREFIX}`,
     `${url}${LOCAL_PROFILE_API_PREFIX}`,
   );

@@ -70,6 +70,8 @@ export class LocalProfileApi {
   /** Requests that arrived (answered or not yet: `calls` lists those answered). */
   received = 0;
   latencyMs: number;
+  /** Extra delay of one resource's answers (`links`, `traits`…), on top of `latencyMs`. */
+  resourceLatencyMs: Record<string, number> = {};
   maxPerSecond: number;
   fault: StandInFault | undefined;
   private recent: number[] = [];
@@ -107,7 +109,8 @@ export class LocalProfileApi {
       request.path,
     );
     this.received++;
-    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs).unref());
+    const delay = this.latencyMs + (this.resourceLatencyMs[match?.[4] ?? ''] ?? 0);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
     const record = (status: number) => {
       if (match)
         this.calls.push({

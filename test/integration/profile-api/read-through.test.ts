@@ -310,6 +310,22 @@ describe('never worse than without it', () => {
     expect(await stored(table!.tableName, 'anonymous_id', p.anon)).toEqual([]);
   });
 
+  it('writes nothing when the account does not arrive in time: all or nothing', async () => {
+    const p = person('slow-links');
+    segment!.api.add(p);
+    segment!.api.resourceLatencyMs = { links: 5_000 };
+    try {
+      const answer = await decide({ identifiers: { anonymous_id: p.anon } });
+      expect(answer.identity).toMatchObject({ source: 'request', canonicalId: p.anon, accountId: null });
+      expect(await stored(table!.tableName, 'anonymous_id', p.anon)).toEqual([]);
+    } finally {
+      segment!.api.resourceLatencyMs = {};
+    }
+    // The next request asks again, and learns the person whole.
+    const again = await decide({ identifiers: { anonymous_id: p.anon } });
+    expect(again.identity).toMatchObject({ source: 'profile-api', accountId: `globex-${run}` });
+  });
+
   it('answers as without it when the Profile API cannot be reached', async () => {
     const down = await startTestApp(settings('http://127.0.0.1:9', table!.tableName));
     try {
