@@ -5,10 +5,11 @@
  * truncated gzip keeps what it held; running it twice, resuming after an interruption, or running it
  * while the webhook is live gives the same graph; a 500 MB source streams in bounded memory.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -265,6 +266,51 @@ describe('Segment’s S3 archive', () => {
     }
     expect(await graphOf(table.tableName)).toEqual(await webhookGraph(lines));
   });
+});
+
+describe('npm run backfill', () => {
+  const tsx = resolve(import.meta.dirname, '..', '..', '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  const cli = (args: string[], tableName: string) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [tsx, 'scripts/backfill.ts', ...args], {
+        cwd: resolve(import.meta.dirname, '..', '..', '..'),
+        env: {
+          PATH: process.env.PATH ?? '',
+          DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT ?? '',
+          TABLE_NAME: tableName,
+          AWS_REGION: 'local',
+          LOG_LEVEL: 'silent',
+        },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c;
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c;
+      });
+      child.on('close', (code) => done({ code, stdout, stderr }));
+    });
+
+  it('exits 0 when every line loaded, 2 when some were rejected (each listed), 1 when it cannot run', async () => {
+    const table = await newTable('backfill-cli');
+    const clean = file(`cli-clean-${run}.gz`, gzipSync(story().join('\n')));
+    const ok = await cli([clean], table.tableName);
+    expect({ code: ok.code, stderr: ok.code === 0 ? '' : ok.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(ok.stdout).toMatch(/Backfill complete .*8 lines/);
+    expect(ok.stdout).toMatch(/loaded: +8/);
+
+    const broken = file(`cli-broken-${run}.ndjson`, [story()[0], '{oops', story()[1]].join('\n'));
+    const some = await cli([broken], table.tableName);
+    expect(some.code).toBe(2);
+    expect(some.stderr).toContain(`rejected: ${broken}:2: not JSON`);
+    expect(some.stdout).toMatch(/rejected: 1 line/);
+
+    const missing = await cli([join(work, 'no-such-file')], table.tableName);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no such file or folder/);
+  }, 120_000);
 });
 
 describe('Profiles Sync exports', () => {
