@@ -117,11 +117,7 @@ export const functionSpecs = {
   profiles: {
     entry: 'functions/profiles/lambda.ts',
     description: "Segment's Profile API read paths (users and accounts), served from the identity cache",
-    table: [
-      ...PROFILE_API_READ_THROUGH,
-      // An account's members (its /links): one partition, ACCOUNT#<id>.
-      { items: ['account'], actions: ['Query'] },
-    ],
+    table: [...PROFILE_API_READ_THROUGH],
     // The experiment-id key only names the operator key in the audit log line (http/auth.ts).
     secrets: ['apiKeys', 'experimentId', 'profileApi'],
     sampleEvent: 'events/profiles.json',

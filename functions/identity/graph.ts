@@ -71,6 +71,8 @@ export interface GraphEffects {
   removedProfiles: Map<string, string | null>;
   /** Account id → the trait updates this batch applied (LWW, so re-applying them is harmless). */
   accountUpdates: Map<string, Record<string, Stamped<TraitValue>>>;
+  /** Account id → profiles whose membership of it this batch created, moved (merge) or ended (delete). */
+  accountMembers: Map<string, Set<string>>;
   /** Identifier keys whose owner changed (linked, moved by a merge, or removed by a delete). */
   touchedIdentifiers: Map<string, Identifier>;
 }
@@ -89,6 +91,7 @@ export function emptyEffects(): GraphEffects {
     changedProfiles: new Set(),
     removedProfiles: new Map(),
     accountUpdates: new Map(),
+    accountMembers: new Map(),
     touchedIdentifiers: new Map(),
   };
 }
@@ -196,6 +199,8 @@ function mergeProfiles(
   for (const [accountId, membership] of Object.entries(from.accounts)) {
     const current = own(into.accounts, accountId);
     if (!current || membership.joinedAt < current.joinedAt) into.accounts[accountId] = { ...membership };
+    noteMember(effects, accountId, from.id);
+    noteMember(effects, accountId, into.id);
   }
   if (pin) into.pinnedAnchor = pin;
   else delete into.pinnedAnchor;
@@ -274,6 +279,7 @@ export function applyChange(
     const membership = own(profile.accounts, accountId);
     if (!membership || joinedAt < membership.joinedAt) {
       profile.accounts[accountId] = { joinedAt };
+      noteMember(effects, accountId, profile.id);
       changed = true;
     }
     applyAccountTraits(graph, effects, accountId, stampAll(change.account.traits, change.at));
@@ -314,6 +320,35 @@ function applyAccountTraits(
   effects.accountUpdates.set(accountId, pending);
 }
 
+function noteMember(effects: GraphEffects, accountId: string, profileId: string): void {
+  let members = effects.accountMembers.get(accountId);
+  if (!members) {
+    members = new Set();
+    effects.accountMembers.set(accountId, members);
+  }
+  members.add(profileId);
+}
+
+/**
+ * What the noted memberships come to once the batch is applied: per account, each noted profile's
+ * join time, or null when it is no longer a member (merged away, deleted).
+ */
+export function memberUpdates(
+  graph: GraphState,
+  effects: GraphEffects,
+): Map<string, Record<string, number | null>> {
+  const out = new Map<string, Record<string, number | null>>();
+  for (const [accountId, profileIds] of effects.accountMembers) {
+    const updates = dict<number | null>();
+    for (const profileId of profileIds) {
+      const membership = graph.profiles.get(profileId);
+      updates[profileId] = membership ? (own(membership.accounts, accountId)?.joinedAt ?? null) : null;
+    }
+    out.set(accountId, updates);
+  }
+  return out;
+}
+
 function applyDelete(
   graph: GraphState,
   effects: GraphEffects,
@@ -327,6 +362,7 @@ function applyDelete(
     graph.index.delete(key);
     effects.touchedIdentifiers.set(key, { type: identifier.type, value: identifier.value });
   }
+  for (const accountId of Object.keys(profile.accounts)) noteMember(effects, accountId, profileId);
   graph.profiles.delete(profileId);
   effects.changedProfiles.delete(profileId);
   effects.removedProfiles.set(profileId, null);

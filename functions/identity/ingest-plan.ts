@@ -28,9 +28,17 @@ import {
   emptyGraph,
   type GraphEffects,
   type IdentityChange,
+  memberUpdates,
 } from './graph';
 import { type Identifier, identifierKey } from './identifiers';
-import { type AccountState, legacyCanonicalIdentifier, mergeStamped, profileSnapshot } from './profile';
+import {
+  type AccountState,
+  legacyCanonicalIdentifier,
+  mergeMembers,
+  mergeStamped,
+  type ProfileSnapshot,
+  profileSnapshot,
+} from './profile';
 import { type IdentityRules, isBlocked } from './rules';
 
 const DAY_SECONDS = 86_400;
@@ -61,6 +69,8 @@ export interface IngestPlan {
   /** Changes that do nothing (no usable identifier), with the reason; they get no marker. */
   ignored: Map<number, string>;
   accountUpdates: GraphEffects['accountUpdates'];
+  /** Per account, the members it gained or lost (null) in this batch. */
+  accountMembers: Map<string, Record<string, number | null>>;
   units: WriteUnit[];
   /** By unit tag: the changes whose markers the unit carries (redone when it conflicts). */
   unitChanges: number[][];
@@ -79,7 +89,8 @@ export function readSet(
     for (const identifier of change.identifiers) {
       if (!isBlocked(rules, identifier)) identifiers.set(identifierKey(identifier), identifier);
     }
-    if (change.account && Object.keys(change.account.traits).length > 0) accountIds.add(change.account.id);
+    // Its traits, or a membership for its list of members.
+    if (change.account) accountIds.add(change.account.id);
   }
   return { identifiers, accountIds: [...accountIds] };
 }
@@ -270,19 +281,24 @@ export function planIngest(input: {
           continue;
         }
         const version = (stored?.version ?? 0) + 1;
+        const snapshot = profileSnapshot(rules, live, version);
+        // A change readers cannot see (a trait sent again with the same value, a later timestamp)
+        // rewrites the profile's own item only: its identifier items already hold this snapshot.
+        // The profile keeps their expiry, so the daily refresh still rewrites them all.
+        const sameForReaders =
+          stored !== undefined &&
+          !stored.expired &&
+          !stored.legacy &&
+          stored.expiresAt >= clock.profileExpiresAt - DAY_SECONDS &&
+          readersSee(profileSnapshot(rules, stored.state, stored.version)) === readersSee(snapshot);
         ops.push({
           kind: 'put-profile',
           state: live,
           version,
           expectedVersion: stored ? stored.version : null,
-          expiresAt: clock.profileExpiresAt,
+          expiresAt: sameForReaders ? stored.expiresAt : clock.profileExpiresAt,
         });
-        // Accounts it joined in this unit (or brought along from a profile merged into it).
-        for (const accountId of Object.keys(live.accounts)) {
-          if (stored && !stored.expired && Object.hasOwn(stored.state.accounts, accountId)) continue;
-          ops.push({ kind: 'put-member', accountId, profileId, expiresAt: clock.profileExpiresAt });
-        }
-        const snapshot = profileSnapshot(rules, live, version);
+        if (sameForReaders) continue;
         for (const identifier of live.identifiers) {
           const key = identifierKey(identifier);
           written.add(key);
@@ -322,7 +338,18 @@ export function planIngest(input: {
     units.push({ tag: units.length, ops });
     unitChanges.push([i]);
   }
-  return { ignored, accountUpdates: effects.accountUpdates, units, unitChanges };
+  return {
+    ignored,
+    accountUpdates: effects.accountUpdates,
+    accountMembers: memberUpdates(graph, effects),
+    units,
+    unitChanges,
+  };
+}
+
+/** What decide reads of a snapshot: all of it but the version it was written at. */
+function readersSee(snapshot: ProfileSnapshot): string {
+  return JSON.stringify({ ...snapshot, version: 0 });
 }
 
 /**
@@ -333,6 +360,7 @@ export function planIngest(input: {
 export function planAccountWrites(
   stored: ReadonlyMap<string, StoredAccount>,
   updates: GraphEffects['accountUpdates'],
+  members: IngestPlan['accountMembers'],
   accountIds: readonly string[],
   expiresAt: number,
 ): { units: WriteUnit[]; accountByTag: string[] } {
@@ -342,8 +370,9 @@ export function planAccountWrites(
     const current = stored.get(accountId);
     const live = current && !current.expired;
     const base: AccountState = live ? structuredClone(current.state) : { id: accountId, traits: dict() };
-    const changed = mergeStamped(base.traits, updates.get(accountId) ?? {});
-    if (!changed && live) continue;
+    const traitsChanged = mergeStamped(base.traits, updates.get(accountId) ?? {});
+    const membersChanged = mergeMembers(base, members.get(accountId) ?? {});
+    if (!traitsChanged && !membersChanged && live) continue;
     units.push({
       tag: units.length,
       ops: [

@@ -14,8 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { DependencyUnavailableError } from '../core/errors';
 import { retryRounds } from '../core/retry';
 import type { IdentityStore, StoredAccount } from '../storage/identity-store';
-import type { GraphEffects, IdentityChange } from './graph';
-import { planAccountWrites, planIngest, readSet } from './ingest-plan';
+import type { IdentityChange } from './graph';
+import { type IngestPlan, planAccountWrites, planIngest, readSet } from './ingest-plan';
 import type { IdentityRules } from './rules';
 
 export interface IngestOptions {
@@ -155,7 +155,7 @@ async function ingestRound(
   });
   for (const [i, reason] of plan.ignored) results[i] = { status: 'rejected', reason };
 
-  const tooLarge = await writeAccounts(store, accounts, plan.accountUpdates, clock.profileExpiresAt, written);
+  const tooLarge = await writeAccounts(store, accounts, plan, clock.profileExpiresAt, written);
   // A change whose account could not be written is refused as a whole (its profile part would
   // otherwise be kept and its account part lost); the other changes of its unit are planned again.
   const retry = new Set<number>();
@@ -200,18 +200,24 @@ const ACCOUNT_TOO_LARGE =
 async function writeAccounts(
   store: IdentityStore,
   initial: ReadonlyMap<string, StoredAccount>,
-  updates: GraphEffects['accountUpdates'],
+  plan: Pick<IngestPlan, 'accountUpdates' | 'accountMembers'>,
   expiresAt: number,
   written: WriteCounts,
 ): Promise<Set<string>> {
   const tooLarge = new Set<string>();
-  if (updates.size === 0) return tooLarge;
   let stored = initial;
-  let todo = [...updates.keys()];
+  let todo = [...new Set([...plan.accountUpdates.keys(), ...plan.accountMembers.keys()])];
+  if (todo.length === 0) return tooLarge;
   await retryRounds(
     async (attempt) => {
       if (attempt > 1) stored = (await store.getProfilesAndAccounts([], todo)).accounts;
-      const { units, accountByTag } = planAccountWrites(stored, updates, todo, expiresAt);
+      const { units, accountByTag } = planAccountWrites(
+        stored,
+        plan.accountUpdates,
+        plan.accountMembers,
+        todo,
+        expiresAt,
+      );
       const { conflicted, oversized } = await store.write(units);
       written.accounts += units.length - conflicted.length - oversized.length;
       for (const tag of oversized) tooLarge.add(accountByTag[tag]!);

@@ -34,7 +34,7 @@ import type { IdentityStore } from '../storage/identity-store';
 
 export interface ProfilesDependencies {
   authenticate: Authenticate;
-  store: Pick<IdentityStore, 'getIdentifiers' | 'getProfilesAndAccounts' | 'getAccount' | 'listMembers'>;
+  store: Pick<IdentityStore, 'getIdentifiers' | 'getProfilesAndAccounts' | 'getAccount'>;
   /** Segment's Profile API for someone the cache does not know; unset: off. */
   readThrough?: ProfileReadThrough | undefined;
   /** SEGMENT_SPACE_ID: other spaces are not found; unset: any space. */
@@ -45,8 +45,6 @@ export interface ProfilesDependencies {
 
 const USER_RESOURCES = new Set(['traits', 'external_ids', 'links', 'metadata']);
 const ACCOUNT_RESOURCES = new Set(['traits', 'links']);
-/** Members an account's `/links` looks at (stale memberships are skipped, at most 20 answered). */
-const MEMBERS_READ = 100;
 
 /** Profiles are personal data: never kept by a browser, proxy or CDN. */
 const HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
@@ -169,18 +167,19 @@ export function createProfilesHandler(deps: ProfilesDependencies): LambdaHttpHan
       const { identifier, resource, query, url } = await checked(event, ACCOUNT_RESOURCES);
       if (identifier.type !== 'group_id') throw notFound();
       const accountId = identifier.value;
-      const [account, memberIds] = await Promise.all([
-        store.getAccount(accountId),
-        store.listMembers(accountId, MEMBERS_READ),
-      ]);
+      const account = await store.getAccount(accountId);
+      if (!account || account.expired) throw notFound();
+      if (resource === 'traits') return accountTraits(account.state, query, url);
+      // Its listed members, earliest first; one whose profile expired is skipped.
+      const memberIds = Object.entries(account.state.members ?? {})
+        .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : 1))
+        .map(([id]) => id);
       const { profiles } = await store.getProfilesAndAccounts(memberIds, []);
       const members = memberIds
         .map((id) => profiles.get(id))
         .filter((p) => p !== undefined && !p.expired && own(p.state.accounts, accountId) !== undefined)
         .map((p) => p!.state);
-      const live = account && !account.expired ? account.state : null;
-      if (!live && members.length === 0) throw notFound();
-      return resource === 'traits' ? accountTraits(live, query, url) : accountLinks(members);
+      return accountLinks(members);
     }),
   });
 

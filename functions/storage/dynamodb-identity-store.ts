@@ -4,8 +4,7 @@
  *   ID#<type>#<value>  / ID       identifier → profileId + snapshot of the profile (what decide reads)
  *   PROFILE#<id>       / PROFILE  authoritative profile state with per-field timestamps, version,
  *                                 format (2 since stable experiment ids; absent = legacy)
- *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, version
- *   ACCOUNT#<id>       / MEMBER#<profileId>  a profile that joined the account (TTL as profiles)
+ *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, its first members, version
  *   ID#<type>#<value>  / TOMB     tombstone of a deleted identifier: deletedAt (TTL)
  *   ERASE#             / <when>#<messageId>  a delete's erasure job, written with its tombstones
  *                                 (its format: dynamodb-erasure-jobs.ts)
@@ -21,7 +20,6 @@ import {
   BatchGetItemCommand,
   type DynamoDBClient,
   GetItemCommand,
-  QueryCommand,
   ScanCommand,
   type TransactWriteItem,
   TransactWriteItemsCommand,
@@ -73,7 +71,6 @@ const PROFILE_SK = 'PROFILE';
 const ACCOUNT_SK = 'ACCOUNT';
 const MSG_SK = 'MSG';
 const TOMB_SK = 'TOMB';
-const MEMBER_SK_PREFIX = 'MEMBER#';
 /** Item format of profiles written with stable experiment ids; older items carry none. */
 const PROFILE_FORMAT = '2';
 
@@ -328,24 +325,6 @@ export class DynamoDbIdentityStore implements IdentityStore {
     return output.Item ? this.toAccount(accountId, output.Item) : null;
   }
 
-  async listMembers(accountId: string, limit: number): Promise<string[]> {
-    const output = await this.send<{ Items?: Item[] }>(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :member)',
-        FilterExpression: '#ttl > :now',
-        ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#ttl': TTL },
-        ExpressionAttributeValues: {
-          ':pk': { S: accountItemKey(accountId).pk },
-          ':member': { S: MEMBER_SK_PREFIX },
-          ':now': { N: String(this.nowSeconds()) },
-        },
-        Limit: limit,
-      }),
-    );
-    return (output.Items ?? []).map((item) => str(item, SK).slice(MEMBER_SK_PREFIX.length));
-  }
-
   /**
    * Every profile in the table, expired ones included. A full Scan: for tests and maintenance
    * scripts only, never on a request path.
@@ -538,17 +517,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
         };
       case 'put-erasure':
         return { Put: { TableName, Item: erasureJobItem(op) } };
-      case 'put-member':
-        return {
-          Put: {
-            TableName,
-            Item: {
-              [PK]: { S: accountItemKey(op.accountId).pk },
-              [SK]: { S: `${MEMBER_SK_PREFIX}${op.profileId}` },
-              [TTL]: { N: String(op.expiresAt) },
-            },
-          },
-        };
+
       case 'put-account': {
         const { id, ...state } = op.state;
         return {

@@ -72,12 +72,6 @@ export type WriteOp =
       requestedAt: number;
       expiresAt: number;
     }
-  /**
-   * A profile's membership of an account, so an account's members can be listed (the
-   * Profile-API-compatible account `/links`); written when the profile joins, never updated. A member
-   * merged away or deleted is filtered out when read (listMembers' callers check the profile).
-   */
-  | { kind: 'put-member'; accountId: string; profileId: string; expiresAt: number }
   | {
       kind: 'put-account';
       state: AccountState;
@@ -120,8 +114,6 @@ export interface IdentityStore {
     accountIds: readonly string[],
   ): Promise<{ profiles: Map<string, StoredProfile>; accounts: Map<string, StoredAccount> }>;
   getAccount(accountId: string): Promise<StoredAccount | null>;
-  /** Profile ids that joined an account (stale ones included: merged away, deleted or left), at most `limit`. */
-  listMembers(accountId: string, limit: number): Promise<string[]>;
   /** Writes units transactionally, several per transaction; throws DependencyUnavailableError on throttling. */
   write(units: readonly WriteUnit[]): Promise<WriteResult>;
 }

@@ -13,8 +13,10 @@ import {
   emptyEffects,
   emptyGraph,
   type IdentityChange,
+  memberUpdates,
 } from '../../../functions/identity/graph';
 import { SEGMENT_ID_TYPE } from '../../../functions/identity/identifiers';
+import { type AccountState, LISTED_MEMBERS, mergeMembers } from '../../../functions/identity/profile';
 import { createIdentityRules, keptWithinLimits } from '../../../functions/identity/rules';
 
 const rules = createIdentityRules();
@@ -106,6 +108,46 @@ describe('changes that know their history', () => {
     ];
     const kept = keptWithinLimits(rules, [...anons, ...users], { type: 'anonymous_id', value: 'a0' });
     expect(kept.map((i) => i.value).sort()).toEqual(['a0', 'a3', 'a4', 'a5', 'a6', 'early']);
+  });
+});
+
+describe('an account’s members', () => {
+  it('lists the earliest 20 joiners whatever the order, and takes merged-away and deleted members off', () => {
+    const updates = Object.fromEntries(
+      Array.from({ length: 30 }, (_, i) => [`p${i}`, 1_000 + ((i * 7) % 30)]),
+    );
+    const forward: AccountState = { id: 'acme', traits: {} };
+    const backward: AccountState = { id: 'acme', traits: {} };
+    expect(mergeMembers(forward, updates)).toBe(true);
+    for (const entry of Object.entries(updates).reverse())
+      mergeMembers(backward, Object.fromEntries([entry]));
+    expect(Object.keys(forward.members!)).toHaveLength(LISTED_MEMBERS);
+    expect(forward.members).toEqual(backward.members);
+    expect(mergeMembers(forward, updates)).toBe(false);
+    expect(mergeMembers(forward, { p0: null })).toBe(true);
+    expect(forward.members!.p0).toBeUndefined();
+
+    const graph = emptyGraph();
+    const effects = emptyEffects();
+    let n = 0;
+    const apply = (c: Partial<IdentityChange>) =>
+      applyChange(rules, graph, effects, change(c), () => `p${n++}`);
+    apply({ identifiers: [{ type: 'user_id', value: 'a' }], account: { id: 'acme', traits: {} }, at: 1 });
+    apply({
+      identifiers: [{ type: 'anonymous_id', value: 'x' }],
+      account: { id: 'acme', traits: {} },
+      at: 2,
+    });
+    apply({
+      identifiers: [
+        { type: 'user_id', value: 'a' },
+        { type: 'anonymous_id', value: 'x' },
+      ],
+      at: 3,
+    });
+    expect(memberUpdates(graph, effects).get('acme')).toEqual({ p0: 1, p1: null });
+    apply({ kind: 'delete', identifiers: [{ type: 'user_id', value: 'a' }], at: 4 });
+    expect(memberUpdates(graph, effects).get('acme')).toEqual({ p0: null, p1: null });
   });
 });
 

@@ -210,7 +210,7 @@ describe('CrosswalkStack', () => {
       { actions: ['Query', 'DeleteItem'], leadingKeys: ['ERASE#*'] },
       { actions: ['Query', 'DeleteItem'], leadingKeys: ['UPS#*', 'OVERRIDE#*'] },
     ],
-    profiles: [...READ_THROUGH, { actions: ['Query'], leadingKeys: ['ACCOUNT#*'] }],
+    profiles: [...READ_THROUGH],
     backfill: [
       {
         actions: ['GetItem', 'BatchGetItem', 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
@@ -261,8 +261,8 @@ describe('CrosswalkStack', () => {
         .filter((a) => a.startsWith('dynamodb:'));
       expect(elsewhere).toEqual([]);
       // No Scan or wildcard for anyone; a Query reads one partition of a project's overrides, of
-      // the event outbox, of the erasure jobs, of a project registry or an account's members,
-      // never identities. UpdateItem only counts the shared limiter's calls.
+      // the event outbox, of the erasure jobs or of a project registry, never identities.
+      // UpdateItem only counts the shared limiter's calls.
       expect(statements.flatMap(actionsOf).filter((a) => /Scan|\*/.test(a))).toEqual([]);
       for (const st of statements.filter((s) => actionsOf(s).includes('dynamodb:UpdateItem'))) {
         expect(st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']).toEqual(['LIMIT#*']);
