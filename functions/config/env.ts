@@ -153,6 +153,11 @@ export const variables = {
   ),
   ALLOW_RESERVED_ATTRIBUTES: variable('deploy', z._default(bool, false), 'true or false'),
 
+  DECIDE_READ_TIMEOUT_MS: variable(
+    'deploy',
+    z._default(positiveInt.check(z.lte(5_000)), 1_000),
+    'a whole number of ms from 1 to 5000 (decide must answer well inside its timeout)',
+  ),
   IDENTITY_CACHE_TTL_MS: variable('deploy', z._default(nonNegativeInt, 30_000), 'a whole number ≥ 0'),
   IDENTITY_CACHE_MAX_ENTRIES: variable('deploy', z._default(positiveInt, 10_000), 'a whole number ≥ 1'),
   IDENTITY_NEGATIVE_CACHE_TTL_MS: variable('deploy', z._default(nonNegativeInt, 5_000), 'a whole number ≥ 0'),

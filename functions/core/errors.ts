@@ -123,3 +123,35 @@ export function isTransient(error: unknown): boolean {
   const code = aws.code;
   return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'EPIPE';
 }
+
+/** What kind of dependency fault an error is, for the metrics an operator watches (docs/operations.md). */
+export type FaultKind = 'throttled' | 'timeout' | 'unavailable';
+
+const throttlingNames = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+]);
+
+/**
+ * Classifies a transient error by the first cause in its chain that says what happened: throttling
+ * (DynamoDB's throttling exceptions, a transaction cancelled for throttling), a timeout (an attempt
+ * or the request's deadline ran out), or anything else a retry may fix (refused, reset, 5xx).
+ */
+export function faultKind(error: unknown): FaultKind {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const aws = e as {
+      $retryable?: { throttling?: boolean };
+      code?: string;
+      CancellationReasons?: { Code?: string }[];
+    };
+    const cancelledForThrottling = aws.CancellationReasons?.some(
+      (r) => r.Code === 'ThrottlingError' || r.Code === 'ProvisionedThroughputExceeded',
+    );
+    if (throttlingNames.has(e.name) || aws.$retryable?.throttling || cancelledForThrottling) {
+      return 'throttled';
+    }
+    if (e.name === 'TimeoutError' || e.name === 'AbortError' || aws.code === 'ETIMEDOUT') return 'timeout';
+  }
+  return 'unavailable';
+}

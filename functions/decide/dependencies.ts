@@ -70,6 +70,8 @@ export function decideDependencies(
   const secrets = secretsSource(config);
   const rules = identityRulesFromConfig(config);
   const tableName = config.TABLE_NAME;
+  // Decide, track and activate answer on the request's identifiers when a read fails (fail-open.ts).
+  const failOpen = { readTimeoutMs: config.DECIDE_READ_TIMEOUT_MS, observability };
   const agentState: AgentState = {
     overrides: config.ENABLE_OVERRIDES
       ? new OverrideBook(
@@ -86,6 +88,7 @@ export function decideDependencies(
             bridge: new UserProfileBridge(),
           }
         : null,
+    failOpen,
   };
   return {
     authenticate: apiKeyAuth(secrets, { requireAuth: config.REQUIRE_AUTH }),
@@ -113,6 +116,7 @@ export function decideDependencies(
       },
       agentState,
       observability,
+      failOpen,
     },
     limits: {
       maxDecideKeys: config.MAX_DECIDE_KEYS,

@@ -13,6 +13,7 @@
 import type { Client, UserProfile, UserProfileService } from '@optimizely/optimizely-sdk';
 import { LruCache } from '../core/lru-cache';
 import type { ExperimentBucketMap, OverrideStore, UserProfileStore } from '../storage/agent-stores';
+import { type FailOpenPolicy, readOrFailOpen, writeOrFailOpen } from './fail-open';
 
 export interface OverrideChange {
   /** The variation key the override had before, or null when there was none. */
@@ -155,6 +156,8 @@ export class UserProfileBridge implements UserProfileService {
 export interface AgentState {
   overrides: OverrideBook | null;
   profiles: { store: UserProfileStore; bridge: UserProfileBridge } | null;
+  /** Decisions go on without state that could not be read (fail-open.ts); unset: they fail. */
+  failOpen?: FailOpenPolicy;
 }
 
 /** One person's state for one project, loaded before a decision. */
@@ -170,9 +173,19 @@ export async function loadState(
   userId: string,
   useProfile: boolean,
 ): Promise<LoadedState> {
+  const { overrides: book, profiles } = state;
   const [overrides, profile] = await Promise.all([
-    state.overrides ? state.overrides.forUser(sdkKey, userId) : new Map<string, string>(),
-    state.profiles && useProfile ? state.profiles.store.get(sdkKey, userId).then((p) => p ?? {}) : null,
+    book
+      ? readOrFailOpen(state.failOpen, 'overrides', () => book.forUser(sdkKey, userId)).then((r) =>
+          r.ok ? r.value : new Map<string, string>(),
+        )
+      : new Map<string, string>(),
+    // A profile that could not be read is not used, and so never saved over the stored one.
+    profiles && useProfile
+      ? readOrFailOpen(state.failOpen, 'profile', () => profiles.store.get(sdkKey, userId)).then((r) =>
+          r.ok ? (r.value ?? {}) : null,
+        )
+      : null,
   ]);
   return { overrides, profile };
 }
@@ -200,5 +213,7 @@ export async function storeProfile(
   userId: string,
   saved: ExperimentBucketMap | null,
 ): Promise<void> {
-  if (saved && state.profiles) await state.profiles.store.put(sdkKey, userId, saved);
+  const profiles = state.profiles;
+  if (saved && profiles)
+    await writeOrFailOpen(state.failOpen, 'profile', () => profiles.store.put(sdkKey, userId, saved));
 }

@@ -50,8 +50,12 @@ export interface IdentityInfo {
   accountId: string | null;
   /** What this flag was bucketed on: the account id or the experiment id. */
   bucketingId: string;
-  /** `cache`: resolved through the identity cache; `request`: unknown, decided with the request's identifiers. */
-  source: 'cache' | 'request';
+  /**
+   * `cache`: resolved through the identity cache; `request`: unknown, decided with the request's
+   * identifiers; `unavailable`: the identity cache could not be read in time, so decided with the
+   * request's identifiers (decisions/fail-open.ts).
+   */
+  source: 'cache' | 'request' | 'unavailable';
 }
 
 export interface Person {
@@ -66,7 +70,7 @@ export interface Person {
   profile: ResolvedProfile | null;
   matchedBy: Identifier | null;
   accountId: string | null;
-  source: 'cache' | 'request';
+  source: IdentityInfo['source'];
 }
 
 export interface ForcedDecision {

@@ -18,7 +18,14 @@ import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { LambdaHttpHandler } from '../../functions/http/http-handler';
 import type { AfterResponse } from '../../functions/lambda/after-response';
-import { type FunctionName, functionSpecs, type RouteSpec, routeKey, routes } from '../../functions/routes';
+import {
+  type FunctionName,
+  functionSpecs,
+  functionTimeoutMs,
+  type RouteSpec,
+  routeKey,
+  routes,
+} from '../../functions/routes';
 import { apiGatewayEvent } from './api-gateway-event';
 import { lambdaContext } from './lambda-context';
 
@@ -244,8 +251,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       routeKey(found.route),
       found.pathParameters,
     );
-    const fn = await functionFor(found.route.function);
-    writeResult(res, await fn.handler(event, lambdaContext(found.route.function)));
+    const name = found.route.function;
+    const fn = await functionFor(name);
+    // The function's own timeout, as deployed: its outbound calls give up in time for it.
+    writeResult(res, await fn.handler(event, lambdaContext(name, functionTimeoutMs(name))));
   };
 
   const server = createServer((req, res) => {

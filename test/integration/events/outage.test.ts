@@ -12,11 +12,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { LogEvent } from '@optimizely/optimizely-sdk';
-import { eventUuids } from '../../../functions/events/event-batch';
 import { startTestApp, type TestApp } from '../../support/app';
 import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
+import { arrivals as arrivalsIn, recordProduced } from '../../support/events';
+import { eventually } from '../../support/load';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';
 import { outboxUuids } from '../../support/outbox';
 
@@ -55,28 +55,8 @@ function settings(): Record<string, string> {
   };
 }
 
-/** Every event uuid the app's SDK clients produce, recorded as they are dispatched. */
-function recordProduced(app: TestApp): { decisions: Set<string>; conversions: Set<string> } {
-  const produced = { decisions: new Set<string>(), conversions: new Set<string>() };
-  const dispatcher = app.decide.decisions.dispatcher;
-  const dispatch = dispatcher.dispatchEvent.bind(dispatcher);
-  dispatcher.dispatchEvent = (event: LogEvent) => {
-    for (const visitor of event.params.visitors)
-      for (const snapshot of visitor.snapshots)
-        for (const e of snapshot.events)
-          (e.key === 'campaign_activated' ? produced.decisions : produced.conversions).add(e.uuid);
-    return dispatch(event);
-  };
-  return produced;
-}
-
 /** How many times each uuid reached the event endpoint. */
-function arrivals(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const batch of optimizely!.optimizely.batches)
-    for (const uuid of eventUuids(batch as never)) counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
-  return counts;
-}
+const arrivals = () => arrivalsIn(optimizely!.optimizely.batches);
 
 async function post(app: TestApp, path: string, body: unknown): Promise<number> {
   const response = await fetch(`${app.url}${path}`, {
@@ -86,16 +66,6 @@ async function post(app: TestApp, path: string, body: unknown): Promise<number> 
   });
   await response.text();
   return response.status;
-}
-
-/** Polls `check` until it holds or `ms` pass; returns whether it held. */
-async function eventually(check: () => Promise<boolean> | boolean, ms = 30_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((done) => setTimeout(done, 50));
-  }
-  return check();
 }
 
 describe('an event API outage', () => {

@@ -1,0 +1,233 @@
+/**
+ * DynamoDB down for 10 seconds (DynamoDB Local killed, then restarted on the same data), through the
+ * local server under concurrent load: Segment batches sent the way Segment sends them (a batch
+ * answered 5xx is sent again later), decides and tracks. What must hold (docs/operations.md):
+ *
+ * - the webhook answers 200 or 503 + Retry-After, never another 4xx, and never 200 for events it
+ *   did not write: once every batch is accepted, the graph equals a fault-free run of the same
+ *   batches (0 events lost);
+ * - decide answers 200 within its timeout, on the request's identifiers while the identity cache is
+ *   down (`identity.source: "unavailable"` for an operator key), counted in DecideFailedOpen;
+ * - track answers 200 only for a conversion it stored or delivered (503 otherwise), and every
+ *   accepted conversion reaches the event API;
+ * - no request outlives its function's timeout, no unhandled rejection.
+ *
+ * FAULT_DYNAMODB_OUTAGE_MS sets the outage (default 10 s, the issue's figure); the restart itself
+ * adds DynamoDB Local's start-up. FAULT_REPORT=1 prints the figures.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import {
+  eventBase,
+  type Outcome,
+  person,
+  personEvents,
+  postDecide,
+  postTrack,
+  runAtConcurrency,
+  SegmentSender,
+  summarize,
+  type TrafficTarget,
+} from '../../../bench/lib/traffic';
+import { functionTimeoutMs } from '../../../functions/routes';
+import { createDynamoDbClient } from '../../../functions/storage/dynamodb-client';
+import { ensureTable } from '../../../scripts/local/dynamodb-local';
+import { startTestApp, type TestApp } from '../../support/app';
+import { faultFreeProfiles, profilesByUserId } from '../../support/convergence';
+import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
+import { arrivals, recordProduced } from '../../support/events';
+import { type RestartableDynamoDb, startRestartableDynamoDb } from '../../support/faults';
+import { eventually, pause, watchUnhandledRejections } from '../../support/load';
+import { type CapturedMetrics, captureMetrics } from '../../support/metrics';
+import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';
+
+jest.setTimeout(180_000);
+
+const OUTAGE_MS = Number(process.env.FAULT_DYNAMODB_OUTAGE_MS ?? 10_000);
+const ADMIN_KEY = 'outage-admin-key';
+const TOKEN = 'outage-webhook-token';
+const PEOPLE = 24;
+const run = `dd${randomUUID().slice(0, 6)}`;
+const base = eventBase();
+
+let db: RestartableDynamoDb | undefined;
+let optimizely: TestOptimizely | undefined;
+let app: TestApp | undefined;
+// From before the app starts until after it stops: its metric lines stay off the test output.
+let metrics: CapturedMetrics | undefined;
+
+beforeAll(async () => {
+  metrics = captureMetrics();
+  [db, optimizely] = await Promise.all([startRestartableDynamoDb(), startTestOptimizely()]);
+  const client = createDynamoDbClient({ endpoint: db.endpoint });
+  await ensureTable(client, 'outage-table');
+  client.destroy();
+  app = await startTestApp(
+    {
+      DYNAMODB_ENDPOINT: db.endpoint,
+      TABLE_NAME: 'outage-table',
+      ADMIN_API_KEYS: ADMIN_KEY,
+      SEGMENT_WEBHOOK_TOKEN: TOKEN,
+      OPTIMIZELY_SDK_KEY: 'local-sample',
+      OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE_PATH,
+      OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
+      ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
+      // Every read of npm start's decide path, each on DynamoDB every time (no container caches).
+      USER_PROFILE_SERVICE: 'dynamodb',
+      ENABLE_OVERRIDES: 'true',
+      OVERRIDE_CACHE_TTL_MS: '0',
+      IDENTITY_CACHE_TTL_MS: '0',
+      IDENTITY_NEGATIVE_CACHE_TTL_MS: '0',
+      CROSSWALK_METRICS: 'on',
+      EVENT_RETRY_BASE_MS: '200',
+      EVENT_RETRY_MAX_MS: '800',
+      EVENT_REDELIVERY_INTERVAL_MS: '100',
+    },
+    {},
+    { redeliveryLoop: true },
+  );
+});
+
+afterAll(async () => {
+  await app?.close();
+  await optimizely?.close();
+  await db?.close();
+  metrics?.restore();
+});
+
+describe('DynamoDB down for 10 seconds under load', () => {
+  it('loses no Segment event, keeps deciding on the request identifier, and never claims a track it did not keep', async () => {
+    const unhandled = watchUnhandledRejections();
+    const target: TrafficTarget = {
+      url: app!.url,
+      apiKey: ADMIN_KEY,
+      segmentToken: TOKEN,
+      includeIdentity: true,
+    };
+    const produced = recordProduced(app!);
+    const sender = new SegmentSender(target, { baseMs: 200, maxMs: 2_000 });
+    const batches: unknown[][] = [];
+    const send = (batch: unknown[]) => {
+      batches.push(batch);
+      void sender.send(batch);
+    };
+    const userIds = Array.from({ length: PEOPLE }, (_, i) => person(run, i).userId);
+    let outage: { from: number; to: number } = { from: Number.POSITIVE_INFINITY, to: 0 };
+    let stopped = false;
+    try {
+      // Known people before the outage: round 0 of everyone, accepted.
+      for (let i = 0; i < PEOPLE; i += 6)
+        send(Array.from({ length: 6 }, (_, k) => personEvents(run, i + k, 0, base)).flat());
+      await sender.settled();
+      expect(sender.finals).toEqual(sender.finals.map(() => 200));
+
+      const decides: Outcome[] = [];
+      const tracks: Outcome[] = [];
+      const load = Promise.all([
+        runAtConcurrency(
+          4,
+          (i) => {
+            const who = person(run, i % PEOPLE);
+            // Known people by user id or anonymous id, and strangers.
+            if (i % 3 === 0) return postDecide(target, { userId: who.userId });
+            if (i % 3 === 1) return postDecide(target, { anonymousId: who.anonymousId });
+            return postDecide(target, { userId: `${run}-stranger-${i}` });
+          },
+          () => stopped,
+          (o) => decides.push(o),
+        ),
+        runAtConcurrency(
+          2,
+          (i) => postTrack(target, person(run, i % PEOPLE).userId, i),
+          () => stopped,
+          (o) => tracks.push(o),
+        ),
+        (async () => {
+          // New rounds for everyone, one batch of 3 people every 150 ms, before, during and after.
+          for (let round = 1; !stopped; round++) {
+            for (let i = 0; i < PEOPLE && !stopped; i += 3) {
+              send(Array.from({ length: 3 }, (_, k) => personEvents(run, i + k, round, base)).flat());
+              await pause(150);
+            }
+          }
+        })(),
+      ]);
+
+      await pause(2_000);
+      outage = { from: Date.now(), to: 0 };
+      await db!.kill();
+      await pause(OUTAGE_MS);
+      await db!.restart();
+      outage.to = Date.now();
+      await pause(3_000);
+      stopped = true;
+      await load;
+      await sender.settled();
+      await app!.server.idle();
+
+      const during = (o: Outcome) => o.startedAt >= outage.from && o.startedAt + o.ms <= outage.to;
+      const webhook = summarize(sender.outcomes);
+      const decideAll = summarize(decides);
+      const decideDuring = summarize(decides.filter(during));
+      const trackAll = summarize(tracks);
+
+      // The webhook: 200 or a retryable 503 with Retry-After, within its timeout; the outage was felt.
+      expect(Object.keys(webhook.byStatus).sort()).toEqual(['200', '503']);
+      expect(sender.outcomes.filter((o) => o.status === 503 && o.retryAfter !== '1')).toEqual([]);
+      expect(webhook.maxMs).toBeLessThan(functionTimeoutMs('segment-webhook'));
+      expect(sender.finals.every((status) => status === 200)).toBe(true);
+
+      // Decide: always 200, within its timeout; on the request's identifiers while DynamoDB was down.
+      expect(decideAll.byStatus).toEqual({ 200: decides.length });
+      expect(decideAll.maxMs).toBeLessThan(functionTimeoutMs('decide'));
+      const sourcesDuring = new Set(decides.filter(during).map((o) => o.identitySource));
+      expect(sourcesDuring).toEqual(new Set(['unavailable']));
+      expect(decides.filter((o) => o.startedAt > outage.to + 500).map((o) => o.identitySource)).toContain(
+        'cache',
+      );
+      expect(metrics!.counts.DecideFailedOpen).toBeGreaterThan(0);
+
+      // Track: 200 or 503 within its timeout; every conversion it accepted reaches Optimizely.
+      expect(Object.keys(trackAll.byStatus).every((s) => s === '200' || s === '503')).toBe(true);
+      expect(trackAll.maxMs).toBeLessThan(functionTimeoutMs('decide'));
+      const accepted = tracks.filter((o) => o.status === 200).length;
+      expect(
+        await eventually(() => {
+          const arrived = arrivals(optimizely!.optimizely.batches);
+          return [...produced.conversions].filter((uuid) => arrived.has(uuid)).length >= accepted;
+        }),
+      ).toBe(true);
+      const arrived = arrivals(optimizely!.optimizely.batches);
+      expect([...produced.conversions].filter((uuid) => arrived.has(uuid))).toHaveLength(accepted);
+      // Decision events too (the event API was up): every one arrives; duplicates only by uuid.
+      expect([...produced.decisions].filter((uuid) => !arrived.has(uuid))).toEqual([]);
+      const known = new Set([...produced.decisions, ...produced.conversions]);
+      expect([...arrived.keys()].filter((uuid) => !known.has(uuid))).toEqual([]);
+
+      // The graph equals a fault-free run of the same batches: nothing lost, nothing doubled.
+      const profiles = await profilesByUserId(app!.url, ADMIN_KEY, userIds);
+      expect(Object.values(profiles).filter((p) => p === null)).toEqual([]);
+      expect(profiles).toEqual(await faultFreeProfiles(batches, userIds));
+
+      expect(unhandled.rejections).toEqual([]);
+      expect((await fetch(`${app!.url}/health`)).status).toBe(200);
+
+      if (process.env.FAULT_REPORT) {
+        process.stderr.write(
+          `${JSON.stringify({
+            fault: 'dynamodb-down',
+            outageMs: outage.to - outage.from,
+            webhook: { ...webhook, batches: batches.length, retries: sender.retries },
+            decideDuringOutage: decideDuring,
+            decideAll,
+            track: trackAll,
+            metrics: metrics!.counts,
+          })}\n`,
+        );
+      }
+    } finally {
+      stopped = true;
+      unhandled.stop();
+    }
+  });
+});
