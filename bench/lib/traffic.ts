@@ -260,17 +260,21 @@ export class SegmentSender {
 
 /**
  * Runs `next` on `concurrency` workers until `stop()` says so (checked before each request), and
- * records every outcome.
+ * records every outcome; each worker waits `pauseMs` between its requests (a client's think time).
  */
 export async function runAtConcurrency(
   concurrency: number,
   next: (i: number) => Promise<Outcome>,
   stop: () => boolean,
   record: (outcome: Outcome) => void,
+  pauseMs = 0,
 ): Promise<void> {
   let i = 0;
   const worker = async () => {
-    while (!stop()) record(await next(i++));
+    while (!stop()) {
+      record(await next(i++));
+      if (pauseMs > 0) await sleep(pauseMs);
+    }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
 }

@@ -112,8 +112,9 @@ const retryableAwsErrors = new Set([
  */
 export function isTransient(error: unknown): boolean {
   if (error instanceof DependencyUnavailableError) return true;
-  if (!(error instanceof Error)) return false;
-  if (retryableAwsErrors.has(error.name)) return true;
+  // Not `instanceof Error`: Node's own network errors may come from another realm (a test's VM).
+  if (typeof error !== 'object' || error === null) return false;
+  if (retryableAwsErrors.has((error as Error).name)) return true;
   const aws = error as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string };
   if (aws.$retryable) return true;
   const status = aws.$metadata?.httpStatusCode;
@@ -139,7 +140,12 @@ const throttlingNames = new Set([
  * or the request's deadline ran out), or anything else a retry may fix (refused, reset, 5xx).
  */
 export function faultKind(error: unknown): FaultKind {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+  // Not `instanceof Error`: errors of Node's internals (an aborted request's) may come from another realm.
+  for (
+    let e = error as Error | undefined, depth = 0;
+    typeof e === 'object' && e !== null && depth < 8;
+    e = e.cause as Error | undefined, depth++
+  ) {
     const aws = e as {
       $retryable?: { throttling?: boolean };
       code?: string;

@@ -157,18 +157,25 @@ export async function startFaultProxy(
     upstream.on('data', (chunk: Buffer) => {
       if (!link.silent) client.write(chunk);
     });
+    // Chunks reach the dependency in order, each no sooner than the latency in force when it
+    // arrived: a chunk that came during a latency phase holds back the ones after it.
+    const queue: { chunk: Buffer; at: number }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const pump = () => {
+      timer = undefined;
+      while (queue.length > 0 && queue[0]!.at <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        if (!link.silent && !upstream.destroyed) upstream.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(pump, queue[0]!.at - Date.now());
+    };
     client.on('data', (chunk: Buffer) => {
       if (link.silent) return;
       const now = mode;
-      if (now.kind === 'latency' && now.ms > 0) {
-        // Same delay for every chunk of the connection: timers of equal length fire in order.
-        setTimeout(() => {
-          if (!link.silent && !upstream.destroyed) upstream.write(chunk);
-        }, now.ms);
-      } else {
-        upstream.write(chunk);
-      }
+      queue.push({ chunk, at: Date.now() + (now.kind === 'latency' ? now.ms : 0) });
+      if (timer === undefined) pump();
     });
+    client.on('close', () => clearTimeout(timer));
     client.on('end', () => upstream.end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

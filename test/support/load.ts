@@ -1,11 +1,15 @@
 /** Helpers the fault suite shares: polling for an outcome, and watching for unhandled rejections. */
 
-/** Polls `check` until it holds or `ms` pass; returns whether it held. */
-export async function eventually(check: () => Promise<boolean> | boolean, ms = 30_000): Promise<boolean> {
+/** Polls `check` every `everyMs` until it holds or `ms` pass; returns whether it held. */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  ms = 30_000,
+  everyMs = 50,
+): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check()) return true;
-    await new Promise((done) => setTimeout(done, 50));
+    await new Promise((done) => setTimeout(done, everyMs));
   }
   return check();
 }
