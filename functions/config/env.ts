@@ -197,6 +197,9 @@ export const variables = {
   USER_PROFILE_TTL_DAYS: variable('deploy', z._default(positiveInt, 395), 'a whole number of days ≥ 1'),
   BATCH_OPERATIONS_LIMIT: variable('deploy', z._default(positiveInt, 500), 'a whole number ≥ 1'),
   BATCH_MAX_CONCURRENCY: variable('deploy', z._default(positiveInt, 10), 'a whole number ≥ 1'),
+  BATCH_MAX_IDENTIFIERS: variable('deploy', z._default(positiveInt, 1_000), 'a whole number ≥ 1'),
+  BATCH_MAX_DYNAMODB_REQUESTS: variable('deploy', z._default(positiveInt, 2_000), 'a whole number ≥ 1'),
+  BATCH_MAX_EVENTS: variable('deploy', z._default(positiveInt, 2_000), 'a whole number ≥ 1'),
   BATCH_MAX_BODY_BYTES: variable(
     'deploy',
     z._default(positiveInt.check(z.lte(6 * 1024 * 1024)), 1024 * 1024),

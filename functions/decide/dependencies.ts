@@ -126,7 +126,13 @@ export function decideDependencies(
       maxBatchBodyBytes: config.BATCH_MAX_BODY_BYTES,
       allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
     },
-    batch: { maxOperations: config.BATCH_OPERATIONS_LIMIT, maxConcurrency: config.BATCH_MAX_CONCURRENCY },
+    batch: {
+      maxOperations: config.BATCH_OPERATIONS_LIMIT,
+      maxConcurrency: config.BATCH_MAX_CONCURRENCY,
+      maxIdentifiers: config.BATCH_MAX_IDENTIFIERS,
+      maxDynamoDbRequests: config.BATCH_MAX_DYNAMODB_REQUESTS,
+      maxEvents: config.BATCH_MAX_EVENTS,
+    },
     defaultSdkKey: config.OPTIMIZELY_SDK_KEY,
     afterResponse,
   };

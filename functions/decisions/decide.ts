@@ -162,7 +162,8 @@ export function decideFlags(project: Project, person: Person, input: DecideInput
 
   const onlyEnabled = input.keys.length !== 1 && input.options.includes('ENABLED_FLAGS_ONLY');
   const decisions: AgentDecision[] = [];
-  for (const key of keys) {
+  // A key asked for twice is decided once (one decision, one event), as Agent's DecideForKeys does.
+  for (const key of new Set(keys)) {
     const accountId = accountBucketingId(key, input.accountBucketedFlags, person.accountId);
     const { context, attributes } = contextFor(accountId);
     const shown = input.shownAttributes ?? attributes;

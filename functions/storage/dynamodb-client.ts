@@ -36,6 +36,11 @@ export async function countDynamoDbRequests<T>(
   return { result, requests: scope.requests };
 }
 
+/** DynamoDB requests counted so far in the innermost `countDynamoDbRequests` scope (0 outside one). */
+export function dynamoDbRequestsSoFar(): number {
+  return scopes.getStore()?.requests ?? 0;
+}
+
 /** Clients an entry's dependencies may be given instead of building their own (tests inject faults). */
 export interface DependencyClients {
   dynamoDb?: DynamoDBClient;
