@@ -187,7 +187,8 @@ export async function soak(options: {
     const total = summarize(outcomes);
     const byKind: SoakResult['byKind'] = {};
     for (const o of outcomes) {
-      const k = (byKind[o.kind] ??= { requests: 0, errors: 0 });
+      const k = byKind[o.kind] ?? { requests: 0, errors: 0 };
+      byKind[o.kind] = k;
       k.requests++;
       if (o.status !== 200) k.errors++;
     }
