@@ -115,6 +115,7 @@ describe('DynamoDB slow, resetting, silent and throttling, one after the other, 
     };
     const userIds = Array.from({ length: PEOPLE }, (_, i) => person(run, i).userId);
     const windows: Record<string, { from: number; to: number }> = {};
+    let override: { status: number; retryAfter: string | null } | undefined;
     let stopped = false;
     try {
       for (let i = 0; i < PEOPLE; i += 6)
@@ -153,6 +154,20 @@ describe('DynamoDB slow, resetting, silent and throttling, one after the other, 
       for (const phase of PHASES) {
         const from = Date.now();
         proxy!.set(phase.mode);
+        if (phase.name === 'throttling') {
+          // A write keyed by the person never fails open: deciding who they are wrongly would
+          // write someone else's state.
+          const response = await fetch(`${app!.url}/v1/override`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': ADMIN_KEY },
+            body: JSON.stringify({
+              userId: person(run, 0).userId,
+              experimentKey: 'search_ranking_test',
+              variationKey: 'treatment',
+            }),
+          });
+          override = { status: response.status, retryAfter: response.headers.get('retry-after') };
+        }
         await pause(PHASE_MS);
         proxy!.set(PASS);
         windows[phase.name] = { from, to: Date.now() };
@@ -202,6 +217,7 @@ describe('DynamoDB slow, resetting, silent and throttling, one after the other, 
           new Set(['unavailable']),
         );
       }
+      expect(override).toEqual({ status: 503, retryAfter: '1' });
       expect(proxy!.stats.answered).toBeGreaterThan(0);
       expect(metrics!.counts.DependencyThrottled).toBeGreaterThan(0);
       expect(metrics!.counts.DependencyTimeouts).toBeGreaterThan(0);
