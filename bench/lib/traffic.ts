@@ -225,6 +225,7 @@ export class SegmentSender {
   /** Attempts beyond the first, over every batch. */
   retries = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  private cancelled = false;
 
   constructor(
     private readonly target: TrafficTarget,
@@ -239,7 +240,7 @@ export class SegmentSender {
         const outcome = await postSegment(this.target, batch);
         this.outcomes.push(outcome);
         const retryable = outcome.status === 0 || outcome.status === 429 || outcome.status >= 500;
-        if (!retryable || attempt + 1 >= (this.options.maxAttempts ?? 1_000)) {
+        if (!retryable || this.cancelled || attempt + 1 >= (this.options.maxAttempts ?? 1_000)) {
           this.finals[slot] = outcome.status;
           return;
         }
@@ -251,6 +252,11 @@ export class SegmentSender {
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done));
     return done.then(() => this.finals[slot]!);
+  }
+
+  /** Stops retrying: every batch still waiting keeps its last status (a test that failed cleans up). */
+  cancel(): void {
+    this.cancelled = true;
   }
 
   async settled(): Promise<void> {

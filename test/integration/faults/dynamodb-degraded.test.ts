@@ -17,23 +17,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import {
-  eventBase,
-  type Outcome,
-  person,
-  personEvents,
-  postDecide,
-  postTrack,
-  runAtConcurrency,
-  SegmentSender,
-  summarize,
-  type TrafficTarget,
-} from '../../../bench/lib/traffic';
+import { person, summarize } from '../../../bench/lib/traffic';
 import { functionTimeoutMs } from '../../../functions/routes';
 import { startTestApp, type TestApp } from '../../support/app';
 import { faultFreeProfiles, profilesByUserId } from '../../support/convergence';
-import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
+import {
+  FAULT_ADMIN_KEY,
+  type FaultLoad,
+  faultAppSettings,
+  startFaultLoad,
+  within,
+} from '../../support/fault-load';
 import {
   dynamoDbError,
   type FaultProxy,
@@ -48,11 +43,7 @@ import { startTestOptimizely, type TestOptimizely } from '../../support/optimize
 jest.setTimeout(180_000);
 
 const PHASE_MS = Number(process.env.FAULT_PHASE_MS ?? 3_000);
-const ADMIN_KEY = 'degraded-admin-key';
-const TOKEN = 'degraded-webhook-token';
-const PEOPLE = 18;
 const run = `dg${randomUUID().slice(0, 6)}`;
-const base = eventBase();
 
 const PHASES: { name: string; mode: ProxyMode }[] = [
   { name: 'latency', mode: { kind: 'latency', ms: 300 } },
@@ -72,22 +63,13 @@ beforeAll(async () => {
   metrics = captureMetrics();
   [table, optimizely] = await Promise.all([createTestTable('degraded'), startTestOptimizely()]);
   proxy = await startFaultProxy(process.env.DYNAMODB_ENDPOINT!);
-  app = await startTestApp({
-    DYNAMODB_ENDPOINT: proxy.url,
-    TABLE_NAME: table.tableName,
-    ADMIN_API_KEYS: ADMIN_KEY,
-    SEGMENT_WEBHOOK_TOKEN: TOKEN,
-    OPTIMIZELY_SDK_KEY: 'local-sample',
-    OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE_PATH,
-    OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
-    ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
-    USER_PROFILE_SERVICE: 'dynamodb',
-    ENABLE_OVERRIDES: 'true',
-    OVERRIDE_CACHE_TTL_MS: '0',
-    IDENTITY_CACHE_TTL_MS: '0',
-    IDENTITY_NEGATIVE_CACHE_TTL_MS: '0',
-    CROSSWALK_METRICS: 'on',
-  });
+  app = await startTestApp(
+    faultAppSettings({
+      DYNAMODB_ENDPOINT: proxy.url,
+      TABLE_NAME: table.tableName,
+      OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -101,54 +83,21 @@ afterAll(async () => {
 describe('DynamoDB slow, resetting, silent and throttling, one after the other, under load', () => {
   it('answers within every timeout, fails decide open, asks Segment to retry, and converges', async () => {
     const unhandled = watchUnhandledRejections();
-    const target: TrafficTarget = {
-      url: app!.url,
-      apiKey: ADMIN_KEY,
-      segmentToken: TOKEN,
-      includeIdentity: true,
-    };
-    const sender = new SegmentSender(target, { baseMs: 200, maxMs: 1_500 });
-    const batches: unknown[][] = [];
-    const send = (batch: unknown[]) => {
-      batches.push(batch);
-      void sender.send(batch);
-    };
-    const userIds = Array.from({ length: PEOPLE }, (_, i) => person(run, i).userId);
     const windows: Record<string, { from: number; to: number }> = {};
     let override: { status: number; retryAfter: string | null } | undefined;
-    let stopped = false;
+    let load: FaultLoad | undefined;
     try {
-      for (let i = 0; i < PEOPLE; i += 6)
-        send(Array.from({ length: 6 }, (_, k) => personEvents(run, i + k, 0, base)).flat());
-      await sender.settled();
-
-      const decides: Outcome[] = [];
-      const tracks: Outcome[] = [];
-      const load = Promise.all([
-        runAtConcurrency(
-          4,
-          (i) =>
-            i % 2 === 0
-              ? postDecide(target, { userId: person(run, i % PEOPLE).userId })
-              : postDecide(target, { anonymousId: person(run, i % PEOPLE).anonymousId }),
-          () => stopped,
-          (o) => decides.push(o),
-        ),
-        runAtConcurrency(
-          1,
-          (i) => postTrack(target, person(run, i % PEOPLE).userId, i),
-          () => stopped,
-          (o) => tracks.push(o),
-        ),
-        (async () => {
-          for (let round = 1; !stopped; round++) {
-            for (let i = 0; i < PEOPLE && !stopped; i += 3) {
-              send(Array.from({ length: 3 }, (_, k) => personEvents(run, i + k, round, base)).flat());
-              await pause(200);
-            }
-          }
-        })(),
-      ]);
+      // 18 known people; 4 decides and 1 track in flight; a Segment batch every 200 ms.
+      load = await startFaultLoad({
+        url: app!.url,
+        run,
+        people: 18,
+        decides: 4,
+        tracks: 1,
+        batchEveryMs: 200,
+        strangers: false,
+      });
+      const { sender, batches, userIds, decides, tracks } = load;
 
       await pause(1_000);
       for (const phase of PHASES) {
@@ -159,7 +108,7 @@ describe('DynamoDB slow, resetting, silent and throttling, one after the other, 
           // write someone else's state.
           const response = await fetch(`${app!.url}/v1/override`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-api-key': ADMIN_KEY },
+            headers: { 'content-type': 'application/json', 'x-api-key': FAULT_ADMIN_KEY },
             body: JSON.stringify({
               userId: person(run, 0).userId,
               experimentKey: 'search_ranking_test',
@@ -174,13 +123,10 @@ describe('DynamoDB slow, resetting, silent and throttling, one after the other, 
         // A breath between faults, so each phase's answers are its own.
         await pause(1_000);
       }
-      stopped = true;
-      await load;
-      await sender.settled();
+      await load.stop();
       await app!.server.idle();
 
-      const inPhase = (name: string) => (o: Outcome) =>
-        o.startedAt >= windows[name]!.from && o.startedAt + o.ms <= windows[name]!.to;
+      const inPhase = (name: string) => within(windows[name]!);
       const report: Record<string, unknown> = {};
       for (const phase of PHASES) {
         report[phase.name] = {
@@ -225,7 +171,7 @@ describe('DynamoDB slow, resetting, silent and throttling, one after the other, 
 
       // Every batch was accepted in the end, and the graph is the fault-free one.
       expect(sender.finals.every((status) => status === 200)).toBe(true);
-      const profiles = await profilesByUserId(app!.url, ADMIN_KEY, userIds);
+      const profiles = await profilesByUserId(app!.url, FAULT_ADMIN_KEY, userIds);
       expect(Object.values(profiles).filter((p) => p === null)).toEqual([]);
       expect(profiles).toEqual(await faultFreeProfiles(batches, userIds));
       expect(unhandled.rejections).toEqual([]);
@@ -236,8 +182,8 @@ describe('DynamoDB slow, resetting, silent and throttling, one after the other, 
         );
       }
     } finally {
-      stopped = true;
       proxy!.set(PASS);
+      await load?.halt();
       unhandled.stop();
     }
   });

@@ -17,25 +17,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import {
-  eventBase,
-  type Outcome,
-  person,
-  personEvents,
-  postDecide,
-  postTrack,
-  runAtConcurrency,
-  SegmentSender,
-  summarize,
-  type TrafficTarget,
-} from '../../../bench/lib/traffic';
+import { summarize } from '../../../bench/lib/traffic';
 import { functionTimeoutMs } from '../../../functions/routes';
 import { createDynamoDbClient } from '../../../functions/storage/dynamodb-client';
 import { ensureTable } from '../../../scripts/local/dynamodb-local';
 import { startTestApp, type TestApp } from '../../support/app';
 import { faultFreeProfiles, profilesByUserId } from '../../support/convergence';
-import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
 import { arrivals, recordProduced } from '../../support/events';
+import {
+  FAULT_ADMIN_KEY,
+  type FaultLoad,
+  faultAppSettings,
+  startFaultLoad,
+  within,
+} from '../../support/fault-load';
 import { type RestartableDynamoDb, startRestartableDynamoDb } from '../../support/faults';
 import { eventually, pause, watchUnhandledRejections } from '../../support/load';
 import { type CapturedMetrics, captureMetrics } from '../../support/metrics';
@@ -44,11 +39,7 @@ import { startTestOptimizely, type TestOptimizely } from '../../support/optimize
 jest.setTimeout(180_000);
 
 const OUTAGE_MS = Number(process.env.FAULT_DYNAMODB_OUTAGE_MS ?? 10_000);
-const ADMIN_KEY = 'outage-admin-key';
-const TOKEN = 'outage-webhook-token';
-const PEOPLE = 24;
 const run = `dd${randomUUID().slice(0, 6)}`;
-const base = eventBase();
 
 let db: RestartableDynamoDb | undefined;
 let optimizely: TestOptimizely | undefined;
@@ -63,26 +54,14 @@ beforeAll(async () => {
   await ensureTable(client, 'outage-table');
   client.destroy();
   app = await startTestApp(
-    {
+    faultAppSettings({
       DYNAMODB_ENDPOINT: db.endpoint,
       TABLE_NAME: 'outage-table',
-      ADMIN_API_KEYS: ADMIN_KEY,
-      SEGMENT_WEBHOOK_TOKEN: TOKEN,
-      OPTIMIZELY_SDK_KEY: 'local-sample',
-      OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE_PATH,
       OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
-      ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
-      // Every read of npm start's decide path, each on DynamoDB every time (no container caches).
-      USER_PROFILE_SERVICE: 'dynamodb',
-      ENABLE_OVERRIDES: 'true',
-      OVERRIDE_CACHE_TTL_MS: '0',
-      IDENTITY_CACHE_TTL_MS: '0',
-      IDENTITY_NEGATIVE_CACHE_TTL_MS: '0',
-      CROSSWALK_METRICS: 'on',
       EVENT_RETRY_BASE_MS: '200',
       EVENT_RETRY_MAX_MS: '800',
       EVENT_REDELIVERY_INTERVAL_MS: '100',
-    },
+    }),
     {},
     { redeliveryLoop: true },
   );
@@ -98,79 +77,34 @@ afterAll(async () => {
 describe('DynamoDB down for 10 seconds under load', () => {
   it('loses no Segment event, keeps deciding on the request identifier, and never claims a track it did not keep', async () => {
     const unhandled = watchUnhandledRejections();
-    const target: TrafficTarget = {
-      url: app!.url,
-      apiKey: ADMIN_KEY,
-      segmentToken: TOKEN,
-      includeIdentity: true,
-    };
     const produced = recordProduced(app!);
-    const sender = new SegmentSender(target, { baseMs: 200, maxMs: 2_000 });
-    const batches: unknown[][] = [];
-    const send = (batch: unknown[]) => {
-      batches.push(batch);
-      void sender.send(batch);
-    };
-    const userIds = Array.from({ length: PEOPLE }, (_, i) => person(run, i).userId);
-    let outage: { from: number; to: number } = { from: Number.POSITIVE_INFINITY, to: 0 };
-    let stopped = false;
+    let load: FaultLoad | undefined;
     try {
-      // Known people before the outage: round 0 of everyone, accepted.
-      for (let i = 0; i < PEOPLE; i += 6)
-        send(Array.from({ length: 6 }, (_, k) => personEvents(run, i + k, 0, base)).flat());
-      await sender.settled();
-      expect(sender.finals).toEqual(sender.finals.map(() => 200));
-
-      const decides: Outcome[] = [];
-      const tracks: Outcome[] = [];
-      const load = Promise.all([
-        runAtConcurrency(
-          4,
-          (i) => {
-            const who = person(run, i % PEOPLE);
-            // Known people by user id or anonymous id, and strangers.
-            if (i % 3 === 0) return postDecide(target, { userId: who.userId });
-            if (i % 3 === 1) return postDecide(target, { anonymousId: who.anonymousId });
-            return postDecide(target, { userId: `${run}-stranger-${i}` });
-          },
-          () => stopped,
-          (o) => decides.push(o),
-        ),
-        runAtConcurrency(
-          2,
-          (i) => postTrack(target, person(run, i % PEOPLE).userId, i),
-          () => stopped,
-          (o) => tracks.push(o),
-        ),
-        (async () => {
-          // New rounds for everyone, one batch of 3 people every 150 ms, before, during and after.
-          for (let round = 1; !stopped; round++) {
-            for (let i = 0; i < PEOPLE && !stopped; i += 3) {
-              send(Array.from({ length: 3 }, (_, k) => personEvents(run, i + k, round, base)).flat());
-              await pause(150);
-            }
-          }
-        })(),
-      ]);
-
+      // 24 known people; 4 decides and 2 tracks in flight; a Segment batch every 300 ms.
+      load = await startFaultLoad({
+        url: app!.url,
+        run,
+        people: 24,
+        decides: 4,
+        tracks: 2,
+        batchEveryMs: 300,
+        strangers: true,
+      });
+      const { sender, batches, userIds, decides, tracks } = load;
       await pause(2_000);
-      outage = { from: Date.now(), to: 0 };
+      const outage = { from: Date.now(), to: 0 };
       await db!.kill();
       await pause(OUTAGE_MS);
       await db!.restart();
       outage.to = Date.now();
-      await pause(3_000);
-      stopped = true;
-      await load;
-      await sender.settled();
+      await pause(2_000);
+      await load.stop();
       await app!.server.idle();
 
-      const during = (o: Outcome) => o.startedAt >= outage.from && o.startedAt + o.ms <= outage.to;
       const webhook = summarize(sender.outcomes);
       const decideAll = summarize(decides);
-      const decideDuring = summarize(decides.filter(during));
+      const decideDuring = summarize(decides.filter(within(outage)));
       const trackAll = summarize(tracks);
-
       // The webhook: 200 or a retryable 503 with Retry-After, within its timeout; the outage was felt.
       expect(Object.keys(webhook.byStatus).sort()).toEqual(['200', '503']);
       expect(sender.outcomes.filter((o) => o.status === 503 && o.retryAfter !== '1')).toEqual([]);
@@ -180,7 +114,7 @@ describe('DynamoDB down for 10 seconds under load', () => {
       // Decide: always 200, within its timeout; on the request's identifiers while DynamoDB was down.
       expect(decideAll.byStatus).toEqual({ 200: decides.length });
       expect(decideAll.maxMs).toBeLessThan(functionTimeoutMs('decide'));
-      const sourcesDuring = new Set(decides.filter(during).map((o) => o.identitySource));
+      const sourcesDuring = new Set(decides.filter(within(outage)).map((o) => o.identitySource));
       expect(sourcesDuring).toEqual(new Set(['unavailable']));
       expect(decides.filter((o) => o.startedAt > outage.to + 500).map((o) => o.identitySource)).toContain(
         'cache',
@@ -205,7 +139,7 @@ describe('DynamoDB down for 10 seconds under load', () => {
       expect([...arrived.keys()].filter((uuid) => !known.has(uuid))).toEqual([]);
 
       // The graph equals a fault-free run of the same batches: nothing lost, nothing doubled.
-      const profiles = await profilesByUserId(app!.url, ADMIN_KEY, userIds);
+      const profiles = await profilesByUserId(app!.url, FAULT_ADMIN_KEY, userIds);
       expect(Object.values(profiles).filter((p) => p === null)).toEqual([]);
       expect(profiles).toEqual(await faultFreeProfiles(batches, userIds));
 
@@ -226,7 +160,7 @@ describe('DynamoDB down for 10 seconds under load', () => {
         );
       }
     } finally {
-      stopped = true;
+      await load?.halt();
       unhandled.stop();
     }
   });
