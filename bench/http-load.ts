@@ -34,17 +34,25 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** `npm start` as a separate process on loopback `port`, with `args` (e.g. `--in-memory`). */
+/**
+ * `npm start` as a separate process on loopback `port`, with `args` (e.g. `--in-memory`) and Node
+ * options `nodeArgs` (e.g. `--expose-gc`).
+ */
 export async function startServerProcess(
   port: number,
   env: NodeJS.ProcessEnv,
   args: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
 ): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], {
-    cwd: repoRoot,
-    env: { ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', 'scripts/start.ts', ...args],
+    {
+      cwd: repoRoot,
+      env: { ...env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   let output = '';
   // Its start-up lines are kept; later ones (a line per event batch) are read and dropped.

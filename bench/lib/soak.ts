@@ -4,14 +4,12 @@
  * minutes. Every 30 s: throughput, p50/p99, errors and the server's resident memory. At the end:
  * the totals, and three checks that set the exit code: no errors, resident memory grown by at most
  * 10 % after the warm-up (half the run, at most 2 minutes: V8's heap, the JIT and the bounded
- * caches settle in about that), and every Optimizely event accounted for. Memory is sampled every
- * 5 s and compared median to median, the second half of the measured time against the first: RSS
- * saws up and down by a fifth between garbage collections, and a leak moves the median. Events: the events the accepted answers stand for (bench/lib/traffic.ts) against those the local
+ * caches settle in about that), and every Optimizely event accounted for. Memory is read every 5 s
+ * by the server itself after a full garbage collection (`GET /local/memory`), and compared median to
+ * median, the second half of the measured time against the first: a leak moves the median. Events: the events the accepted answers stand for (bench/lib/traffic.ts) against those the local
  * event sink received plus those waiting in the outbox for redelivery. The last line is
  * `SOAK_RESULT {json}` for scripts (the test that runs a one-minute soak reads it).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { eventCount } from '../../functions/events/event-batch';
 import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
 import { DynamoDbEventOutbox } from '../../functions/storage/event-outbox';
@@ -52,24 +50,21 @@ export interface SoakResult {
   byKind: Record<string, { requests: number; errors: number }>;
   /** Median RSS of the first and the second half of the time after the warm-up, and the growth between. */
   rssMb: { firstHalf: number; secondHalf: number; growth: number; warmUpSeconds: number };
+  /** The same for the live heap (`heapUsed` after a full GC). */
+  heapMb: { firstHalf: number; secondHalf: number };
   events: { produced: number; delivered: number; waiting: number; missing: number; extra: number };
   ok: boolean;
 }
 
-/** Resident memory of a process in MB (Linux: /proc; elsewhere: ps). */
-function rssMb(pid: number): number {
-  const status = `/proc/${pid}/status`;
-  if (existsSync(status)) {
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(status, 'utf8'))?.[1] ?? 0);
-    return kb / 1024;
-  }
-  return (
-    Number(
-      execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
-        .toString()
-        .trim(),
-    ) / 1024
-  );
+/**
+ * The server's resident memory and live heap in MB, read by the server itself after a full garbage
+ * collection (`GET /local/memory`; the soak starts it with `--expose-gc`): RSS read at a random
+ * moment saws by a fifth between collections, and V8 keeps a heap it grew for a burst.
+ */
+async function serverMemory(url: string): Promise<{ rssMb: number; heapMb: number }> {
+  const response = await fetch(`${url}/local/memory`);
+  const usage = (await response.json()) as { rss: number; heapUsed: number };
+  return { rssMb: usage.rss / 2 ** 20, heapMb: usage.heapUsed / 2 ** 20 };
 }
 
 /** One request of the fixed mix: of every 10, one Segment batch, six decides, three tracks. */
@@ -130,7 +125,7 @@ export async function soak(options: {
   };
   for (const name of ['OPTIMIZELY_EVENT_ENDPOINT', 'OPTIMIZELY_DATAFILE_URL_TEMPLATE', 'DYNAMODB_ENDPOINT'])
     delete env[name];
-  const server = await startServerProcess(port, env, ['--in-memory']);
+  const server = await startServerProcess(port, env, ['--in-memory'], ['--expose-gc']);
   const target: TrafficTarget = {
     url: server.url,
     apiKey: LOCAL_API_KEY,
@@ -147,23 +142,24 @@ export async function soak(options: {
     let window: Outcome[] = [];
     const started = Date.now();
     const ends = started + options.minutes * 60_000;
-    const rss: { at: number; mb: number }[] = [];
+    const rss: { at: number; mb: number; heapMb: number }[] = [];
     const warmUpSeconds = Math.min(120, Math.max(options.reportSeconds, (options.minutes * 60) / 2));
-    const report = () => {
+    const sample = async () => {
+      const memory = await serverMemory(server.url);
+      rss.push({ at: (Date.now() - started) / 1000, mb: memory.rssMb, heapMb: memory.heapMb });
+      return memory;
+    };
+    const report = async () => {
       const s = summarize(window);
       const errors = window.filter((o) => o.status !== 200).length;
-      const memory = rssMb(server.pid);
-      rss.push({ at: (Date.now() - started) / 1000, mb: memory });
-      log(
-        `[${fmt((Date.now() - started) / 1000)} s] ${s.requests} requests (${fmt(s.requests / options.reportSeconds, 1)}/s), p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, errors ${errors}, server RSS ${fmt(memory, 1)} MB`,
-      );
       window = [];
+      const memory = await sample();
+      log(
+        `[${fmt((Date.now() - started) / 1000)} s] ${s.requests} requests (${fmt(s.requests / options.reportSeconds, 1)}/s), p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, errors ${errors}, server RSS ${fmt(memory.rssMb, 1)} MB (heap ${fmt(memory.heapMb, 1)} MB)`,
+      );
     };
-    const timer = setInterval(report, options.reportSeconds * 1000);
-    const sampler = setInterval(
-      () => rss.push({ at: (Date.now() - started) / 1000, mb: rssMb(server.pid) }),
-      RSS_SAMPLE_MS,
-    );
+    const timer = setInterval(() => void report().catch(() => undefined), options.reportSeconds * 1000);
+    const sampler = setInterval(() => void sample().catch(() => undefined), RSS_SAMPLE_MS);
     await runAtConcurrency(
       options.concurrency,
       mix(target, run, base),
@@ -201,8 +197,9 @@ export async function soak(options: {
     const errors = outcomes.filter((o) => o.status !== 200).length;
     const middle = (warmUpSeconds + seconds) / 2;
     const measured = rss.filter((sample) => sample.at >= warmUpSeconds);
-    const first = median(measured.filter((sample) => sample.at < middle).map((sample) => sample.mb));
-    const last = median(measured.filter((sample) => sample.at >= middle).map((sample) => sample.mb));
+    const halves = [measured.filter((x) => x.at < middle), measured.filter((x) => x.at >= middle)];
+    const [first, last] = halves.map((half) => median(half.map((x) => x.mb))) as [number, number];
+    const [heapFirst, heapLast] = halves.map((half) => median(half.map((x) => x.heapMb))) as [number, number];
     const result: SoakResult = {
       seconds: Math.round(seconds),
       requests: total.requests,
@@ -217,6 +214,7 @@ export async function soak(options: {
         growth: (last - first) / first,
         warmUpSeconds: Math.round(warmUpSeconds),
       },
+      heapMb: { firstHalf: Math.round(heapFirst), secondHalf: Math.round(heapLast) },
       events: {
         produced,
         delivered,
@@ -235,7 +233,7 @@ export async function soak(options: {
     );
     log(`  errors:  ${errors} ${errors === 0 ? '✓' : '✗'}`);
     log(
-      `  memory:  server RSS (median of 5 s samples) ${fmt(first, 1)} MB from ${fmt(warmUpSeconds)} s (the warm-up's end) to ${fmt(middle)} s → ${fmt(last, 1)} MB from there to the end (${result.rssMb.growth >= 0 ? '+' : ''}${fmt(result.rssMb.growth * 100, 1)} %, at most ${MAX_RSS_GROWTH * 100} %) ${result.rssMb.growth <= MAX_RSS_GROWTH ? '✓' : '✗'}`,
+      `  memory:  server RSS after a full GC (median of 5 s samples) ${fmt(first, 1)} MB from ${fmt(warmUpSeconds)} s (the warm-up's end) to ${fmt(middle)} s → ${fmt(last, 1)} MB from there to the end (${result.rssMb.growth >= 0 ? '+' : ''}${fmt(result.rssMb.growth * 100, 1)} %, at most ${MAX_RSS_GROWTH * 100} %; live heap ${fmt(heapFirst, 1)} → ${fmt(heapLast, 1)} MB) ${result.rssMb.growth <= MAX_RSS_GROWTH ? '✓' : '✗'}`,
     );
     log(
       `  events:  ${produced} produced, ${delivered} at the sink + ${waiting} waiting in the outbox; ${result.events.missing} missing, ${result.events.extra} extra (duplicates) ${result.events.missing === 0 ? '✓' : '✗'}`,

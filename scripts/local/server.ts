@@ -159,6 +159,25 @@ export interface LocalServerOptions {
   startClosed?: boolean;
 }
 
+/**
+ * `GET /local/memory`: this process's memory (`process.memoryUsage()`), after a full garbage
+ * collection when the process runs with `--expose-gc` (the soak starts it so): what a soak compares
+ * over time, free of the collector's sawtooth. Local only, like the Optimizely stand-ins.
+ */
+export const localMemoryRoute: LocalRoute = {
+  method: 'GET',
+  path: /^\/local\/memory$/,
+  handle: () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...process.memoryUsage(), collected: gc !== undefined }),
+    };
+  },
+};
+
 /** What a route answers while the server is starting: a quick, retryable 503. */
 const STARTING = JSON.stringify({ message: 'Service Unavailable: Crosswalk is starting; retry shortly' });
 const RETRY_AFTER_SECONDS = '1';
