@@ -13,16 +13,16 @@
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
+import { outboundFetch } from '../functions/http/outbound';
+import type { AfterResponse } from '../functions/lambda/after-response';
+import { createOptimizelyClient } from '../functions/optimizely/projects';
 import {
   type Client,
   type EventDispatcher,
   type LogEvent,
   OptimizelyDecideOption,
-} from '@optimizely/optimizely-sdk';
-import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
-import { outboundFetch } from '../functions/http/outbound';
-import type { AfterResponse } from '../functions/lambda/after-response';
-import { createOptimizelyClient } from '../functions/optimizely/projects';
+} from '../functions/optimizely/sdk';
 import { countDynamoDbRequests } from '../functions/storage/dynamodb-client';
 import { identifierItemKey } from '../functions/storage/dynamodb-identity-store';
 import type { BenchPerson } from './fixtures/segment-events';

@@ -53,6 +53,7 @@ export interface DecideDependencies {
 
 /** Agent's wording for a body that is not the JSON an operation takes. */
 const PARSE_ERROR = 'error parsing request body';
+const MISSING_SDK_KEY = 'missing required X-Optimizely-SDK-Key header';
 
 const isDecideOption = (name: string): name is DecideOptionName =>
   (DECIDE_OPTIONS as readonly string[]).includes(name);
@@ -81,10 +82,16 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
    * request is checked meanwhile; `checked` lets the project's errors win, as in Agent).
    */
   const projectOf = (event: HttpEvent): ProjectRequest => {
-    const sdkKey = event.headers?.['x-optimizely-sdk-key']?.trim() || deps.defaultSdkKey;
+    // Absent: the deployment's default project. Present but empty: Agent's 400, as an operation of
+    // a batch that clears the header gets from Agent.
+    const sent = event.headers?.['x-optimizely-sdk-key'];
+    const sdkKey = sent === undefined ? deps.defaultSdkKey : sent.trim();
     if (!sdkKey) {
-      throw new InvalidRequestError('missing required X-Optimizely-SDK-Key header', {
-        detail: 'Send X-Optimizely-SDK-Key; this deployment sets no OPTIMIZELY_SDK_KEY default',
+      throw new InvalidRequestError(MISSING_SDK_KEY, {
+        detail:
+          sent === undefined
+            ? 'Send X-Optimizely-SDK-Key; this deployment sets no OPTIMIZELY_SDK_KEY default'
+            : 'X-Optimizely-SDK-Key is empty; send the SDK key, or leave the header out for the default project',
       });
     }
     const project = decisions.projects.get(sdkKey);
@@ -157,6 +164,9 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
           return name;
         });
         if (options.includes('READ_ONLY')) requireOperator(caller, 'The READ_ONLY decide option');
+        // It empties every person's cached prediction in the container, not only the caller's.
+        if (options.includes('RESET_CMAB_CACHE'))
+          requireOperator(caller, 'The RESET_CMAB_CACHE decide option');
         const keys = queryValues(event, 'keys');
         if (keys.length > limits.maxDecideKeys) {
           throw new InvalidRequestError(
@@ -284,7 +294,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       return {
         statusCode: 200,
         headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: project.datafile,
+        body: project.agentDatafile(),
       };
     },
   };
@@ -299,7 +309,11 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         if (!(error instanceof InvalidRequestError)) throw error;
         throw new InvalidRequestError('cannot decode the operation body', { detail: error.message });
       }
-      return json(200, await runBatch(event, body, caller, serve, deps.batch, decisions.observability));
+      // One delivery for the whole batch: its operations' events leave together, merged.
+      const answer = await decisions.events.gathered(() =>
+        runBatch(event, body, caller, serve, deps.batch, decisions.observability),
+      );
+      return json(200, answer);
     },
   });
 

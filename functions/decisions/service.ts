@@ -194,7 +194,7 @@ export async function decideForRequest(
   const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const state = honouredFor(deps, project, person, request, loaded);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const { result, batches } = await deps.dispatcher.capture(() =>
     decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       decideFlags(project, person, {
         keys: request.keys,
@@ -273,7 +273,7 @@ export async function trackForRequest(
 ): Promise<TrackAnswer> {
   const [project, person] = await projectAndPerson(deps, request, request);
   const attributes = attributesFor(deps, project, person, request);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const { result, batches } = await deps.dispatcher.capture(() =>
     trackEvent(
       project,
       person,
@@ -301,7 +301,7 @@ export async function activateForRequest(
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
   const state = honouredFor(deps, project, person, request, loaded);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const { result, batches } = await deps.dispatcher.capture(() =>
     decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       activateKeys(
         project,

@@ -131,6 +131,7 @@ beforeAll(async () => {
     OPTIMIZELY_SDK_KEYS: '*',
     OPTIMIZELY_DATAFILE_URL_TEMPLATE: cdn.datafileUrlTemplate,
     OPTIMIZELY_EVENT_ENDPOINT: cdn.eventEndpoint,
+    OPTIMIZELY_CMAB_PREDICTION_ENDPOINT: cdn.predictionEndpointTemplate,
     ENABLE_OVERRIDES: 'true',
     OVERRIDE_CACHE_TTL_MS: '0',
     USER_PROFILE_SERVICE: 'dynamodb',

@@ -1,0 +1,61 @@
+/**
+ * JSON as Optimizely Agent writes it, byte for byte. Agent renders every body with Go's
+ * `encoding/json` (through go-chi/render), which
+ *
+ * - writes struct fields in declaration order (Crosswalk builds its answers in that order),
+ * - writes map keys sorted by bytes (`goMap` sorts the objects that are maps on Agent's side:
+ *   attributes, variables, bucket maps, the config's maps, a datafile re-read as a map),
+ * - escapes `<`, `>`, `&`, U+2028 and U+2029 as `\u003c`… (HTML-safe), and
+ * - ends the body with a newline.
+ *
+ * Agent's own tests compare bodies as text, newline included, so every JSON body Crosswalk sends
+ * goes through `goJsonText`.
+ */
+
+const HTML_UNSAFE = /[<>&\u2028\u2029]/;
+const HTML_UNSAFE_ALL = /[<>&\u2028\u2029]/g;
+const ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/** The body text of `value`: compact JSON, HTML-safe escapes, a final newline. */
+export function goJsonText(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'null';
+  return `${HTML_UNSAFE.test(text) ? text.replace(HTML_UNSAFE_ALL, (c) => ESCAPES[c] as string) : text}\n`;
+}
+
+const byBytes = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A map as Go writes it: the same entries, keys sorted. Returns `map` itself when already sorted. */
+export function goMap<V>(map: Readonly<Record<string, V>>): Record<string, V> {
+  const keys = Object.keys(map);
+  let sorted = true;
+  for (let i = 1; i < keys.length; i++) {
+    if (byBytes(keys[i - 1] as string, keys[i] as string) > 0) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return map as Record<string, V>;
+  // No prototype: a key such as `__proto__` stays an ordinary entry.
+  const out = Object.create(null) as Record<string, V>;
+  for (const key of keys.sort(byBytes)) out[key] = map[key] as V;
+  return out;
+}
+
+/**
+ * A JSON value as Go writes it after reading it into `interface{}`: every object a map, so keys are
+ * sorted at every depth (Agent's datafile route and its batch items re-encode what they parsed).
+ */
+export function goValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(goValue);
+  if (value === null || typeof value !== 'object') return value;
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(value).sort(byBytes))
+    out[key] = goValue((value as Record<string, unknown>)[key]);
+  return out;
+}
