@@ -8,6 +8,7 @@
  */
 import { dict, reservedKeyIn } from '../core/dict';
 import { InvalidRequestError, NotPermittedError, PayloadTooLargeError } from '../core/errors';
+import { goMap } from '../core/go-json';
 import { nestingProblem } from '../core/nesting';
 import * as z from '../core/zod';
 import { DECIDE_OPTIONS, type DecideOptionName } from '../decisions/decide';
@@ -36,6 +37,7 @@ import {
   lookupBodySchema,
   overrideBodySchema,
   type RequestLimits,
+  restProfileRequest,
   saveBodySchema,
   trackBodySchema,
 } from './schema';
@@ -75,6 +77,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
     override: overrideBodySchema(limits),
     lookup: lookupBodySchema(limits),
     save: saveBodySchema(limits),
+    restProfile: z.record(z.string(), z.unknown()),
   };
 
   /**
@@ -285,6 +288,10 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       // Agent answers a save with a bare 200.
       return { statusCode: 200, body: '' };
     },
+    // Agent's REST user profile service plugin (plugins/userprofileservice, `rest`): Agent keeps its
+    // sticky bucketing here, under the person's experiment id (docs/agent-compatibility.md).
+    restProfileLookup: (event, caller) => restProfile(event, caller, false),
+    restProfileSave: (event, caller) => restProfile(event, caller, true),
     config: async (event) => {
       const project = await projectOf(event).project;
       return json(200, project.agentConfig);
@@ -298,6 +305,39 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       };
     },
   };
+
+  /** A lookup or save of Agent's REST profile service plugin: POST with a JSON body, or GET with a query. */
+  async function restProfile(event: HttpEvent, caller: Caller, save: boolean) {
+    if (!decisions.agentState.profiles) throw noProfileService();
+    requireOperator(caller, save ? 'Saving a user profile' : 'Reading a user profile');
+    const project = projectOf(event);
+    const request = await checked(project, () => {
+      const params =
+        event.requestContext.http.method === 'GET'
+          ? Object.fromEntries(new URLSearchParams(event.rawQueryString ?? ''))
+          : parse(schemas.restProfile, event);
+      return restProfileRequest(params, limits, save);
+    });
+    const { userIdKey, userId, buckets } = request;
+    if (buckets)
+      await saveProfile(decisions, {
+        ...project,
+        userId,
+        experimentBucketMap: dict(Object.entries(buckets)),
+      });
+    const profile = buckets ?? (await lookupProfile(decisions, { ...project, userId })).experimentBucketMap;
+    // What the plugin reads back: the user id as a string under its key, and every entry with a
+    // string variation id (the plugin's Go code panics on any other entry).
+    const entries = Object.entries(profile).filter(
+      ([, entry]) => typeof entry?.variation_id === 'string' && entry.variation_id !== '',
+    );
+    return json(200, {
+      [userIdKey]: userId,
+      experiment_bucket_map: goMap(
+        dict(entries.map(([id, entry]) => [id, { variation_id: entry.variation_id }])),
+      ),
+    });
+  }
 
   const serve: Operation<Caller> = routeOperations<Caller>('decide', {
     ...operations,
