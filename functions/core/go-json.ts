@@ -33,29 +33,46 @@ const byBytes = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** A map as Go writes it: the same entries, keys sorted. Returns `map` itself when already sorted. */
 export function goMap<V>(map: Readonly<Record<string, V>>): Record<string, V> {
   const keys = Object.keys(map);
-  let sorted = true;
-  for (let i = 1; i < keys.length; i++) {
-    if (byBytes(keys[i - 1] as string, keys[i] as string) > 0) {
-      sorted = false;
-      break;
-    }
-  }
-  if (sorted) return map as Record<string, V>;
+  if (isSorted(keys)) return map as Record<string, V>;
   // No prototype: a key such as `__proto__` stays an ordinary entry.
   const out = Object.create(null) as Record<string, V>;
   for (const key of keys.sort(byBytes)) out[key] = map[key] as V;
   return out;
 }
 
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++)
+    if (byBytes(keys[i - 1] as string, keys[i] as string) > 0) return false;
+  return true;
+}
+
 /**
  * A JSON value as Go writes it after reading it into `interface{}`: every object a map, so keys are
  * sorted at every depth (Agent's datafile route and its batch items re-encode what they parsed).
+ * Returns `value` itself when it is already in that order (no copy on the decide path).
  */
 export function goValue(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(goValue);
   if (value === null || typeof value !== 'object') return value;
-  const out = Object.create(null) as Record<string, unknown>;
-  for (const key of Object.keys(value).sort(byBytes))
-    out[key] = goValue((value as Record<string, unknown>)[key]);
-  return out;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const written = goValue(item);
+      if (written !== item) (copy ??= [...value])[i] = written;
+    });
+    return copy ?? value;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  // No prototype: a key such as `__proto__` stays an ordinary entry.
+  let out = isSorted(keys) ? undefined : (Object.create(null) as Record<string, unknown>);
+  if (out) keys.sort(byBytes);
+  for (const [i, key] of keys.entries()) {
+    const written = goValue(record[key]);
+    if (!out && written !== record[key]) {
+      out = Object.create(null) as Record<string, unknown>;
+      for (const earlier of keys.slice(0, i)) out[earlier] = record[earlier];
+    }
+    if (out) out[key] = written;
+  }
+  return out ?? record;
 }
