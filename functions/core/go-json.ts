@@ -66,7 +66,9 @@ export function goValue(value: unknown): unknown {
     let copy: unknown[] | undefined;
     value.forEach((item, i) => {
       const written = goValue(item);
-      if (written !== item) (copy ??= [...value])[i] = written;
+      if (written === item) return;
+      copy ??= [...value];
+      copy[i] = written;
     });
     return copy ?? value;
   }
