@@ -78,7 +78,7 @@ export const functionSpecs = {
   decide: {
     entry: 'functions/decide/lambda.ts',
     description:
-      'Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution',
+      "Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution, and Agent's REST user profile service",
     table: [
       { items: ['identifier', 'account'], actions: READ },
       { items: ['datafile'], actions: ['GetItem', 'PutItem'] },
@@ -189,6 +189,35 @@ export const routes: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/override', function: 'decide', operation: 'override', throttle: 'decisions' },
   { method: 'POST', path: '/v1/lookup', function: 'decide', operation: 'lookup', throttle: 'decisions' },
   { method: 'POST', path: '/v1/save', function: 'decide', operation: 'save', throttle: 'decisions' },
+  // Agent's REST user profile service plugin: POST by default, GET when its lookupMethod/saveMethod say so.
+  {
+    method: 'POST',
+    path: '/v1/ups/lookup',
+    function: 'decide',
+    operation: 'restProfileLookup',
+    throttle: 'decisions',
+  },
+  {
+    method: 'GET',
+    path: '/v1/ups/lookup',
+    function: 'decide',
+    operation: 'restProfileLookup',
+    throttle: 'decisions',
+  },
+  {
+    method: 'POST',
+    path: '/v1/ups/save',
+    function: 'decide',
+    operation: 'restProfileSave',
+    throttle: 'decisions',
+  },
+  {
+    method: 'GET',
+    path: '/v1/ups/save',
+    function: 'decide',
+    operation: 'restProfileSave',
+    throttle: 'decisions',
+  },
   { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config', throttle: 'decisions' },
   { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile', throttle: 'decisions' },
   {

@@ -6,6 +6,7 @@
  * (functions/decide/dependencies.ts).
  */
 import { NoIdentifierError } from '../core/errors';
+import { isPromise } from '../core/maybe-promise';
 import type { EventDelivery } from '../events/delivery';
 import type { EventBatch } from '../events/event-batch';
 import type { ExperimentIds } from '../identity/experiment-id';
@@ -194,7 +195,7 @@ export async function decideForRequest(
   const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const state = honouredFor(deps, project, person, request, loaded);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const captured = deps.dispatcher.capture(() =>
     decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       decideFlags(project, person, {
         keys: request.keys,
@@ -208,6 +209,8 @@ export async function decideForRequest(
       }),
     ),
   );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
   if (result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)) {
     await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
   }
@@ -273,7 +276,7 @@ export async function trackForRequest(
 ): Promise<TrackAnswer> {
   const [project, person] = await projectAndPerson(deps, request, request);
   const attributes = attributesFor(deps, project, person, request);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const captured = deps.dispatcher.capture(() =>
     trackEvent(
       project,
       person,
@@ -283,6 +286,8 @@ export async function trackForRequest(
       request.operator && request.includeIdentity,
     ),
   );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
   if (batches.length > 0) await deps.events.beforeTrackAnswer(batches);
   return result;
 }
@@ -301,7 +306,7 @@ export async function activateForRequest(
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
   const state = honouredFor(deps, project, person, request, loaded);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const captured = deps.dispatcher.capture(() =>
     decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       activateKeys(
         project,
@@ -314,6 +319,8 @@ export async function activateForRequest(
       ),
     ),
   );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
   if (result.saved && mayStoreProfile(deps, project, person, request, false)) {
     await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
   }

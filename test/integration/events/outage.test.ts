@@ -12,8 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { LogEvent } from '@optimizely/optimizely-sdk';
 import { eventUuids } from '../../../functions/events/event-batch';
+import type { LogEvent } from '../../../functions/optimizely/sdk';
 import { startTestApp, type TestApp } from '../../support/app';
 import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
