@@ -64,6 +64,8 @@ export const functionSpecs = {
         items: ['identifier', 'profile', 'account', 'message'],
         actions: [...READ, 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
       },
+      // A delete's erasure job, written with its tombstones; the redelivery function carries it out.
+      { items: ['erasure'], actions: ['PutItem'] },
     ],
     secrets: ['segment'],
     memoryMb: 1024,
@@ -80,7 +82,7 @@ export const functionSpecs = {
   decide: {
     entry: 'functions/decide/lambda.ts',
     description:
-      'Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution',
+      "Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution, and Agent's REST user profile service",
     table: [
       { items: ['identifier', 'account'], actions: READ },
       { items: ['datafile'], actions: ['GetItem', 'PutItem'] },
@@ -113,10 +115,19 @@ export const functionSpecs = {
   },
   redelivery: {
     entry: 'functions/redelivery/lambda.ts',
-    description: 'Re-sends Optimizely events stored in the outbox until delivered or too old',
-    // What is due (Query), and claims that move an item to its next due time (Put + Delete in one transaction).
-    table: [{ items: ['outbox'], actions: ['Query', 'PutItem', 'DeleteItem'] }],
-    secrets: [],
+    description:
+      "Completes Segment deletes' erasures, then re-sends Optimizely events stored in the outbox until delivered or too old",
+    table: [
+      // What is due (Query), and claims that move an item to its next due time (Put + Delete in one
+      // transaction); an erasure rewrites or deletes the batches naming a deleted person.
+      { items: ['outbox'], actions: ['Query', 'PutItem', 'DeleteItem'] },
+      // Erasures (identity/erasure.ts): the pending jobs, and the deleted person's saved profiles
+      // and overrides in every project (Query: the project registries, a project's overrides).
+      { items: ['erasure'], actions: ['Query', 'DeleteItem'] },
+      { items: ['userProfile', 'override'], actions: ['Query', 'DeleteItem'] },
+    ],
+    // The experiment-id key: a deleted person's digested ids name their profiles and events.
+    secrets: ['experimentId'],
     memoryMb: 256,
     // A run stops 5 s before this; a shorter run than the schedule keeps runs from overlapping.
     timeoutSeconds: 50,
@@ -182,6 +193,35 @@ export const routes: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/override', function: 'decide', operation: 'override', throttle: 'decisions' },
   { method: 'POST', path: '/v1/lookup', function: 'decide', operation: 'lookup', throttle: 'decisions' },
   { method: 'POST', path: '/v1/save', function: 'decide', operation: 'save', throttle: 'decisions' },
+  // Agent's REST user profile service plugin: POST by default, GET when its lookupMethod/saveMethod say so.
+  {
+    method: 'POST',
+    path: '/v1/ups/lookup',
+    function: 'decide',
+    operation: 'restProfileLookup',
+    throttle: 'decisions',
+  },
+  {
+    method: 'GET',
+    path: '/v1/ups/lookup',
+    function: 'decide',
+    operation: 'restProfileLookup',
+    throttle: 'decisions',
+  },
+  {
+    method: 'POST',
+    path: '/v1/ups/save',
+    function: 'decide',
+    operation: 'restProfileSave',
+    throttle: 'decisions',
+  },
+  {
+    method: 'GET',
+    path: '/v1/ups/save',
+    function: 'decide',
+    operation: 'restProfileSave',
+    throttle: 'decisions',
+  },
   { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config', throttle: 'decisions' },
   { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile', throttle: 'decisions' },
   {

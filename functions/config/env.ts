@@ -131,6 +131,16 @@ export const variables = {
     z._default(z.url(), 'https://logx.optimizely.com/v1/events'),
     'a URL',
   ),
+  OPTIMIZELY_CMAB_PREDICTION_ENDPOINT: variable(
+    'deploy',
+    z._default(z.string().check(z.includes('%s')), 'https://prediction.cmab.optimizely.com/predict/%s'),
+    'a URL containing %s where the CMAB rule id goes',
+  ),
+  OPTIMIZELY_CMAB_TIMEOUT_MS: variable(
+    'deploy',
+    z._default(positiveInt.check(z.lte(10_000)), 1_000),
+    'a whole number of ms from 1 to 10000 (a failed prediction is tried twice, so a CMAB decision can take twice this)',
+  ),
   DATAFILE_REVALIDATE_SECONDS: variable('deploy', z._default(positiveInt, 60), 'a whole number ≥ 1'),
   EVENT_DELIVERY_TIMEOUT_MS: variable(
     'deploy',

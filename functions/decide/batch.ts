@@ -2,7 +2,8 @@
  * Optimizely Agent's POST /v1/batch: many operations in one request, each served by this function's
  * own operations (same validation, same answers) as the authenticated caller of the batch. Like
  * Agent, an operation sees only its own headers (an SDK key is not inherited from the batch) and
- * its status is reported per item; the batch itself answers 200.
+ * its status is reported per item; the batch itself answers 200. Agent reads each operation's body
+ * back into a Go map, so an item's body has its keys sorted at every depth.
  *
  * Agent's limit on operations stays (BATCH_OPERATIONS_LIMIT); what one batch can cost is bounded
  * besides (docs/operations.md#what-one-request-can-cost): the identifiers its operations name
@@ -15,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { timeLeft } from '../core/deadline';
 import { DependencyUnavailableError, InvalidRequestError, LimitExceededError } from '../core/errors';
+import { goValue } from '../core/go-json';
 import type * as z from '../core/zod';
 import type { HttpEvent, HttpResult } from '../http/api-gateway';
 import { errorAnswer } from '../http/error-response';
@@ -96,7 +98,7 @@ function operationEvent(
 function parsedBody(result: HttpResult): unknown {
   if (typeof result.body !== 'string' || result.body === '') return null;
   try {
-    return JSON.parse(result.body);
+    return goValue(JSON.parse(result.body));
   } catch {
     return null;
   }

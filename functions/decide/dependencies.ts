@@ -11,6 +11,7 @@ import { createEventDelivery } from '../events/delivery';
 import { createEventSender } from '../events/event-sender';
 import { redeliveryPolicyFromConfig } from '../events/redelivery-policy';
 import { apiKeyAuth } from '../http/auth';
+import { outboundFetch } from '../http/outbound';
 import { experimentIdsFromConfig } from '../identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
 import { identityRulesFromConfig } from '../identity/rules';
@@ -19,6 +20,7 @@ import { observabilityFor } from '../observability/setup';
 import { datafileSourceFromConfig } from '../optimizely/datafile-source';
 import { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import { createProjectRegistry } from '../optimizely/projects';
+import { boundedRequestHandler } from '../optimizely/sdk';
 import { DynamoDbDatafileStore } from '../storage/datafile-store';
 import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../storage/dynamodb-agent-stores';
 import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
@@ -105,6 +107,10 @@ export function decideDependencies(
         personalAttributes: config.PERSONAL_ATTRIBUTES,
         observability,
         ...(agentState.profiles ? { userProfileService: agentState.profiles.bridge } : {}),
+        cmab: {
+          predictionEndpointTemplate: config.OPTIMIZELY_CMAB_PREDICTION_ENDPOINT,
+          requestHandler: boundedRequestHandler(outboundFetch, config.OPTIMIZELY_CMAB_TIMEOUT_MS),
+        },
       }),
       dispatcher,
       events,

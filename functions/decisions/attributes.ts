@@ -94,3 +94,26 @@ export function buildAttributes(input: AttributeInput): Attributes {
   }
   return out;
 }
+
+/** The attributes Crosswalk itself holds for the person: their declared traits, audiences and account traits. */
+export function storedAttributes(input: Omit<AttributeInput, 'requestAttributes'>): Attributes {
+  return declaredProfileAttributes({ ...input, requestAttributes: {} });
+}
+
+/**
+ * True when the request's `userAttributes` change what the SDK is given: a key it keeps (declared,
+ * or an allowed `$opt_` key), or a null that removes a stored attribute. Keys the datafile does not
+ * declare are dropped before the SDK sees them, so they change nothing.
+ */
+export function requestChangesAttributes(input: AttributeInput): boolean {
+  const keys = Object.keys(input.requestAttributes);
+  if (keys.length === 0) return false;
+  const stored = declaredProfileAttributes(input);
+  for (const key of keys) {
+    if (key.startsWith(RESERVED_PREFIX) && !input.allowReserved) continue;
+    if (input.requestAttributes[key] === null) {
+      if (Object.hasOwn(stored, key)) return true;
+    } else if (keep(key, input.declared, input.allowReserved)) return true;
+  }
+  return false;
+}

@@ -6,19 +6,34 @@
  * (functions/decide/dependencies.ts).
  */
 import { NoIdentifierError } from '../core/errors';
+import { isPromise } from '../core/maybe-promise';
 import type { EventDelivery } from '../events/delivery';
 import type { EventBatch } from '../events/event-batch';
 import type { ExperimentIds } from '../identity/experiment-id';
-import type { Identifier } from '../identity/identifiers';
+import { type Identifier, normalizeIdentifier } from '../identity/identifiers';
 import type { IdentityReader } from '../identity/model';
 import type { IdentityRules } from '../identity/rules';
 import type { Observability } from '../observability/logger';
+import { qualifiesForExperiment } from '../optimizely/audiences';
 import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
 import type { ExperimentBucketMap } from '../storage/agent-stores';
 import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
-import { type AgentState, decideWithState, loadState, storeProfile } from './agent-state';
-import { type Attributes, buildAttributes } from './attributes';
+import {
+  type AgentState,
+  decideWithState,
+  honourEntries,
+  type LoadedState,
+  loadState,
+  storeProfile,
+} from './agent-state';
+import {
+  type AttributeInput,
+  type Attributes,
+  buildAttributes,
+  requestChangesAttributes,
+  storedAttributes,
+} from './attributes';
 import {
   type AgentDecision,
   type DecideOptionName,
@@ -56,6 +71,12 @@ export interface PersonRequest {
   userId?: string | undefined;
   identifiers?: Record<string, string> | undefined;
   userAttributes: Attributes;
+  /**
+   * True for an operator key: Optimizely Agent's answer in full, with Crosswalk's identity block
+   * when asked. False for a client key, whose answer carries nothing it did not send
+   * (docs/api.md, "What a client key gets").
+   */
+  operator: boolean;
 }
 
 /**
@@ -104,11 +125,14 @@ export async function resolvePerson(
   );
   const profile = read.ok ? read.value : null;
   const requested = request.userId?.trim() || undefined;
+  // A client key is answered with the identifier it sent; an operator key as before (Agent's echo
+  // of userId, else the experiment id).
+  const sent = requested ?? (request.operator ? undefined : sentValue(request.identifiers, ordered[0]!));
   if (profile) {
     const { id } = await deps.experimentIds.ofProfile(profile);
     return {
       experimentId: id,
-      answerUserId: requested ?? id,
+      answerUserId: sent ?? id,
       userId: profile.userId,
       profile,
       matchedBy: profile.matchedBy,
@@ -122,12 +146,36 @@ export async function resolvePerson(
     throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
   return {
     experimentId: choice.id,
-    answerUserId: requested ?? choice.id,
+    answerUserId: sent ?? choice.id,
     userId: ordered.find((i) => i.type === 'user_id')?.value ?? null,
     profile: null,
     matchedBy: null,
     accountId: null,
     source: read.ok ? 'request' : 'unavailable',
+  };
+}
+
+/** The value, as the caller wrote it, of the request identifier that normalised to `first`. */
+function sentValue(identifiers: Record<string, string> | undefined, first: Identifier): string {
+  for (const [type, value] of Object.entries(identifiers ?? {})) {
+    const normalized = normalizeIdentifier({ type, value });
+    if (normalized.type === first.type && normalized.value === first.value) return value.trim();
+  }
+  return first.value;
+}
+
+function attributeInput(
+  deps: DecisionDependencies,
+  project: Project,
+  person: Person,
+  request: PersonRequest,
+): AttributeInput {
+  return {
+    profile: person.profile,
+    requestAttributes: request.userAttributes,
+    declared: project.forwardedAttributes,
+    accountPrefix: deps.settings.accountPrefix,
+    allowReserved: deps.settings.allowReserved,
   };
 }
 
@@ -137,18 +185,10 @@ function attributesFor(
   person: Person,
   request: PersonRequest,
 ): Attributes {
-  return buildAttributes({
-    profile: person.profile,
-    requestAttributes: request.userAttributes,
-    declared: project.forwardedAttributes,
-    accountPrefix: deps.settings.accountPrefix,
-    allowReserved: deps.settings.allowReserved,
-  });
+  return buildAttributes(attributeInput(deps, project, person, request));
 }
 
 export interface DecideRequest extends PersonRequest, ProjectRequest {
-  /** When false (a client key), answers show only the request's own attributes. */
-  showAllAttributes: boolean;
   keys: readonly string[];
   decideOptions: readonly DecideOptionName[];
   forcedDecisions: readonly ForcedDecision[];
@@ -167,23 +207,64 @@ export async function decideForRequest(
   const [project, person] = await projectAndPerson(deps, request, request, true);
   const attributes = attributesFor(deps, project, person, request);
   const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
-  const state = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
+  const state = honouredFor(deps, project, person, request, loaded);
+  const captured = deps.dispatcher.capture(() =>
     decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       decideFlags(project, person, {
         keys: request.keys,
         attributes,
-        shownAttributes: request.showAllAttributes ? undefined : request.userAttributes,
+        shownAttributes: request.operator ? undefined : request.userAttributes,
         options: request.decideOptions,
         forcedDecisions: request.forcedDecisions,
         accountBucketedFlags: deps.settings.accountBucketedFlags,
-        includeIdentity: request.includeIdentity,
+        includeIdentity: request.operator && request.includeIdentity,
+        withReasons: request.operator,
       }),
     ),
   );
-  await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved);
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
+  if (result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)) {
+    await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
+  }
   await deliverAfterDecide(deps, batches);
   return result.result;
+}
+
+/**
+ * The saved entries a decision honours: all of them for an operator key, as Agent does; for a
+ * client key, only those whose experiment's audiences the attributes Crosswalk itself holds still
+ * qualify for, so no entry can keep a person in an experiment the datafile's rules no longer give
+ * them (docs/agent-compatibility.md#sticky-bucketing-and-client-keys).
+ */
+function honouredFor(
+  deps: DecisionDependencies,
+  project: Project,
+  person: Person,
+  request: PersonRequest,
+  loaded: LoadedState,
+): LoadedState {
+  if (request.operator || loaded.profile === null) return loaded;
+  const held = storedAttributes(attributeInput(deps, project, person, request));
+  return honourEntries(loaded, (experimentId) => qualifiesForExperiment(project, experimentId, held));
+}
+
+/**
+ * Whether a decision may store the profile the SDK changed: never in READ_ONLY; always for an
+ * operator key; for a client key, only when nothing the caller supplied (attributes the SDK was
+ * given, forced decisions) could have shaped it, so no caller can write another person's future.
+ */
+function mayStoreProfile(
+  deps: DecisionDependencies,
+  project: Project,
+  person: Person,
+  request: PersonRequest & { decideOptions?: readonly DecideOptionName[] },
+  forced: boolean,
+): boolean {
+  if (request.decideOptions?.includes('READ_ONLY')) return false;
+  if (request.operator) return true;
+  return !forced && !requestChangesAttributes(attributeInput(deps, project, person, request));
 }
 
 /** Hands decision events to delivery; awaited only when nothing can hold the invocation open after the answer. */
@@ -209,9 +290,18 @@ export async function trackForRequest(
 ): Promise<TrackAnswer> {
   const [project, person] = await projectAndPerson(deps, request, request, true);
   const attributes = attributesFor(deps, project, person, request);
-  const { result, batches } = deps.dispatcher.capture(() =>
-    trackEvent(project, person, request.eventKey, attributes, request.eventTags, request.includeIdentity),
+  const captured = deps.dispatcher.capture(() =>
+    trackEvent(
+      project,
+      person,
+      request.eventKey,
+      attributes,
+      request.eventTags,
+      request.operator && request.includeIdentity,
+    ),
   );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
   if (batches.length > 0) await deps.events.beforeTrackAnswer(batches);
   return result;
 }
@@ -228,8 +318,9 @@ export async function activateForRequest(
   const [project, person] = await projectAndPerson(deps, request, request, true);
   const selected = selectKeys(project, request.query);
   const attributes = attributesFor(deps, project, person, request);
-  const state = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
+  const state = honouredFor(deps, project, person, request, loaded);
+  const captured = deps.dispatcher.capture(() =>
     decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       activateKeys(
         project,
@@ -242,7 +333,11 @@ export async function activateForRequest(
       ),
     ),
   );
-  await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved);
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
+  if (result.saved && mayStoreProfile(deps, project, person, request, false)) {
+    await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
+  }
   await deliverAfterDecide(deps, batches);
   return result.result;
 }
@@ -277,6 +372,7 @@ export async function overrideForRequest(
   const [project, person] = await projectAndPerson(deps, request, {
     userId: request.userId,
     userAttributes: {},
+    operator: true,
   });
   const answer: OverrideAnswer = {
     userId: request.userId,
@@ -322,7 +418,11 @@ export async function lookupProfile(
   request: ProjectRequest & { userId: string },
 ): Promise<{ userId: string; experimentBucketMap: ExperimentBucketMap }> {
   const { store } = profiles(deps);
-  const [, person] = await projectAndPerson(deps, request, { userId: request.userId, userAttributes: {} });
+  const [, person] = await projectAndPerson(deps, request, {
+    userId: request.userId,
+    userAttributes: {},
+    operator: true,
+  });
   const buckets = (await store.get(request.sdkKey, person.experimentId)) ?? {};
   return { userId: request.userId, experimentBucketMap: buckets };
 }
@@ -333,6 +433,10 @@ export async function saveProfile(
   request: ProjectRequest & { userId: string; experimentBucketMap: ExperimentBucketMap },
 ): Promise<void> {
   const { store } = profiles(deps);
-  const [, person] = await projectAndPerson(deps, request, { userId: request.userId, userAttributes: {} });
+  const [, person] = await projectAndPerson(deps, request, {
+    userId: request.userId,
+    userAttributes: {},
+    operator: true,
+  });
   await store.put(request.sdkKey, person.experimentId, request.experimentBucketMap);
 }

@@ -1,6 +1,8 @@
 /** API Gateway HTTP API (payload format 2.0) event and result shapes, and small helpers on them. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { InvalidRequestError, PayloadTooLargeError } from '../core/errors';
+import { goJsonText } from '../core/go-json';
+import { nestingProblem } from '../core/nesting';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -18,18 +20,26 @@ export function jsonBody(event: HttpEvent, maxBytes: number): unknown {
     throw new PayloadTooLargeError(`body: larger than ${maxBytes} bytes (MAX_BODY_BYTES)`);
   }
   if (body.trim() === '') throw new InvalidRequestError('body: empty; expected JSON');
+  let parsed: unknown;
   try {
-    return JSON.parse(body);
+    parsed = JSON.parse(body);
   } catch (error) {
     throw new InvalidRequestError(`body: not valid JSON (${(error as Error).message})`);
   }
+  const problem = nestingProblem(parsed);
+  if (problem) throw new InvalidRequestError(problem);
+  return parsed;
 }
 
+/**
+ * A JSON answer, written as Optimizely Agent writes its bodies (core/go-json.ts): HTML-safe escapes
+ * and a final newline, on every route, errors included.
+ */
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
   return {
     statusCode,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-    body: JSON.stringify(body),
+    body: goJsonText(body),
   };
 }
 

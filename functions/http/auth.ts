@@ -6,7 +6,7 @@
  * configured key. With no key configured at all, a local run is open (as an operator) and a
  * deployed one (`REQUIRE_AUTH`) refuses everything.
  */
-import { hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { SecretsSource } from '../config/secrets';
 import { NotPermittedError, UnauthenticatedError } from '../core/errors';
 import type { HttpEvent } from './api-gateway';
@@ -16,7 +16,10 @@ export type Scope = 'client' | 'admin';
 export interface Caller {
   /** What the key may do: an operator key may do everything a client key may. */
   admin: boolean;
-  /** A short, non-reversible name of the key for logs (never the key); null when auth is off. */
+  /**
+   * A short name of the key for logs (never the key): an HMAC keyed with the deployment's
+   * experiment-id secret (`keyFingerprint`); null when auth is off or no such secret is configured.
+   */
   fingerprint: string | null;
 }
 
@@ -44,22 +47,51 @@ export type Authenticate = (event: HttpEvent, scope: Scope) => Promise<Caller>;
 
 const OPEN: Caller = { admin: true, fingerprint: null };
 
+/** Domain separation: the experiment-id secret keys these fingerprints, and nothing else this way. */
+const FINGERPRINT_LABEL = 'crosswalk/api-key-fingerprint/v1:';
+
 /**
- * The API-key check of one container. Key digests are computed once per key list (the secrets
- * source hands back the same lists until it reloads), not per request.
+ * The name of a key in logs: a keyed HMAC (the deployment's experiment-id secret) of the key,
+ * shortened. Without the secret, log lines cannot be turned back into a key by trying candidates
+ * offline, however short the key. Null when no secret is configured (nothing is logged then).
+ */
+export function keyFingerprint(secret: string | undefined, key: string): string | null {
+  if (!secret) return null;
+  return createHmac('sha256', secret)
+    .update(FINGERPRINT_LABEL + key, 'utf8')
+    .digest('hex')
+    .slice(0, 12);
+}
+
+interface KeyList {
+  digests: Buffer[];
+  /** Fingerprint of each key, for the secret they were computed with. */
+  fingerprints?: { secret: string | undefined; names: (string | null)[] };
+}
+
+/**
+ * The API-key check of one container. Key digests and fingerprints are computed once per key list
+ * (the secrets source hands back the same lists until it reloads), not per request.
  */
 export function apiKeyAuth(secrets: SecretsSource, options: { requireAuth: boolean }): Authenticate {
-  const digests = new WeakMap<readonly string[], Buffer[]>();
-  const digestsOf = (keys: readonly string[]) => {
-    let list = digests.get(keys);
+  const lists = new WeakMap<readonly string[], KeyList>();
+  const listOf = (keys: readonly string[]) => {
+    let list = lists.get(keys);
     if (!list) {
-      list = keys.map(digest);
-      digests.set(keys, list);
+      list = { digests: keys.map(digest) };
+      lists.set(keys, list);
     }
     return list;
   };
+  const fingerprintOf = (keys: readonly string[], index: number, secret: string | undefined) => {
+    const list = listOf(keys);
+    if (!list.fingerprints || list.fingerprints.secret !== secret) {
+      list.fingerprints = { secret, names: keys.map((key) => keyFingerprint(secret, key)) };
+    }
+    return list.fingerprints.names[index] ?? null;
+  };
   return async (event, scope) => {
-    const { apiKeys, adminApiKeys } = secrets.fresh() ?? (await secrets.get());
+    const { apiKeys, adminApiKeys, experimentIdSecret } = secrets.fresh() ?? (await secrets.get());
     if (apiKeys.length === 0 && adminApiKeys.length === 0) {
       if (options.requireAuth)
         throw new UnauthenticatedError('No API keys are configured for this deployment');
@@ -70,18 +102,24 @@ export function apiKeyAuth(secrets: SecretsSource, options: { requireAuth: boole
       throw new UnauthenticatedError('Missing API key: send Authorization: Bearer <key> or x-api-key');
     // Every key is compared, so the time taken does not tell which one nearly matched.
     const presentedDigest = digest(presented);
-    let client = false;
-    let admin = false;
-    for (const keyDigest of digestsOf(apiKeys))
-      client = timingSafeEqual(presentedDigest, keyDigest) || client;
-    for (const keyDigest of digestsOf(adminApiKeys))
-      admin = timingSafeEqual(presentedDigest, keyDigest) || admin;
-    if (!client && !admin) throw new UnauthenticatedError('Invalid API key');
-    if (scope === 'admin' && !admin) {
+    let client = -1;
+    let admin = -1;
+    listOf(apiKeys).digests.forEach((keyDigest, i) => {
+      if (timingSafeEqual(presentedDigest, keyDigest)) client = i;
+    });
+    listOf(adminApiKeys).digests.forEach((keyDigest, i) => {
+      if (timingSafeEqual(presentedDigest, keyDigest)) admin = i;
+    });
+    if (client < 0 && admin < 0) throw new UnauthenticatedError('Invalid API key');
+    if (scope === 'admin' && admin < 0) {
       throw new NotPermittedError(
         'This route needs an operator key (ADMIN_API_KEYS); the key sent is a client key',
       );
     }
-    return { admin, fingerprint: presentedDigest.toString('hex').slice(0, 12) };
+    const fingerprint =
+      admin >= 0
+        ? fingerprintOf(adminApiKeys, admin, experimentIdSecret)
+        : fingerprintOf(apiKeys, client, experimentIdSecret);
+    return { admin: admin >= 0, fingerprint };
   };
 }

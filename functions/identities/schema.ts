@@ -6,13 +6,10 @@
  * identifiers are everywhere (DynamoDB keys are limited in bytes, not characters).
  */
 import * as z from '../core/zod';
+import { identifierText } from '../identity/identifier-schema';
 
 const byteCapped = (what: string, max: number, setting: string) =>
-  z.string().check(
-    z.minLength(1, `${what} is required`),
-    z.refine((s) => s.isWellFormed(), `${what} is not well-formed Unicode`),
-    z.refine((s) => Buffer.byteLength(s, 'utf8') <= max, `${what} is longer than ${max} bytes (${setting})`),
-  );
+  identifierText(what, max, setting, `${what} is required`);
 
 /** Unknown fields of a lookup body are ignored, as decide ignores them. */
 export function identifierSchema(maxIdentifierBytes: number) {

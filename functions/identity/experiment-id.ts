@@ -11,8 +11,9 @@
  *   first, then device ids, other non-personal types, the user id, and personal types last.
  * - A person Segment does not know yet is decided on the anchor of the request's identifiers by the
  *   same ranking, so the id used while unknown is the id their profile gets when Segment links it.
- * - Personal identifier types (email, phone by default) are never used as, or inside, an id: an
- *   anchor of a personal type becomes a keyed, non-reversible digest (HMAC-SHA256 with a secret).
+ * - Personal identifiers are never used as, or inside, an id: an anchor of a personal type (email,
+ *   phone by default), or of any type whose value looks like an email address or a phone number
+ *   (personal-values.ts), becomes a keyed, non-reversible digest (HMAC-SHA256 with a secret).
  * - When two profiles merge, the merged one keeps the id of the one seen first; the younger
  *   profile's surface changes variation once. That is the one unavoidable flip (docs/identity-rules.md).
  */
@@ -21,7 +22,8 @@ import type { Config } from '../config/env';
 import type { SecretsSource } from '../config/secrets';
 import { ConfigurationError } from '../core/errors';
 import { LruCache } from '../core/lru-cache';
-import type { Identifier } from './identifiers';
+import { type Identifier, identifierKey } from './identifiers';
+import { isPersonalIdentifier } from './personal-values';
 import type { IdentityRules } from './rules';
 
 export interface SightedIdentifier extends Identifier {
@@ -30,22 +32,19 @@ export interface SightedIdentifier extends Identifier {
 }
 
 /** Anonymous → device → other non-personal → user id → personal; lower ranks anchor first. */
-export function anchorRank(rules: IdentityRules, type: string): number {
-  if (rules.personalTypes.has(type)) return 4;
+export function anchorRank(rules: IdentityRules, identifier: Identifier): number {
+  const { type } = identifier;
+  if (isPersonalIdentifier(rules, identifier)) return 4;
   if (type === 'anonymous_id') return 0;
   if (/^(ios|android)\./.test(type) || type === 'device_id') return 1;
   if (type === 'user_id') return 3;
   return 2;
 }
 
-export function isPersonal(rules: IdentityRules, type: string): boolean {
-  return rules.personalTypes.has(type);
-}
-
 /** Orders two identifiers seen at the same time: the first would anchor (rank, then type, then value). */
 export function compareAnchorTies(rules: IdentityRules, a: Identifier, b: Identifier): number {
   return (
-    anchorRank(rules, a.type) - anchorRank(rules, b.type) ||
+    anchorRank(rules, a) - anchorRank(rules, b) ||
     (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) ||
     (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)
   );
@@ -116,6 +115,13 @@ export interface ExperimentIds {
   ofProfile(profile: AnchoredProfile): Promise<ExperimentIdChoice>;
   /** The experiment id of someone not known yet, from the request's identifiers. */
   ofRequest(identifiers: readonly Identifier[]): Promise<ExperimentIdChoice | undefined>;
+  /**
+   * Every experiment id a person with these identifiers may have been decided on: each identifier's
+   * own id (a request anchors on one of them), and, for values of a non-personal type, the raw value
+   * (the id a value that looks personal had before such values were digested). What a Segment
+   * delete erases saved profiles, overrides and queued events by (erasure.ts).
+   */
+  everyIdOf(identifiers: readonly Identifier[]): Promise<string[]>;
 }
 
 /**
@@ -138,9 +144,9 @@ export function createExperimentIds(options: {
   });
 
   async function idOf(anchor: Identifier, rule: ExperimentIdRule): Promise<ExperimentIdChoice> {
-    if (!isPersonal(rules, anchor.type))
+    if (!isPersonalIdentifier(rules, anchor))
       return { id: anchor.value, fromType: anchor.type, digested: false, rule };
-    const key = `${anchor.type}\u0000${anchor.value}`;
+    const key = identifierKey(anchor);
     let id = digests.get(key);
     if (id === undefined) {
       const secret = await options.secret();
@@ -157,6 +163,14 @@ export function createExperimentIds(options: {
         return idOf({ type: 'user_id', value: profile.userId }, 'user-id');
       }
       return idOf(profile.anchor, profile.anchorRule);
+    },
+    async everyIdOf(identifiers) {
+      const ids = new Set<string>();
+      for (const identifier of identifiers) {
+        ids.add((await idOf(identifier, 'earliest-identifier')).id);
+        if (!rules.personalTypes.has(identifier.type)) ids.add(identifier.value);
+      }
+      return [...ids];
     },
     async ofRequest(identifiers) {
       const userId = options.bucketOnUserId ? identifiers.find((i) => i.type === 'user_id') : undefined;

@@ -38,12 +38,47 @@ export function normalizeIdentifier(identifier: Identifier): Identifier {
   return { type, value };
 }
 
-/** The in-memory key of an identifier (maps, sets, cache keys). */
+/**
+ * The in-memory key of an identifier (maps, sets, cache keys): JSON of the pair, so no type or
+ * value, whatever characters it holds, can be mistaken for another pair.
+ */
 export function identifierKey(identifier: Identifier): string {
-  return `${identifier.type}\u0000${identifier.value}`;
+  return JSON.stringify([identifier.type, identifier.value]);
 }
 
-/** The in-memory key of an ordered identifier list. */
+/** The in-memory key of an ordered identifier list (JSON of the pairs, for the same reason). */
 export function identifierListKey(identifiers: readonly Identifier[]): string {
-  return identifiers.map(identifierKey).join('\u0001');
+  return JSON.stringify(identifiers.map((i) => [i.type, i.value]));
+}
+
+/**
+ * C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F): never part of a real identifier,
+ * and refused wherever one comes in (requests and Segment events), so no value can forge a
+ * separator of a stored key.
+ */
+export function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+
+/**
+ * The rules every identifier value follows, whichever route or field it arrives in (a decide's
+ * `userId` or `identifiers`, a Segment event's ids, override/lookup/save): well-formed Unicode (no
+ * lone surrogate, which would turn into U+FFFD and merge different ids), no control character, and
+ * at most `maxBytes` UTF-8 bytes. Answers the broken rule, or undefined.
+ */
+export function identifierValueProblem(
+  what: string,
+  value: string,
+  maxBytes: number,
+  setting = 'MAX_IDENTIFIER_BYTES',
+): string | undefined {
+  if (!value.isWellFormed()) return `${what}: not well-formed Unicode (lone surrogate)`;
+  if (hasControlCharacter(value)) return `${what}: contains a control character`;
+  const size = Buffer.byteLength(value, 'utf8');
+  if (size > maxBytes) return `${what}: ${size} bytes; at most ${maxBytes} (${setting})`;
+  return undefined;
 }

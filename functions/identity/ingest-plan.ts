@@ -209,6 +209,19 @@ export function planIngest(input: {
   /** The change's marker, and for a delete its tombstones, committed with it. */
   const markerOps = (i: number): WriteOp[] => [
     { kind: 'put-message', messageId: changes[i]!.messageId, expiresAt: clock.messageExpiresAt },
+    // What was derived from the person (saved bucketing, overrides, queued events) is erased by a
+    // durable follow-up, committed with the delete itself (identity/erasure.ts).
+    ...((tombstonesOf.get(i)?.length ?? 0) > 0
+      ? [
+          {
+            kind: 'put-erasure',
+            messageId: changes[i]!.messageId,
+            identifiers: tombstonesOf.get(i)!,
+            requestedAt: clock.receivedAt,
+            expiresAt: clock.tombstoneExpiresAt,
+          } satisfies WriteOp,
+        ]
+      : []),
     ...(tombstonesOf.get(i) ?? []).map(
       (identifier): WriteOp => ({
         kind: 'put-tombstone',

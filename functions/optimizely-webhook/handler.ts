@@ -7,6 +7,7 @@
  */
 import type { SecretsSource } from '../config/secrets';
 import { InvalidRequestError, UnauthenticatedError } from '../core/errors';
+import { nestingProblem } from '../core/nesting';
 import * as z from '../core/zod';
 import { header, json, rawBody } from '../http/api-gateway';
 import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
@@ -42,6 +43,8 @@ export function createOptimizelyWebhookHandler(deps: OptimizelyWebhookDependenci
         } catch {
           throw new InvalidRequestError('Request body is not valid JSON');
         }
+        const tooDeep = nestingProblem(body);
+        if (tooDeep) throw new InvalidRequestError(tooDeep);
         const parsed = optimizelyWebhookSchema.safeParse(body);
         if (!parsed.success) throw new InvalidRequestError(z.describeIssues(parsed.error));
         if (parsed.data.event !== 'project.datafile_updated') {

@@ -1,19 +1,27 @@
 /** What the redelivery function needs, built once per container from the configuration. */
 import type { Config } from '../config/env';
+import { secretsSource } from '../config/secrets';
 import { createEventSender } from '../events/event-sender';
-import type { RedeliveryDependencies } from '../events/redelivery';
 import { redeliveryPolicyFromConfig } from '../events/redelivery-policy';
+import { experimentIdsFromConfig } from '../identity/experiment-id';
+import { identityRulesFromConfig } from '../identity/rules';
 import { observabilityFor } from '../observability/setup';
+import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../storage/dynamodb-agent-stores';
 import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
+import { DynamoDbErasureJobs } from '../storage/dynamodb-erasure-jobs';
 import { DynamoDbEventOutbox } from '../storage/event-outbox';
+import type { RedeliveryFunctionDependencies } from './handler';
 
 export function redeliveryDependencies(
   config: Config,
   clients: DependencyClients = {},
-): RedeliveryDependencies {
+): RedeliveryFunctionDependencies {
   const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
+  const tableName = config.TABLE_NAME;
+  const observability = observabilityFor(config);
+  const outbox = new DynamoDbEventOutbox({ client, tableName });
   return {
-    outbox: new DynamoDbEventOutbox({ client, tableName: config.TABLE_NAME }),
+    outbox,
     // One try per run: the next attempt is scheduled by the outbox, with backoff.
     sender: createEventSender({
       endpoint: config.OPTIMIZELY_EVENT_ENDPOINT,
@@ -21,6 +29,18 @@ export function redeliveryDependencies(
       attempts: 1,
     }),
     policy: redeliveryPolicyFromConfig(config),
-    observability: observabilityFor(config),
+    observability,
+    // Stores are erased whether or not this deployment uses them now: items written while it did remain.
+    erasure: {
+      jobs: new DynamoDbErasureJobs({ client, tableName }),
+      experimentIds: experimentIdsFromConfig(config, identityRulesFromConfig(config), secretsSource(config)),
+      profiles: new DynamoDbUserProfileStore({ client, tableName, ttlDays: config.USER_PROFILE_TTL_DAYS }),
+      overrides: new DynamoDbOverrideStore({ client, tableName, ttlDays: config.OVERRIDE_TTL_DAYS }),
+      outbox,
+      configuredSdkKeys: [
+        ...new Set([config.OPTIMIZELY_SDK_KEY, ...(config.OPTIMIZELY_SDK_KEYS ?? [])]),
+      ].filter((key): key is string => key !== undefined && key !== '*'),
+      observability,
+    },
   };
 }

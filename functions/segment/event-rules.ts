@@ -7,7 +7,9 @@
  */
 import type { Config } from '../config/env';
 import { RESERVED_KEYS, reservedKeyIn } from '../core/dict';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../core/nesting';
 import type { IdentityChange } from '../identity/graph';
+import { identifierValueProblem } from '../identity/identifiers';
 
 export interface EventLimits {
   /** Serialized size of one event (Segment's own ingestion limit is 32 KB). */
@@ -35,26 +37,11 @@ export function eventLimitsFromConfig(config: Config): EventLimits {
 }
 
 /** Nesting allowed in an event: Segment events are a few levels deep; this bounds every recursive walk. */
-export const MAX_EVENT_DEPTH = 32;
+export const MAX_EVENT_DEPTH = MAX_JSON_DEPTH;
 /** Clock skew allowed between the sender and us: events timestamped further ahead are refused. */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 
 const bytes = (value: string) => Buffer.byteLength(value, 'utf8');
-
-/**
- * True when `value` nests deeper than `max` arrays/objects. Iterative, so a 20,000-deep array is
- * measured, not a stack overflow.
- */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
 
 /**
  * Checks on the raw event, before it is parsed: nesting, size, and the keys of the objects that
@@ -134,10 +121,5 @@ export function changeProblem(
 }
 
 function identifierProblem(what: string, value: string, limits: EventLimits): string | undefined {
-  if (!value.isWellFormed()) return `${what}: not well-formed Unicode (lone surrogate)`;
-  const size = bytes(value);
-  if (size > limits.maxIdentifierBytes) {
-    return `${what}: ${size} bytes; at most ${limits.maxIdentifierBytes} (MAX_IDENTIFIER_BYTES)`;
-  }
-  return undefined;
+  return identifierValueProblem(what, value, limits.maxIdentifierBytes);
 }

@@ -14,9 +14,10 @@
  */
 import type { SecretsSource } from '../config/secrets';
 import { InvalidRequestError, UnauthenticatedError } from '../core/errors';
+import { nestedDeeperThan } from '../core/nesting';
 import { type HttpEvent, header, rawBody } from '../http/api-gateway';
 import { verifySegmentSignature, verifyWebhookToken } from '../http/webhook-auth';
-import { MAX_EVENT_DEPTH, nestedDeeperThan } from './event-rules';
+import { MAX_EVENT_DEPTH } from './event-rules';
 
 export interface SegmentRequestOptions {
   secrets: SecretsSource;

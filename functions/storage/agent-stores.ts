@@ -14,10 +14,16 @@ export interface OverrideStore {
   get(sdkKey: string, userId: string, experimentKey: string): Promise<string | null>;
   put(sdkKey: string, userId: string, experimentKey: string, variationKey: string): Promise<void>;
   remove(sdkKey: string, userId: string, experimentKey: string): Promise<void>;
+  /** Every SDK key an override was ever set for (what an erasure must look through). */
+  projects(): Promise<string[]>;
 }
 
 export interface UserProfileStore {
   get(sdkKey: string, userId: string): Promise<ExperimentBucketMap | null>;
   /** Replaces the person's whole profile, as Agent's save does. */
   put(sdkKey: string, userId: string, buckets: ExperimentBucketMap): Promise<void>;
+  /** Deletes the person's profile (a Segment delete's erasure); true when there was one. */
+  remove(sdkKey: string, userId: string): Promise<boolean>;
+  /** Every SDK key a profile was ever saved for (what an erasure must look through). */
+  projects(): Promise<string[]>;
 }

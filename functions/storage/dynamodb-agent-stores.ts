@@ -3,6 +3,12 @@
  *
  *   OVERRIDE#<sdkKey>          / ["<userId>","<experimentKey>"]   variationKey (TTL)
  *   UPS#<sdkKey>#<userId>      / UPS                        experiment bucket map, JSON (TTL)
+ *   OVERRIDE#                  / <sdkKey>                   registry: projects with overrides
+ *   UPS#                       / <sdkKey>                   registry: projects with saved profiles
+ *
+ * The registries (partitions no real key can name: an SDK key is never empty) list the projects a
+ * Segment delete's erasure must look through when the deployment serves any SDK key
+ * (OPTIMIZELY_SDK_KEYS=*): written along with a project's first override or profile of a container.
  *
  * Overrides of a project share a partition, so a container reads them all in one Query and caches
  * them briefly (decisions/agent-state.ts): a decide pays no request for them in steady state.
@@ -36,6 +42,8 @@ export interface AgentStoreOptions {
   now?: () => number;
 }
 
+const REGISTRY_TTL_DAYS = 400;
+
 abstract class AgentItems {
   protected readonly client: DynamoDBClient;
   protected readonly tableName: string;
@@ -59,6 +67,50 @@ abstract class AgentItems {
 
   protected send<T>(command: { input: unknown }): Promise<T> {
     return sendCommand<T>(this.client, command);
+  }
+
+  private readonly registered = new Set<string>();
+
+  /**
+   * Records `sdkKey` in this family's registry, once per container (`write` runs alongside, so the
+   * first write of a project costs no extra round trip in time, and later ones nothing at all).
+   */
+  protected async withRegistry(prefix: string, sdkKey: string, write: Promise<unknown>): Promise<void> {
+    if (this.registered.has(sdkKey)) {
+      await write;
+      return;
+    }
+    const register = this.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          [PK]: { S: prefix },
+          [SK]: { S: sdkKey },
+          [TTL]: { N: String(Math.floor(this.now() / 1000) + REGISTRY_TTL_DAYS * DAY) },
+        },
+      }),
+    );
+    await Promise.all([write, register]);
+    this.registered.add(sdkKey);
+  }
+
+  protected async registry(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': PK },
+          ExpressionAttributeValues: { ':pk': { S: prefix } },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) if (item[SK]?.S) keys.push(item[SK].S);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return keys;
   }
 }
 
@@ -108,7 +160,7 @@ export class DynamoDbOverrideStore extends AgentItems implements OverrideStore {
   }
 
   async put(sdkKey: string, userId: string, experimentKey: string, variationKey: string): Promise<void> {
-    await this.send(
+    const write = this.send(
       new PutItemCommand({
         TableName: this.tableName,
         Item: {
@@ -120,6 +172,11 @@ export class DynamoDbOverrideStore extends AgentItems implements OverrideStore {
         },
       }),
     );
+    await this.withRegistry(KEY_PREFIX.override, sdkKey, write);
+  }
+
+  projects(): Promise<string[]> {
+    return this.registry(KEY_PREFIX.override);
   }
 
   async remove(sdkKey: string, userId: string, experimentKey: string): Promise<void> {
@@ -143,7 +200,7 @@ export class DynamoDbUserProfileStore extends AgentItems implements UserProfileS
   }
 
   async put(sdkKey: string, userId: string, buckets: ExperimentBucketMap): Promise<void> {
-    await this.send(
+    const write = this.send(
       new PutItemCommand({
         TableName: this.tableName,
         Item: {
@@ -153,5 +210,21 @@ export class DynamoDbUserProfileStore extends AgentItems implements UserProfileS
         },
       }),
     );
+    await this.withRegistry(KEY_PREFIX.userProfile, sdkKey, write);
+  }
+
+  async remove(sdkKey: string, userId: string): Promise<boolean> {
+    const { Attributes } = await this.send<{ Attributes?: Item }>(
+      new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: this.key(sdkKey, userId),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Attributes !== undefined;
+  }
+
+  projects(): Promise<string[]> {
+    return this.registry(KEY_PREFIX.userProfile);
   }
 }

@@ -6,6 +6,8 @@
  *                                 format (2 since stable experiment ids; absent = legacy)
  *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, version
  *   ID#<type>#<value>  / TOMB     tombstone of a deleted identifier: deletedAt (TTL)
+ *   ERASE#             / <when>#<messageId>  a delete's erasure job, written with its tombstones
+ *                                 (its format: dynamodb-erasure-jobs.ts)
  *   MSG#<messageId>    / MSG      idempotency marker (TTL)
  *
  * States and snapshots are stored as JSON strings: they are read and written whole, never queried
@@ -27,6 +29,7 @@ import { backoffDelay, sleep } from '../core/retry';
 import { type Identifier, identifierKey } from '../identity/identifiers';
 import type { AccountState, ProfileSnapshot, ProfileState } from '../identity/profile';
 import { sendCommand } from './dynamodb-client';
+import { erasureJobItem } from './dynamodb-erasure-jobs';
 import type {
   IdentifierExpectation,
   IdentityStore,
@@ -94,8 +97,12 @@ export function messageItemKey(messageId: string): Key {
 function toKey(key: Key): Item {
   return { [PK]: { S: key.pk }, [SK]: { S: key.sk } };
 }
+/** The in-memory name of an item key: JSON of the pair, so no key text can pass for another pair. */
+function keyName(key: Key): string {
+  return JSON.stringify([key.pk, key.sk]);
+}
 function keyString(item: Item): string {
-  return `${item[PK]?.S}\u0000${item[SK]?.S}`;
+  return keyName({ pk: item[PK]?.S ?? '', sk: item[SK]?.S ?? '' });
 }
 function num(item: Item, name: string): number {
   return Number(item[name]?.N ?? '0');
@@ -155,7 +162,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
     consistent = true,
   ): Promise<Map<string, Item>> {
     const unique = new Map<string, Key>();
-    for (const key of keys) unique.set(`${key.pk}\u0000${key.sk}`, key);
+    for (const key of keys) unique.set(keyName(key), key);
     const all = [...unique.values()];
     const found = new Map<string, Item>();
     if (all.length === 1) {
@@ -212,7 +219,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
     const items = await this.batchGet(messageIds.map(messageItemKey), '#pk, #sk, #ttl');
     const seen = new Set<string>();
     for (const id of messageIds) {
-      const item = items.get(`${messageItemKey(id).pk}\u0000${MSG_SK}`);
+      const item = items.get(keyName(messageItemKey(id)));
       if (item && !this.expired(item)) seen.add(id);
     }
     return seen;
@@ -252,7 +259,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
     const out = new Map<string, Tombstone>();
     for (const identifier of identifiers) {
       const key = tombstoneItemKey(identifier);
-      const item = items.get(`${key.pk}\u0000${key.sk}`);
+      const item = items.get(keyName(key));
       if (item && !this.expired(item))
         out.set(identifierKey(identifier), { identifier, deletedAt: num(item, 'deletedAt') });
     }
@@ -266,7 +273,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
     const out = new Map<string, StoredIdentifier>();
     for (const identifier of identifiers) {
       const key = identifierItemKey(identifier);
-      const item = items.get(`${key.pk}\u0000${key.sk}`);
+      const item = items.get(keyName(key));
       if (!item) continue;
       out.set(identifierKey(identifier), {
         identifier,
@@ -286,7 +293,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
     const profiles = new Map<string, StoredProfile>();
     const accounts = new Map<string, StoredAccount>();
     for (const id of profileIds) {
-      const item = items.get(`${profileItemKey(id).pk}\u0000${PROFILE_SK}`);
+      const item = items.get(keyName(profileItemKey(id)));
       if (!item) continue;
       profiles.set(id, {
         state: { id, ...(JSON.parse(str(item, 'state')) as Omit<ProfileState, 'id'>) },
@@ -297,7 +304,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
       });
     }
     for (const id of accountIds) {
-      const item = items.get(`${accountItemKey(id).pk}\u0000${ACCOUNT_SK}`);
+      const item = items.get(keyName(accountItemKey(id)));
       if (item) accounts.set(id, this.toAccount(id, item));
     }
     return { profiles, accounts };
@@ -508,6 +515,8 @@ export class DynamoDbIdentityStore implements IdentityStore {
             },
           },
         };
+      case 'put-erasure':
+        return { Put: { TableName, Item: erasureJobItem(op) } };
       case 'put-account': {
         const { id, ...state } = op.state;
         return {

@@ -178,8 +178,83 @@ export class DynamoDbOutboxWriter implements OutboxWriter {
   }
 }
 
+/** What a Segment delete's erasure needs of the outbox (identity/erasure.ts). */
+export interface OutboxEraser {
+  /**
+   * Removes every stored event of these visitors (experiment ids), due or not. `complete` is false
+   * when an item moved while it was being rewritten (a redelivery claimed it): run again.
+   */
+  eraseVisitors(visitorIds: ReadonlySet<string>): Promise<{ events: number; complete: boolean }>;
+}
+
 /** The redelivery function's adapter: the writer, plus finding what is due and claiming it. */
-export class DynamoDbEventOutbox extends DynamoDbOutboxWriter implements EventOutbox {
+export class DynamoDbEventOutbox extends DynamoDbOutboxWriter implements EventOutbox, OutboxEraser {
+  async eraseVisitors(visitorIds: ReadonlySet<string>): Promise<{ events: number; complete: boolean }> {
+    let events = 0;
+    let complete = true;
+    if (visitorIds.size === 0) return { events, complete };
+    for (let shard = 0; shard < OUTBOX_SHARDS; shard++) {
+      let start: Item | undefined;
+      do {
+        let page: { Items?: Item[]; LastEvaluatedKey?: Item };
+        try {
+          page = await this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: '#pk = :pk',
+              ExpressionAttributeNames: { '#pk': PK },
+              ExpressionAttributeValues: { ':pk': { S: `${OUTBOX_KEY_PREFIX}${shard}` } },
+              ...(start ? { ExclusiveStartKey: start } : {}),
+            }),
+          );
+        } catch (error) {
+          unavailable('read', error);
+        }
+        for (const item of page.Items ?? []) {
+          const batch = stored(item).batch;
+          const visitors = batch.visitors.filter((v) => !visitorIds.has(v.visitor_id));
+          if (visitors.length === batch.visitors.length) continue;
+          const before = eventCount(batch);
+          const kept = { ...batch, visitors };
+          const condition = {
+            ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PK },
+          };
+          try {
+            if (visitors.length === 0) {
+              await this.client.send(
+                new DeleteItemCommand({
+                  TableName: this.tableName,
+                  Key: keyAttributes(stored(item).ref.keys[0]!),
+                  ...condition,
+                }),
+              );
+            } else {
+              // The same key and schedule; only the batch (and its count) change.
+              await this.client.send(
+                new PutItemCommand({
+                  TableName: this.tableName,
+                  Item: {
+                    ...item,
+                    batch: { B: gzipSync(JSON.stringify(kept)) },
+                    events: { N: String(eventCount(kept)) },
+                  },
+                  ...condition,
+                }),
+              );
+            }
+            events += before - eventCount(kept);
+          } catch (error) {
+            if ((error as Error).name !== 'ConditionalCheckFailedException') unavailable('update', error);
+            complete = false;
+          }
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    return { events, complete };
+  }
+
   async *due(now: number, pageSize: number): AsyncIterable<StoredBatch[]> {
     // '~' sorts after every character of an id, so every item due at `now` is included.
     const upper = `${dueKey(now)}#~`;

@@ -64,6 +64,14 @@ export type WriteOp =
   | { kind: 'delete-identifier'; identifier: Identifier; expected: IdentifierExpectation }
   | { kind: 'put-message'; messageId: string; expiresAt: number }
   | { kind: 'put-tombstone'; identifier: Identifier; deletedAt: number; expiresAt: number }
+  /** A Segment delete's follow-up: what was derived from these identifiers is erased (identity/erasure.ts). */
+  | {
+      kind: 'put-erasure';
+      messageId: string;
+      identifiers: Identifier[];
+      requestedAt: number;
+      expiresAt: number;
+    }
   | {
       kind: 'put-account';
       state: AccountState;

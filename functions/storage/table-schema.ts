@@ -43,6 +43,8 @@ export const KEY_PREFIX = {
   userProfile: 'UPS#',
   /** The Optimizely event outbox: `OUTBOX#<shard>` (storage/event-outbox.ts). */
   outbox: 'OUTBOX#',
+  /** Erasures a Segment delete asked for, until done (storage/dynamodb-erasure-jobs.ts). */
+  erasure: 'ERASE#',
 } as const;
 
 export type ItemFamily = keyof typeof KEY_PREFIX;

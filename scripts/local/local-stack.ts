@@ -72,6 +72,8 @@ export function localEnvironment(source: NodeJS.ProcessEnv, optimizelyBase: stri
     OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE,
     OPTIMIZELY_DATAFILE_URL_TEMPLATE: `${optimizelyBase}/datafiles/%s.json`,
     OPTIMIZELY_EVENT_ENDPOINT: `${optimizelyBase}/v1/events`,
+    // CMAB predictions from the local stand-in (deterministic), never Optimizely's service.
+    OPTIMIZELY_CMAB_PREDICTION_ENDPOINT: `${optimizelyBase}/predict/%s`,
     // EMF lines are for CloudWatch; a terminal is easier to read without them.
     CROSSWALK_METRICS: 'off',
     // As Optimizely Agent's own config.yaml: forced variations for QA on a laptop.

@@ -10,11 +10,14 @@
  * SKIPPED, and the reason is printed. CI never skips them: .ci/run installs Chromium, and with
  * CI=true a missing browser fails the run instead.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Browser, type HTTPRequest, launch, type Page } from 'puppeteer-core';
+import { keyFingerprint } from '../../functions/http/auth';
 import { decide } from '../../scripts/demo/client';
 import { type DemoResult, runDemo } from '../../scripts/demo/run-demo';
 import { ALBERT, ALBERT_IDENTIFIERS } from '../../scripts/demo/story';
@@ -110,6 +113,8 @@ async function setUp(): Promise<void> {
     OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
     OPTIMIZELY_DATAFILE_URL_TEMPLATE: optimizely.datafileUrlTemplate,
     ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
+    // Sticky bucketing on, as `npm start` has it: looking at someone must not save anything.
+    USER_PROFILE_SERVICE: 'dynamodb',
   });
   demo = await runDemo({
     url: app.url,
@@ -384,11 +389,19 @@ inBrowser('identity console in Chromium', () => {
     expect(await text('#unknown')).toContain(`Crosswalk knows nobody by email: ${email} (404)`);
     const direct = await decide<{ identity: { canonicalId: string; source: string } }[]>(
       { url: app!.url, apiKey: LOCAL_ADMIN_API_KEY },
-      { identifiers: { email }, decideOptions: ['DISABLE_DECISION_EVENT'] },
+      { identifiers: { email }, decideOptions: ['READ_ONLY'] },
     );
     const wouldDecideOn = await text('#would-decide-on');
     expect(wouldDecideOn).toMatch(/^cw1_[A-Za-z0-9_-]{27}$/);
     expect(wouldDecideOn).toBe(direct.body[0]!.identity.canonicalId);
+    // Looking is read-only: the mistyped or unknown person got no saved profile from the console.
+    const saved = await table!.client.send(
+      new GetItemCommand({
+        TableName: table!.tableName,
+        Key: { pk: { S: `UPS#local-sample#${wouldDecideOn}` }, sk: { S: 'UPS' } },
+      }),
+    );
+    expect(saved.Item).toBeUndefined();
     expect(await text('#identity-source')).toBe('request');
     expect(await page!.$$eval('#decisions tbody tr', (n) => n.length)).toBe(demo!.rows.size);
     expect(await page!.content()).not.toContain('Albert');
@@ -440,10 +453,13 @@ inBrowser('identity console in Chromium', () => {
         expect.objectContaining({
           route: 'POST /v1/identities/lookup',
           identifierType: 'email',
-          key: expect.stringMatching(/^[0-9a-f]{12}$/),
+          // An HMAC keyed with the deployment's secret, never the key's plain SHA-256 prefix.
+          key: keyFingerprint(app!.config.EXPERIMENT_ID_SECRET, LOCAL_ADMIN_API_KEY),
         }),
       ),
     );
+    const unsalted = createHash('sha256').update(LOCAL_ADMIN_API_KEY).digest('hex').slice(0, 12);
+    expect(serverLines.filter((line) => line.includes(unsalted))).toEqual([]);
     for (const key of [LOCAL_ADMIN_API_KEY, LOCAL_API_KEY, 'not-a-key-of-this-deployment'])
       expect(serverLines.filter((line) => line.includes(key))).toEqual([]);
     expect(serverLines.filter((line) => line.includes(ALBERT.email))).toEqual([]);

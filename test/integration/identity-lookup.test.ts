@@ -4,7 +4,9 @@
  * when unknown, one `profile read` line naming no value and no key), no caching of any answer, and
  * identifier values a path cannot carry.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { keyFingerprint } from '../../functions/http/auth';
 import { identitiesDependencies } from '../../functions/identities/dependencies';
 import { createIdentitiesHandler } from '../../functions/identities/handler';
 import { createObservability } from '../../functions/observability/logger';
@@ -183,9 +185,14 @@ describe('the profile read log line', () => {
       expect.objectContaining({
         route: 'POST /v1/identities/lookup',
         identifierType: 'email',
-        key: expect.stringMatching(/^[0-9a-f]{12}$/),
+        key: keyFingerprint(app!.config.EXPERIMENT_ID_SECRET, ADMIN),
       }),
     ]);
+    // Keyed with the deployment's secret: not the unsalted SHA-256 prefix anyone could recompute.
+    const unsalted = createHash('sha256').update(ADMIN).digest('hex').slice(0, 12);
+    expect(reads[0]!.key).toMatch(/^[0-9a-f]{12}$/);
+    expect(reads[0]!.key).not.toBe(unsalted);
+    expect(lines.join('\n')).not.toContain(unsalted);
     expect(lines.join('\n')).not.toContain(ADMIN);
     expect(lines.join('\n')).not.toContain(ALBERT.email);
   });

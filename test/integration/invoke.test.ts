@@ -70,6 +70,8 @@ describe('npm run invoke', () => {
       claimedElsewhere: 0,
       oldestUndeliveredAgeSeconds: 0,
       complete: true,
+      // No Segment delete is waiting for its erasure.
+      erasure: { jobs: 0, pending: 0, profiles: 0, overrides: 0, events: 0 },
     });
   }, 60_000);
 

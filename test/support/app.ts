@@ -12,7 +12,6 @@ import { type Config, loadConfig } from '../../functions/config/env';
 import { createConsoleHandler } from '../../functions/console/handler';
 import { decideDependencies } from '../../functions/decide/dependencies';
 import { createDecideHandler, type DecideDependencies } from '../../functions/decide/handler';
-import type { RedeliveryReport } from '../../functions/events/redelivery';
 import { createHealthHandler } from '../../functions/health/handler';
 import type { LambdaHttpHandler } from '../../functions/http/http-handler';
 import { identitiesDependencies } from '../../functions/identities/dependencies';
@@ -21,7 +20,11 @@ import { observabilityFor } from '../../functions/observability/setup';
 import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
 import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
 import { redeliveryDependencies } from '../../functions/redelivery/dependencies';
-import { createRedeliveryHandler, type RedeliveryHandler } from '../../functions/redelivery/handler';
+import {
+  createRedeliveryHandler,
+  type RedeliveryHandler,
+  type RedeliveryRun,
+} from '../../functions/redelivery/handler';
 import { type FunctionName, routeKey } from '../../functions/routes';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
@@ -41,6 +44,7 @@ export function testConfig(variables: Record<string, string | undefined>): Confi
     // Never the internet: a test that forgets to name its loopback Optimizely reaches nothing.
     OPTIMIZELY_EVENT_ENDPOINT: 'http://127.0.0.1:9/v1/events',
     OPTIMIZELY_DATAFILE_URL_TEMPLATE: 'http://127.0.0.1:9/datafiles/%s.json',
+    OPTIMIZELY_CMAB_PREDICTION_ENDPOINT: 'http://127.0.0.1:9/predict/%s',
     ...variables,
   });
 }
@@ -81,7 +85,7 @@ export interface TestApp extends BuiltApp {
   server: LocalServer;
   url: string;
   /** Runs the redelivery function once, now. */
-  redeliverNow(): Promise<RedeliveryReport>;
+  redeliverNow(): Promise<RedeliveryRun>;
   /** Present when started with `redeliveryLoop`. */
   loop?: RedeliveryLoop;
   close(): Promise<void>;

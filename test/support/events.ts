@@ -3,10 +3,10 @@
  * tests; what an app's SDK clients produce and what reached a loopback event API, for the
  * integration tests.
  */
-import type { LogEvent } from '@optimizely/optimizely-sdk';
 import { type EventBatch, eventUuids } from '../../functions/events/event-batch';
 import type { EventSender, SendOutcome } from '../../functions/events/event-sender';
 import type { Logger, Observability } from '../../functions/observability/logger';
+import type { LogEvent } from '../../functions/optimizely/sdk';
 
 /** A batch with one conversion event per uuid, all at `timestamp`. */
 export function eventBatch(uuids: readonly string[], timestamp = Date.now()): EventBatch {

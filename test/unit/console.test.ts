@@ -134,6 +134,6 @@ describe('console page, safe by construction', () => {
 
   it('asks the real decide route for the identity block, with no decision events', () => {
     expect(CONSOLE_SCRIPT).toContain("'v1/decide?includeIdentity=true'");
-    expect(CONSOLE_SCRIPT).toContain("['DISABLE_DECISION_EVENT', 'INCLUDE_REASONS']");
+    expect(CONSOLE_SCRIPT).toContain("['READ_ONLY', 'DISABLE_DECISION_EVENT', 'INCLUDE_REASONS']");
   });
 });

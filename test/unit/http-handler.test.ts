@@ -3,13 +3,14 @@
  * `npm run invoke` or `sam local invoke` may capitalise them), every log line of a request carries
  * its context, and errors go through the one error table.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { cachedSecrets } from '../../functions/config/secrets';
 import { currentDeadline } from '../../functions/core/deadline';
 import { DependencyUnavailableError } from '../../functions/core/errors';
 import type { HttpEvent } from '../../functions/http/api-gateway';
-import { apiKeyAuth } from '../../functions/http/auth';
+import { apiKeyAuth, keyFingerprint } from '../../functions/http/auth';
 import { DEADLINE_MARGIN_MS, httpHandler } from '../../functions/http/http-handler';
 import { createObservability, silent } from '../../functions/observability/logger';
 import { recordingObservability } from '../support/events';
@@ -49,7 +50,11 @@ describe('httpHandler', () => {
 
   it('scopes keys: client keys for client routes, operator keys for everything, 403 naming the scope', async () => {
     const authenticate = apiKeyAuth(
-      cachedSecrets(async () => ({ apiKeys: ['client', 'both'], adminApiKeys: ['admin', 'both'] })),
+      cachedSecrets(async () => ({
+        apiKeys: ['client', 'both'],
+        adminApiKeys: ['admin', 'both'],
+        experimentIdSecret: 'fingerprint-secret-0123456789',
+      })),
       { requireAuth: true },
     );
     const as = (key: string) => event({ 'x-api-key': key });
@@ -65,6 +70,10 @@ describe('httpHandler', () => {
     expect(await authenticate(as('both'), 'admin')).toMatchObject({ admin: true });
     const fingerprint = (await authenticate(as('admin'), 'admin')).fingerprint;
     expect(fingerprint).not.toContain('admin');
+    // An HMAC keyed with the deployment's secret, not a hash anyone can recompute from a guess.
+    expect(fingerprint).toBe(keyFingerprint('fingerprint-secret-0123456789', 'admin'));
+    expect(fingerprint).not.toBe(createHash('sha256').update('admin').digest('hex').slice(0, 12));
+    expect(keyFingerprint('another-deployment-secret', 'admin')).not.toBe(fingerprint);
   });
 
   it('is open locally with no key configured, and refuses everything under REQUIRE_AUTH', async () => {

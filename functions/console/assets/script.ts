@@ -10,8 +10,9 @@ export const CONSOLE_SCRIPT = String.raw`// Crosswalk identity console. Runs in 
 // is a text node, never parsed as markup, so traits and identifiers cannot inject any.
 
 const KEY_STORAGE = 'crosswalk.operatorKey';
-// The console looks and explains: its decisions must never count as exposures in Optimizely.
-const DECIDE_OPTIONS = ['DISABLE_DECISION_EVENT', 'INCLUDE_REASONS'];
+// The console looks and explains: its decisions must never count as exposures in Optimizely, nor
+// change the person (READ_ONLY: no saved profile, no event; the saved one is still honoured).
+const DECIDE_OPTIONS = ['READ_ONLY', 'DISABLE_DECISION_EVENT', 'INCLUDE_REASONS'];
 // Identifiers decided side by side when a person is shown; the others are one click away.
 const FIRST_COLUMNS = 6;
 

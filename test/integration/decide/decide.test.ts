@@ -159,16 +159,21 @@ describe('the seed scenario: Albert across surfaces', () => {
       flagKey: 'checkout_redesign',
       ruleKey: 'checkout_redesign_test',
     });
-    // His web anonymous id was seen first (with his user id, at signup): it is his experiment id.
-    expect(answers[1]?.[0]?.identity).toMatchObject({
+    // His web anonymous id was seen first (with his user id, at signup): it is his experiment id,
+    // which only an operator key is told (a client key's answer carries nothing it did not send).
+    expect(answers[1]?.[0]?.identity).toBeUndefined();
+    const operator = (await post('/v1/decide', bodies[1], admin)).body as unknown as Json[];
+    expect(operator[0]?.identity).toMatchObject({
       canonicalId: web,
       userId: albert,
       matchedBy: { type: 'anonymous_id', value: mobile },
       source: 'cache',
     });
-    // Agent echoes the request's userId; without one, the experiment id the events carry.
+    // Agent echoes the request's userId; without one, a client key gets the identifier it sent and
+    // an operator key the experiment id the events carry.
     expect(answers[0]?.[0]?.userContext).toMatchObject({ userId: albert });
-    expect(answers[2]?.[0]?.userContext).toMatchObject({ userId: web });
+    expect(answers[2]?.[0]?.userContext).toMatchObject({ userId: email });
+    expect(operator[0]?.userContext).toMatchObject({ userId: web });
   });
 
   it('has every decision event delivered after the answer, with the canonical id and declared attributes only', async () => {
@@ -200,7 +205,8 @@ describe('the seed scenario: Albert across surfaces', () => {
     expect(response.status).toBe(200);
     await settled();
     expectValid('trackEvent', 200, response.body);
-    expect(response.body).toMatchObject({ userId: web, eventKey: 'purchase' });
+    // A client key gets back the identifier it sent; the event carries the experiment id.
+    expect(response.body).toMatchObject({ userId: email, eventKey: 'purchase' });
     expect(events()).toHaveLength(1);
     expect(JSON.stringify(events()[0])).toContain(web);
     expect(JSON.stringify(events()[0])).not.toContain(email);
@@ -261,7 +267,7 @@ describe('account bucketing', () => {
 });
 
 describe('Agent compatibility', () => {
-  it("answers one key with exactly Agent's object, and Crosswalk's identity block only when asked", async () => {
+  it("answers one key with exactly Agent's object, and Crosswalk's identity block only when an operator asks", async () => {
     const body = { userId: `stranger-${run}`, userAttributes: { high_value_customers: true } };
     const plain = await post('/v1/decide?keys=free_shipping_banner', body);
     expect(plain.status).toBe(200);
@@ -276,7 +282,10 @@ describe('Agent compatibility', () => {
       variables: { message: 'Free shipping on every order' },
       isEveryoneElseVariation: false,
     });
-    const asked = await post('/v1/decide?keys=free_shipping_banner&includeIdentity=true', body);
+    // A client key is never told who anyone is, even when it asks.
+    const client = await post('/v1/decide?keys=free_shipping_banner&includeIdentity=true', body);
+    expect(client.body).toEqual(plain.body);
+    const asked = await post('/v1/decide?keys=free_shipping_banner&includeIdentity=true', body, admin);
     expect(asked.body).toEqual({
       ...plain.body,
       identity: {

@@ -80,6 +80,12 @@ class FailingProfiles implements UserProfileStore {
     if (this.failPuts) throw unavailable();
     this.puts.push(buckets);
   }
+  async remove(): Promise<boolean> {
+    return false;
+  }
+  async projects(): Promise<string[]> {
+    return [];
+  }
 }
 
 describe('agent state when DynamoDB fails', () => {
@@ -91,7 +97,7 @@ describe('agent state when DynamoDB fails', () => {
       profiles: { store, bridge: new UserProfileBridge() },
       failOpen: { readTimeoutMs: 1_000, observability },
     };
-    expect(await loadState(state, 'sdk', 'u1', true)).toEqual({ overrides: new Map(), profile: null });
+    expect(await loadState(state, 'sdk', 'u1', true)).toMatchObject({ overrides: new Map(), profile: null });
     expect(observability.counted.DecideFailedOpen).toBe(1);
   });
 

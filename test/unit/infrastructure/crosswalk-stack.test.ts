@@ -184,6 +184,7 @@ describe('CrosswalkStack', () => {
         actions: ['GetItem', 'BatchGetItem', 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
         leadingKeys: ['ID#*', 'PROFILE#*', 'ACCOUNT#*', 'MSG#*'],
       },
+      { actions: ['PutItem'], leadingKeys: ['ERASE#*'] },
     ],
     identities: [{ actions: ['GetItem', 'BatchGetItem'], leadingKeys: ['ID#*', 'ACCOUNT#*'] }],
     decide: [
@@ -195,7 +196,11 @@ describe('CrosswalkStack', () => {
     ],
     console: [],
     'optimizely-webhook': [{ actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] }],
-    redelivery: [{ actions: ['Query', 'PutItem', 'DeleteItem'], leadingKeys: ['OUTBOX#*'] }],
+    redelivery: [
+      { actions: ['Query', 'PutItem', 'DeleteItem'], leadingKeys: ['OUTBOX#*'] },
+      { actions: ['Query', 'DeleteItem'], leadingKeys: ['ERASE#*'] },
+      { actions: ['Query', 'DeleteItem'], leadingKeys: ['UPS#*', 'OVERRIDE#*'] },
+    ],
   };
   const SECRETS: Record<string, string[]> = {
     health: [],
@@ -204,7 +209,7 @@ describe('CrosswalkStack', () => {
     decide: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
     console: [],
     'optimizely-webhook': ['OPTIMIZELY_WEBHOOK_SECRET_ARN'],
-    redelivery: [],
+    redelivery: ['EXPERIMENT_ID_SECRET_ARN'],
   };
   const SECRET_ARN_VARIABLES = [
     'SEGMENT_SECRET_ARN',
@@ -233,12 +238,12 @@ describe('CrosswalkStack', () => {
         .flatMap(actionsOf)
         .filter((a) => a.startsWith('dynamodb:'));
       expect(elsewhere).toEqual([]);
-      // No Scan or wildcard for anyone; a Query reads one partition of a project's overrides or
-      // of the event outbox, never identities.
+      // No Scan or wildcard for anyone; a Query reads one partition of a project's overrides, of
+      // the event outbox, of the erasure jobs or of a project registry, never identities.
       expect(statements.flatMap(actionsOf).filter((a) => /Scan|\*/.test(a))).toEqual([]);
       for (const st of statements.filter((s) => actionsOf(s).includes('dynamodb:Query'))) {
         const prefixes: unknown = st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
-        expect([['OVERRIDE#*'], ['OUTBOX#*']]).toContainEqual(prefixes);
+        expect([['OVERRIDE#*'], ['OUTBOX#*'], ['ERASE#*'], ['UPS#*', 'OVERRIDE#*']]).toContainEqual(prefixes);
       }
     });
 
