@@ -128,11 +128,11 @@ describe('POST /v1/batch bounds', () => {
     // Answered, refused for its budget (422), or, on a machine too slow to run them all before the
     // batch's time reserve, not started (503, retryable).
     expect(statuses.filter((s) => s !== 200 && s !== 422 && s !== 503)).toEqual([]);
-    // Once a budget was spent, no operation started; those running went on: 10 at most, each at
-    // most 5 DynamoDB requests (identity, account, overrides, saved profile read and write) and one
-    // decision per distinct flag (a key asked for twice is decided once).
-    expect(cost.dynamoDbRequests).toBeLessThanOrEqual(2_000 + 9 * 5);
-    expect(cost.events).toBeLessThanOrEqual(2_000 + 9 * FLAGS.length);
+    // Once a budget was spent, no operation started: those that started below it (10 at most, each
+    // at most 5 DynamoDB requests: identity, account, overrides, saved profile read and write, and
+    // one decision per distinct flag, a key asked for twice being decided once) went on.
+    expect(cost.dynamoDbRequests).toBeLessThan(2_000 + 10 * 5);
+    expect(cost.events).toBeLessThan(2_000 + 10 * FLAGS.length);
     expect(cost.eventsReceived).toBe(cost.events);
     if (process.env.FAULT_REPORT) {
       process.stderr.write(
@@ -162,7 +162,7 @@ describe('POST /v1/batch bounds', () => {
       expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
       expect(statuses.filter((s) => s === 422).length).toBeGreaterThan(400);
       expect(statuses.filter((s) => s !== 200 && s !== 422)).toEqual([]);
-      expect(cost.dynamoDbRequests).toBeLessThanOrEqual(40 + 1 * 5);
+      expect(cost.dynamoDbRequests).toBeLessThan(40 + 2 * 5);
       const refused = answer!.items.find((item) => item.status === 422);
       expect((refused?.body as { error?: string } | undefined)?.error).toMatch(
         /^the batch has spent its budget: \d+ DynamoDB requests \(BATCH_MAX_DYNAMODB_REQUESTS is 40\); send the remaining operations in another batch$/,
