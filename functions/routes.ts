@@ -34,6 +34,7 @@ export interface FunctionSpec {
   table: readonly TableGrant[];
   secrets: readonly SecretName[];
   memoryMb?: number;
+  /** Default DEFAULT_TIMEOUT_SECONDS; the local server gives each request the same. */
   timeoutSeconds?: number;
   /** Sample event under events/, used by `npm run invoke` and documented for `sam local invoke`. */
   sampleEvent: string;
@@ -42,6 +43,9 @@ export interface FunctionSpec {
 }
 
 const READ = ['GetItem', 'BatchGetItem'] as const;
+
+/** Lambda timeout of a function whose spec sets none. */
+export const DEFAULT_TIMEOUT_SECONDS = 10;
 
 export const functionSpecs = {
   health: {
@@ -231,4 +235,10 @@ export const routes: readonly RouteSpec[] = [
 
 export function routeKey(route: RouteSpec): string {
   return `${route.method} ${route.path}`;
+}
+
+/** A function's Lambda timeout in ms (what its requests' deadlines are counted from). */
+export function functionTimeoutMs(name: FunctionName): number {
+  const spec: FunctionSpec = functionSpecs[name];
+  return (spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
 }

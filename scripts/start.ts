@@ -25,7 +25,7 @@ import {
   startLocalDynamoDb,
 } from './local/local-stack';
 import { type RedeliveryLoop, startRedeliveryLoop } from './local/redelivery-loop';
-import { importFunction, type LocalServer, startLocalServer } from './local/server';
+import { importFunction, type LocalServer, localMemoryRoute, startLocalServer } from './local/server';
 
 const USAGE = `Usage: npm start [-- --in-memory]
 
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   try {
     server = await startLocalServer({
       port: settings.port,
-      localRoutes: optimizely.routes(LOCAL_OPTIMIZELY_PREFIX),
+      localRoutes: [...optimizely.routes(LOCAL_OPTIMIZELY_PREFIX), localMemoryRoute],
       // Listening now (a taken port fails first), but answering 503 + Retry-After until ready.
       startClosed: true,
     });

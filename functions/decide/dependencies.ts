@@ -72,6 +72,8 @@ export function decideDependencies(
   const secrets = secretsSource(config);
   const rules = identityRulesFromConfig(config);
   const tableName = config.TABLE_NAME;
+  // Decide, track and activate answer on the request's identifiers when a read fails (fail-open.ts).
+  const failOpen = { readTimeoutMs: config.DECIDE_READ_TIMEOUT_MS, observability };
   const agentState: AgentState = {
     overrides: config.ENABLE_OVERRIDES
       ? new OverrideBook(
@@ -88,6 +90,7 @@ export function decideDependencies(
             bridge: new UserProfileBridge(),
           }
         : null,
+    failOpen,
   };
   return {
     authenticate: apiKeyAuth(secrets, { requireAuth: config.REQUIRE_AUTH }),
@@ -119,6 +122,7 @@ export function decideDependencies(
       },
       agentState,
       observability,
+      failOpen,
     },
     limits: {
       maxDecideKeys: config.MAX_DECIDE_KEYS,
@@ -128,7 +132,13 @@ export function decideDependencies(
       maxBatchBodyBytes: config.BATCH_MAX_BODY_BYTES,
       allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
     },
-    batch: { maxOperations: config.BATCH_OPERATIONS_LIMIT, maxConcurrency: config.BATCH_MAX_CONCURRENCY },
+    batch: {
+      maxOperations: config.BATCH_OPERATIONS_LIMIT,
+      maxConcurrency: config.BATCH_MAX_CONCURRENCY,
+      maxIdentifiers: config.BATCH_MAX_IDENTIFIERS,
+      maxDynamoDbRequests: config.BATCH_MAX_DYNAMODB_REQUESTS,
+      maxEvents: config.BATCH_MAX_EVENTS,
+    },
     defaultSdkKey: config.OPTIMIZELY_SDK_KEY,
     afterResponse,
   };

@@ -17,6 +17,7 @@ import { LruCache } from '../core/lru-cache';
 import { finallyMaybe, type MaybePromise, thenMaybe } from '../core/maybe-promise';
 import type { Client, UserProfile, UserProfileService } from '../optimizely/sdk';
 import type { ExperimentBucketMap, OverrideStore, UserProfileStore } from '../storage/agent-stores';
+import { type FailOpenPolicy, readOrFailOpen, writeOrFailOpen } from './fail-open';
 
 export interface OverrideChange {
   /** The variation key the override had before, or null when there was none. */
@@ -174,6 +175,8 @@ export class UserProfileBridge implements UserProfileService {
 export interface AgentState {
   overrides: OverrideBook | null;
   profiles: { store: UserProfileStore; bridge: UserProfileBridge } | null;
+  /** Decisions go on without state that could not be read (fail-open.ts); unset: they fail. */
+  failOpen?: FailOpenPolicy;
 }
 
 /** One person's state for one project, loaded before a decision. */
@@ -208,9 +211,19 @@ export async function loadState(
   userId: string,
   useProfile: boolean,
 ): Promise<LoadedState> {
+  const { overrides: book, profiles } = state;
   const [overrides, profile] = await Promise.all([
-    state.overrides ? state.overrides.forUser(sdkKey, userId) : new Map<string, string>(),
-    state.profiles && useProfile ? state.profiles.store.get(sdkKey, userId).then((p) => p ?? {}) : null,
+    book
+      ? readOrFailOpen(state.failOpen, 'overrides', () => book.forUser(sdkKey, userId)).then((r) =>
+          r.ok ? r.value : new Map<string, string>(),
+        )
+      : new Map<string, string>(),
+    // A profile that could not be read is not used, and so never saved over the stored one.
+    profiles && useProfile
+      ? readOrFailOpen(state.failOpen, 'profile', () => profiles.store.get(sdkKey, userId)).then((r) =>
+          r.ok ? (r.value ?? {}) : null,
+        )
+      : null,
   ]);
   return { overrides, profile, withheld: {} };
 }
@@ -243,5 +256,10 @@ export async function storeProfile(
   saved: ExperimentBucketMap | null,
   withheld: ExperimentBucketMap = {},
 ): Promise<void> {
-  if (saved && state.profiles) await state.profiles.store.put(sdkKey, userId, { ...withheld, ...saved });
+  const profiles = state.profiles;
+  if (saved && profiles) {
+    await writeOrFailOpen(state.failOpen, 'profile', () =>
+      profiles.store.put(sdkKey, userId, { ...withheld, ...saved }),
+    );
+  }
 }

@@ -59,8 +59,12 @@ export interface IdentityInfo {
   accountId: string | null;
   /** What this flag was bucketed on: the account id or the experiment id. */
   bucketingId: string;
-  /** `cache`: resolved through the identity cache; `request`: unknown, decided with the request's identifiers. */
-  source: 'cache' | 'request';
+  /**
+   * `cache`: resolved through the identity cache; `request`: unknown, decided with the request's
+   * identifiers; `unavailable`: the identity cache could not be read in time, so decided with the
+   * request's identifiers (decisions/fail-open.ts).
+   */
+  source: 'cache' | 'request' | 'unavailable';
 }
 
 export interface Person {
@@ -75,7 +79,7 @@ export interface Person {
   profile: ResolvedProfile | null;
   matchedBy: Identifier | null;
   accountId: string | null;
-  source: 'cache' | 'request';
+  source: IdentityInfo['source'];
 }
 
 export interface ForcedDecision {
@@ -203,7 +207,8 @@ export function decideFlags(
 
   const onlyEnabled = input.keys.length !== 1 && input.options.includes('ENABLED_FLAGS_ONLY');
   const decisions: MaybePromise<AgentDecision | null>[] = [];
-  for (const key of keys) {
+  // A key asked for twice is decided once (one decision, one event), as Agent's DecideForKeys does.
+  for (const key of new Set(keys)) {
     const accountId = accountBucketingId(key, input.accountBucketedFlags, person.accountId);
     const { context, shown } = contextFor(accountId);
     const identity = input.includeIdentity

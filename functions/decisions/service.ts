@@ -43,6 +43,7 @@ import {
   type TrackAnswer,
   trackEvent,
 } from './decide';
+import { type FailOpenPolicy, readOrFailOpen } from './fail-open';
 import { requestIdentifiers } from './request-identifiers';
 
 export interface DecisionSettings {
@@ -62,6 +63,8 @@ export interface DecisionDependencies {
   /** Overrides and the user profile service (each off unless enabled). */
   agentState: AgentState;
   observability: Observability;
+  /** Decide, track and activate go on without an identity read that failed (fail-open.ts); unset: they fail. */
+  failOpen?: FailOpenPolicy;
 }
 
 export interface PersonRequest {
@@ -94,8 +97,9 @@ async function projectAndPerson(
   deps: DecisionDependencies,
   request: ProjectRequest,
   person: PersonRequest,
+  failOpen = false,
 ): Promise<[Project, Person]> {
-  const resolving = resolvePerson(deps, person);
+  const resolving = resolvePerson(deps, person, failOpen);
   resolving.catch(() => undefined);
   const project = await request.project;
   return [project, await resolving];
@@ -104,12 +108,22 @@ async function projectAndPerson(
 /** Optimizely Agent's answer when a request names nobody. */
 export const MISSING_USER_ID = 'missing "userId" in request payload';
 
-/** The person a request names: their profile when Segment knows them, and their experiment id. */
-export async function resolvePerson(deps: DecisionDependencies, request: PersonRequest): Promise<Person> {
+/**
+ * The person a request names: their profile when Segment knows them, and their experiment id. With
+ * `failOpen`, an identity read that failed leaves the request's identifiers to decide on.
+ */
+export async function resolvePerson(
+  deps: DecisionDependencies,
+  request: PersonRequest,
+  failOpen = false,
+): Promise<Person> {
   const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
   if (ordered.length === 0)
     throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
-  const profile = await deps.identities.resolve(ordered);
+  const read = await readOrFailOpen(failOpen ? deps.failOpen : undefined, 'identity', () =>
+    deps.identities.resolve(ordered),
+  );
+  const profile = read.ok ? read.value : null;
   const requested = request.userId?.trim() || undefined;
   // A client key is answered with the identifier it sent; an operator key as before (Agent's echo
   // of userId, else the experiment id).
@@ -137,7 +151,7 @@ export async function resolvePerson(deps: DecisionDependencies, request: PersonR
     profile: null,
     matchedBy: null,
     accountId: null,
-    source: 'request',
+    source: read.ok ? 'request' : 'unavailable',
   };
 }
 
@@ -190,7 +204,7 @@ export async function decideForRequest(
   deps: DecisionDependencies,
   request: DecideRequest,
 ): Promise<AgentDecision[]> {
-  const [project, person] = await projectAndPerson(deps, request, request);
+  const [project, person] = await projectAndPerson(deps, request, request, true);
   const attributes = attributesFor(deps, project, person, request);
   const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
@@ -274,7 +288,7 @@ export async function trackForRequest(
   deps: DecisionDependencies,
   request: TrackRequest,
 ): Promise<TrackAnswer> {
-  const [project, person] = await projectAndPerson(deps, request, request);
+  const [project, person] = await projectAndPerson(deps, request, request, true);
   const attributes = attributesFor(deps, project, person, request);
   const captured = deps.dispatcher.capture(() =>
     trackEvent(
@@ -301,7 +315,7 @@ export async function activateForRequest(
   deps: DecisionDependencies,
   request: ActivateRequest,
 ): Promise<AgentActivation[]> {
-  const [project, person] = await projectAndPerson(deps, request, request);
+  const [project, person] = await projectAndPerson(deps, request, request, true);
   const selected = selectKeys(project, request.query);
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);

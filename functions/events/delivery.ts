@@ -13,7 +13,8 @@
  *   answer: slower, never less safe.
  * - After a few failures in a row, a container stops trying the event API for a while and stores
  *   directly, so an outage or a hanging endpoint costs one PutItem per request instead of timeouts
- *   billed in every invocation.
+ *   billed in every invocation. When storing fails too (DynamoDB down), the event API is tried
+ *   anyway: the pause saves time, never events.
  * - A request made of many operations (Agent's /v1/batch) delivers once: its operations' events are
  *   gathered and sent together after its answer, merged into as few event API requests as their
  *   size allows (`gathered`).
@@ -84,10 +85,13 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
     if (events > 0) metrics.metric(name, events);
   };
 
-  /** Sends unless the event API has failed repeatedly just now; records the outcome for that. */
-  async function send(batch: EventBatch): Promise<SendOutcome> {
-    if (clock() < pausedUntil)
-      return { kind: 'retry', reason: 'event API failing; paused in this container' };
+  /**
+   * Sends unless the event API has failed repeatedly just now (or `always`: nothing else can keep
+   * the events); records the outcome for that.
+   */
+  async function send(batch: EventBatch, always = false): Promise<SendOutcome & { skipped?: true }> {
+    if (!always && clock() < pausedUntil)
+      return { kind: 'retry', reason: 'event API failing; paused in this container', skipped: true };
     const outcome = await sender.send(batch);
     if (outcome.kind === 'retry') {
       failuresInARow++;
@@ -132,6 +136,11 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
           logger.warn('events stored for redelivery', { events, reason: outcome.reason });
           count(EVENT_METRICS.deferred, events);
         } catch (error) {
+          if (outcome.skipped) {
+            const tried = await send(batch, true);
+            if (tried.kind === 'delivered') return count(EVENT_METRICS.delivered, events);
+            if (tried.kind === 'rejected') return dropped(batch, tried);
+          }
           logger.error('events lost: neither delivered nor stored', {
             events,
             reason: outcome.reason,
@@ -224,8 +233,8 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
         else await flushStored(stored.map(({ batch, ref }) => ({ batch, refs: [ref] })));
         return;
       }
-      // Not stored: deliver now, and only a failure of both is the caller's to retry.
-      const outcomes = await Promise.all(batches.map((batch) => send(batch)));
+      // Not stored: deliver now (even while paused), and only a failure of both is the caller's to retry.
+      const outcomes = await Promise.all(batches.map((batch) => send(batch, true)));
       let undelivered = 0;
       outcomes.forEach((outcome, i) => {
         const batch = batches[i]!;

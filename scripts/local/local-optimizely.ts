@@ -50,7 +50,7 @@ export class LocalOptimizely {
   readonly datafiles: Map<string, string>;
   readonly batches: EventBatch[] = [];
   /** Totals since start (batches beyond `keep` are dropped from `batches`, not from these). */
-  readonly received = { batches: 0, visitors: 0, predictions: 0 };
+  readonly received = { batches: 0, visitors: 0, events: 0, predictions: 0 };
   /** Status the event API answers; tests set 5xx to simulate an outage. */
   eventStatus = 200;
   /** Delay before the event API answers, in ms. */
@@ -85,6 +85,8 @@ export class LocalOptimizely {
     this.batches.push(batch);
     this.received.batches++;
     this.received.visitors += batch.visitors?.length ?? 0;
+    for (const visitor of batch.visitors ?? [])
+      for (const snapshot of visitor.snapshots ?? []) this.received.events += snapshot.events?.length ?? 0;
     const keep = this.options.keep ?? 10_000;
     if (this.batches.length > keep) this.batches.splice(0, this.batches.length - keep);
     this.options.onBatch?.(batch);
@@ -157,10 +159,22 @@ export class LocalOptimizely {
     return undefined;
   }
 
-  /** The routes under `prefix` (e.g. `/local/optimizely`), for the local server. */
+  /**
+   * The routes under `prefix` (e.g. `/local/optimizely`), for the local server, and
+   * `GET <prefix>/stats`: the totals received, for a soak run in another process.
+   */
   routes(prefix = ''): LocalRoute[] {
     const escaped = prefix.replace(/[/.]/g, (c) => `\\${c}`);
     return [
+      {
+        method: 'GET',
+        path: new RegExp(`^${escaped}/stats$`),
+        handle: () => ({
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(this.received),
+        }),
+      },
       {
         method: 'POST',
         path: new RegExp(`^${escaped}/v1/events$`),

@@ -144,7 +144,8 @@ export async function startLocalDynamoDb(options: {
       ...(options.port === undefined ? {} : { port: options.port }),
     });
   }
-  const endpoint = options.endpoint ?? local!.endpoint;
+  // Empty counts as unset, as for every variable.
+  const endpoint = options.endpoint || local!.endpoint;
   const client = createDynamoDbClient({ endpoint });
   try {
     const outcome = await ensureTable(client, options.tableName);

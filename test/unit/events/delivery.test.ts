@@ -199,6 +199,23 @@ describe('a failing event API', () => {
     await deferral.run();
     expect(sender.sent).toHaveLength(4);
   });
+
+  it('is tried anyway while paused when the outbox cannot take the events either', async () => {
+    const { delivery, deferral, sender, outbox, observability } = setup([unavailable]);
+    for (const uuid of ['p1', 'p2', 'p3']) delivery.afterDecide([eventBatch([uuid])]);
+    await deferral.run();
+    // Paused now; the event API is back, DynamoDB is down.
+    sender.outcomes = [delivered];
+    outbox.failPuts = true;
+    await delivery.beforeTrackAnswer([eventBatch(['p4'])]);
+    delivery.afterDecide([eventBatch(['p5'])]);
+    await deferral.run();
+    expect(sender.sent.flatMap((b) => b.visitors.map((v) => v.visitor_id)).slice(3)).toEqual([
+      'visitor-p4',
+      'visitor-p5',
+    ]);
+    expect(observability.counted.EventsLost).toBeUndefined();
+  });
 });
 
 describe('a request of many operations (gathered)', () => {
