@@ -9,20 +9,24 @@
  *   as the Lambda extension holds the invocation until it is done: the billed work of a production
  *   decide); floor = bare `decide` whose dispatcher POSTs the same event with the same HTTP client.
  * - memory: resident set after 100,000 decides vs after 10,000.
+ * - CMAB: the same warm decide of a flag with a CMAB rule, which waits for a prediction from the
+ *   loopback stand-in (a miss: IGNORE_CMAB_CACHE on every call) or takes the container's cached one;
+ *   floor = the warm decide of the non-CMAB flag. Prediction requests are counted per decide, and
+ *   must be 0 for the non-CMAB flag.
  */
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
+import { outboundFetch } from '../functions/http/outbound';
+import type { AfterResponse } from '../functions/lambda/after-response';
+import { createOptimizelyClient } from '../functions/optimizely/projects';
 import {
   type Client,
   type EventDispatcher,
   type LogEvent,
   OptimizelyDecideOption,
-} from '@optimizely/optimizely-sdk';
-import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
-import { outboundFetch } from '../functions/http/outbound';
-import type { AfterResponse } from '../functions/lambda/after-response';
-import { createOptimizelyClient } from '../functions/optimizely/projects';
+} from '../functions/optimizely/sdk';
 import { countDynamoDbRequests } from '../functions/storage/dynamodb-client';
 import { identifierItemKey } from '../functions/storage/dynamodb-identity-store';
 import type { BenchPerson } from './fixtures/segment-events';
@@ -52,6 +56,10 @@ export interface DecideBenchOptions {
   datafile: string;
   sdkKey: string;
   flagKey: string;
+  /** A flag with a CMAB rule (bench/fixtures/datafile.ts). */
+  cmabFlagKey: string;
+  /** Prediction requests the loopback stand-in has received so far. */
+  predictions: () => number;
   apiKey: string;
   tableName: string;
   eventEndpoint: string;
@@ -68,7 +76,13 @@ interface Subject {
 
 const noEvents: EventDispatcher = { dispatchEvent: async () => ({ statusCode: 200 }) };
 
-function decideCall(options: DecideBenchOptions, person: BenchPerson, sendEvent: boolean): PreparedCall {
+function decideCall(
+  options: DecideBenchOptions,
+  person: BenchPerson,
+  sendEvent: boolean,
+  flagKey = options.flagKey,
+  extraOptions: string[] = [],
+): PreparedCall {
   // Alternate how callers know people: web by email, mobile by anonymous id, backend by user id.
   const identifiers =
     person.index % 3 === 0
@@ -79,12 +93,12 @@ function decideCall(options: DecideBenchOptions, person: BenchPerson, sendEvent:
   return prepareCall({
     functionName: 'decide',
     routeKey: 'POST /v1/decide',
-    url: `/v1/decide?keys=${options.flagKey}`,
+    url: `/v1/decide?keys=${flagKey}`,
     headers: { 'x-api-key': options.apiKey, 'x-optimizely-sdk-key': options.sdkKey },
     body: JSON.stringify({
       identifiers,
       userAttributes: { platform: person.device?.type ?? 'web' },
-      ...(sendEvent ? {} : { decideOptions: ['DISABLE_DECISION_EVENT'] }),
+      decideOptions: [...(sendEvent ? [] : ['DISABLE_DECISION_EVENT']), ...extraOptions],
     }),
   });
 }
@@ -164,6 +178,7 @@ export async function benchDecide(options: DecideBenchOptions): Promise<void> {
       target: 'reported (USER_PROFILE_SERVICE=dynamodb; floor: the same decide without it)',
     });
   }
+  await benchCmab(options, warm);
   const hits = await countDynamoDbRequests(async () => {
     for (const s of warm) await invoke(handler, s.call);
   });
@@ -277,6 +292,73 @@ export async function benchDecide(options: DecideBenchOptions): Promise<void> {
     target: 'reported',
   });
   await benchMemory(options);
+}
+
+/**
+ * A flag with a CMAB rule against the warm decide of a flag without one, for the same warm people:
+ * what waiting for a prediction costs (over loopback, so mostly the SDK's async path and one HTTP
+ * round trip), what the async path costs when the prediction is cached, and how many prediction
+ * requests each decide makes.
+ */
+async function benchCmab(options: DecideBenchOptions, warm: readonly Subject[]): Promise<void> {
+  const { handler, report } = options;
+  const plain = warm.map((s) => s.call);
+  const fresh = warm.map((s) =>
+    decideCall(options, s.person, false, options.cmabFlagKey, ['IGNORE_CMAB_CACHE']),
+  );
+  const cached = warm.map((s) => decideCall(options, s.person, false, options.cmabFlagKey));
+  // Fills the container's CMAB cache for these people (one prediction each).
+  for (const call of cached) await invoke(handler, call);
+
+  const count = async (calls: readonly PreparedCall[]) => {
+    const before = options.predictions();
+    for (const call of calls) await invoke(handler, call);
+    return (options.predictions() - before) / calls.length;
+  };
+  report.add('decide_prediction_requests', {
+    value: await count(plain),
+    unit: 'requests',
+    target: '0 (a flag without a CMAB rule never asks)',
+    check: (x) => x.value === 0,
+  });
+  report.add('decide_cmab_prediction_requests', {
+    value: await count(fresh),
+    unit: 'requests',
+    target: 'reported (1 per CMAB flag when the cache misses; 0 when it holds)',
+  });
+  report.add('decide_cmab_cached_prediction_requests', {
+    value: await count(cached),
+    unit: 'requests',
+    target: '0',
+    check: (x) => x.value === 0,
+  });
+
+  let a = 0;
+  let b = 0;
+  const miss = await interleavedMicrosPerCall(
+    () => invoke(handler, fresh[a++ % fresh.length] as PreparedCall),
+    () => invoke(handler, plain[b++ % plain.length] as PreparedCall),
+    { iterations: 500, repetitions: 5, warmup: 500 },
+  );
+  report.add('decide_cmab_us', {
+    value: miss.a,
+    unit: 'µs',
+    floor: miss.b,
+    target: 'reported (a prediction from the loopback stand-in per decide; floor: the non-CMAB decide)',
+  });
+  let c = 0;
+  let d = 0;
+  const hit = await interleavedMicrosPerCall(
+    () => invoke(handler, cached[c++ % cached.length] as PreparedCall),
+    () => invoke(handler, plain[d++ % plain.length] as PreparedCall),
+    { iterations: 1_000, repetitions: 5, warmup: 1_000 },
+  );
+  report.add('decide_cmab_cached_us', {
+    value: hit.a,
+    unit: 'µs',
+    floor: hit.b,
+    target: 'reported (the cached prediction; floor: the non-CMAB decide)',
+  });
 }
 
 /**

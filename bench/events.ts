@@ -19,12 +19,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { LogEvent } from '@optimizely/optimizely-sdk';
 import { loadConfig } from '../functions/config/env';
 import { decideDependencies } from '../functions/decide/dependencies';
 import { createDecideHandler } from '../functions/decide/handler';
 import { eventUuids } from '../functions/events/event-batch';
 import { outboundFetch } from '../functions/http/outbound';
+import type { LogEvent } from '../functions/optimizely/sdk';
 import { redeliveryDependencies } from '../functions/redelivery/dependencies';
 import { createRedeliveryHandler } from '../functions/redelivery/handler';
 import { freePort } from '../scripts/local/dynamodb-local';

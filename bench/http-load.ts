@@ -25,13 +25,28 @@ interface AutocannonResult {
 
 const repoRoot = resolve(import.meta.dirname, '..');
 
+export interface ServerProcess {
+  url: string;
+  /** The server's own process (tsx's loader in-process, no wrapper): what its memory is read from. */
+  pid: number;
+  /** Everything it printed so far (its start-up lines; kept short after that). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `npm start` as a separate process on loopback `port`, with `args` (e.g. `--in-memory`) and Node
+ * options `nodeArgs` (e.g. `--expose-gc`).
+ */
 export async function startServerProcess(
   port: number,
   env: NodeJS.ProcessEnv,
-): Promise<{ url: string; stop(): Promise<void> }> {
+  args: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
+): Promise<ServerProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [resolve(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'],
+    [...nodeArgs, '--import', 'tsx', 'scripts/start.ts', ...args],
     {
       cwd: repoRoot,
       env: { ...env, PORT: String(port) },
@@ -40,12 +55,12 @@ export async function startServerProcess(
   );
   const url = `http://127.0.0.1:${port}`;
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
+  // Its start-up lines are kept; later ones (a line per event batch) are read and dropped.
+  const keep = (d: Buffer) => {
+    if (output.length < 64 * 1024) output += d.toString();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const deadline = Date.now() + 60_000;
   while (!output.includes('Crosswalk is running')) {
     if (child.exitCode !== null) throw new Error(`npm start exited: ${output}`);
@@ -54,6 +69,8 @@ export async function startServerProcess(
   }
   return {
     url,
+    pid: child.pid!,
+    output: () => output,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -105,6 +105,7 @@ async function main(): Promise<void> {
       OPTIMIZELY_DATAFILE: datafilePath,
       OPTIMIZELY_DATAFILE_URL_TEMPLATE: optimizely.datafileUrlTemplate,
       OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
+      OPTIMIZELY_CMAB_PREDICTION_ENDPOINT: optimizely.predictionEndpointTemplate,
       ACCOUNT_BUCKETED_FLAGS: generated.accountBucketedFlags.join(','),
       // The deployed defaults, so npm start's local ones (overrides and profiles on) do not apply.
       ENABLE_OVERRIDES: 'false',
@@ -182,6 +183,8 @@ async function main(): Promise<void> {
         datafile,
         sdkKey,
         flagKey,
+        cmabFlagKey: generated.cmabFlagKey,
+        predictions: () => optimizely.optimizely.received.predictions,
         apiKey: API_KEY,
         tableName: TABLE,
         eventEndpoint: optimizely.eventEndpoint,

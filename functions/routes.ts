@@ -35,6 +35,7 @@ export interface FunctionSpec {
   table: readonly TableGrant[];
   secrets: readonly SecretName[];
   memoryMb?: number;
+  /** Default DEFAULT_TIMEOUT_SECONDS; the local server gives each request the same. */
   timeoutSeconds?: number;
   /** Sample event under events/, used by `npm run invoke` and documented for `sam local invoke`. */
   sampleEvent: string;
@@ -49,6 +50,9 @@ export interface FunctionSpec {
 }
 
 const READ = ['GetItem', 'BatchGetItem'] as const;
+
+/** Lambda timeout of a function whose spec sets none. */
+export const DEFAULT_TIMEOUT_SECONDS = 10;
 
 /**
  * What learning a person from Segment's Profile API takes (docs/profile-api.md): the webhook's own
@@ -99,7 +103,7 @@ export const functionSpecs = {
   decide: {
     entry: 'functions/decide/lambda.ts',
     description:
-      'Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution',
+      "Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution, and Agent's REST user profile service",
     table: [
       ...PROFILE_API_READ_THROUGH,
       { items: ['datafile'], actions: ['GetItem', 'PutItem'] },
@@ -241,6 +245,35 @@ export const routes: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/override', function: 'decide', operation: 'override', throttle: 'decisions' },
   { method: 'POST', path: '/v1/lookup', function: 'decide', operation: 'lookup', throttle: 'decisions' },
   { method: 'POST', path: '/v1/save', function: 'decide', operation: 'save', throttle: 'decisions' },
+  // Agent's REST user profile service plugin: POST by default, GET when its lookupMethod/saveMethod say so.
+  {
+    method: 'POST',
+    path: '/v1/ups/lookup',
+    function: 'decide',
+    operation: 'restProfileLookup',
+    throttle: 'decisions',
+  },
+  {
+    method: 'GET',
+    path: '/v1/ups/lookup',
+    function: 'decide',
+    operation: 'restProfileLookup',
+    throttle: 'decisions',
+  },
+  {
+    method: 'POST',
+    path: '/v1/ups/save',
+    function: 'decide',
+    operation: 'restProfileSave',
+    throttle: 'decisions',
+  },
+  {
+    method: 'GET',
+    path: '/v1/ups/save',
+    function: 'decide',
+    operation: 'restProfileSave',
+    throttle: 'decisions',
+  },
   { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config', throttle: 'decisions' },
   { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile', throttle: 'decisions' },
   // Segment's Profile API read paths (docs/profile-api.md): `{id}` is `type:value`.
@@ -269,4 +302,10 @@ export const routes: readonly RouteSpec[] = [
 
 export function routeKey(route: RouteSpec): string {
   return `${route.method} ${route.path}`;
+}
+
+/** A function's Lambda timeout in ms (what its requests' deadlines are counted from). */
+export function functionTimeoutMs(name: FunctionName): number {
+  const spec: FunctionSpec = functionSpecs[name];
+  return (spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
 }

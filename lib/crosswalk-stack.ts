@@ -34,6 +34,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { deployableVariables } from '../functions/config/env';
 import { EVENT_METRICS } from '../functions/events/redelivery-policy';
+import { FAILED_OPEN_METRIC } from '../functions/observability/faults';
 import {
   type FunctionSpec,
   functionSpecs,
@@ -128,6 +129,12 @@ export class CrosswalkStack extends Stack {
       }),
     ) as Record<SecretName, ISecret>;
 
+    // Reserved (and capped): a Segment backfill and a flood of decides each have a ceiling, so
+    // neither can starve the other functions of the account's concurrency.
+    const reserved: Record<string, number> = {
+      'segment-webhook': settings.segmentReservedConcurrency,
+      decide: settings.decideReservedConcurrency,
+    };
     const functions = new Map<string, CrosswalkFunction>();
     for (const [name, spec] of Object.entries(specs)) {
       const environment: Record<string, string> = {
@@ -149,7 +156,7 @@ export class CrosswalkStack extends Stack {
         projectRoot: props.projectRoot,
         ...(spec.memoryMb === undefined ? {} : { memoryMb: spec.memoryMb }),
         ...(spec.timeoutSeconds === undefined ? {} : { timeoutSeconds: spec.timeoutSeconds }),
-        ...(name === 'segment-webhook' ? { reservedConcurrency: settings.segmentReservedConcurrency } : {}),
+        ...(name in reserved ? { reservedConcurrency: reserved[name] } : {}),
         environment,
         logRetention: settings.logRetention,
         logRemovalPolicy,
@@ -274,6 +281,19 @@ export class CrosswalkStack extends Stack {
           reads: this.table.table.metric('ReadThrottleEvents', { statistic: 'Sum', period }),
           writes: this.table.table.metric('WriteThrottleEvents', { statistic: 'Sum', period }),
         },
+        period,
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    // Decide hides a DynamoDB fault from its callers (it fails open, answering 200): this says so.
+    alarm('DecideFailingOpen', {
+      alarmDescription:
+        'decide answered without reading the identity cache, overrides or saved profiles (DynamoDB failing or slow) in 3 of the last 5 minutes (docs/operations.md)',
+      metric: new Metric({
+        namespace: 'Crosswalk',
+        metricName: FAILED_OPEN_METRIC,
+        statistic: 'Sum',
         period,
       }),
       threshold: 0,

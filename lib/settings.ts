@@ -26,6 +26,12 @@ export interface CrosswalkSettings {
   throttles: ThrottleSettings;
   /** Reserved concurrency of the Segment webhook: a backfill can never take all of the account's. */
   segmentReservedConcurrency: number;
+  /**
+   * Reserved concurrency of decide, which also caps it: a flood of decides (or a slow event API
+   * lengthening every invocation) cannot take the concurrency the identities, redelivery and
+   * webhook functions need.
+   */
+  decideReservedConcurrency: number;
   /** The S3 bucket the backfill function may read (Segment's archive, Profiles Sync exports); unset: none. */
   backfillBucket?: string;
   /** Alarm notifications: an email to subscribe to a new SNS topic, or an existing topic. */
@@ -140,6 +146,7 @@ export function readSettings(node: Node, shellEnv: NodeJS.ProcessEnv = process.e
     throttleBurstLimit: positive('throttleBurstLimit', 200),
     throttles,
     segmentReservedConcurrency: positive('segmentReservedConcurrency', 10),
+    decideReservedConcurrency: positive('decideReservedConcurrency', 200),
     logRetention: days as RetentionDays,
     functionEnvironment,
     ...(exampleSettings ? { exampleSettings } : {}),

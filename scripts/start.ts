@@ -30,7 +30,7 @@ import {
   startLocalDynamoDb,
 } from './local/local-stack';
 import { type RedeliveryLoop, startRedeliveryLoop } from './local/redelivery-loop';
-import { importFunction, type LocalServer, startLocalServer } from './local/server';
+import { importFunction, type LocalServer, localMemoryRoute, startLocalServer } from './local/server';
 
 const USAGE = `Usage: npm start [-- --in-memory]
 
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
       localRoutes: [
         ...optimizely.routes(LOCAL_OPTIMIZELY_PREFIX),
         ...profileApi.routes(LOCAL_PROFILE_API_PREFIX),
+        localMemoryRoute,
       ],
       // Listening now (a taken port fails first), but answering 503 + Retry-After until ready.
       startClosed: true,

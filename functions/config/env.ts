@@ -132,6 +132,16 @@ export const variables = {
     z._default(z.url(), 'https://logx.optimizely.com/v1/events'),
     'a URL',
   ),
+  OPTIMIZELY_CMAB_PREDICTION_ENDPOINT: variable(
+    'deploy',
+    z._default(z.string().check(z.includes('%s')), 'https://prediction.cmab.optimizely.com/predict/%s'),
+    'a URL containing %s where the CMAB rule id goes',
+  ),
+  OPTIMIZELY_CMAB_TIMEOUT_MS: variable(
+    'deploy',
+    z._default(positiveInt.check(z.lte(10_000)), 1_000),
+    'a whole number of ms from 1 to 10000 (a failed prediction is tried twice, so a CMAB decision can take twice this)',
+  ),
   DATAFILE_REVALIDATE_SECONDS: variable('deploy', z._default(positiveInt, 60), 'a whole number ≥ 1'),
   EVENT_DELIVERY_TIMEOUT_MS: variable(
     'deploy',
@@ -154,6 +164,11 @@ export const variables = {
   ),
   ALLOW_RESERVED_ATTRIBUTES: variable('deploy', z._default(bool, false), 'true or false'),
 
+  DECIDE_READ_TIMEOUT_MS: variable(
+    'deploy',
+    z._default(positiveInt.check(z.lte(5_000)), 1_000),
+    'a whole number of ms from 1 to 5000 (decide must answer well inside its timeout)',
+  ),
   IDENTITY_CACHE_TTL_MS: variable('deploy', z._default(nonNegativeInt, 30_000), 'a whole number ≥ 0'),
   IDENTITY_CACHE_MAX_ENTRIES: variable('deploy', z._default(positiveInt, 10_000), 'a whole number ≥ 1'),
   IDENTITY_NEGATIVE_CACHE_TTL_MS: variable('deploy', z._default(nonNegativeInt, 5_000), 'a whole number ≥ 0'),
@@ -193,6 +208,9 @@ export const variables = {
   USER_PROFILE_TTL_DAYS: variable('deploy', z._default(positiveInt, 395), 'a whole number of days ≥ 1'),
   BATCH_OPERATIONS_LIMIT: variable('deploy', z._default(positiveInt, 500), 'a whole number ≥ 1'),
   BATCH_MAX_CONCURRENCY: variable('deploy', z._default(positiveInt, 10), 'a whole number ≥ 1'),
+  BATCH_MAX_IDENTIFIERS: variable('deploy', z._default(positiveInt, 1_000), 'a whole number ≥ 1'),
+  BATCH_MAX_DYNAMODB_REQUESTS: variable('deploy', z._default(positiveInt, 2_000), 'a whole number ≥ 1'),
+  BATCH_MAX_EVENTS: variable('deploy', z._default(positiveInt, 2_000), 'a whole number ≥ 1'),
   BATCH_MAX_BODY_BYTES: variable(
     'deploy',
     z._default(positiveInt.check(z.lte(6 * 1024 * 1024)), 1024 * 1024),

@@ -112,8 +112,9 @@ const retryableAwsErrors = new Set([
  */
 export function isTransient(error: unknown): boolean {
   if (error instanceof DependencyUnavailableError) return true;
-  if (!(error instanceof Error)) return false;
-  if (retryableAwsErrors.has(error.name)) return true;
+  // Not `instanceof Error`: Node's own network errors may come from another realm (a test's VM).
+  if (typeof error !== 'object' || error === null) return false;
+  if (retryableAwsErrors.has((error as Error).name)) return true;
   const aws = error as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string };
   if (aws.$retryable) return true;
   const status = aws.$metadata?.httpStatusCode;
@@ -122,4 +123,41 @@ export function isTransient(error: unknown): boolean {
   if (aws.$metadata !== undefined && status === undefined) return true;
   const code = aws.code;
   return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'EPIPE';
+}
+
+/** What kind of dependency fault an error is, for the metrics an operator watches (docs/operations.md). */
+export type FaultKind = 'throttled' | 'timeout' | 'unavailable';
+
+const throttlingNames = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+]);
+
+/**
+ * Classifies a transient error by the first cause in its chain that says what happened: throttling
+ * (DynamoDB's throttling exceptions, a transaction cancelled for throttling), a timeout (an attempt
+ * or the request's deadline ran out), or anything else a retry may fix (refused, reset, 5xx).
+ */
+export function faultKind(error: unknown): FaultKind {
+  // Not `instanceof Error`: errors of Node's internals (an aborted request's) may come from another realm.
+  for (
+    let e = error as Error | undefined, depth = 0;
+    typeof e === 'object' && e !== null && depth < 8;
+    e = e.cause as Error | undefined, depth++
+  ) {
+    const aws = e as {
+      $retryable?: { throttling?: boolean };
+      code?: string;
+      CancellationReasons?: { Code?: string }[];
+    };
+    const cancelledForThrottling = aws.CancellationReasons?.some(
+      (r) => r.Code === 'ThrottlingError' || r.Code === 'ProvisionedThroughputExceeded',
+    );
+    if (throttlingNames.has(e.name) || aws.$retryable?.throttling || cancelledForThrottling) {
+      return 'throttled';
+    }
+    if (e.name === 'TimeoutError' || e.name === 'AbortError' || aws.code === 'ETIMEDOUT') return 'timeout';
+  }
+  return 'unavailable';
 }

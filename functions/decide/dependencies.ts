@@ -11,6 +11,7 @@ import { createEventDelivery } from '../events/delivery';
 import { createEventSender } from '../events/event-sender';
 import { redeliveryPolicyFromConfig } from '../events/redelivery-policy';
 import { apiKeyAuth } from '../http/auth';
+import { outboundFetch } from '../http/outbound';
 import { experimentIdsFromConfig } from '../identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
 import { identityRulesFromConfig } from '../identity/rules';
@@ -19,6 +20,7 @@ import { observabilityFor } from '../observability/setup';
 import { datafileSourceFromConfig } from '../optimizely/datafile-source';
 import { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import { createProjectRegistry } from '../optimizely/projects';
+import { boundedRequestHandler } from '../optimizely/sdk';
 import { readThroughFromConfig } from '../profile-api/from-config';
 import { DynamoDbDatafileStore } from '../storage/datafile-store';
 import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../storage/dynamodb-agent-stores';
@@ -71,6 +73,8 @@ export function decideDependencies(
   const secrets = secretsSource(config);
   const rules = identityRulesFromConfig(config);
   const tableName = config.TABLE_NAME;
+  // Decide, track and activate answer on the request's identifiers when a read fails (fail-open.ts).
+  const failOpen = { readTimeoutMs: config.DECIDE_READ_TIMEOUT_MS, observability };
   const agentState: AgentState = {
     overrides: config.ENABLE_OVERRIDES
       ? new OverrideBook(
@@ -87,6 +91,7 @@ export function decideDependencies(
             bridge: new UserProfileBridge(),
           }
         : null,
+    failOpen,
   };
   const identities = new CachedIdentityReader(reader, {
     ttlMs: config.IDENTITY_CACHE_TTL_MS,
@@ -110,6 +115,10 @@ export function decideDependencies(
         personalAttributes: config.PERSONAL_ATTRIBUTES,
         observability,
         ...(agentState.profiles ? { userProfileService: agentState.profiles.bridge } : {}),
+        cmab: {
+          predictionEndpointTemplate: config.OPTIMIZELY_CMAB_PREDICTION_ENDPOINT,
+          requestHandler: boundedRequestHandler(outboundFetch, config.OPTIMIZELY_CMAB_TIMEOUT_MS),
+        },
       }),
       dispatcher,
       events,
@@ -121,6 +130,7 @@ export function decideDependencies(
       },
       agentState,
       observability,
+      failOpen,
     },
     limits: {
       maxDecideKeys: config.MAX_DECIDE_KEYS,
@@ -130,7 +140,13 @@ export function decideDependencies(
       maxBatchBodyBytes: config.BATCH_MAX_BODY_BYTES,
       allowReserved: config.ALLOW_RESERVED_ATTRIBUTES,
     },
-    batch: { maxOperations: config.BATCH_OPERATIONS_LIMIT, maxConcurrency: config.BATCH_MAX_CONCURRENCY },
+    batch: {
+      maxOperations: config.BATCH_OPERATIONS_LIMIT,
+      maxConcurrency: config.BATCH_MAX_CONCURRENCY,
+      maxIdentifiers: config.BATCH_MAX_IDENTIFIERS,
+      maxDynamoDbRequests: config.BATCH_MAX_DYNAMODB_REQUESTS,
+      maxEvents: config.BATCH_MAX_EVENTS,
+    },
     defaultSdkKey: config.OPTIMIZELY_SDK_KEY,
     afterResponse,
   };

@@ -8,6 +8,7 @@
  */
 import { dict, reservedKeyIn } from '../core/dict';
 import { InvalidRequestError, NotPermittedError, PayloadTooLargeError } from '../core/errors';
+import { goMap } from '../core/go-json';
 import { nestingProblem } from '../core/nesting';
 import * as z from '../core/zod';
 import { DECIDE_OPTIONS, type DecideOptionName } from '../decisions/decide';
@@ -36,6 +37,7 @@ import {
   lookupBodySchema,
   overrideBodySchema,
   type RequestLimits,
+  restProfileRequest,
   saveBodySchema,
   trackBodySchema,
 } from './schema';
@@ -53,6 +55,7 @@ export interface DecideDependencies {
 
 /** Agent's wording for a body that is not the JSON an operation takes. */
 const PARSE_ERROR = 'error parsing request body';
+const MISSING_SDK_KEY = 'missing required X-Optimizely-SDK-Key header';
 
 const isDecideOption = (name: string): name is DecideOptionName =>
   (DECIDE_OPTIONS as readonly string[]).includes(name);
@@ -74,6 +77,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
     override: overrideBodySchema(limits),
     lookup: lookupBodySchema(limits),
     save: saveBodySchema(limits),
+    restProfile: z.record(z.string(), z.unknown()),
   };
 
   /**
@@ -81,10 +85,16 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
    * request is checked meanwhile; `checked` lets the project's errors win, as in Agent).
    */
   const projectOf = (event: HttpEvent): ProjectRequest => {
-    const sdkKey = event.headers?.['x-optimizely-sdk-key']?.trim() || deps.defaultSdkKey;
+    // Absent: the deployment's default project. Present but empty: Agent's 400, as an operation of
+    // a batch that clears the header gets from Agent.
+    const sent = event.headers?.['x-optimizely-sdk-key'];
+    const sdkKey = sent === undefined ? deps.defaultSdkKey : sent.trim();
     if (!sdkKey) {
-      throw new InvalidRequestError('missing required X-Optimizely-SDK-Key header', {
-        detail: 'Send X-Optimizely-SDK-Key; this deployment sets no OPTIMIZELY_SDK_KEY default',
+      throw new InvalidRequestError(MISSING_SDK_KEY, {
+        detail:
+          sent === undefined
+            ? 'Send X-Optimizely-SDK-Key; this deployment sets no OPTIMIZELY_SDK_KEY default'
+            : 'X-Optimizely-SDK-Key is empty; send the SDK key, or leave the header out for the default project',
       });
     }
     const project = decisions.projects.get(sdkKey);
@@ -157,6 +167,9 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
           return name;
         });
         if (options.includes('READ_ONLY')) requireOperator(caller, 'The READ_ONLY decide option');
+        // It empties every person's cached prediction in the container, not only the caller's.
+        if (options.includes('RESET_CMAB_CACHE'))
+          requireOperator(caller, 'The RESET_CMAB_CACHE decide option');
         const keys = queryValues(event, 'keys');
         if (keys.length > limits.maxDecideKeys) {
           throw new InvalidRequestError(
@@ -275,6 +288,10 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       // Agent answers a save with a bare 200.
       return { statusCode: 200, body: '' };
     },
+    // Agent's REST user profile service plugin (plugins/userprofileservice, `rest`): Agent keeps its
+    // sticky bucketing here, under the person's experiment id (docs/agent-compatibility.md).
+    restProfileLookup: (event, caller) => restProfile(event, caller, false),
+    restProfileSave: (event, caller) => restProfile(event, caller, true),
     config: async (event) => {
       const project = await projectOf(event).project;
       return json(200, project.agentConfig);
@@ -284,10 +301,43 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
       return {
         statusCode: 200,
         headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: project.datafile,
+        body: project.agentDatafile(),
       };
     },
   };
+
+  /** A lookup or save of Agent's REST profile service plugin: POST with a JSON body, or GET with a query. */
+  async function restProfile(event: HttpEvent, caller: Caller, save: boolean) {
+    if (!decisions.agentState.profiles) throw noProfileService();
+    requireOperator(caller, save ? 'Saving a user profile' : 'Reading a user profile');
+    const project = projectOf(event);
+    const request = await checked(project, () => {
+      const params =
+        event.requestContext.http.method === 'GET'
+          ? Object.fromEntries(new URLSearchParams(event.rawQueryString ?? ''))
+          : parse(schemas.restProfile, event);
+      return restProfileRequest(params, limits, save);
+    });
+    const { userIdKey, userId, buckets } = request;
+    if (buckets)
+      await saveProfile(decisions, {
+        ...project,
+        userId,
+        experimentBucketMap: dict(Object.entries(buckets)),
+      });
+    const profile = buckets ?? (await lookupProfile(decisions, { ...project, userId })).experimentBucketMap;
+    // What the plugin reads back: the user id as a string under its key, and every entry with a
+    // string variation id (the plugin's Go code panics on any other entry).
+    const entries = Object.entries(profile).filter(
+      ([, entry]) => typeof entry?.variation_id === 'string' && entry.variation_id !== '',
+    );
+    return json(200, {
+      [userIdKey]: userId,
+      experiment_bucket_map: goMap(
+        dict(entries.map(([id, entry]) => [id, { variation_id: entry.variation_id }])),
+      ),
+    });
+  }
 
   const serve: Operation<Caller> = routeOperations<Caller>('decide', {
     ...operations,
@@ -299,7 +349,11 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         if (!(error instanceof InvalidRequestError)) throw error;
         throw new InvalidRequestError('cannot decode the operation body', { detail: error.message });
       }
-      return json(200, await runBatch(event, body, caller, serve, deps.batch, decisions.observability));
+      // One delivery for the whole batch: its operations' events leave together, merged.
+      const answer = await decisions.events.gathered(() =>
+        runBatch(event, body, caller, serve, deps.batch, decisions.observability),
+      );
+      return json(200, answer);
     },
   });
 

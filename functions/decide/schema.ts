@@ -4,6 +4,8 @@
  * and its type comes from the schema, never a cast). What Agent checks with its own wording
  * (decide options, an empty userId, override keys) is left to the handler, so the answer can use it.
  */
+import { reservedKeyIn } from '../core/dict';
+import { InvalidRequestError } from '../core/errors';
 import * as z from '../core/zod';
 import { RESERVED_PREFIX } from '../decisions/attributes';
 import { identifierText } from '../identity/identifier-schema';
@@ -152,3 +154,74 @@ export const batchBodySchema = z.object({
     }),
   ),
 });
+
+/** The user-id key Agent's REST profile service plugin sends unless its `userIDKey` says otherwise. */
+export const REST_PROFILE_USER_ID_KEY = 'user_id';
+const BUCKET_MAP_KEY = 'experiment_bucket_map';
+
+/** A lookup or save of Agent's REST profile service plugin, read from its body or query string. */
+export interface RestProfileRequest {
+  /** The key the user id came under (the plugin's `userIDKey`): the answer uses it too. */
+  userIdKey: string;
+  userId: string;
+  /** A save's whole profile; undefined for a lookup. */
+  buckets?: Record<string, { variation_id: string }>;
+}
+
+const bucketMapSchema = z
+  .record(z.string(), z.object({ variation_id: z.string().check(z.minLength(1)) }))
+  .check(
+    z.refine(
+      (map) => Object.keys(map).length <= MAX_PROFILE_EXPERIMENTS,
+      `at most ${MAX_PROFILE_EXPERIMENTS} experiments`,
+    ),
+  );
+
+/**
+ * Agent's REST profile service plugin sends `{"<userIDKey>": "<user id>"}` to look up and adds
+ * `"experiment_bucket_map": {"<experiment id>": {"variation_id": "…"}}` to save (as a JSON string in
+ * the query when its method is GET). The user-id key is `user_id` unless the plugin names another:
+ * then it is the one other string field. `params` is the parsed body, or the query's values.
+ */
+export function restProfileRequest(
+  params: Record<string, unknown>,
+  limits: RequestLimits,
+  save: boolean,
+): RestProfileRequest {
+  const candidates = Object.keys(params).filter(
+    (key) => key !== BUCKET_MAP_KEY && typeof params[key] === 'string',
+  );
+  const userIdKey =
+    REST_PROFILE_USER_ID_KEY in params
+      ? REST_PROFILE_USER_ID_KEY
+      : candidates.length === 1
+        ? candidates[0]
+        : undefined;
+  if (userIdKey === undefined) {
+    throw new InvalidRequestError(
+      `missing "${REST_PROFILE_USER_ID_KEY}" in request: send the user id under "${REST_PROFILE_USER_ID_KEY}", or under the plugin's userIDKey as the only other field`,
+    );
+  }
+  const userId = identifierText(
+    userIdKey,
+    limits.maxIdentifierBytes,
+    'MAX_IDENTIFIER_BYTES',
+    `${userIdKey} must not be empty`,
+  ).safeParse(params[userIdKey]);
+  if (!userId.success) throw new InvalidRequestError(z.describeIssues(userId.error, userIdKey));
+  if (!save) return { userIdKey, userId: userId.data };
+  let raw = params[BUCKET_MAP_KEY] ?? {};
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      throw new InvalidRequestError(`${BUCKET_MAP_KEY}: not valid JSON`);
+    }
+  }
+  const key = reservedKeyIn(raw);
+  if (key !== undefined) throw new InvalidRequestError(`${BUCKET_MAP_KEY}: the key "${key}" is not allowed`);
+  // Parsed under its own name, so a problem's path starts with it.
+  const parsed = z.object({ [BUCKET_MAP_KEY]: bucketMapSchema }).safeParse({ [BUCKET_MAP_KEY]: raw });
+  if (!parsed.success) throw new InvalidRequestError(z.describeIssues(parsed.error));
+  return { userIdKey, userId: userId.data, buckets: parsed.data[BUCKET_MAP_KEY] };
+}

@@ -3,10 +3,16 @@
  * SDK's activate (or getVariation when tracking is off), flags through decide, each answered in
  * Agent's `Decision` shape. The selection rules are Agent's: `type` adds every experiment or flag,
  * `experimentKey`/`featureKey` add one each, and a key named both ways is treated as a flag.
+ *
+ * CMAB: a flag with a CMAB rule is decided with the SDK's `decideAsync` (its prediction awaited),
+ * and so is a CMAB experiment, through its flag: the SDK's activate and getVariation skip CMAB
+ * experiments, which Agent's Go SDK decides (docs/agent-compatibility.md#cmab).
  */
-import { OptimizelyDecideOption } from '@optimizely/optimizely-sdk';
 import { InvalidRequestError } from '../core/errors';
+import { goValue } from '../core/go-json';
+import { allMaybe, type MaybePromise, thenMaybe } from '../core/maybe-promise';
 import type { Project } from '../optimizely/projects';
+import { OptimizelyDecideOption, type OptimizelyDecision } from '../optimizely/sdk';
 import { type Attributes, BUCKETING_ID_ATTRIBUTE } from './attributes';
 import { accountBucketingId } from './bucketing';
 import type { Person } from './decide';
@@ -59,7 +65,7 @@ export function activateKeys(
   accountBucketedFlags: readonly string[],
   /** Runs a decision without the person's saved profile (account-bucketed ones stick to the account). */
   withoutProfile: <T>(decide: () => T) => T = (decide) => decide(),
-): AgentActivation[] {
+): MaybePromise<AgentActivation[]> {
   const userId = person.answerUserId;
   /** The attributes to decide with, and how: account-bucketed decisions bypass the profile. */
   const bucketed = (flagKeys: readonly string[]): { attrs: Attributes; run: <T>(decide: () => T) => T } => {
@@ -71,59 +77,84 @@ export function activateKeys(
     }
     return { attrs: attributes, run: (decide) => decide() };
   };
-  const answers: AgentActivation[] = [];
+  const decideOptions = query.disableTracking ? [OptimizelyDecideOption.DISABLE_DECISION_EVENT] : [];
+  /** A flag's decision: awaited only for a flag with a CMAB rule. */
+  const decideFlag = (flagKey: string): MaybePromise<OptimizelyDecision> => {
+    const { attrs, run } = bucketed([flagKey]);
+    const context = project.client.createUserContext(person.experimentId, attrs);
+    return run(() =>
+      project.cmabFlags.has(flagKey)
+        ? context.decideAsync(flagKey, decideOptions)
+        : context.decide(flagKey, decideOptions),
+    );
+  };
+  const answers: MaybePromise<AgentActivation>[] = [];
   for (const [key, kind] of selected) {
-    let answer: AgentActivation;
     if (kind === 'experiment') {
       if (!(key in project.config.experimentsMap)) {
-        answer = notFound(userId, { experimentKey: key, featureKey: '' }, 'experimentKey not found');
-      } else {
-        const { attrs, run } = bucketed(project.flagsOfExperiment.get(key) ?? []);
-        const variationKey =
+        answers.push(notFound(userId, { experimentKey: key, featureKey: '' }, 'experimentKey not found'));
+        continue;
+      }
+      const experimentAnswer = (variationKey: string | null): AgentActivation => ({
+        userId,
+        experimentKey: key,
+        featureKey: '',
+        variationKey: variationKey ?? '',
+        type: 'experiment',
+        enabled: (variationKey ?? '') !== '',
+      });
+      const cmabFlag = (project.flagsOfExperiment.get(key) ?? []).find((f) => project.cmabFlags.has(f));
+      if (cmabFlag !== undefined && project.cmabExperiments.has(key)) {
+        // The flag's decision, when it is this experiment's: the person's variation of it.
+        answers.push(
+          thenMaybe(decideFlag(cmabFlag), (d) => experimentAnswer(d.ruleKey === key ? d.variationKey : null)),
+        );
+        continue;
+      }
+      const { attrs, run } = bucketed(project.flagsOfExperiment.get(key) ?? []);
+      answers.push(
+        experimentAnswer(
           run(() =>
             query.disableTracking
               ? project.client.getVariation(key, person.experimentId, attrs)
               : project.client.activate(key, person.experimentId, attrs),
-          ) ?? '';
-        answer = {
-          userId,
-          experimentKey: key,
-          featureKey: '',
-          variationKey,
-          type: 'experiment',
-          enabled: variationKey !== '',
-        };
-      }
-    } else if (!(key in project.config.featuresMap)) {
-      answer = notFound(userId, { experimentKey: '', featureKey: key }, 'featureKey not found');
-    } else {
-      const { attrs, run } = bucketed([key]);
-      const context = project.client.createUserContext(person.experimentId, attrs);
-      const decision = run(() =>
-        context.decide(key, query.disableTracking ? [OptimizelyDecideOption.DISABLE_DECISION_EVENT] : []),
+          ),
+        ),
       );
-      // Agent names the experiment and variation of A/B tests only, never of delivery rules.
-      const inExperiment =
-        decision.ruleKey !== null && (project.experimentRules.get(key) ?? []).includes(decision.ruleKey);
-      answer = {
-        userId,
-        experimentKey: inExperiment ? (decision.ruleKey ?? '') : '',
-        featureKey: key,
-        variationKey: inExperiment ? (decision.variationKey ?? '') : '',
-        type: 'feature',
-        enabled: decision.enabled,
-      };
-      if (Object.keys(decision.variables).length > 0) {
-        answer = { ...answer, variables: decision.variables };
-        // Keep Agent's field order: variables before enabled.
-        const { enabled, ...rest } = answer;
-        answer = { ...rest, enabled };
-      }
+    } else if (!(key in project.config.featuresMap)) {
+      answers.push(notFound(userId, { experimentKey: '', featureKey: key }, 'featureKey not found'));
+    } else {
+      answers.push(thenMaybe(decideFlag(key), (decision) => featureAnswer(project, userId, key, decision)));
     }
-    if (query.enabled !== undefined && answer.enabled !== query.enabled) continue;
-    answers.push(answer);
   }
-  return answers;
+  const kept = (list: AgentActivation[]) =>
+    query.enabled === undefined ? list : list.filter((answer) => answer.enabled === query.enabled);
+  return thenMaybe(allMaybe(answers), kept);
+}
+
+/** A flag's activation: Agent names the rule and variation of A/B tests and holdouts, never of delivery rules. */
+function featureAnswer(
+  project: Project,
+  userId: string,
+  key: string,
+  decision: OptimizelyDecision,
+): AgentActivation {
+  const named =
+    decision.ruleKey !== null &&
+    ((project.experimentRules.get(key) ?? []).includes(decision.ruleKey) ||
+      project.holdoutKeys.has(decision.ruleKey));
+  return {
+    userId,
+    experimentKey: named ? (decision.ruleKey ?? '') : '',
+    featureKey: key,
+    variationKey: named ? (decision.variationKey ?? '') : '',
+    type: 'feature',
+    // Agent's field order: variables before enabled.
+    ...(Object.keys(decision.variables).length > 0
+      ? { variables: goValue(decision.variables) as Record<string, unknown> }
+      : {}),
+    enabled: decision.enabled,
+  };
 }
 
 function notFound(

@@ -2,17 +2,22 @@
  * Optimizely Agent's per-user state, kept in DynamoDB so every container sees the same: forced
  * variations (POST /v1/override) and the user profile service (sticky bucketing, POST /v1/lookup
  * and /v1/save). Both are keyed by the person's stable experiment id, so a login or a merge keeps
- * them. The Optimizely SDK decides synchronously, so both are loaded before a decision and put in
- * place only for its duration:
+ * them. Both are loaded before a decision and put in place only for its duration, which is
+ * synchronous except for a flag with a CMAB rule (its prediction is awaited; decide.ts):
  *
- * - overrides through `client.setForcedVariation`, cleared again right after (the SDK keeps forced
- *   variations in the client, which every request of the container shares);
+ * - overrides through `client.setForcedVariation`, cleared once the last decision of that person
+ *   using them is done (the SDK keeps forced variations in the client, which every request of the
+ *   container shares, and an awaited decision reads them after other requests ran);
  * - the profile through one `UserProfileService` per container whose lookup answers the profile
- *   loaded for the running decision, and whose save collects what the SDK wants stored.
+ *   loaded for the decision it is called from (async-local, so an awaited decision finds its own),
+ *   and whose save collects what the SDK wants stored.
  */
-import type { Client, UserProfile, UserProfileService } from '@optimizely/optimizely-sdk';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { LruCache } from '../core/lru-cache';
+import { finallyMaybe, type MaybePromise, thenMaybe } from '../core/maybe-promise';
+import type { Client, UserProfile, UserProfileService } from '../optimizely/sdk';
 import type { ExperimentBucketMap, OverrideStore, UserProfileStore } from '../storage/agent-stores';
+import { type FailOpenPolicy, readOrFailOpen, writeOrFailOpen } from './fail-open';
 
 export interface OverrideChange {
   /** The variation key the override had before, or null when there was none. */
@@ -70,28 +75,54 @@ export class OverrideBook {
   }
 }
 
-/** Runs a synchronous decision with the person's overrides in place, and clears them after. */
+/** Per client and person: decisions running with their overrides set, and every key set for them. */
+const forced = new WeakMap<Client, Map<string, { runs: number; keys: Set<string> }>>();
+
+/**
+ * Runs a decision with the person's overrides in place, and clears them once it is done. Two
+ * decisions of the same person that overlap (an awaited CMAB decision and another request) share
+ * them: the last one to finish clears them.
+ */
 export function withOverrides<T>(
   client: Client,
   userId: string,
   overrides: ReadonlyMap<string, string>,
-  decide: () => T,
-): T {
+  decide: () => MaybePromise<T>,
+): MaybePromise<T> {
   if (overrides.size === 0) return decide();
+  let people = forced.get(client);
+  if (!people) {
+    people = new Map();
+    forced.set(client, people);
+  }
+  let running = people.get(userId);
+  if (!running) {
+    running = { runs: 0, keys: new Set() };
+    people.set(userId, running);
+  }
+  running.runs++;
   for (const [experimentKey, variationKey] of overrides) {
     // An override naming an experiment or variation the datafile lacks is ignored, as in Agent.
     client.setForcedVariation(experimentKey, userId, variationKey);
+    running.keys.add(experimentKey);
   }
-  try {
-    return decide();
-  } finally {
-    for (const experimentKey of overrides.keys()) client.setForcedVariation(experimentKey, userId, null);
-  }
+  const done = running;
+  return finallyMaybe(decide, () => {
+    if (--done.runs > 0) return;
+    people.delete(userId);
+    for (const experimentKey of done.keys) client.setForcedVariation(experimentKey, userId, null);
+  });
 }
 
 interface Running {
   userId: string;
   buckets: ExperimentBucketMap;
+  saved: ExperimentBucketMap | null;
+}
+
+/** A decision's result, and the profile to store when the SDK changed it (else null). */
+export interface WithProfile<T> {
+  result: T;
   saved: ExperimentBucketMap | null;
 }
 
@@ -101,19 +132,22 @@ interface Running {
  * asked to ignore the profile service.
  */
 export class UserProfileBridge implements UserProfileService {
-  private running: Running | null = null;
+  // The decision the SDK is calling from: an awaited (CMAB) decision saves after other requests ran.
+  private readonly running = new AsyncLocalStorage<Running | null>();
 
   lookup(userId: string): UserProfile {
-    const running = this.running;
+    const running = this.running.getStore();
     // The SDK accepts a missing profile; its type says otherwise.
     if (!running || running.userId !== userId) return null as unknown as UserProfile;
     return { user_id: userId, experiment_bucket_map: { ...running.buckets } };
   }
 
   save(profile: UserProfile): void {
-    const running = this.running;
+    const running = this.running.getStore();
     if (!running || running.userId !== profile.user_id) return;
-    const buckets: ExperimentBucketMap = {};
+    // Merged, not replaced: each flag's decision looks up and saves the whole profile, and an
+    // awaited one saves what it looked up before the flags decided after it saved theirs.
+    const buckets: ExperimentBucketMap = { ...running.buckets };
     for (const [experimentId, entry] of Object.entries(profile.experiment_bucket_map)) {
       if (entry?.variation_id) buckets[experimentId] = { variation_id: entry.variation_id };
     }
@@ -123,31 +157,17 @@ export class UserProfileBridge implements UserProfileService {
 
   /** Runs part of a decision as if no profile service were there (nothing looked up or saved). */
   without<T>(decide: () => T): T {
-    const running = this.running;
-    this.running = null;
-    try {
-      return decide();
-    } finally {
-      this.running = running;
-    }
+    return this.running.run(null, decide);
   }
 
-  /**
-   * Runs a synchronous decision with this person's profile; `saved` is the profile to store when
-   * the SDK changed it, else null.
-   */
+  /** Runs a decision with this person's profile. */
   run<T>(
     userId: string,
     buckets: ExperimentBucketMap,
-    decide: () => T,
-  ): { result: T; saved: ExperimentBucketMap | null } {
+    decide: () => MaybePromise<T>,
+  ): MaybePromise<WithProfile<T>> {
     const running: Running = { userId, buckets, saved: null };
-    this.running = running;
-    try {
-      return { result: decide(), saved: running.saved };
-    } finally {
-      this.running = null;
-    }
+    return thenMaybe(this.running.run(running, decide), (result) => ({ result, saved: running.saved }));
   }
 }
 
@@ -155,6 +175,8 @@ export class UserProfileBridge implements UserProfileService {
 export interface AgentState {
   overrides: OverrideBook | null;
   profiles: { store: UserProfileStore; bridge: UserProfileBridge } | null;
+  /** Decisions go on without state that could not be read (fail-open.ts); unset: they fail. */
+  failOpen?: FailOpenPolicy;
 }
 
 /** One person's state for one project, loaded before a decision. */
@@ -189,26 +211,37 @@ export async function loadState(
   userId: string,
   useProfile: boolean,
 ): Promise<LoadedState> {
+  const { overrides: book, profiles } = state;
   const [overrides, profile] = await Promise.all([
-    state.overrides ? state.overrides.forUser(sdkKey, userId) : new Map<string, string>(),
-    state.profiles && useProfile ? state.profiles.store.get(sdkKey, userId).then((p) => p ?? {}) : null,
+    book
+      ? readOrFailOpen(state.failOpen, 'overrides', () => book.forUser(sdkKey, userId)).then((r) =>
+          r.ok ? r.value : new Map<string, string>(),
+        )
+      : new Map<string, string>(),
+    // A profile that could not be read is not used, and so never saved over the stored one.
+    profiles && useProfile
+      ? readOrFailOpen(state.failOpen, 'profile', () => profiles.store.get(sdkKey, userId)).then((r) =>
+          r.ok ? (r.value ?? {}) : null,
+        )
+      : null,
   ]);
   return { overrides, profile, withheld: {} };
 }
 
 /**
- * Runs a synchronous decision for one person with their overrides and profile in place. `saved`
- * is the profile to store (`storeProfile`) when the SDK changed it, else null.
+ * Runs a decision for one person with their overrides and profile in place (synchronous unless the
+ * decision is). `saved` is the profile to store (`storeProfile`) when the SDK changed it, else null.
  */
 export function decideWithState<T>(
   state: AgentState,
   client: Client,
   userId: string,
   loaded: LoadedState,
-  decide: () => T,
-): { result: T; saved: ExperimentBucketMap | null } {
+  decide: () => MaybePromise<T>,
+): MaybePromise<WithProfile<T>> {
   const withForced = () => withOverrides(client, userId, loaded.overrides, decide);
-  if (!state.profiles || loaded.profile === null) return { result: withForced(), saved: null };
+  if (!state.profiles || loaded.profile === null)
+    return thenMaybe(withForced(), (result) => ({ result, saved: null }));
   return state.profiles.bridge.run(userId, loaded.profile, withForced);
 }
 
@@ -223,5 +256,10 @@ export async function storeProfile(
   saved: ExperimentBucketMap | null,
   withheld: ExperimentBucketMap = {},
 ): Promise<void> {
-  if (saved && state.profiles) await state.profiles.store.put(sdkKey, userId, { ...withheld, ...saved });
+  const profiles = state.profiles;
+  if (saved && profiles) {
+    await writeOrFailOpen(state.failOpen, 'profile', () =>
+      profiles.store.put(sdkKey, userId, { ...withheld, ...saved }),
+    );
+  }
 }

@@ -2,16 +2,20 @@
  * Decide and track for one resolved person: the Optimizely user contexts (one bucketed on the user,
  * one on the primary account when any requested flag is account-bucketed), the SDK calls, and the
  * Agent-shaped answers with Crosswalk's `identity` extension. No I/O here besides the SDK's
- * synchronous dispatch into the event dispatcher.
+ * synchronous dispatch into the event dispatcher, and the CMAB prediction of a flag that has a CMAB
+ * rule: such a flag is decided with the SDK's `decideAsync` (which calls the prediction service),
+ * every other flag with its synchronous `decide` (which never does).
  */
+import { goMap, goValue } from '../core/go-json';
+import { allMaybe, type MaybePromise } from '../core/maybe-promise';
+import type { Identifier } from '../identity/identifiers';
+import type { ResolvedProfile } from '../identity/model';
+import type { Project } from '../optimizely/projects';
 import {
   OptimizelyDecideOption,
   type OptimizelyDecision,
   type OptimizelyUserContext,
-} from '@optimizely/optimizely-sdk';
-import type { Identifier } from '../identity/identifiers';
-import type { ResolvedProfile } from '../identity/model';
-import type { Project } from '../optimizely/projects';
+} from '../optimizely/sdk';
 import { type Attributes, BUCKETING_ID_ATTRIBUTE } from './attributes';
 import { accountBucketingId } from './bucketing';
 
@@ -21,7 +25,8 @@ export const DECIDE_OPTIONS = [
   'IGNORE_USER_PROFILE_SERVICE',
   'INCLUDE_REASONS',
   'EXCLUDE_VARIABLES',
-  // Accepted as Agent accepts them; Crosswalk decides without CMAB (docs/agent-compatibility.md).
+  // CMAB's prediction cache (per container): skip it, empty it (operator keys only), or drop this
+  // person's entry.
   'IGNORE_CMAB_CACHE',
   'RESET_CMAB_CACHE',
   'INVALIDATE_USER_CMAB_CACHE',
@@ -37,9 +42,9 @@ const sdkOptions: Record<DecideOptionName, OptimizelyDecideOption | undefined> =
   IGNORE_USER_PROFILE_SERVICE: OptimizelyDecideOption.IGNORE_USER_PROFILE_SERVICE,
   INCLUDE_REASONS: OptimizelyDecideOption.INCLUDE_REASONS,
   EXCLUDE_VARIABLES: OptimizelyDecideOption.EXCLUDE_VARIABLES,
-  IGNORE_CMAB_CACHE: undefined,
-  RESET_CMAB_CACHE: undefined,
-  INVALIDATE_USER_CMAB_CACHE: undefined,
+  IGNORE_CMAB_CACHE: OptimizelyDecideOption.IGNORE_CMAB_CACHE,
+  RESET_CMAB_CACHE: OptimizelyDecideOption.RESET_CMAB_CACHE,
+  INVALIDATE_USER_CMAB_CACHE: OptimizelyDecideOption.INVALIDATE_USER_CMAB_CACHE,
   READ_ONLY: OptimizelyDecideOption.DISABLE_DECISION_EVENT,
 };
 
@@ -57,12 +62,13 @@ export interface IdentityInfo {
   /**
    * `cache`: resolved through the identity cache; `profile-api`: unknown to the cache, learned from
    * Segment's Profile API for this request (docs/profile-api.md); `request`: unknown, decided with the
-   * request's identifiers.
+   * request's identifiers; `unavailable`: the identity cache could not be read in time, so decided
+   * with the request's identifiers (decisions/fail-open.ts).
    */
   source: PersonSource;
 }
 
-export type PersonSource = 'cache' | 'profile-api' | 'request';
+export type PersonSource = 'cache' | 'profile-api' | 'request' | 'unavailable';
 
 export interface Person {
   /** The stable experiment id (identity/experiment-id.ts): Optimizely's user id here. */
@@ -109,8 +115,9 @@ export interface DecideInput {
 
 /**
  * Optimizely Agent's decision shape, field for field: null keys become "" as Agent's Go structs
- * render them, `variables` is left out when empty (Go's omitempty), and `isEveryoneElseVariation`
- * is computed as Agent computes it. Crosswalk's `identity` block only when asked for.
+ * render them, `variables` is left out when empty (Go's omitempty), maps (attributes, variables)
+ * have their keys sorted as Go writes them, and `isEveryoneElseVariation` is computed as Agent
+ * computes it. Crosswalk's `identity` block only when asked for.
  */
 export interface AgentDecision {
   variationKey: string;
@@ -122,6 +129,20 @@ export interface AgentDecision {
   variables?: Record<string, unknown>;
   isEveryoneElseVariation: boolean;
   identity?: IdentityInfo;
+}
+
+/** The JavaScript SDK's reason when a CMAB prediction could not be had (the Go SDK words it the same). */
+const CMAB_FAILED = /^Failed to fetch CMAB data for experiment /;
+
+/**
+ * The reasons of a decision. The SDK gives every reason of a failed CMAB decision (audience
+ * evaluation included) even without INCLUDE_REASONS; Agent answers the failure alone, and so does
+ * Crosswalk (which also keeps a client key from learning how its attributes evaluated).
+ */
+function reasonsOf(decision: OptimizelyDecision): string[] {
+  if (decision.variationKey !== null || decision.reasons.length < 2) return decision.reasons;
+  const failure = decision.reasons.find((r) => CMAB_FAILED.test(r));
+  return failure === undefined ? decision.reasons : [failure];
 }
 
 function toAgent(
@@ -138,21 +159,33 @@ function toAgent(
     ruleKey,
     flagKey: decision.flagKey,
     userContext: { userId, attributes },
-    reasons: decision.reasons,
-    ...(Object.keys(decision.variables).length > 0 ? { variables: decision.variables } : {}),
+    reasons: reasonsOf(decision),
+    ...(Object.keys(decision.variables).length > 0
+      ? { variables: goValue(decision.variables) as Record<string, unknown> }
+      : {}),
     isEveryoneElseVariation: project.everyoneElseRules.get(decision.flagKey)?.has(ruleKey) ?? false,
     ...(identity ? { identity } : {}),
   };
 }
 
-/** Decisions in request order; with several keys (or none) and ENABLED_FLAGS_ONLY, disabled ones are left out. */
-export function decideFlags(project: Project, person: Person, input: DecideInput): AgentDecision[] {
+/**
+ * Decisions in request order; with several keys (or none) and ENABLED_FLAGS_ONLY, disabled ones are
+ * left out. Synchronous unless a requested flag has a CMAB rule (`project.cmabFlags`).
+ */
+export function decideFlags(
+  project: Project,
+  person: Person,
+  input: DecideInput,
+): MaybePromise<AgentDecision[]> {
   const keys = input.keys.length > 0 ? input.keys : project.flagKeys;
   const options = input.options
     .filter((o) => input.withReasons !== false || o !== 'INCLUDE_REASONS')
     .map((o) => sdkOptions[o])
     .filter((o) => o !== undefined);
-  const contexts = new Map<string | null, { context: OptimizelyUserContext; attributes: Attributes }>();
+  const contexts = new Map<
+    string | null,
+    { context: OptimizelyUserContext; attributes: Attributes; shown: Attributes }
+  >();
 
   const contextFor = (bucketingId: string | null) => {
     let entry = contexts.get(bucketingId);
@@ -169,25 +202,18 @@ export function decideFlags(project: Project, person: Person, input: DecideInput
           : { flagKey: forced.flagKey };
         context.setForcedDecision(decisionContext, { variationKey: forced.variationKey });
       }
-      entry = { context, attributes };
+      entry = { context, attributes, shown: goMap(input.shownAttributes ?? attributes) };
       contexts.set(bucketingId, entry);
     }
     return entry;
   };
 
   const onlyEnabled = input.keys.length !== 1 && input.options.includes('ENABLED_FLAGS_ONLY');
-  const decisions: AgentDecision[] = [];
-  for (const key of keys) {
+  const decisions: MaybePromise<AgentDecision | null>[] = [];
+  // A key asked for twice is decided once (one decision, one event), as Agent's DecideForKeys does.
+  for (const key of new Set(keys)) {
     const accountId = accountBucketingId(key, input.accountBucketedFlags, person.accountId);
-    const { context, attributes } = contextFor(accountId);
-    const shown = input.shownAttributes ?? attributes;
-    // An account-bucketed flag sticks to the account through its bucketing id; a person's saved
-    // profile (which the SDK keys by user) must not pull one member away from their account.
-    const decision = context.decide(
-      key,
-      accountId === null ? options : [...options, OptimizelyDecideOption.IGNORE_USER_PROFILE_SERVICE],
-    );
-    if (onlyEnabled && !decision.enabled) continue;
+    const { context, shown } = contextFor(accountId);
     const identity = input.includeIdentity
       ? {
           canonicalId: person.experimentId,
@@ -198,9 +224,26 @@ export function decideFlags(project: Project, person: Person, input: DecideInput
           source: person.source,
         }
       : undefined;
-    decisions.push(toAgent(project, decision, person.answerUserId, shown, identity));
+    const answer = (decision: OptimizelyDecision) =>
+      onlyEnabled && !decision.enabled
+        ? null
+        : toAgent(project, decision, person.answerUserId, shown, identity);
+    // An account-bucketed flag sticks to the account through its bucketing id; a person's saved
+    // profile (which the SDK keys by user) must not pull one member away from their account.
+    const flagOptions =
+      accountId === null ? options : [...options, OptimizelyDecideOption.IGNORE_USER_PROFILE_SERVICE];
+    decisions.push(
+      project.cmabFlags.has(key)
+        ? context.decideAsync(key, flagOptions).then(answer)
+        : answer(context.decide(key, flagOptions)),
+    );
   }
-  return decisions;
+  const settled = allMaybe(decisions);
+  return Array.isArray(settled) ? present(settled) : settled.then(present);
+}
+
+function present<T>(items: (T | null)[]): T[] {
+  return items.filter((item): item is T => item !== null);
 }
 
 export interface TrackAnswer {

@@ -6,6 +6,7 @@
  * (functions/decide/dependencies.ts).
  */
 import { NoIdentifierError } from '../core/errors';
+import { isPromise } from '../core/maybe-promise';
 import type { EventDelivery } from '../events/delivery';
 import type { EventBatch } from '../events/event-batch';
 import type { ExperimentIds } from '../identity/experiment-id';
@@ -44,6 +45,7 @@ import {
   type TrackAnswer,
   trackEvent,
 } from './decide';
+import { type FailOpenPolicy, readOrFailOpen } from './fail-open';
 import { requestIdentifiers } from './request-identifiers';
 
 export interface DecisionSettings {
@@ -63,6 +65,8 @@ export interface DecisionDependencies {
   /** Overrides and the user profile service (each off unless enabled). */
   agentState: AgentState;
   observability: Observability;
+  /** Decide, track and activate go on without an identity read that failed (fail-open.ts); unset: they fail. */
+  failOpen?: FailOpenPolicy;
   /** Segment's Profile API on a miss (docs/profile-api.md); unset: off. */
   readThrough?: ProfileReadThrough | undefined;
 }
@@ -97,8 +101,9 @@ async function projectAndPerson(
   deps: DecisionDependencies,
   request: ProjectRequest,
   person: PersonRequest,
+  failOpen = false,
 ): Promise<[Project, Person]> {
-  const resolving = resolvePerson(deps, person, request.project);
+  const resolving = resolvePerson(deps, person, { failOpen, project: request.project });
   resolving.catch(() => undefined);
   const project = await request.project;
   return [project, await resolving];
@@ -108,21 +113,27 @@ async function projectAndPerson(
 export const MISSING_USER_ID = 'missing "userId" in request payload';
 
 /**
- * The person a request names: their profile when Segment knows them, and their experiment id. Not in
- * the cache, they may be learned from Segment's Profile API (`project`: whose declared attributes to
- * ask for).
+ * The person a request names: their profile when Segment knows them, and their experiment id. With
+ * `failOpen`, an identity read that failed leaves the request's identifiers to decide on. Not in the
+ * cache (and the cache answering), they may be learned from Segment's Profile API (`project`: whose
+ * declared attributes to ask for).
  */
 export async function resolvePerson(
   deps: DecisionDependencies,
   request: PersonRequest,
-  project?: Promise<Project>,
+  options: { failOpen?: boolean; project?: Promise<Project> | undefined } = {},
 ): Promise<Person> {
   const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
   if (ordered.length === 0)
     throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
-  let profile = await deps.identities.resolve(ordered);
+  const read = await readOrFailOpen(options.failOpen ? deps.failOpen : undefined, 'identity', () =>
+    deps.identities.resolve(ordered),
+  );
+  let profile = read.ok ? read.value : null;
   let source: PersonSource = 'cache';
-  if (!profile && deps.readThrough) {
+  // Only after a cache that answered: with DynamoDB failing, the read-through could write nothing.
+  if (read.ok && !profile && deps.readThrough) {
+    const { project } = options;
     const learned = await deps.readThrough.resolve(ordered, () =>
       project ? project.then((p) => wantsOf(deps.settings, p)) : { links: true },
     );
@@ -158,7 +169,7 @@ export async function resolvePerson(
     profile: null,
     matchedBy: null,
     accountId: null,
-    source: 'request',
+    source: read.ok ? 'request' : 'unavailable',
   };
 }
 
@@ -232,12 +243,12 @@ export async function decideForRequest(
   deps: DecisionDependencies,
   request: DecideRequest,
 ): Promise<AgentDecision[]> {
-  const [project, person] = await projectAndPerson(deps, request, request);
+  const [project, person] = await projectAndPerson(deps, request, request, true);
   const attributes = attributesFor(deps, project, person, request);
   const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const state = honouredFor(deps, project, person, request, loaded);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const captured = deps.dispatcher.capture(() =>
     decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       decideFlags(project, person, {
         keys: request.keys,
@@ -251,6 +262,8 @@ export async function decideForRequest(
       }),
     ),
   );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
   if (result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)) {
     await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
   }
@@ -314,9 +327,9 @@ export async function trackForRequest(
   deps: DecisionDependencies,
   request: TrackRequest,
 ): Promise<TrackAnswer> {
-  const [project, person] = await projectAndPerson(deps, request, request);
+  const [project, person] = await projectAndPerson(deps, request, request, true);
   const attributes = attributesFor(deps, project, person, request);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const captured = deps.dispatcher.capture(() =>
     trackEvent(
       project,
       person,
@@ -326,6 +339,8 @@ export async function trackForRequest(
       request.operator && request.includeIdentity,
     ),
   );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
   if (batches.length > 0) await deps.events.beforeTrackAnswer(batches);
   return result;
 }
@@ -339,12 +354,12 @@ export async function activateForRequest(
   deps: DecisionDependencies,
   request: ActivateRequest,
 ): Promise<AgentActivation[]> {
-  const [project, person] = await projectAndPerson(deps, request, request);
+  const [project, person] = await projectAndPerson(deps, request, request, true);
   const selected = selectKeys(project, request.query);
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
   const state = honouredFor(deps, project, person, request, loaded);
-  const { result, batches } = deps.dispatcher.capture(() =>
+  const captured = deps.dispatcher.capture(() =>
     decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
       activateKeys(
         project,
@@ -357,6 +372,8 @@ export async function activateForRequest(
       ),
     ),
   );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
   if (result.saved && mayStoreProfile(deps, project, person, request, false)) {
     await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
   }

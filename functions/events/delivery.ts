@@ -13,12 +13,17 @@
  *   answer: slower, never less safe.
  * - After a few failures in a row, a container stops trying the event API for a while and stores
  *   directly, so an outage or a hanging endpoint costs one PutItem per request instead of timeouts
- *   billed in every invocation.
+ *   billed in every invocation. When storing fails too (DynamoDB down), the event API is tried
+ *   anyway: the pause saves time, never events.
+ * - A request made of many operations (Agent's /v1/batch) delivers once: its operations' events are
+ *   gathered and sent together after its answer, merged into as few event API requests as their
+ *   size allows (`gathered`).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DependencyUnavailableError } from '../core/errors';
 import type { Observability } from '../observability/logger';
 import type { OutboxRef, OutboxWriter } from '../storage/event-outbox';
-import { type EventBatch, eventCount, oldestEventTime } from './event-batch';
+import { type EventBatch, eventCount, mergeBatches, oldestEventTime, packBatches } from './event-batch';
 import type { EventSender, SendOutcome } from './event-sender';
 import { EVENT_METRICS, nextDueAt, type RedeliveryPolicy, storedExpiry } from './redelivery-policy';
 
@@ -51,6 +56,18 @@ export interface EventDelivery {
    * delivered); rejects with DependencyUnavailableError when neither worked.
    */
   beforeTrackAnswer(batches: EventBatch[]): Promise<void>;
+  /**
+   * Runs the operations of one request (Agent's batch): the events they hand over are held until
+   * `work` is done, then delivered as above in one go (after the answer), merged. Conversions are
+   * still stored before each operation's answer.
+   */
+  gathered<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** What the operations of one gathered request handed over. */
+interface Gathering {
+  decisions: EventBatch[];
+  stored: { batch: EventBatch; ref: OutboxRef }[];
 }
 
 const DEFAULT_BREAKER_THRESHOLD = 3;
@@ -62,15 +79,19 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
   const threshold = deps.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD;
   let failuresInARow = 0;
   let pausedUntil = 0;
+  const gathering = new AsyncLocalStorage<Gathering>();
 
   const count = (name: string, events: number) => {
     if (events > 0) metrics.metric(name, events);
   };
 
-  /** Sends unless the event API has failed repeatedly just now; records the outcome for that. */
-  async function send(batch: EventBatch): Promise<SendOutcome> {
-    if (clock() < pausedUntil)
-      return { kind: 'retry', reason: 'event API failing; paused in this container' };
+  /**
+   * Sends unless the event API has failed repeatedly just now (or `always`: nothing else can keep
+   * the events); records the outcome for that.
+   */
+  async function send(batch: EventBatch, always = false): Promise<SendOutcome & { skipped?: true }> {
+    if (!always && clock() < pausedUntil)
+      return { kind: 'retry', reason: 'event API failing; paused in this container', skipped: true };
     const outcome = await sender.send(batch);
     if (outcome.kind === 'retry') {
       failuresInARow++;
@@ -115,6 +136,11 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
           logger.warn('events stored for redelivery', { events, reason: outcome.reason });
           count(EVENT_METRICS.deferred, events);
         } catch (error) {
+          if (outcome.skipped) {
+            const tried = await send(batch, true);
+            if (tried.kind === 'delivered') return count(EVENT_METRICS.delivered, events);
+            if (tried.kind === 'rejected') return dropped(batch, tried);
+          }
           logger.error('events lost: neither delivered nor stored', {
             events,
             reason: outcome.reason,
@@ -126,10 +152,13 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
     );
   }
 
-  /** Track's flush: the batches are stored; send them and delete what was delivered or refused. */
-  async function flushStored(stored: { batch: EventBatch; ref: OutboxRef }[]): Promise<void> {
+  /**
+   * Track's flush: the batches are stored (each merged batch names the stored copies it was made
+   * of); send them and delete what was delivered or refused.
+   */
+  async function flushStored(stored: { batch: EventBatch; refs: OutboxRef[] }[]): Promise<void> {
     await Promise.all(
-      stored.map(async ({ batch, ref }) => {
+      stored.map(async ({ batch, refs }) => {
         const events = eventCount(batch);
         const outcome = await send(batch);
         if (outcome.kind === 'retry') {
@@ -139,7 +168,7 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
         if (outcome.kind === 'delivered') count(EVENT_METRICS.delivered, events);
         else dropped(batch, outcome);
         try {
-          await outbox.remove(ref);
+          await Promise.all(refs.map((ref) => outbox.remove(ref)));
         } catch (error) {
           // Sent again later by the redelivery function: a duplicate Optimizely discards (same uuid).
           logger.warn('delivered events could not be removed from the outbox', { events, error });
@@ -148,9 +177,37 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
     );
   }
 
+  /** A gathered request's events, merged: sent after the answer (or now, without a deferral). */
+  async function flushGathered({ decisions, stored }: Gathering): Promise<void> {
+    const merged = {
+      decisions: mergeBatches(decisions),
+      stored: packBatches(stored.map(({ batch, ref }) => ({ batch, tag: ref }))).map(({ batch, tags }) => ({
+        batch,
+        refs: tags,
+      })),
+    };
+    const flush = () => Promise.all([flushDecisions(merged.decisions), flushStored(merged.stored)]);
+    if (deferral.available) deferral.defer(flush);
+    else await flush();
+  }
+
   return {
+    async gathered(work) {
+      const held: Gathering = { decisions: [], stored: [] };
+      try {
+        return await gathering.run(held, work);
+      } finally {
+        if (held.decisions.length > 0 || held.stored.length > 0) await flushGathered(held);
+      }
+    },
+
     afterDecide(batches) {
       if (batches.length === 0) return undefined;
+      const held = gathering.getStore();
+      if (held) {
+        held.decisions.push(...batches);
+        return undefined;
+      }
       if (deferral.available) {
         deferral.defer(() => flushDecisions(batches));
         return undefined;
@@ -169,12 +226,15 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
       }
       if (refs) {
         const stored = batches.map((batch, i) => ({ batch, ref: refs[i]! }));
-        if (deferral.available) deferral.defer(() => flushStored(stored));
-        else await flushStored(stored);
+        const held = gathering.getStore();
+        if (held) held.stored.push(...stored);
+        else if (deferral.available)
+          deferral.defer(() => flushStored(stored.map(({ batch, ref }) => ({ batch, refs: [ref] }))));
+        else await flushStored(stored.map(({ batch, ref }) => ({ batch, refs: [ref] })));
         return;
       }
-      // Not stored: deliver now, and only a failure of both is the caller's to retry.
-      const outcomes = await Promise.all(batches.map((batch) => send(batch)));
+      // Not stored: deliver now (even while paused), and only a failure of both is the caller's to retry.
+      const outcomes = await Promise.all(batches.map((batch) => send(batch, true)));
       let undelivered = 0;
       outcomes.forEach((outcome, i) => {
         const batch = batches[i]!;

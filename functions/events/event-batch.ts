@@ -6,36 +6,58 @@
  * Optimizely keeps one of several events with the same entity_id, uuid and timestamp, which is what
  * makes redelivery idempotent.
  */
-import type { LogEvent } from '@optimizely/optimizely-sdk';
+import type { LogEvent } from '../optimizely/sdk';
 
 export type EventBatch = LogEvent['params'];
 
-/** Visitors per POST: keeps a payload far below the event API's 3.5 MB. */
-export const MAX_VISITORS_PER_BATCH = 50;
+/**
+ * Bytes of one POST: Optimizely's event API takes at most 3.5 MB; the margin covers the envelope and
+ * the JSON of the merge itself.
+ */
+export const MAX_BATCH_BYTES = 3_000_000;
 
 /**
  * Groups batches whose envelopes (account, project, revision, client…) are identical, concatenating
  * their visitors (the event API takes many visitors per batch, as the SDK's batch processor sends
- * them); batches of different projects stay apart.
+ * them) up to `maxBytes` per batch; batches of different projects stay apart. A batch is never cut
+ * in two (one bigger than `maxBytes` travels alone).
  */
-export function mergeBatches(batches: readonly EventBatch[]): EventBatch[] {
-  const groups = new Map<string, EventBatch[]>();
-  for (const batch of batches) {
+export function mergeBatches(batches: readonly EventBatch[], maxBytes = MAX_BATCH_BYTES): EventBatch[] {
+  if (batches.length === 1) return [...batches];
+  return packBatches(
+    batches.map((batch) => ({ batch, tag: null })),
+    maxBytes,
+  ).map((packed) => packed.batch);
+}
+
+/**
+ * `mergeBatches` that remembers what went where: each packed batch with the tags of the batches
+ * merged into it (a stored batch's outbox reference, so a delivered merge can delete its copies).
+ */
+export function packBatches<T>(
+  items: readonly { batch: EventBatch; tag: T }[],
+  maxBytes = MAX_BATCH_BYTES,
+): { batch: EventBatch; tags: T[] }[] {
+  const groups = new Map<string, { batch: EventBatch; tags: T[]; bytes: number }[]>();
+  for (const { batch, tag } of items) {
     const { visitors, ...envelope } = batch;
     const key = JSON.stringify(envelope);
+    const bytes = Buffer.byteLength(JSON.stringify(visitors));
     let list = groups.get(key);
     if (!list) {
       list = [];
       groups.set(key, list);
     }
     let current = list[list.length - 1];
-    if (!current || current.visitors.length + visitors.length > MAX_VISITORS_PER_BATCH) {
-      current = { ...batch, visitors: [] };
+    if (!current || (current.tags.length > 0 && current.bytes + bytes > maxBytes)) {
+      current = { batch: { ...batch, visitors: [] }, tags: [], bytes: Buffer.byteLength(key) };
       list.push(current);
     }
-    current.visitors.push(...visitors);
+    current.batch.visitors.push(...visitors);
+    current.tags.push(tag);
+    current.bytes += bytes;
   }
-  return [...groups.values()].flat();
+  return [...groups.values()].flat().map(({ batch, tags }) => ({ batch, tags }));
 }
 
 /** Snapshot events in the batch: what the Events* metrics count. */

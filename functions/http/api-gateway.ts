@@ -1,6 +1,7 @@
 /** API Gateway HTTP API (payload format 2.0) event and result shapes, and small helpers on them. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { InvalidRequestError, PayloadTooLargeError } from '../core/errors';
+import { goJsonText } from '../core/go-json';
 import { nestingProblem } from '../core/nesting';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -30,11 +31,15 @@ export function jsonBody(event: HttpEvent, maxBytes: number): unknown {
   return parsed;
 }
 
+/**
+ * A JSON answer, written as Optimizely Agent writes its bodies (core/go-json.ts): HTML-safe escapes
+ * and a final newline, on every route, errors included.
+ */
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
   return {
     statusCode,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-    body: JSON.stringify(body),
+    body: goJsonText(body),
   };
 }
 

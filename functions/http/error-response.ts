@@ -47,11 +47,21 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     error instanceof CrosswalkError ? STATUS_BY_KIND[error.kind] : isTransient(error) ? 503 : 500;
   if (statusCode >= 500) {
     const unavailable = statusCode === 503;
+    // A dependency fault may name its cause for the caller (`detail`, written for them, such as a
+    // datafile that is neither stored nor fetchable); the message stays in the log.
+    const detail =
+      unavailable && error instanceof CrosswalkError && error.detail !== undefined
+        ? headerText(error.detail)
+        : undefined;
     return {
       statusCode,
-      body: { error: unavailable ? GENERIC_503 : GENERIC_500 },
+      body: { error: unavailable ? (detail ? `${GENERIC_503}: ${detail}` : GENERIC_503) : GENERIC_500 },
       headers: unavailable
-        ? { 'retry-after': '1', [ERROR_NAME_HEADER]: 'ServiceUnavailable' }
+        ? {
+            'retry-after': '1',
+            [ERROR_NAME_HEADER]: 'ServiceUnavailable',
+            ...(detail ? { [ERROR_DETAIL_HEADER]: detail } : {}),
+          }
         : { [ERROR_NAME_HEADER]: 'InternalServerError' },
       log: true,
     };

@@ -8,7 +8,9 @@
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { withDeadline } from '../core/deadline';
 import type { AfterResponse } from '../lambda/after-response';
+import { countFault } from '../observability/faults';
 import { type Observability, withLogContext } from '../observability/logger';
 import type { HttpEvent, HttpResult } from './api-gateway';
 import { json } from './api-gateway';
@@ -36,15 +38,23 @@ const lowercaseHeaders = {
   },
 };
 
+/**
+ * Time kept between the request's deadline (when outbound calls give up) and Lambda's timeout, to
+ * answer the 503 and let the after-response extension let go.
+ */
+export const DEADLINE_MARGIN_MS = 1_000;
+
 export function httpHandler(
   fn: HttpHandlerFn,
-  { logger }: Observability,
+  { logger, metrics }: Observability,
   afterResponse?: Pick<AfterResponse, 'finished'>,
 ): LambdaHttpHandler {
   const errorResponder = {
     onError: async (request: middy.Request<HttpEvent, HttpResult>) => {
       const answer = errorAnswer(request.error);
-      if (answer.log) logger.error('request failed', { error: request.error, status: answer.statusCode });
+      const fault = answer.statusCode === 503 ? { fault: countFault(metrics, request.error) } : {};
+      if (answer.log)
+        logger.error('request failed', { error: request.error, status: answer.statusCode, ...fault });
       request.response = json(answer.statusCode, answer.body, answer.headers);
     },
   };
@@ -62,10 +72,18 @@ export function httpHandler(
         route: event.routeKey,
         coldStart: invocations++ === 0,
       },
-      async () => {
-        const result = await wrapped(event, context);
-        result.headers = { ...result.headers, 'x-request-id': requestId };
-        return result;
+      () => {
+        const answer = async () => {
+          const result = await wrapped(event, context);
+          result.headers = { ...result.headers, 'x-request-id': requestId };
+          return result;
+        };
+        // Every outbound call of the request (and of work it defers past its answer) gives up by
+        // then: Lambda's timeout would end the invocation without an answer. (A hand-made context
+        // without the method has no deadline.)
+        return typeof context.getRemainingTimeInMillis === 'function'
+          ? withDeadline(Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, answer)
+          : answer();
       },
     );
   };

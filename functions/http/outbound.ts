@@ -19,7 +19,14 @@ export interface OutboundRequest {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
+  /** Aborts the request whenever it fires, queued for a socket or not (a deadline). */
   signal?: AbortSignal;
+  /**
+   * Gives up (a `TimeoutError`) when the response is not complete this long after the request got
+   * its socket: time spent waiting for a free socket of the agent does not count (`signal` bounds
+   * that), so a request queued behind slow ones is not timed out before it was even sent.
+   */
+  timeoutMs?: number;
 }
 
 export type OutboundFetch = (url: string, init?: OutboundRequest) => Promise<OutboundResponse>;
@@ -67,18 +74,34 @@ export const outboundFetch: OutboundFetch = (url, init = {}) =>
       headers,
       ...(init.signal ? { signal: init.signal } : {}),
     };
+    let timer: NodeJS.Timeout | undefined;
+    const fail = (error: unknown) => {
+      clearTimeout(timer);
+      reject(error);
+    };
     const onResponse = (message: IncomingMessage) => {
       const chunks: Buffer[] = [];
       message.on('data', (chunk: Buffer) => chunks.push(chunk));
-      message.on('aborted', () => reject(new Error('The response was aborted')));
-      message.on('error', reject);
+      message.on('aborted', () => fail(new Error('The response was aborted')));
+      message.on('error', fail);
       message.on('end', () => {
+        clearTimeout(timer);
         decoded(message, Buffer.concat(chunks)).then((out) => resolve(responseOf(message, out)), reject);
       });
     };
     const request = secure
       ? httpsRequest(target, { ...options, agent: httpsAgent }, onResponse)
       : httpRequest(target, { ...options, agent: httpAgent }, onResponse);
-    request.on('error', reject);
+    request.on('error', fail);
+    const { timeoutMs } = init;
+    if (timeoutMs !== undefined) {
+      request.once('socket', () => {
+        timer = setTimeout(() => {
+          const error = new Error(`no response within ${timeoutMs} ms`);
+          error.name = 'TimeoutError';
+          request.destroy(error);
+        }, timeoutMs);
+      });
+    }
     request.end(body);
   });

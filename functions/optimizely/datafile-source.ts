@@ -15,7 +15,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/env';
-import { DependencyUnavailableError, InvalidRequestError, UnknownProjectError } from '../core/errors';
+import {
+  CrosswalkError,
+  DependencyUnavailableError,
+  faultKind,
+  InvalidRequestError,
+  UnknownProjectError,
+} from '../core/errors';
 import { LruCache } from '../core/lru-cache';
 import { type OutboundFetch, type OutboundResponse, outboundFetch } from '../http/outbound';
 import { type Observability, silent } from '../observability/logger';
@@ -180,7 +186,17 @@ export class DatafileSource {
       // Revalidation starts on the next request once the stored copy is older than the interval.
       return this.hold(sdkKey, { datafile: stored, checkedAt: stored.fetchedAt, pinned: false });
     }
-    const outcome = await this.fetchFromCdn(sdkKey);
+    let outcome: FetchOutcome;
+    try {
+      outcome = await this.fetchFromCdn(sdkKey);
+    } catch (error) {
+      // Nothing to serve: the answer says why (a 503 naming the cause; retrying may help).
+      const cdn = error instanceof CrosswalkError && error.detail ? error.detail : 'the datafile CDN failed';
+      throw new DependencyUnavailableError(`No datafile for SDK key ${sdkKey}`, {
+        cause: error,
+        detail: `no datafile is stored for SDK key ${sdkKey}, and ${cdn}`,
+      });
+    }
     if (outcome.kind !== 'fetched') {
       this.missing.set(sdkKey, true);
       throw this.unavailable(sdkKey, ` (CDN answered ${outcome.kind === 'missing' ? outcome.status : 304})`);
@@ -242,12 +258,17 @@ export class DatafileSource {
     } catch (error) {
       throw new DependencyUnavailableError(`Could not fetch the datafile for SDK key ${sdkKey}`, {
         cause: error,
+        detail:
+          faultKind(error) === 'timeout'
+            ? 'the datafile CDN did not answer in time'
+            : 'the datafile CDN could not be reached',
       });
     }
     if (response.status === 304) return { kind: 'not-modified' };
     if (response.status >= 500 || response.status === 429) {
       throw new DependencyUnavailableError(
         `The datafile CDN answered ${response.status} for SDK key ${sdkKey}`,
+        { detail: `the datafile CDN answered ${response.status}` },
       );
     }
     if (!response.ok) return { kind: 'missing', status: response.status };

@@ -7,12 +7,15 @@
  * (events/delivery.ts). The SDK's own processors are unsafe in Lambda: the batch processor holds
  * events up to 30 s and `close()` returns before dispatch finishes, so a frozen container loses them.
  * AsyncLocalStorage scopes the collection to one request, so concurrent requests on the local server
- * never see each other's events. `capture()` is synchronous: a request that dispatched nothing
- * (DISABLE_DECISION_EVENT, no experiment) pays no await and no allocation beyond the scope.
+ * never see each other's events. `capture()` is synchronous for a synchronous decision: a request
+ * that dispatched nothing (DISABLE_DECISION_EVENT, no experiment) pays no await and no allocation
+ * beyond the scope; an awaited (CMAB) decision's events, dispatched once its prediction came,
+ * are collected when it resolves.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { EventDispatcher, LogEvent } from '@optimizely/optimizely-sdk';
+import { type MaybePromise, thenMaybe } from '../core/maybe-promise';
 import { type EventBatch, mergeBatches } from '../events/event-batch';
+import type { EventDispatcher, LogEvent } from './sdk';
 
 const DELIVERED = Promise.resolve({ statusCode: 200 });
 
@@ -34,9 +37,11 @@ export class CapturingEventDispatcher implements EventDispatcher {
   }
 
   /** Runs `fn` and returns what it dispatched, merged into batches (empty when nothing). */
-  capture<T>(fn: () => T): { result: T; batches: EventBatch[] } {
+  capture<T>(fn: () => MaybePromise<T>): MaybePromise<{ result: T; batches: EventBatch[] }> {
     const scope: EventBatch[] = [];
-    const result = this.scopes.run(scope, fn);
-    return { result, batches: scope.length === 0 ? scope : mergeBatches(scope) };
+    return thenMaybe(this.scopes.run(scope, fn), (result) => ({
+      result,
+      batches: scope.length === 0 ? scope : mergeBatches(scope),
+    }));
   }
 }

@@ -2,13 +2,23 @@
  * The DynamoDB client each entry point builds once per container. An endpoint points it at DynamoDB
  * Local (npm start, tests, bench); in Lambda the SDK's default chain applies.
  *
+ * Every request is bounded: a connection must open within CONNECTION_TIMEOUT_MS and an attempt
+ * answer within REQUEST_TIMEOUT_MS (the SDK's defaults wait forever on a hung connection), at most
+ * MAX_ATTEMPTS attempts, and never past the request's deadline (core/deadline.ts): a call still
+ * waiting then fails as DependencyUnavailableError, so a handler answers 503 (or decide fails open)
+ * before Lambda's timeout instead of being killed by it.
+ *
  * Every client counts the requests it sends into the current `countDynamoDbRequests` scope, so the
  * webhook can report requests per batch and tests and the bench can assert requests per decide,
  * with concurrent requests of the local server kept apart.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beforeDeadline, timeLeft } from '../core/deadline';
 import { DependencyUnavailableError, isTransient } from '../core/errors';
+
+/** Bounds of one attempt; DynamoDB answers in milliseconds, so these only ever cut a fault short. */
+export const DYNAMODB_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3 };
 
 interface CountScope {
   requests: number;
@@ -26,6 +36,11 @@ export async function countDynamoDbRequests<T>(
   return { result, requests: scope.requests };
 }
 
+/** DynamoDB requests counted so far in the innermost `countDynamoDbRequests` scope (0 outside one). */
+export function dynamoDbRequestsSoFar(): number {
+  return scopes.getStore()?.requests ?? 0;
+}
+
 /** Clients an entry's dependencies may be given instead of building their own (tests inject faults). */
 export interface DependencyClients {
   dynamoDb?: DynamoDBClient;
@@ -34,15 +49,24 @@ export interface DependencyClients {
 export function createDynamoDbClient(
   options: { endpoint?: string | undefined; region?: string } = {},
 ): DynamoDBClient {
+  const bounded = {
+    maxAttempts: DYNAMODB_TIMEOUTS.maxAttempts,
+    requestHandler: {
+      connectionTimeout: DYNAMODB_TIMEOUTS.connectionTimeoutMs,
+      requestTimeout: DYNAMODB_TIMEOUTS.requestTimeoutMs,
+      // Without it the SDK only logs a warning when the timeout passes, and keeps waiting.
+      throwOnRequestTimeout: true,
+    },
+  };
   const client = options.endpoint
     ? new DynamoDBClient({
+        ...bounded,
         endpoint: options.endpoint,
         region: options.region ?? 'local',
         // DynamoDB Local accepts any credentials; fixed ones keep every local process on one database.
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        maxAttempts: 3,
       })
-    : new DynamoDBClient({ maxAttempts: 3 });
+    : new DynamoDBClient(bounded);
   client.middlewareStack.add(
     (next) => (args) => {
       for (let scope = scopes.getStore(); scope; scope = scope.parent) scope.requests++;
@@ -50,7 +74,21 @@ export function createDynamoDbClient(
     },
     { step: 'initialize', name: 'crosswalkRequestCounter' },
   );
+  client.middlewareStack.add(
+    (next) => (args) => {
+      // Retries included: the whole call gives up at the request's deadline.
+      if (timeLeft() === 0) return Promise.reject(pastDeadline());
+      return beforeDeadline(next(args), pastDeadline);
+    },
+    { step: 'initialize', name: 'crosswalkDeadline' },
+  );
   return client;
+}
+
+function pastDeadline(): DependencyUnavailableError {
+  return new DependencyUnavailableError('DynamoDB did not answer before the request deadline', {
+    cause: Object.assign(new Error('deadline reached'), { name: 'TimeoutError' }),
+  });
 }
 
 /**

@@ -11,19 +11,22 @@ import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-l
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { TableGrant } from '../../functions/routes';
+import { DEFAULT_TIMEOUT_SECONDS, type TableGrant } from '../../functions/routes';
 import { KEY_PREFIX } from '../../functions/storage/table-schema';
 
 /**
  * Modules the bundles take from functions/bundling/ instead (esbuild aliases; paths from the project
  * root): the environment credential provider in place of the SDK's default chain (about 130 KB less
- * per function, see lambda-credentials.ts), and Node built-ins taken with `process.getBuiltinModule`
+ * per function, see lambda-credentials.ts), a stub for the Optimizely SDK's ODP-only JSON-schema
+ * validator (json-schema.ts), and Node built-ins taken with `process.getBuiltinModule`
  * rather than ES module imports, whose facades load unused code (about 80 ms less per cold start,
  * see functions/bundling/builtins/README.md).
  */
 const BUILTINS = ['http', 'https', 'process', 'crypto', 'fs', 'fs/promises', 'os', 'async_hooks'] as const;
 const BUNDLE_SUBSTITUTES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './functions/bundling/lambda-credentials.ts',
+  // The Optimizely SDK's JSON-schema validator, used by ODP only (see json-schema.ts).
+  'json-schema': './functions/bundling/json-schema.ts',
   ...Object.fromEntries(
     BUILTINS.flatMap((name) => {
       const shim = `./functions/bundling/builtins/${name.replace(/[_/]/, '-')}.ts`;
@@ -97,7 +100,7 @@ export class CrosswalkFunction extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memoryMb ?? 512,
-      timeout: Duration.seconds(props.timeoutSeconds ?? 10),
+      timeout: Duration.seconds(props.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS),
       ...(props.reservedConcurrency === undefined
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrency }),

@@ -25,7 +25,11 @@ export class JavaMissingError extends Error {
 
 export interface DynamoDbLocal {
   endpoint: string;
+  /** Its Java process, for tests that watch its memory or signal it. */
+  pid: number | undefined;
   stop(): Promise<void>;
+  /** Ends it at once (SIGKILL), as a crash would; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 export interface DynamoDbLocalOptions {
@@ -103,14 +107,21 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   } finally {
     client.destroy();
   }
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
   return {
     endpoint,
+    pid: child.pid,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (ended()) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(timer);
+    },
+    kill: async () => {
+      if (ended()) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -90,6 +90,8 @@ export function localEnvironment(
     OPTIMIZELY_DATAFILE: SAMPLE_DATAFILE,
     OPTIMIZELY_DATAFILE_URL_TEMPLATE: `${optimizelyBase}/datafiles/%s.json`,
     OPTIMIZELY_EVENT_ENDPOINT: `${optimizelyBase}/v1/events`,
+    // CMAB predictions from the local stand-in (deterministic), never Optimizely's service.
+    OPTIMIZELY_CMAB_PREDICTION_ENDPOINT: `${optimizelyBase}/predict/%s`,
     // EMF lines are for CloudWatch; a terminal is easier to read without them.
     CROSSWALK_METRICS: 'off',
     // As Optimizely Agent's own config.yaml: forced variations for QA on a laptop.
@@ -169,7 +171,8 @@ export async function startLocalDynamoDb(options: {
       ...(options.port === undefined ? {} : { port: options.port }),
     });
   }
-  const endpoint = options.endpoint ?? local!.endpoint;
+  // Empty counts as unset, as for every variable.
+  const endpoint = options.endpoint || local!.endpoint;
   const client = createDynamoDbClient({ endpoint });
   try {
     const outcome = await ensureTable(client, options.tableName);

@@ -24,7 +24,14 @@ import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { LambdaHttpHandler } from '../../functions/http/http-handler';
 import type { AfterResponse } from '../../functions/lambda/after-response';
-import { type FunctionName, functionSpecs, type RouteSpec, routeKey, routes } from '../../functions/routes';
+import {
+  type FunctionName,
+  functionSpecs,
+  functionTimeoutMs,
+  type RouteSpec,
+  routeKey,
+  routes,
+} from '../../functions/routes';
 import { apiGatewayEvent } from './api-gateway-event';
 import { lambdaContext } from './lambda-context';
 
@@ -163,6 +170,25 @@ export interface LocalServerOptions {
   startClosed?: boolean;
 }
 
+/**
+ * `GET /local/memory`: this process's memory (`process.memoryUsage()`), after a full garbage
+ * collection when the process runs with `--expose-gc` (the soak starts it so): what a soak compares
+ * over time, free of the collector's sawtooth. Local only, like the Optimizely stand-ins.
+ */
+export const localMemoryRoute: LocalRoute = {
+  method: 'GET',
+  path: /^\/local\/memory$/,
+  handle: () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...process.memoryUsage(), collected: gc !== undefined }),
+    };
+  },
+};
+
 /** What a route answers while the server is starting: a quick, retryable 503. */
 const STARTING = JSON.stringify({ message: 'Service Unavailable: Crosswalk is starting; retry shortly' });
 const RETRY_AFTER_SECONDS = '1';
@@ -255,8 +281,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       routeKey(found.route),
       found.pathParameters,
     );
-    const fn = await functionFor(found.route.function);
-    writeResult(res, await fn.handler(event, lambdaContext(found.route.function)));
+    const name = found.route.function;
+    const fn = await functionFor(name);
+    // The function's own timeout, as deployed: its outbound calls give up in time for it.
+    writeResult(res, await fn.handler(event, lambdaContext(name, functionTimeoutMs(name))));
   };
 
   const server = createServer((req, res) => {

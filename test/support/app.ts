@@ -46,6 +46,7 @@ export function testConfig(variables: Record<string, string | undefined>): Confi
     // Never the internet: a test that forgets to name its loopback Optimizely reaches nothing.
     OPTIMIZELY_EVENT_ENDPOINT: 'http://127.0.0.1:9/v1/events',
     OPTIMIZELY_DATAFILE_URL_TEMPLATE: 'http://127.0.0.1:9/datafiles/%s.json',
+    OPTIMIZELY_CMAB_PREDICTION_ENDPOINT: 'http://127.0.0.1:9/predict/%s',
     ...variables,
   });
 }

@@ -2,12 +2,13 @@
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { UserProfileService } from '@optimizely/optimizely-sdk';
+import { isPromise, type MaybePromise } from '../../functions/core/maybe-promise';
 import type { Identifier } from '../../functions/identity/identifiers';
 import type { IdentityReader, ResolvedProfile } from '../../functions/identity/model';
 import { DatafileSource } from '../../functions/optimizely/datafile-source';
 import { CapturingEventDispatcher } from '../../functions/optimizely/event-dispatcher';
 import { createProjectRegistry, type Project } from '../../functions/optimizely/projects';
+import type { UserProfileService } from '../../functions/optimizely/sdk';
 import type { DatafileStore, StoredDatafile } from '../../functions/storage/datafile-store';
 
 export const SAMPLE_DATAFILE_PATH = resolve(
@@ -98,4 +99,13 @@ export function profile(
     accountIds: options.account ? [options.account.id] : [],
     primaryAccount: options.account ?? null,
   };
+}
+
+/**
+ * The value of a decision that must not have waited for anything (no CMAB flag involved): fails
+ * when it is a promise, so a test also proves the synchronous path stayed synchronous.
+ */
+export function now<T>(value: MaybePromise<T>): T {
+  if (isPromise(value)) throw new Error('expected a synchronous result, got a promise');
+  return value;
 }

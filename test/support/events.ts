@@ -1,7 +1,12 @@
-/** Optimizely event batches, a scripted sender and recording observability for the event path's unit tests. */
-import type { EventBatch } from '../../functions/events/event-batch';
+/**
+ * Optimizely event batches, a scripted sender and recording observability for the event path's unit
+ * tests; what an app's SDK clients produce and what reached a loopback event API, for the
+ * integration tests.
+ */
+import { type EventBatch, eventUuids } from '../../functions/events/event-batch';
 import type { EventSender, SendOutcome } from '../../functions/events/event-sender';
 import type { Logger, Observability } from '../../functions/observability/logger';
+import type { LogEvent } from '../../functions/optimizely/sdk';
 
 /** A batch with one conversion event per uuid, all at `timestamp`. */
 export function eventBatch(uuids: readonly string[], timestamp = Date.now()): EventBatch {
@@ -58,4 +63,32 @@ export function recordingObservability(): Observability & {
     logged,
     counted,
   };
+}
+
+/** Every event uuid an app's SDK clients produce, recorded as they are dispatched. */
+export function recordProduced(app: {
+  decide: { decisions: { dispatcher: { dispatchEvent(event: LogEvent): unknown } } };
+}): {
+  decisions: Set<string>;
+  conversions: Set<string>;
+} {
+  const produced = { decisions: new Set<string>(), conversions: new Set<string>() };
+  const dispatcher = app.decide.decisions.dispatcher;
+  const dispatch = dispatcher.dispatchEvent.bind(dispatcher);
+  dispatcher.dispatchEvent = (event: LogEvent) => {
+    for (const visitor of event.params.visitors)
+      for (const snapshot of visitor.snapshots)
+        for (const e of snapshot.events)
+          (e.key === 'campaign_activated' ? produced.decisions : produced.conversions).add(e.uuid);
+    return dispatch(event);
+  };
+  return produced;
+}
+
+/** How many times each event uuid reached a loopback event API. */
+export function arrivals(batches: readonly unknown[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const batch of batches)
+    for (const uuid of eventUuids(batch as EventBatch)) counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
+  return counts;
 }

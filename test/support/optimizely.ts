@@ -1,13 +1,14 @@
 /**
  * The loopback Optimizely (scripts/local/local-optimizely.ts) as tests use it, with a guard on every
- * event batch it receives: no email, no phone number, no value of a personal identifier may reach
- * Optimizely, in visitor ids, attributes or the bucketing id. Each test file asserts the guard
- * found nothing after its tests ran.
+ * event batch and CMAB prediction request it receives: no email, no phone number, no value of a
+ * personal identifier may reach Optimizely, in visitor ids, attributes or the bucketing id. Each
+ * test file asserts the guard found nothing after its tests ran.
  */
 import { expect } from '@jest/globals';
 import {
   type EventBatch,
   type LocalOptimizelyServer,
+  type PredictionRequest,
   startLocalOptimizely,
 } from '../../scripts/local/local-optimizely';
 
@@ -32,6 +33,23 @@ export function personalDataIn(batch: EventBatch, known: readonly string[] = [])
   return found;
 }
 
+/** What in this prediction request looks personal, or is one of `known` personal values. */
+export function personalDataInPrediction(
+  request: PredictionRequest,
+  known: readonly string[] = [],
+): string[] {
+  return personalDataIn(
+    {
+      visitors: (request.instances ?? []).map((instance) => ({
+        visitor_id: instance.visitorId,
+        attributes: (instance.attributes ?? []).map((a) => ({ key: a.id, value: a.value })),
+        snapshots: [],
+      })),
+    },
+    known,
+  ).map((finding) => `prediction ${request.ruleId}: ${finding}`);
+}
+
 export interface TestOptimizely extends LocalOptimizelyServer {
   /** Adds values that must never be sent (the test's emails, phone numbers…). */
   personal(...values: string[]): void;
@@ -51,6 +69,7 @@ export async function startTestOptimizely(
       violations.push(...personalDataIn(batch, known));
       options.onBatch?.(batch);
     },
+    onPrediction: (request) => violations.push(...personalDataInPrediction(request, known)),
   });
   return Object.assign(server, {
     personal: (...values: string[]) => known.push(...values),

@@ -7,10 +7,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { cachedSecrets } from '../../functions/config/secrets';
+import { currentDeadline } from '../../functions/core/deadline';
+import { DependencyUnavailableError } from '../../functions/core/errors';
 import type { HttpEvent } from '../../functions/http/api-gateway';
 import { apiKeyAuth, keyFingerprint } from '../../functions/http/auth';
-import { httpHandler } from '../../functions/http/http-handler';
+import { DEADLINE_MARGIN_MS, httpHandler } from '../../functions/http/http-handler';
 import { createObservability, silent } from '../../functions/observability/logger';
+import { recordingObservability } from '../support/events';
 
 const context = { awsRequestId: 'http-handler-test' } as Context;
 
@@ -115,5 +118,23 @@ describe('httpHandler', () => {
     expect(result.statusCode).toBe(500);
     expect(result.body).not.toContain('sk_live');
     expect(lines.join('\n')).toContain('sk_live_123');
+  });
+
+  it("gives the request a deadline a margin before Lambda's timeout, and counts each 503 by its fault", async () => {
+    const observability = recordingObservability();
+    let deadline: number | undefined;
+    const handler = httpHandler(async () => {
+      deadline = currentDeadline();
+      throw new DependencyUnavailableError('DynamoDB is unavailable or throttling', {
+        cause: Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
+      });
+    }, observability);
+    const before = Date.now();
+    const answer = await handler(event({}), { ...context, getRemainingTimeInMillis: () => 10_000 });
+    expect(answer.statusCode).toBe(503);
+    expect(deadline).toBeGreaterThanOrEqual(before + 10_000 - DEADLINE_MARGIN_MS);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 10_000 - DEADLINE_MARGIN_MS);
+    expect(observability.counted).toEqual({ DependencyThrottled: 1 });
+    expect(observability.logged[0]?.fields).toMatchObject({ status: 503, fault: 'throttled' });
   });
 });

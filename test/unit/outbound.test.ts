@@ -61,6 +61,18 @@ describe('outboundFetch', () => {
     expect(received.at(-1)).toMatchObject({ method: 'POST', body: '{"visitors":[]}' });
   });
 
+  it('counts timeoutMs from the socket, so a request queued behind slow ones is not timed out unsent', async () => {
+    // The agent's 32 sockets are all busy for 2 s; a 33rd request waits for one, then answers at once.
+    const slow = Array.from({ length: 32 }, () => outboundFetch(`${base}/slow`, { timeoutMs: 5_000 }));
+    const queued = outboundFetch(`${base}/gzip`, { timeoutMs: 500 });
+    expect((await queued).status).toBe(200);
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual(slow.map(() => 200));
+    // A slow answer itself is cut at timeoutMs.
+    await expect(outboundFetch(`${base}/slow`, { timeoutMs: 100 })).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
+  });
+
   it('rejects when the signal aborts, and for protocols it does not speak', async () => {
     await expect(outboundFetch(`${base}/slow`, { signal: AbortSignal.timeout(50) })).rejects.toThrow();
     await expect(outboundFetch('ftp://127.0.0.1/x')).rejects.toThrow(/Unsupported URL protocol/);

@@ -1,13 +1,16 @@
 /**
  * Optimizely Agent's own acceptance suite (optimizely/agent, tests/acceptance), ported case by case
- * and run against Crosswalk's local server, in Agent's default run order, on Agent's datafile
- * served by a loopback CDN. The cases (test/fixtures/agent/acceptance/cases.json) were extracted
- * from Agent's test sources with their expected answers as Agent states them; nothing in them is
- * Crosswalk's. Every documented response is also validated against Agent's OpenAPI document.
+ * and run against Crosswalk's local server, in Agent's default run order, on Agent's datafiles
+ * served by a loopback CDN, with CMAB predictions from the loopback stand-in. The cases
+ * (test/fixtures/agent/acceptance/cases.json) were extracted from Agent's test sources with their
+ * expected answers and assertions as Agent states them; nothing in them is Crosswalk's. Every
+ * documented response is also validated against Agent's OpenAPI document.
  *
- * Where the answer is compared loosely, the reason is in one of the lists below (and in
- * docs/agent-compatibility.md): the human-readable `reasons` of the Go and JavaScript SDKs, CMAB
- * (which Crosswalk does not run), and byte-level formatting of Go's encoder.
+ * Bodies are compared byte for byte: every answer's text must be exactly what Agent's Go encoder
+ * writes for its content (test/support/agent-wire.ts: field order, sorted maps, escapes, the final
+ * newline), and its content must be Agent's expected one. The only differences allowed are listed
+ * below, each with its reason (and in docs/agent-compatibility.md): the human-readable `reasons` of
+ * the Go and JavaScript SDKs, and the text/plain form of the batch middleware's own 422.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -15,6 +18,18 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { OpenAPIBackend } from 'openapi-backend';
 import { agentApi } from '../../support/agent-openapi';
 import { canonicalReason } from '../../support/agent-reasons';
+import {
+  ACTIVATION,
+  agentBytes,
+  BATCH,
+  CONFIG,
+  DECISION,
+  ERROR,
+  LOOKUP,
+  OVERRIDE,
+  type Shape,
+  TRACK,
+} from '../../support/agent-wire';
 import { startTestApp, type TestApp } from '../../support/app';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';
@@ -24,6 +39,8 @@ const fixture = (name: string) => readFileSync(resolve(FIXTURES, name), 'utf8');
 
 const SDK_KEY = 'KZbunNn9bVfBWLpZPq2XC4';
 const SECOND_SDK_KEY = 'TkB2xhu8WEAHa4LphN3xZ2';
+/** The SDK key Agent's holdout tests use (the project of tests/acceptance/holdouts_datafile.py). */
+const HOLDOUTS_SDK_KEY = 'DU8sE5a6Wh6BD14sV8zAe';
 
 type Json = Record<string, unknown>;
 type Query = Record<string, string | string[]>;
@@ -37,8 +54,25 @@ interface Step {
   body_raw?: string;
 }
 
+/** One of Agent's assertions on an answer, in data (cases.json `checks`). */
+type Check =
+  | { path: string; equals: unknown }
+  | { path: string; not_equals: unknown }
+  | { path: string; in: unknown[] }
+  | { path: string; contains: string }
+  | { path: string; lower_contains: string }
+  | { path: string; present: true }
+  | { path: string; is_list: true }
+  | { path: string; same_as_step: number }
+  | { is_list: true }
+  | { min_length: number }
+  | { when: Check; then: Check[] }
+  | { each: Check[] }
+  | { find: Check; optional?: boolean; then: Check[] };
+
 interface Expected {
   status: number | null;
+  checks?: Check[];
   status_asserted?: boolean | string;
   body?: unknown;
   body_text?: string;
@@ -89,6 +123,29 @@ function normaliseDecision(decision: unknown, rules: RuleNames): unknown {
 const isCmab = (item: Json) =>
   item.experimentKey === 'cmab-rule_1' || item.featureKey === 'cmab_flag' || item.flagKey === 'cmab_flag';
 
+/**
+ * Agent's assertions on the CMAB items of answers that list every experiment or flag (the CMAB
+ * variation comes from the prediction service, so Agent's tests name its possible values only).
+ */
+const CMAB_ITEMS: { matches: (item: Json) => boolean; expected: Json; variations: string[] }[] = [
+  {
+    matches: (item) => item.type === 'experiment' && item.experimentKey === 'cmab-rule_1',
+    expected: { featureKey: '', type: 'experiment' },
+    variations: ['on', 'off'],
+  },
+  {
+    matches: (item) => item.type === 'feature' && item.featureKey === 'cmab_flag',
+    expected: { experimentKey: 'cmab-rule_1', type: 'feature' },
+    variations: ['on', 'off'],
+  },
+  {
+    // Decide-all with ENABLED_FLAGS_ONLY: present only when enabled.
+    matches: (item) => item.flagKey === 'cmab_flag',
+    expected: { ruleKey: 'cmab-rule_1', enabled: true },
+    variations: ['on', 'off'],
+  },
+];
+
 /** JSON with object keys in sorted order: the same text for the same content. */
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
@@ -111,6 +168,9 @@ let app: TestApp;
 let api: OpenAPIBackend;
 let deliveryRules: RuleNames;
 const validated: Record<string, number> = {};
+/** Answers whose bytes were checked against Agent's encoder, and decisions whose reasons Go words differently. */
+let checkedBytes = 0;
+let reasonsReworded = 0;
 
 beforeAll(async () => {
   const datafile = fixture(`datafile_${SDK_KEY}.json`);
@@ -121,6 +181,7 @@ beforeAll(async () => {
         [SDK_KEY, datafile],
         // Reconstructed from Agent's expected config (Agent's repository does not ship it).
         [SECOND_SDK_KEY, fixture(`datafile_${SECOND_SDK_KEY}.reconstructed.json`)],
+        [HOLDOUTS_SDK_KEY, fixture(`datafile_${HOLDOUTS_SDK_KEY}.json`)],
       ]),
     ),
     agentApi(),
@@ -131,6 +192,7 @@ beforeAll(async () => {
     OPTIMIZELY_SDK_KEYS: '*',
     OPTIMIZELY_DATAFILE_URL_TEMPLATE: cdn.datafileUrlTemplate,
     OPTIMIZELY_EVENT_ENDPOINT: cdn.eventEndpoint,
+    OPTIMIZELY_CMAB_PREDICTION_ENDPOINT: cdn.predictionEndpointTemplate,
     ENABLE_OVERRIDES: 'true',
     OVERRIDE_CACHE_TTL_MS: '0',
     USER_PROFILE_SERVICE: 'dynamodb',
@@ -177,6 +239,32 @@ interface Answer {
   json: unknown;
 }
 
+/** How Agent's Go structs write the answer of `path` with this status. */
+function shapeOf(path: string, status: number, json: unknown): Shape | null {
+  if (status >= 400) return ERROR;
+  const list = (shape: Shape): Shape => (Array.isArray(json) ? { list: shape } : shape);
+  switch (path) {
+    case '/v1/decide':
+      return list(DECISION);
+    case '/v1/activate':
+      return { list: ACTIVATION };
+    case '/v1/track':
+      return TRACK;
+    case '/v1/override':
+      return OVERRIDE;
+    case '/v1/lookup':
+      return LOOKUP;
+    case '/v1/config':
+      return CONFIG;
+    case '/v1/batch':
+      return BATCH;
+    case '/v1/datafile':
+      return 'any';
+    default:
+      return null;
+  }
+}
+
 async function send(step: Step): Promise<Answer> {
   const url = new URL(step.path, app.url);
   for (const [name, value] of Object.entries(step.query)) {
@@ -211,30 +299,138 @@ async function send(step: Step): Promise<Answer> {
     });
     validated[operationId] = (validated[operationId] ?? 0) + 1;
   }
+  // Every body is written as Agent's Go encoder writes its content, byte for byte.
+  const shape = shapeOf(step.path, response.status, json);
+  if (text !== '' && shape !== null) {
+    expect({ path: step.path, text }).toEqual({ path: step.path, text: agentBytes(json, shape) });
+    checkedBytes++;
+  }
   return { status: response.status, text, json };
 }
 
-function check(kase: Case, expected: Expected, answer: Answer): void {
+/** The reasons of `ours` when they say what Agent's say in the Go SDK's words (test/support/agent-reasons.ts). */
+function withReasonsOf(expected: unknown, ours: unknown): unknown {
+  if (!expected || typeof expected !== 'object' || !ours || typeof ours !== 'object') return expected;
+  const e = expected as Json;
+  const o = ours as Json;
+  if (!Array.isArray(e.reasons) || !Array.isArray(o.reasons)) return expected;
+  const same =
+    JSON.stringify(normaliseDecision(e, deliveryRules)) ===
+    JSON.stringify(normaliseDecision({ ...e, reasons: o.reasons }, deliveryRules));
+  if (same && JSON.stringify(e.reasons) !== JSON.stringify(o.reasons)) reasonsReworded++;
+  return same ? { ...e, reasons: o.reasons } : expected;
+}
+
+/** Agent's expected answer in Agent's bytes; arrays (Go map order in Agent) compared in content order. */
+function expectAgentBytes(path: string, answer: Answer, expected: unknown): void {
+  const shape = shapeOf(path, answer.status, expected);
+  if (shape === null) return;
+  if (Array.isArray(expected) && Array.isArray(answer.json)) {
+    const itemShape = (shape as { list: Shape }).list;
+    const ours = sorted(answer.json).map((item) => agentBytes(item, itemShape));
+    const theirs = sorted(expected)
+      .map((item, i) => withReasonsOf(item, sorted(answer.json as unknown[])[i]))
+      .map((item) => agentBytes(item, itemShape));
+    expect(ours).toEqual(theirs);
+    return;
+  }
+  expect(answer.text).toBe(agentBytes(withReasonsOf(expected, answer.json), shape));
+}
+
+function valueAt(body: unknown, path: string): { found: boolean; value: unknown } {
+  let value: unknown = body;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !(part in (value as Json)))
+      return { found: false, value: undefined };
+    value = (value as Json)[part];
+  }
+  return { found: true, value };
+}
+
+/** Whether `check` holds on `body`; `answers` are the earlier steps' answers of a multi-step case. */
+function holds(check: Check, body: unknown, answers: Answer[]): boolean {
+  if ('when' in check)
+    return !holds(check.when, body, answers) || check.then.every((c) => holds(c, body, answers));
+  if ('each' in check)
+    return Array.isArray(body) && body.every((item) => check.each.every((c) => holds(c, item, answers)));
+  if ('find' in check) {
+    const item = Array.isArray(body) ? body.find((i) => holds(check.find, i, answers)) : undefined;
+    if (item === undefined) return check.optional === true;
+    return check.then.every((c) => holds(c, item, answers));
+  }
+  if ('min_length' in check) return Array.isArray(body) && body.length >= check.min_length;
+  if (!('path' in check)) return Array.isArray(body);
+  const { found, value } = valueAt(body, check.path);
+  if ('present' in check) return found;
+  if ('is_list' in check) return Array.isArray(value);
+  if ('equals' in check) return found && value === check.equals;
+  if ('not_equals' in check) return value !== check.not_equals;
+  if ('in' in check) return check.in.includes(value);
+  if ('contains' in check) return typeof value === 'string' && value.includes(check.contains);
+  if ('lower_contains' in check)
+    return typeof value === 'string' && value.toLowerCase().includes(check.lower_contains);
+  return (
+    JSON.stringify(value) === JSON.stringify(valueAt(answers[check.same_as_step]?.json, check.path).value)
+  );
+}
+
+function check(kase: Case, step: Step, expected: Expected, answer: Answer, answers: Answer[] = []): void {
   const where = `${kase.test}`;
   if (expected.status !== null && expected.status_asserted !== false) {
     if (typeof expected.status_asserted === 'string')
       expect({ where, failed: answer.status >= 400 }).toEqual({ where, failed: true });
     else expect({ where, status: answer.status }).toEqual({ where, status: expected.status });
   }
-  if (expected.body_text !== undefined && kase.seq !== BATCH_422) {
-    // Go's encoder ends every body with a newline; the bytes are otherwise the same.
-    expect(answer.text.trimEnd()).toBe(expected.body_text.trimEnd());
+  for (const c of expected.checks ?? []) {
+    expect({ where, check: c, holds: holds(c, answer.json, answers) }).toEqual({
+      where,
+      check: c,
+      holds: true,
+    });
+  }
+  if (expected.body_text !== undefined) {
+    if (kase.seq === BATCH_422) {
+      // Agent's batch middleware writes this one with http.Error: `{"error": "…"}` with a space, as
+      // text/plain. Crosswalk answers it in the JSON error shape of every other error (agentBytes).
+      expect(answer.json).toEqual(JSON.parse(expected.body_text));
+    } else {
+      // Agent's exact bytes, final newline included.
+      expect(answer.text).toBe(expected.body_text);
+    }
   }
   if (expected.body_asserted === false) return;
   if (expected.body_base_excluding_cmab) {
-    const items = (answer.json as Json[]).filter((item) => !isCmab(item));
-    expect(sorted(items.map((d) => normaliseDecision(d, deliveryRules)))).toEqual(
+    const items = answer.json as Json[];
+    const base = items.filter((item) => !isCmab(item));
+    expect(sorted(base.map((d) => normaliseDecision(d, deliveryRules)))).toEqual(
       sorted(expected.body_base_excluding_cmab.map((d) => normaliseDecision(d, deliveryRules))),
     );
+    expectAgentBytes(step.path, { ...answer, json: base }, expected.body_base_excluding_cmab);
+    // The CMAB items, as Agent's tests check them: a variation the prediction service gave.
+    const cmabItems = items.filter(isCmab);
+    for (const item of cmabItems) {
+      const rule = CMAB_ITEMS.find((r) => r.matches(item));
+      expect({ item, known: rule !== undefined }).toEqual({ item, known: true });
+      expect(item).toMatchObject(rule!.expected);
+      expect(rule!.variations).toContain(item.variationKey);
+    }
+    // Activate lists every experiment and flag asked for: the CMAB experiment and flag are there.
+    if (step.path === '/v1/activate') {
+      const asked = [
+        step.query.type ?? [],
+        step.query.experimentKey ?? [],
+        step.query.featureKey ?? [],
+      ].flat();
+      const expectedCmab =
+        (asked.includes('experiment') || asked.includes('cmab-rule_1') ? 1 : 0) +
+        (asked.includes('feature') || asked.includes('cmab_flag') ? 1 : 0);
+      expect(cmabItems).toHaveLength(expectedCmab);
+    }
     return;
   }
   if (expected.body_file !== undefined) {
-    expect(answer.json).toEqual(JSON.parse(fixture(`datafile_${SDK_KEY}.json`)));
+    // Agent re-reads the datafile into a Go map and writes it back: keys sorted, compact, a newline.
+    expect(answer.text).toBe(agentBytes(JSON.parse(fixture(`datafile_${SDK_KEY}.json`)), 'any'));
     return;
   }
   if (expected.body !== undefined && expected.body !== null) {
@@ -243,6 +439,7 @@ function check(kase: Case, expected: Expected, answer: Answer): void {
         ? sorted(body.map((d) => normaliseDecision(d, deliveryRules)))
         : normaliseDecision(body, deliveryRules);
     expect(norm(answer.json)).toEqual(norm(expected.body));
+    expectAgentBytes(step.path, answer, expected.body);
   }
 }
 
@@ -250,10 +447,21 @@ function check(kase: Case, expected: Expected, answer: Answer): void {
 const BATCH_422 = 28;
 
 describe("Optimizely Agent's acceptance suite, in Agent's run order", () => {
-  it('has the cases Agent runs: activate, batch, config, datafile, decide, override, track, UPS', () => {
-    expect(runnable).toHaveLength(54);
+  it('has the cases Agent runs: activate, batch, CMAB, config, datafile, decide, holdouts, override, track, UPS', () => {
+    expect(runnable).toHaveLength(73);
     expect(new Set(runnable.map((c) => c.area))).toEqual(
-      new Set(['activate', 'batch', 'config', 'datafile', 'decide', 'override', 'track', 'save']),
+      new Set([
+        'activate',
+        'batch',
+        'cmab',
+        'config',
+        'datafile',
+        'decide',
+        'holdouts',
+        'override',
+        'track',
+        'save',
+      ]),
     );
   });
 
@@ -263,7 +471,7 @@ describe("Optimizely Agent's acceptance suite, in Agent's run order", () => {
         const step = kase.request as Step;
         const expected = kase.expected as Expected;
         const answer = await send(step);
-        check(kase, expected, answer);
+        check(kase, step, expected, answer);
         if (step.path === '/v1/batch') checkBatch(kase, expected, answer);
         return;
       }
@@ -285,8 +493,8 @@ describe("Optimizely Agent's acceptance suite, in Agent's run order", () => {
           };
         }
         const answer = await send(request);
+        check(kase, request, expected, answer, answers);
         answers.push(answer);
-        check(kase, expected, answer);
       }
       if (kase.test === 'test_overrides') {
         const first = answers.map((a) =>
@@ -311,6 +519,24 @@ describe("Optimizely Agent's acceptance suite, in Agent's run order", () => {
         'trackEvent',
       ].sort(),
     );
+  });
+
+  it("checked every body's bytes against Agent's encoder, and reworded reasons only where the SDKs word them differently", () => {
+    // Every answer with a body (Agent's save answers none): the bytes are Agent's.
+    const steps = runnable.flatMap((c) => (Array.isArray(c.request) ? c.request : [c.request]));
+    expect(checkedBytes).toBe(steps.filter((step) => step.path !== '/v1/save').length);
+    // The Go and JavaScript SDKs word some reasons differently (test/support/agent-reasons.ts).
+    expect(reasonsReworded).toBeGreaterThan(0);
+  });
+
+  it('asked the prediction service for CMAB flags only, and sent nothing personal to Optimizely', () => {
+    const predictions = cdn.optimizely.predictions;
+    expect(predictions.length).toBeGreaterThan(0);
+    expect(new Set(predictions.map((p) => p.ruleId))).toEqual(new Set(['9300002877087']));
+    for (const p of predictions) {
+      // Only the rule's CMAB attribute (attr_1, by id), never extra_attr or anything undeclared.
+      expect(p.instances[0]?.attributes.map((a) => a.id)).toEqual(['16921322086']);
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   ConfigurationError,
   DependencyUnavailableError,
+  faultKind,
   IdentifierConflictError,
   InvalidRequestError,
   LimitExceededError,
@@ -62,6 +63,26 @@ describe('the error table', () => {
     expect(JSON.stringify(misconfigured.body)).not.toContain('arn:aws');
   });
 
+  it('names the cause of a 503 when the error carries one written for the caller', () => {
+    const answer = errorAnswer(
+      new DependencyUnavailableError('No datafile for SDK key k', {
+        detail: 'no datafile is stored for SDK key k, and the datafile CDN could not be reached',
+      }),
+    );
+    expect(answer).toMatchObject({
+      statusCode: 503,
+      body: {
+        error:
+          'A dependency is temporarily unavailable; retry later: no datafile is stored for SDK key k, and the datafile CDN could not be reached',
+      },
+      headers: {
+        'retry-after': '1',
+        'x-crosswalk-error-detail':
+          'no datafile is stored for SDK key k, and the datafile CDN could not be reached',
+      },
+    });
+  });
+
   it('treats throttling and network errors of the AWS SDK as retryable', () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
@@ -72,5 +93,38 @@ describe('the error table', () => {
   it('keeps the cause of a domain error', () => {
     const cause = new Error('socket hang up');
     expect(new DependencyUnavailableError('DynamoDB is unavailable', { cause }).cause).toBe(cause);
+  });
+});
+
+describe('faultKind', () => {
+  const named = (name: string, extra: Record<string, unknown> = {}) =>
+    Object.assign(new Error(name), { name }, extra);
+
+  it('calls DynamoDB throttling throttled, through any depth of causes', () => {
+    expect(faultKind(named('ThrottlingException'))).toBe('throttled');
+    expect(faultKind(named('ProvisionedThroughputExceededException'))).toBe('throttled');
+    expect(
+      faultKind(
+        new DependencyUnavailableError('DynamoDB is unavailable or throttling', {
+          cause: named('ThrottlingException'),
+        }),
+      ),
+    ).toBe('throttled');
+    const cancelled = named('TransactionCanceledException', {
+      CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }],
+    });
+    expect(
+      faultKind(new DependencyUnavailableError('DynamoDB throttled a transaction', { cause: cancelled })),
+    ).toBe('throttled');
+  });
+
+  it('calls timeouts and aborts timeouts, and anything else unavailable', () => {
+    expect(faultKind(named('TimeoutError'))).toBe('timeout');
+    expect(faultKind(new DependencyUnavailableError('x', { cause: named('AbortError') }))).toBe('timeout');
+    expect(faultKind(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(
+      'unavailable',
+    );
+    // An error object from another realm (Node's own, seen from a test VM) is read all the same.
+    expect(faultKind({ name: 'TimeoutError', message: 'x' })).toBe('timeout');
   });
 });

@@ -5,7 +5,7 @@ import { OverrideBook, UserProfileBridge, withOverrides } from '../../../functio
 import { decideFlags } from '../../../functions/decisions/decide';
 import { createOptimizelyClient } from '../../../functions/optimizely/projects';
 import type { OverrideStore } from '../../../functions/storage/agent-stores';
-import { sampleProject } from '../../support/decisions';
+import { now, sampleProject } from '../../support/decisions';
 
 class CountingOverrides implements OverrideStore {
   readonly items = new Map<string, string>();
@@ -110,20 +110,20 @@ describe('withOverrides', () => {
 describe('UserProfileBridge', () => {
   it("answers the running person's profile, collects what the SDK saves, and knows nobody outside a run", () => {
     const bridge = new UserProfileBridge();
-    const client = createOptimizelyClient(datafile, noEvents, bridge);
+    const client = createOptimizelyClient(datafile, noEvents, { userProfileService: bridge });
     const sticky = { '16911963060': { variation_id: '16927770169' } };
     // The saved variation_2 wins over bucketing (which would give variation_1), audiences unchecked.
-    const { result, saved } = bridge.run('u2', sticky, () => client.getVariation('ab_test1', 'u2'));
+    const { result, saved } = now(bridge.run('u2', sticky, () => client.getVariation('ab_test1', 'u2')));
     expect(result).toBe('variation_2');
     expect(saved).toBeNull();
 
-    const fresh = bridge.run('u3', {}, () => client.activate('ab_test1', 'u3', hola));
+    const fresh = now(bridge.run('u3', {}, () => client.activate('ab_test1', 'u3', hola)));
     expect(fresh.result).toBe('variation_1');
     expect(fresh.saved).toEqual({ '16911963060': { variation_id: '16905941566' } });
 
     expect(bridge.lookup('u3')).toBeNull();
     bridge.save({ user_id: 'u3', experiment_bucket_map: {} });
-    expect(bridge.run('u4', {}, () => bridge.lookup('u3'))).toEqual({ result: null, saved: null });
+    expect(now(bridge.run('u4', {}, () => bridge.lookup('u3')))).toEqual({ result: null, saved: null });
   });
 });
 
@@ -148,7 +148,7 @@ describe('sticky bucketing and account-level bucketing', () => {
       accountBucketedFlags: ['team_dashboard'],
       includeIdentity: false,
     };
-    const natural = decideFlags(project, member, input).map((d) => d.variationKey);
+    const natural = now(decideFlags(project, member, input)).map((d) => d.variationKey);
     const variations: Record<string, Record<string, string>> = {
       team_dashboard: { classic: '21471600003', modern: '21471600004' },
       search_ranking: { keyword: '21471600005', semantic: '21471600006' },
@@ -161,7 +161,7 @@ describe('sticky bucketing and account-level bucketing', () => {
       '21471100002': { variation_id: teamOtherId },
       '21471100003': { variation_id: searchOtherId },
     };
-    const { result } = bridge.run('member-7', saved, () => decideFlags(project, member, input));
+    const { result } = now(bridge.run('member-7', saved, () => now(decideFlags(project, member, input))));
     expect(result.map((d) => d.variationKey)).toEqual([natural[0], searchOther]);
     expect(teamOther).not.toBe(natural[0]);
   });

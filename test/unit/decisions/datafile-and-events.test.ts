@@ -4,7 +4,7 @@ import { createObservability } from '../../../functions/observability/logger';
 import { DatafileSource, UNKNOWN_SDK_KEY } from '../../../functions/optimizely/datafile-source';
 import { CapturingEventDispatcher } from '../../../functions/optimizely/event-dispatcher';
 import { createProjectRegistry } from '../../../functions/optimizely/projects';
-import { InMemoryDatafileStore, sampleDatafile } from '../../support/decisions';
+import { InMemoryDatafileStore, now, sampleDatafile } from '../../support/decisions';
 
 function withRevision(revision: number): string {
   return JSON.stringify({ ...JSON.parse(sampleDatafile()), revision: String(revision) });
@@ -161,14 +161,16 @@ describe('CapturingEventDispatcher', () => {
   it('merges one request’s events per project into one batch each, sending nothing itself', () => {
     const uncaptured: unknown[] = [];
     const dispatcher = new CapturingEventDispatcher((batches) => uncaptured.push(...batches));
-    const { batches } = dispatcher.capture(() => {
-      for (const [p, v] of [
-        ['2', 'a'],
-        ['2', 'b'],
-        ['9', 'c'],
-      ] as const)
-        void dispatcher.dispatchEvent(event(p, v));
-    });
+    const { batches } = now(
+      dispatcher.capture(() => {
+        for (const [p, v] of [
+          ['2', 'a'],
+          ['2', 'b'],
+          ['9', 'c'],
+        ] as const)
+          void dispatcher.dispatchEvent(event(p, v));
+      }),
+    );
     expect(batches.map((b) => [b.project_id, b.visitors.map((v) => v.visitor_id)])).toEqual([
       ['2', ['a', 'b']],
       ['9', ['c']],
@@ -180,8 +182,12 @@ describe('CapturingEventDispatcher', () => {
     const uncaptured: { visitors: { visitor_id: string }[] }[] = [];
     const dispatcher = new CapturingEventDispatcher((batches) => uncaptured.push(...batches));
     const [first, second] = await Promise.all([
-      Promise.resolve().then(() => dispatcher.capture(() => void dispatcher.dispatchEvent(event('2', 'a')))),
-      Promise.resolve().then(() => dispatcher.capture(() => void dispatcher.dispatchEvent(event('2', 'b')))),
+      Promise.resolve().then(() =>
+        now(dispatcher.capture(() => void dispatcher.dispatchEvent(event('2', 'a')))),
+      ),
+      Promise.resolve().then(() =>
+        now(dispatcher.capture(() => void dispatcher.dispatchEvent(event('2', 'b')))),
+      ),
     ]);
     expect(first.batches[0]?.visitors.map((v) => v.visitor_id)).toEqual(['a']);
     expect(second.batches[0]?.visitors.map((v) => v.visitor_id)).toEqual(['b']);
@@ -191,7 +197,7 @@ describe('CapturingEventDispatcher', () => {
 
   it('returns no batch (and allocates none) when nothing was dispatched', () => {
     const dispatcher = new CapturingEventDispatcher(() => undefined);
-    expect(dispatcher.capture(() => 42)).toEqual({ result: 42, batches: [] });
+    expect(now(dispatcher.capture(() => 42))).toEqual({ result: 42, batches: [] });
   });
 });
 

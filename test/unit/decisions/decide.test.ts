@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { buildAttributes } from '../../../functions/decisions/attributes';
 import { decideFlags, type Person, trackEvent } from '../../../functions/decisions/decide';
 import { CachedIdentityReader } from '../../../functions/decisions/identity-cache';
-import { InMemoryIdentityReader, profile, sampleProject } from '../../support/decisions';
+import { InMemoryIdentityReader, now, profile, sampleProject } from '../../support/decisions';
 
 const ACCOUNT_FLAGS = ['team_dashboard'];
 
@@ -33,10 +33,12 @@ describe('decideFlags on the sample datafile', () => {
     const search = new Set<string>();
     for (let i = 0; i < 30; i++) {
       const member = personOf(profile(`member-${i}`, { account: { id: 'acct-42', traits: {} } }));
-      const [dashboard, ranking] = decideFlags(project, member, {
-        ...noInput,
-        keys: ['team_dashboard', 'search_ranking'],
-      });
+      const [dashboard, ranking] = now(
+        decideFlags(project, member, {
+          ...noInput,
+          keys: ['team_dashboard', 'search_ranking'],
+        }),
+      );
       team.add(dashboard?.variationKey ?? '');
       search.add(ranking?.variationKey ?? '');
       expect(dashboard?.identity?.bucketingId).toBe('acct-42');
@@ -53,24 +55,28 @@ describe('decideFlags on the sample datafile', () => {
     const pro = profile('pro-user', { traits: { plan: 'pro' } });
     const free = profile('free-user', { traits: { plan: 'free' } });
     const decide = (p: ReturnType<typeof profile>) =>
-      decideFlags(project, personOf(p), {
-        ...noInput,
-        attributes: buildAttributes({
-          profile: p,
-          requestAttributes: {},
-          declared: project.forwardedAttributes,
-          accountPrefix: 'account_',
-          allowReserved: false,
+      now(
+        decideFlags(project, personOf(p), {
+          ...noInput,
+          attributes: buildAttributes({
+            profile: p,
+            requestAttributes: {},
+            declared: project.forwardedAttributes,
+            accountPrefix: 'account_',
+            allowReserved: false,
+          }),
+          keys: ['checkout_redesign'],
         }),
-        keys: ['checkout_redesign'],
-      })[0];
+      )[0];
     expect(decide(pro)?.ruleKey).toBe('checkout_redesign_test');
     expect(decide(free)?.ruleKey).toBe('default-rollout-21471300001');
   });
 
   it('answers an unknown flag key as the SDK does, with empty strings for Agent', async () => {
     const { project } = await sampleProject();
-    const [decision] = decideFlags(project, personOf(profile('u1')), { ...noInput, keys: ['no_such_flag'] });
+    const [decision] = now(
+      decideFlags(project, personOf(profile('u1')), { ...noInput, keys: ['no_such_flag'] }),
+    );
     expect(decision).toMatchObject({
       flagKey: 'no_such_flag',
       enabled: false,
@@ -83,33 +89,41 @@ describe('decideFlags on the sample datafile', () => {
   it('decides every flag when no key is given and honours ENABLED_FLAGS_ONLY and forced decisions', async () => {
     const { project } = await sampleProject();
     const person = personOf(profile('u2'));
-    const all = decideFlags(project, person, { ...noInput, keys: [] });
+    const all = now(decideFlags(project, person, { ...noInput, keys: [] }));
     expect(all.map((d) => d.flagKey)).toEqual([
       'checkout_redesign',
       'team_dashboard',
       'search_ranking',
       'free_shipping_banner',
     ]);
-    const enabled = decideFlags(project, person, { ...noInput, keys: [], options: ['ENABLED_FLAGS_ONLY'] });
+    const enabled = now(
+      decideFlags(project, person, { ...noInput, keys: [], options: ['ENABLED_FLAGS_ONLY'] }),
+    );
     expect(enabled.every((d) => d.enabled)).toBe(true);
     expect(enabled.length).toBeLessThan(all.length);
-    const forced = decideFlags(project, person, {
-      ...noInput,
-      keys: ['search_ranking'],
-      forcedDecisions: [{ flagKey: 'search_ranking', variationKey: 'semantic' }],
-    });
+    const forced = now(
+      decideFlags(project, person, {
+        ...noInput,
+        keys: ['search_ranking'],
+        forcedDecisions: [{ flagKey: 'search_ranking', variationKey: 'semantic' }],
+      }),
+    );
     expect(forced[0]?.variationKey).toBe('semantic');
   });
 
   it('captures decision events carrying the canonical user id, merged into one batch', async () => {
     const { project, dispatcher } = await sampleProject();
     const person = personOf(profile('canon-1', { account: { id: 'acct-1', traits: {} } }));
-    const { batches } = dispatcher.capture(() =>
-      decideFlags(project, person, {
-        ...noInput,
-        attributes: { plan: 'pro' },
-        keys: ['team_dashboard', 'search_ranking'],
-      }),
+    const { batches } = now(
+      dispatcher.capture(() =>
+        now(
+          decideFlags(project, person, {
+            ...noInput,
+            attributes: { plan: 'pro' },
+            keys: ['team_dashboard', 'search_ranking'],
+          }),
+        ),
+      ),
     );
     expect(batches).toHaveLength(1);
     expect(batches[0]?.visitors.map((v) => v.visitor_id)).toEqual(['canon-1', 'canon-1']);
@@ -123,23 +137,29 @@ describe('decideFlags on the sample datafile', () => {
   it('sends no event for DISABLE_DECISION_EVENT and tracks known events only', async () => {
     const { project, dispatcher } = await sampleProject();
     const person = personOf(profile('u3'));
-    const disabled = dispatcher.capture(() =>
-      decideFlags(project, person, {
-        ...noInput,
-        keys: ['search_ranking'],
-        options: ['DISABLE_DECISION_EVENT'],
-      }),
+    const disabled = now(
+      dispatcher.capture(() =>
+        now(
+          decideFlags(project, person, {
+            ...noInput,
+            keys: ['search_ranking'],
+            options: ['DISABLE_DECISION_EVENT'],
+          }),
+        ),
+      ),
     );
     expect(disabled.batches).toHaveLength(0);
-    const unknown = dispatcher.capture(() => trackEvent(project, person, 'nope', {}, {}, false));
+    const unknown = now(dispatcher.capture(() => trackEvent(project, person, 'nope', {}, {}, false)));
     expect(unknown.result).toEqual({
       userId: 'u3',
       eventKey: 'nope',
       error: 'event with key "nope" not found',
     });
     expect(unknown.batches).toHaveLength(0);
-    const known = dispatcher.capture(() =>
-      trackEvent(project, person, 'purchase', { plan: 'pro' }, { revenue: 100 }, false),
+    const known = now(
+      dispatcher.capture(() =>
+        trackEvent(project, person, 'purchase', { plan: 'pro' }, { revenue: 100 }, false),
+      ),
     );
     expect(known.result.error).toBeUndefined();
     expect(known.batches).toHaveLength(1);

@@ -199,4 +199,76 @@ describe('a failing event API', () => {
     await deferral.run();
     expect(sender.sent).toHaveLength(4);
   });
+
+  it('is tried anyway while paused when the outbox cannot take the events either', async () => {
+    const { delivery, deferral, sender, outbox, observability } = setup([unavailable]);
+    for (const uuid of ['p1', 'p2', 'p3']) delivery.afterDecide([eventBatch([uuid])]);
+    await deferral.run();
+    // Paused now; the event API is back, DynamoDB is down.
+    sender.outcomes = [delivered];
+    outbox.failPuts = true;
+    await delivery.beforeTrackAnswer([eventBatch(['p4'])]);
+    delivery.afterDecide([eventBatch(['p5'])]);
+    await deferral.run();
+    expect(sender.sent.flatMap((b) => b.visitors.map((v) => v.visitor_id)).slice(3)).toEqual([
+      'visitor-p4',
+      'visitor-p5',
+    ]);
+    expect(observability.counted.EventsLost).toBeUndefined();
+  });
+});
+
+describe('a request of many operations (gathered)', () => {
+  it('holds its operations’ events and delivers them once, merged, after the work is done', async () => {
+    const { delivery, sender, deferral, outbox } = setup();
+    const answer = await delivery.gathered(async () => {
+      for (let i = 0; i < 20; i++) {
+        expect(delivery.afterDecide([eventBatch([`d${i}`])])).toBeUndefined();
+        await delivery.beforeTrackAnswer([eventBatch([`t${i}`])]);
+      }
+      // Each conversion is stored before its operation answers; nothing is sent meanwhile.
+      expect(outbox.items.size).toBe(20);
+      expect(sender.sent).toHaveLength(0);
+      return 'answered';
+    });
+    expect(answer).toBe('answered');
+    expect(sender.sent).toHaveLength(0);
+    await deferral.run();
+    // One POST for the decisions, one for the conversions (same envelope, kept apart by kind of flush).
+    expect(sender.sent.map((b) => b.visitors.length)).toEqual([20, 20]);
+    // Delivered: every stored copy the merged conversions were made of is removed.
+    expect(outbox.items.size).toBe(0);
+  });
+
+  it('leaves every stored conversion for redelivery when the merged send fails', async () => {
+    const { delivery, deferral, outbox } = setup([unavailable]);
+    await delivery.gathered(async () => {
+      await delivery.beforeTrackAnswer([eventBatch(['t1'])]);
+      await delivery.beforeTrackAnswer([eventBatch(['t2'])]);
+    });
+    await deferral.run();
+    expect(outbox.items.size).toBe(2);
+  });
+
+  it('keeps requests apart: a request outside the gathering delivers on its own', async () => {
+    const { delivery, sender, deferral } = setup();
+    let release: () => void = () => undefined;
+    const gathering = delivery.gathered(
+      () =>
+        new Promise<void>((resolve) => {
+          delivery.afterDecide([eventBatch(['inside'])]);
+          release = resolve;
+        }),
+    );
+    await Promise.resolve().then(() => delivery.afterDecide([eventBatch(['outside'])]));
+    await deferral.run();
+    expect(sender.sent.flatMap((b) => b.visitors.map((v) => v.visitor_id))).toEqual(['visitor-outside']);
+    release();
+    await gathering;
+    await deferral.run();
+    expect(sender.sent.flatMap((b) => b.visitors.map((v) => v.visitor_id))).toEqual([
+      'visitor-outside',
+      'visitor-inside',
+    ]);
+  });
 });

@@ -1,19 +1,28 @@
 /** One POST to the event API and what its outcome means (functions/events/event-sender.ts). */
 import { describe, expect, it } from '@jest/globals';
-import { createEventSender } from '../../../functions/events/event-sender';
+import { withDeadline } from '../../../functions/core/deadline';
+import { createEventSender, STORE_RESERVE_MS } from '../../../functions/events/event-sender';
 import type { OutboundFetch } from '../../../functions/http/outbound';
 import { eventBatch } from '../../support/events';
 
 /** A fetch answering statuses in turn (the last repeats), or throwing for `'network'`. */
 function scriptedFetch(answers: (number | 'network' | 'hang')[]): OutboundFetch & { calls: number } {
-  const fetchFn = (async (_url: string, init?: { signal?: AbortSignal }) => {
+  const fetchFn = (async (_url: string, init?: { signal?: AbortSignal; timeoutMs?: number }) => {
     fetchFn.calls++;
     const answer = answers.length > 1 ? answers.shift() : answers[0];
     if (answer === 'network') throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     if (answer === 'hang') {
-      return new Promise((_resolve, reject) =>
-        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
-      );
+      // As outboundFetch does: the timeout (from the socket, at once here) or the deadline's signal.
+      return new Promise((_resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(Object.assign(new Error('no response'), { name: 'TimeoutError' })),
+          init?.timeoutMs,
+        );
+        init?.signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(init.signal?.reason);
+        });
+      });
     }
     const status = answer ?? 204;
     return { status, ok: status < 300, headers: { get: () => null }, text: async () => '' };
@@ -55,6 +64,14 @@ describe('createEventSender', () => {
     const timedOut = await send(['hang'], 2, 20);
     expect(timedOut.calls).toBe(1);
     expect(timedOut.outcome).toEqual({ kind: 'retry', reason: 'event endpoint did not answer within 20 ms' });
+  });
+
+  it('gives up at the request deadline, keeping time to store the batch', async () => {
+    const outcome = await withDeadline(Date.now() + STORE_RESERVE_MS + 30, () => send(['hang'], 2, 60_000));
+    expect(outcome).toEqual({
+      outcome: { kind: 'retry', reason: 'the request deadline came before the event endpoint answered' },
+      calls: 1,
+    });
   });
 
   it('calls any other 4xx a refusal for good', async () => {

@@ -366,7 +366,7 @@ describe('CrosswalkStack', () => {
     );
   });
 
-  it('throttles each route group on its own, with context overrides', () => {
+  it("throttles every route with its group's limits, its own bucket per route (as docs/deploy.md says), with context overrides", () => {
     const stage = () =>
       Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0] as {
         Properties: {
@@ -375,6 +375,15 @@ describe('CrosswalkStack', () => {
       };
     const settings = stage().Properties.RouteSettings;
     expect(Object.keys(settings).sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+    // HTTP APIs throttle per route (no bucket is shared by routes): each route of a group carries
+    // the group's limits, so a group's ceiling is its routes times them.
+    const groups = readSettings(app.node, {}).throttles;
+    for (const route of routes) {
+      expect(settings[`${route.method} ${route.path}`]).toEqual({
+        ThrottlingRateLimit: groups[route.throttle].rateLimit,
+        ThrottlingBurstLimit: groups[route.throttle].burstLimit,
+      });
+    }
     expect(settings['POST /v1/decide']).toEqual({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 });
     expect(settings['POST /webhooks/segment']).toEqual({
       ThrottlingRateLimit: 50,
@@ -392,24 +401,34 @@ describe('CrosswalkStack', () => {
     expect(tunedStage.Properties.RouteSettings['POST /webhooks/optimizely']?.ThrottlingBurstLimit).toBe(7);
   });
 
-  it('reserves concurrency for the Segment webhook only, so ingest cannot starve decide', () => {
-    const fns = template.findResources('AWS::Lambda::Function') as Record<
-      string,
-      { Properties: Record<string, unknown> }
-    >;
-    expect(fns[functionLogicalId('segment-webhook')]!.Properties.ReservedConcurrentExecutions).toBe(10);
-    for (const [name] of specs.filter(([n]) => n !== 'segment-webhook')) {
-      expect(fns[functionLogicalId(name)]!.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  it('reserves (and caps) the concurrency of the Segment webhook and decide, so neither can starve the others', () => {
+    const reservedOf = (t: Template, name: string) =>
+      (t.findResources('AWS::Lambda::Function') as Record<string, { Properties: Record<string, unknown> }>)[
+        functionLogicalId(name)
+      ]!.Properties.ReservedConcurrentExecutions;
+    expect(reservedOf(template, 'segment-webhook')).toBe(10);
+    expect(reservedOf(template, 'decide')).toBe(200);
+    // The identities, redelivery and Optimizely webhook functions draw on the unreserved pool.
+    for (const [name] of specs.filter(([n]) => n !== 'segment-webhook' && n !== 'decide')) {
+      expect(reservedOf(template, name)).toBeUndefined();
     }
+    const { template: tuned } = synthesize({
+      decideReservedConcurrency: '50',
+      segmentReservedConcurrency: 5,
+    });
+    expect(reservedOf(tuned, 'decide')).toBe(50);
+    expect(reservedOf(tuned, 'segment-webhook')).toBe(5);
+    expect(() => synthesize({ decideReservedConcurrency: '0' })).toThrow(/decideReservedConcurrency/);
   });
 
-  it('alarms on 5xx rate, throttles, DynamoDB throttling, lost and waiting events, notifying a topic when asked', () => {
+  it('alarms on 5xx rate, throttles, DynamoDB throttling, decide failing open, lost and waiting events, notifying a topic when asked', () => {
     const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^Api5xxRate/),
         expect.stringMatching(/^ApiThrottled/),
         expect.stringMatching(/^TableThrottled/),
+        expect.stringMatching(/^DecideFailingOpen/),
         expect.stringMatching(/^EventsLost/),
         expect.stringMatching(/^UndeliveredEventsAlarm/),
         ...specs.map(([name]) => expect.stringMatching(new RegExp(`^${functionLogicalId(name)}Throttles`))),
