@@ -1,9 +1,11 @@
 /**
- * A loopback stand-in for Segment's Profile API that answers instantly with the real response
- * shapes, and the per-request lookup a service does without Crosswalk: external_ids, traits and
+ * Segment's Profile API for the bench: the local stand-in (scripts/local/local-profile-api.ts, the
+ * one `npm start` and the tests use) seeded with the bench's people, answering instantly on
+ * loopback; and the per-request lookup a service does without Crosswalk: external_ids, traits and
  * links for one identifier (three HTTP calls, run concurrently, HTTP Basic with the access token).
  */
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, request } from 'node:http';
+import { type StandInPerson, startLocalProfileApi } from '../scripts/local/local-profile-api';
 import type { BenchPerson } from './fixtures/segment-events';
 
 export interface FakeProfileApi {
@@ -11,93 +13,30 @@ export interface FakeProfileApi {
   close(): Promise<void>;
 }
 
-export async function startFakeProfileApi(people: readonly BenchPerson[]): Promise<FakeProfileApi> {
-  const byId = new Map<string, BenchPerson>();
-  for (const p of people) {
-    byId.set(`user_id:${p.userId}`, p);
-    byId.set(`email:${p.email}`, p);
-    for (const a of p.anonymousIds) byId.set(`anonymous_id:${a}`, p);
-  }
-  const server: Server = createServer((req, res) => {
-    const match =
-      /^\/v1\/spaces\/[^/]+\/collections\/users\/profiles\/([^/]+)\/(traits|external_ids|links)/.exec(
-        req.url ?? '',
-      );
-    const person = match ? byId.get(decodeURIComponent(match[1] ?? '')) : undefined;
-    res.setHeader('content-type', 'application/json');
-    if (!match || !person) {
-      res.statusCode = 404;
-      res.end(JSON.stringify({ error: { code: 'not_found', message: 'Profile was not found.' } }));
-      return;
-    }
-    const now = '2026-11-01T00:00:00.000Z';
-    const body =
-      match[2] === 'traits'
-        ? {
-            traits: { email: person.email, plan: 'pro', country: 'DE', lifetime_value: 120 },
-            cursor: { url: '', has_more: false, next: '' },
-          }
-        : match[2] === 'external_ids'
-          ? {
-              data: [
-                {
-                  id: person.userId,
-                  type: 'user_id',
-                  source_id: 'src',
-                  collection: 'users',
-                  created_at: now,
-                  encoding: 'none',
-                },
-                {
-                  id: person.email,
-                  type: 'email',
-                  source_id: 'src',
-                  collection: 'users',
-                  created_at: now,
-                  encoding: 'none',
-                },
-                ...person.anonymousIds.map((id) => ({
-                  id,
-                  type: 'anonymous_id',
-                  source_id: 'src',
-                  collection: 'users',
-                  created_at: now,
-                  encoding: 'none',
-                })),
-              ],
-              cursor: { url: '', has_more: false, next: '' },
-            }
-          : {
-              data: [
-                {
-                  to_collection: 'accounts',
-                  external_ids: [
-                    {
-                      id: person.accountId,
-                      type: 'group_id',
-                      source_id: 'src',
-                      collection: 'accounts',
-                      created_at: now,
-                      encoding: 'none',
-                    },
-                  ],
-                },
-              ],
-            };
-    res.end(JSON.stringify(body));
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+export const BENCH_SPACE = 'bench-space';
+export const BENCH_PROFILE_API_TOKEN = 'token';
+
+/** A bench person as Segment's Profile API describes them. */
+export function standInPerson(p: BenchPerson, createdAt = '2026-11-01T00:00:00.000Z'): StandInPerson {
   return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    externalIds: [
+      { type: 'user_id', id: p.userId, createdAt },
+      { type: 'email', id: p.email, createdAt },
+      ...p.anonymousIds.map((id) => ({ type: 'anonymous_id', id, createdAt })),
+    ],
+    traits: { email: p.email, plan: 'pro', country: 'DE', lifetime_value: 120 },
+    accounts: [{ id: p.accountId, createdAt }],
   };
+}
+
+export async function startFakeProfileApi(people: readonly BenchPerson[]): Promise<FakeProfileApi> {
+  const server = await startLocalProfileApi({
+    token: BENCH_PROFILE_API_TOKEN,
+    people: people.map((p) => standInPerson(p)),
+    // The bench measures Crosswalk, not Segment's limit.
+    maxPerSecond: Number.POSITIVE_INFINITY,
+  });
+  return { url: server.url, close: () => server.close() };
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
@@ -125,11 +64,11 @@ export async function profileApiLookup(
   type: string,
   value: string,
 ): Promise<{ userId?: string; traits: unknown; accountId?: string }> {
-  const root = `${baseUrl}/v1/spaces/bench-space/collections/users/profiles/${type}:${encodeURIComponent(value)}`;
+  const root = `${baseUrl}/v1/spaces/${BENCH_SPACE}/collections/users/profiles/${type}:${encodeURIComponent(value)}`;
   const [ids, traits, links] = (await Promise.all([
-    getJson(`${root}/external_ids`, 'token'),
-    getJson(`${root}/traits`, 'token'),
-    getJson(`${root}/links`, 'token'),
+    getJson(`${root}/external_ids`, BENCH_PROFILE_API_TOKEN),
+    getJson(`${root}/traits`, BENCH_PROFILE_API_TOKEN),
+    getJson(`${root}/links`, BENCH_PROFILE_API_TOKEN),
   ])) as [
     { data?: { id: string; type: string }[] },
     { traits?: unknown },

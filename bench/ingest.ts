@@ -49,7 +49,7 @@ export async function seedGraph(
 }
 
 /** Raw BatchWriteItem of `count` items of about the size of an identifier item, unprocessed retried. */
-async function rawBatchWrite(client: DynamoDBClient, tableName: string, count: number, run: string) {
+export async function rawBatchWrite(client: DynamoDBClient, tableName: string, count: number, run: string) {
   const filler = 'x'.repeat(600);
   const requests: WriteRequest[] = [];
   for (let i = 0; i < count; i++) {

@@ -15,6 +15,7 @@ export type TableAction =
   | 'PutItem'
   | 'DeleteItem'
   | 'ConditionCheckItem'
+  | 'UpdateItem'
   | 'Query';
 
 /** Access to some item families of the table: one IAM statement, conditioned on their key prefixes. */
@@ -24,7 +25,7 @@ export interface TableGrant {
 }
 
 /** Secrets Manager secrets, one per purpose, so each function's role reads only what it needs. */
-export type SecretName = 'segment' | 'apiKeys' | 'optimizelyWebhook' | 'experimentId';
+export type SecretName = 'segment' | 'apiKeys' | 'optimizelyWebhook' | 'experimentId' | 'profileApi';
 
 export interface FunctionSpec {
   /** Lambda entry file, relative to the repository root; it exports `handler`. */
@@ -40,12 +41,32 @@ export interface FunctionSpec {
   sampleEvent: string;
   /** Run by an EventBridge schedule every this many minutes instead of by HTTP routes (`npm start` runs it too). */
   scheduleMinutes?: number;
+  /**
+   * Reads the objects of the backfill bucket (CDK context `backfillBucket`: `s3:ListBucket` on the
+   * bucket, `s3:GetObject` on its objects, nothing else); invoked on demand, neither routed nor
+   * scheduled.
+   */
+  readsBackfillBucket?: boolean;
 }
 
 const READ = ['GetItem', 'BatchGetItem'] as const;
 
 /** Lambda timeout of a function whose spec sets none. */
 export const DEFAULT_TIMEOUT_SECONDS = 10;
+
+/**
+ * What learning a person from Segment's Profile API takes (docs/profile-api.md): the webhook's own
+ * identity writes, since what is learned goes through the same ingest rules, and the limiter shared
+ * by every container. Functions that resolve people hold it; the read-through stays off until a
+ * space and a token are configured.
+ */
+const PROFILE_API_READ_THROUGH = [
+  {
+    items: ['identifier', 'profile', 'account', 'message'],
+    actions: [...READ, 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
+  },
+  { items: ['rateLimit'], actions: ['UpdateItem'] },
+] as const satisfies readonly TableGrant[];
 
 export const functionSpecs = {
   health: {
@@ -75,8 +96,8 @@ export const functionSpecs = {
   identities: {
     entry: 'functions/identities/lambda.ts',
     description: 'Looks up one profile of the identity cache (admin keys only)',
-    table: [{ items: ['identifier', 'account'], actions: READ }],
-    secrets: ['apiKeys', 'experimentId'],
+    table: [...PROFILE_API_READ_THROUGH],
+    secrets: ['apiKeys', 'experimentId', 'profileApi'],
     sampleEvent: 'events/identities.json',
   },
   decide: {
@@ -84,7 +105,7 @@ export const functionSpecs = {
     description:
       "Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution, and Agent's REST user profile service",
     table: [
-      { items: ['identifier', 'account'], actions: READ },
+      ...PROFILE_API_READ_THROUGH,
       { items: ['datafile'], actions: ['GetItem', 'PutItem'] },
       // Overrides: one partition per project, read whole (Query) and cached; ENABLE_OVERRIDES.
       { items: ['override'], actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'] },
@@ -93,9 +114,39 @@ export const functionSpecs = {
       // The event outbox (docs/events.md): a conversion is stored before track answers, deleted once sent.
       { items: ['outbox'], actions: ['PutItem', 'DeleteItem'] },
     ],
-    secrets: ['apiKeys', 'experimentId'],
+    secrets: ['apiKeys', 'experimentId', 'profileApi'],
     memoryMb: 1024,
     sampleEvent: 'events/decide.json',
+  },
+  profiles: {
+    entry: 'functions/profiles/lambda.ts',
+    description: "Segment's Profile API read paths (users and accounts), served from the identity cache",
+    table: [...PROFILE_API_READ_THROUGH],
+    // The experiment-id key only names the operator key in the audit log line (http/auth.ts).
+    secrets: ['apiKeys', 'experimentId', 'profileApi'],
+    sampleEvent: 'events/profiles.json',
+  },
+  backfill: {
+    entry: 'functions/backfill/lambda.ts',
+    description:
+      'Loads a Segment history (S3 archive, Profiles Sync export) from an s3:// prefix into the identity graph; invoked on demand',
+    table: [
+      // The webhook's own ingest: a backfill goes through the same rules.
+      {
+        items: ['identifier', 'profile', 'account', 'message'],
+        actions: [...READ, 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
+      },
+      // A delete in the archive writes its erasure job, as the webhook does.
+      { items: ['erasure'], actions: ['PutItem'] },
+      // Where the run stands, so a run stopped at its timeout resumes (segment/backfill.ts).
+      { items: ['backfill'], actions: ['GetItem', 'PutItem'] },
+    ],
+    secrets: [],
+    memoryMb: 1024,
+    // Lambda's maximum: a run stops a minute before it, with a checkpoint, and is invoked again.
+    timeoutSeconds: 900,
+    readsBackfillBucket: true,
+    sampleEvent: 'events/backfill.json',
   },
   console: {
     entry: 'functions/console/lambda.ts',
@@ -140,9 +191,10 @@ export type FunctionName = keyof typeof functionSpecs;
 
 /**
  * Routes that share a throttle bucket: webhooks (Segment backfills must not starve clients),
- * decisions (client traffic), identities (operators: lookups and the console), health (load balancers).
+ * decisions (client traffic), identities (operators: lookups and the console), profiles (server code
+ * written for Segment's Profile API, per request like decisions), health (load balancers).
  */
-export type ThrottleGroup = 'webhooks' | 'decisions' | 'identities' | 'health';
+export type ThrottleGroup = 'webhooks' | 'decisions' | 'identities' | 'profiles' | 'health';
 
 export interface RouteSpec {
   method: 'GET' | 'POST';
@@ -224,6 +276,21 @@ export const routes: readonly RouteSpec[] = [
   },
   { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config', throttle: 'decisions' },
   { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile', throttle: 'decisions' },
+  // Segment's Profile API read paths (docs/profile-api.md): `{id}` is `type:value`.
+  {
+    method: 'GET',
+    path: '/v1/spaces/{space}/collections/users/profiles/{id}/{resource}',
+    function: 'profiles',
+    operation: 'users',
+    throttle: 'profiles',
+  },
+  {
+    method: 'GET',
+    path: '/v1/spaces/{space}/collections/accounts/profiles/{id}/{resource}',
+    function: 'profiles',
+    operation: 'accounts',
+    throttle: 'profiles',
+  },
   {
     method: 'POST',
     path: '/webhooks/optimizely',

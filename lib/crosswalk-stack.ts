@@ -48,7 +48,7 @@ import { IdentityTable } from './constructs/identity-table';
 import type { CrosswalkSettings } from './settings';
 
 /** Declared on every function so a SAM env-vars file can set them (empty means default). */
-export const SAM_LOCAL_VARIABLES = [...deployableVariables, 'DYNAMODB_ENDPOINT'] as const;
+export const SAM_LOCAL_VARIABLES = [...deployableVariables, 'DYNAMODB_ENDPOINT', 'S3_ENDPOINT'] as const;
 
 /**
  * The undelivered-events alarm: the oldest waiting event is older than this. Redelivery retries at
@@ -77,6 +77,8 @@ const AUTHORISATION: Record<string, string> = {
     'Optimizely Agent clients send API keys as headers; the function checks them (client scope) in constant time against keys in Secrets Manager.',
   identities:
     'Operator route: the function requires an operator (admin scope) API key, checked in constant time against keys in Secrets Manager, and logs each read.',
+  profiles:
+    "Segment Profile API clients send their key as HTTP Basic user name (Segment's convention) or x-api-key: the function requires an operator (admin scope) key, checked in constant time against keys in Secrets Manager, and logs each read.",
 };
 
 /** Functions whose routes need another reason than their throttle group's. */
@@ -90,6 +92,7 @@ const ENV_ARN: Record<SecretName, string> = {
   apiKeys: 'API_KEYS_SECRET_ARN',
   optimizelyWebhook: 'OPTIMIZELY_WEBHOOK_SECRET_ARN',
   experimentId: 'EXPERIMENT_ID_SECRET_ARN',
+  profileApi: 'PROFILE_API_SECRET_ARN',
 };
 
 export class CrosswalkStack extends Stack {
@@ -160,6 +163,14 @@ export class CrosswalkStack extends Stack {
       });
       fn.grantTable(this.table.table, spec.table);
       fn.grantSecrets(spec.secrets.map((secret) => this.secrets[secret]));
+      if ((spec as FunctionSpec).readsBackfillBucket && settings.backfillBucket) {
+        fn.grantBucketRead(settings.backfillBucket);
+        Validations.of(fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${settings.backfillBucket}/*]`,
+          reason:
+            'The backfill reads the objects a run is given (Segment writes one per batch, under day folders), so GetObject names every object of the one bucket named by the backfillBucket setting.',
+        });
+      }
       if ((spec as FunctionSpec).scheduleMinutes !== undefined) {
         new Rule(this, `${functionLogicalId(name)}Schedule`, {
           description: `Runs the ${name} function every ${spec.scheduleMinutes} minute(s)`,

@@ -32,6 +32,8 @@ export interface CrosswalkSettings {
    * webhook functions need.
    */
   decideReservedConcurrency: number;
+  /** The S3 bucket the backfill function may read (Segment's archive, Profiles Sync exports); unset: none. */
+  backfillBucket?: string;
   /** Alarm notifications: an email to subscribe to a new SNS topic, or an existing topic. */
   alarmEmail?: string;
   alarmTopicArn?: string;
@@ -55,12 +57,15 @@ const SECRET_SUFFIX: Record<SecretName, string> = {
   apiKeys: 'api-keys',
   optimizelyWebhook: 'optimizely-webhook',
   experimentId: 'experiment-id',
+  profileApi: 'profile-api',
 };
 
 export const DEFAULT_THROTTLES: ThrottleSettings = {
   decisions: { rateLimit: 1000, burstLimit: 2000 },
   webhooks: { rateLimit: 50, burstLimit: 100 },
   identities: { rateLimit: 5, burstLimit: 10 },
+  // Code written for Segment's Profile API calls it per request (Segment allows 100/s per space).
+  profiles: { rateLimit: 500, burstLimit: 1000 },
   health: { rateLimit: 10, burstLimit: 20 },
 };
 
@@ -146,6 +151,12 @@ export function readSettings(node: Node, shellEnv: NodeJS.ProcessEnv = process.e
     functionEnvironment,
     ...(exampleSettings ? { exampleSettings } : {}),
   };
+  const backfillBucket = text('backfillBucket');
+  if (backfillBucket !== undefined) {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(backfillBucket))
+      throw new SettingsError(`context backfillBucket must be an S3 bucket name, got ${backfillBucket}`);
+    settings.backfillBucket = backfillBucket;
+  }
   const alarmEmail = text('alarmEmail');
   if (alarmEmail !== undefined) settings.alarmEmail = alarmEmail;
   const alarmTopicArn = text('alarmTopicArn');

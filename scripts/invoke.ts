@@ -1,7 +1,8 @@
 /**
  * `npm run invoke -- <function> [event.json]`: runs one function once on one event file and prints
  * the result, as `sam local invoke` does on the synthesized template (an HTTP function's sample is an
- * API Gateway event; the redelivery function's an EventBridge scheduled event). It checks the configuration
+ * API Gateway event; the redelivery function's an EventBridge scheduled event; the backfill's names
+ * an s3:// prefix, read from S3_ENDPOINT when set). It checks the configuration
  * first (one line per problem, exit 1), starts an in-memory DynamoDB Local for functions that use
  * the table (unless DYNAMODB_ENDPOINT is set) and Optimizely's two edges on loopback (unless
  * OPTIMIZELY_DATAFILE_URL_TEMPLATE / OPTIMIZELY_EVENT_ENDPOINT are set), so every file in events/
@@ -59,7 +60,9 @@ async function main(): Promise<number> {
     Object.assign(process.env, environment);
     const { handler, afterResponse } =
       await importFunction<(event: never, context: unknown) => Promise<unknown>>(fn);
-    const result = await handler(event as never, lambdaContext(fn));
+    // The function's own timeout, as Lambda gives it (the backfill stops a minute before it).
+    const timeoutMs = 'timeoutSeconds' in spec ? spec.timeoutSeconds * 1000 : undefined;
+    const result = await handler(event as never, lambdaContext(fn, timeoutMs));
     // As Lambda would before ending the invocation: what the handler deferred (decide's events) runs.
     await afterResponse?.drain();
     console.log(JSON.stringify(result, null, 2));

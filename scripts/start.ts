@@ -13,12 +13,17 @@ import { loadConfig } from '../functions/config/env';
 import { ConfigurationError } from '../functions/core/errors';
 import type { RedeliveryHandler } from '../functions/redelivery/handler';
 import { routes } from '../functions/routes';
+import { segmentProfiles } from './demo/story';
 import { JavaMissingError, PortInUseError } from './local/dynamodb-local';
 import { describeBatch, LocalOptimizely } from './local/local-optimizely';
+import { LocalProfileApi } from './local/local-profile-api';
 import {
   checkLocalConfiguration,
   LOCAL_DATA_DIR,
   LOCAL_OPTIMIZELY_PREFIX,
+  LOCAL_PROFILE_API_PREFIX,
+  LOCAL_PROFILE_API_TOKEN,
+  LOCAL_SPACE_ID,
   type LocalDynamoDb,
   localEnvironment,
   localSettings,
@@ -33,6 +38,8 @@ const USAGE = `Usage: npm start [-- --in-memory]
   PORT=3000             port of the local server (127.0.0.1)
   DYNAMODB_LOCAL_PORT=8000  port of the embedded DynamoDB Local
   DYNAMODB_ENDPOINT=…   use this DynamoDB instead of starting one
+  LOCAL_PROFILE_API_LATENCY_MS=0  delay of the local Profile API stand-in's answers
+  SEGMENT_SPACE_ID=     (empty) no Profile API read-through
 Every other variable is described in docs/configuration.md.`;
 
 /** A problem the user can fix: one line, no stack trace. */
@@ -68,6 +75,7 @@ async function main(): Promise<void> {
     environment = localEnvironment(
       process.env,
       `http://127.0.0.1:${settings.port}${LOCAL_OPTIMIZELY_PREFIX}`,
+      `http://127.0.0.1:${settings.port}${LOCAL_PROFILE_API_PREFIX}`,
     );
     ({ datafile } = checkLocalConfiguration(environment));
   } catch (error) {
@@ -81,11 +89,24 @@ async function main(): Promise<void> {
     onBatch: (batch) => console.log(`optimizely events (local sink): ${describeBatch(batch)}`),
     keep: 1_000,
   });
+  // Segment's Profile API, on loopback: the demo's people, and Chiara, whom only Segment knows.
+  const seeded = segmentProfiles();
+  const profileApi = new LocalProfileApi({
+    token: LOCAL_PROFILE_API_TOKEN,
+    spaceId: LOCAL_SPACE_ID,
+    people: seeded.people,
+    accounts: seeded.accounts,
+    latencyMs: settings.profileApiLatencyMs,
+  });
   let server: LocalServer;
   try {
     server = await startLocalServer({
       port: settings.port,
-      localRoutes: [...optimizely.routes(LOCAL_OPTIMIZELY_PREFIX), localMemoryRoute],
+      localRoutes: [
+        ...optimizely.routes(LOCAL_OPTIMIZELY_PREFIX),
+        ...profileApi.routes(LOCAL_PROFILE_API_PREFIX),
+        localMemoryRoute,
+      ],
       // Listening now (a taken port fails first), but answering 503 + Retry-After until ready.
       startClosed: true,
     });
@@ -158,6 +179,12 @@ async function main(): Promise<void> {
   );
   console.log(
     `Redelivery: every ${loadConfig(environment).EVENT_REDELIVERY_INTERVAL_MS / 1000} s from the outbox in DynamoDB (EVENT_REDELIVERY_INTERVAL_MS)`,
+  );
+  const readThrough = environment.SEGMENT_SPACE_ID
+    ? `read-through from ${environment.SEGMENT_PROFILE_API_URL} (space ${environment.SEGMENT_SPACE_ID})`
+    : 'read-through off (SEGMENT_SPACE_ID is empty)';
+  console.log(
+    `Profile API: ${readThrough}; local stand-in at ${server.url}${LOCAL_PROFILE_API_PREFIX} (token ${LOCAL_PROFILE_API_TOKEN}, ${settings.profileApiLatencyMs} ms, 100 req/s)`,
   );
   console.log(
     `Local keys: API_KEYS=${environment.API_KEYS} ADMIN_API_KEYS=${environment.ADMIN_API_KEYS} SEGMENT_SHARED_SECRET=${environment.SEGMENT_SHARED_SECRET} SEGMENT_WEBHOOK_TOKEN=${environment.SEGMENT_WEBHOOK_TOKEN}`,

@@ -107,6 +107,7 @@ export const variables = {
   API_KEYS_SECRET_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
   OPTIMIZELY_WEBHOOK_SECRET_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
   EXPERIMENT_ID_SECRET_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
+  PROFILE_API_SECRET_ARN: variable('stack', z.optional(nonEmpty), 'a Secrets Manager secret ARN'),
   SEGMENT_SHARED_SECRET: variable('local', z.optional(nonEmpty), 'a non-empty secret', true),
   SEGMENT_WEBHOOK_TOKEN: variable('local', z.optional(nonEmpty), 'a non-empty token', true),
   API_KEYS: variable('local', z.optional(commaList), 'a comma-separated list of keys', true),
@@ -231,6 +232,27 @@ export const variables = {
   MAX_TRAIT_VALUE_BYTES: variable('deploy', z._default(positiveInt, 8 * 1024), 'a whole number of bytes ≥ 1'),
   MAX_EVENT_AGE_DAYS: variable('deploy', z._default(positiveInt, 395), 'a whole number of days ≥ 1'),
   DELETE_TOMBSTONE_DAYS: variable('deploy', z._default(positiveInt, 400), 'a whole number of days ≥ 1'),
+
+  // Segment's Profile API (docs/profile-api.md): read-through on a miss, off until a space is named
+  // and a token is configured.
+  SEGMENT_PROFILE_API_URL: variable(
+    'deploy',
+    z._default(z.url(), 'https://profiles.segment.com'),
+    'a URL such as https://profiles.segment.com (EU: https://profiles.euw1.segment.com)',
+  ),
+  SEGMENT_SPACE_ID: variable('deploy', z.optional(nonEmpty), 'the id of the Segment space (Unify settings)'),
+  SEGMENT_PROFILE_API_TOKEN: variable('local', z.optional(nonEmpty), 'a Profile API access token', true),
+  PROFILE_API_TIMEOUT_MS: variable(
+    'deploy',
+    z._default(positiveInt.check(z.lte(5_000)), 250),
+    'a whole number of ms from 1 to 5000',
+  ),
+  PROFILE_API_MAX_RPS: variable(
+    'deploy',
+    z._default(positiveInt.check(z.gte(2), z.lte(1_000)), 80),
+    'a whole number from 2 to 1000 (Segment allows 100 per second per space)',
+  ),
+  S3_ENDPOINT: variable('local', z.optional(z.url()), 'a URL such as http://127.0.0.1:5000 (moto server)'),
 } satisfies Record<string, Variable>;
 
 export type VariableName = keyof typeof variables;

@@ -1,6 +1,6 @@
 /**
  * Secrets: deployed, one Secrets Manager secret per purpose (Segment, API keys, Optimizely webhook,
- * experiment-id digest key), each read only by the functions that need it (functions/routes.ts
+ * experiment-id digest key, Segment's Profile API token), each read only by the functions that need it (functions/routes.ts
  * `secrets`; the stack grants each role its own and passes their ARNs). Locally, from environment
  * variables. Each entry point builds one `SecretsSource` per container; it caches for a few minutes
  * so a rotation takes effect without a deploy, and remembers a failed load briefly so a broken
@@ -23,6 +23,8 @@ export interface Secrets {
   optimizelyWebhookSecret?: string;
   /** Key of the digest that turns a personal identifier into an experiment id (never rotate it). */
   experimentIdSecret?: string;
+  /** Segment's Profile API access token (the read-through, docs/profile-api.md). */
+  segmentProfileApiToken?: string;
 }
 
 const keyList = z._default(
@@ -42,6 +44,7 @@ export const secretDocumentSchemas = {
   apiKeys: z.object({ apiKeys: keyList, adminApiKeys: keyList }),
   optimizelyWebhook: z.object({ secret: nonEmpty }),
   experimentId: z.object({ secret: z.string().check(z.minLength(16)) }),
+  profileApi: z.object({ segmentProfileApiToken: nonEmpty }),
 } as const;
 
 const ARN_VARIABLE = {
@@ -49,6 +52,7 @@ const ARN_VARIABLE = {
   apiKeys: 'API_KEYS_SECRET_ARN',
   optimizelyWebhook: 'OPTIMIZELY_WEBHOOK_SECRET_ARN',
   experimentId: 'EXPERIMENT_ID_SECRET_ARN',
+  profileApi: 'PROFILE_API_SECRET_ARN',
 } as const satisfies Record<SecretName, keyof Config>;
 
 const CACHE_MS = 5 * 60_000;
@@ -95,19 +99,38 @@ export function cachedSecrets(load: SecretLoader, now: () => number = Date.now):
 }
 
 /**
- * The container's secrets source. Deployed (any secret ARN set), only the secrets whose ARNs this
- * function was given are read; locally, the environment variables are.
+ * Purposes a container's main secrets source reads. The Profile API token is read on its own, and
+ * only when a read-through needs it (profile-api/from-config.ts), so a deployment that never
+ * created that secret runs exactly as before.
  */
-export function secretsSource(config: Config): SecretsSource {
+export const MAIN_SECRETS: readonly SecretName[] = [
+  'segment',
+  'apiKeys',
+  'optimizelyWebhook',
+  'experimentId',
+];
+
+/**
+ * The container's secrets source. Deployed (any secret ARN set), only the secrets whose ARNs this
+ * function was given, of `purposes`, are read; locally, the environment variables are.
+ */
+export function secretsSource(config: Config, purposes: readonly SecretName[] = MAIN_SECRETS): SecretsSource {
   const arns = (Object.keys(ARN_VARIABLE) as SecretName[])
+    .filter((name) => purposes.includes(name))
     .map((name) => [name, config[ARN_VARIABLE[name]]] as const)
     .filter((entry): entry is readonly [SecretName, string] => Boolean(entry[1]));
+  const deployed = (Object.keys(ARN_VARIABLE) as SecretName[]).some((name) => config[ARN_VARIABLE[name]]);
   if (arns.length > 0) return cachedSecrets(() => fromSecretsManager(arns));
+  if (deployed) {
+    const none: Secrets = { apiKeys: [], adminApiKeys: [] };
+    return { fresh: () => none, get: async () => none };
+  }
   const local: Secrets = { apiKeys: config.API_KEYS ?? [], adminApiKeys: config.ADMIN_API_KEYS ?? [] };
   if (config.SEGMENT_SHARED_SECRET) local.segmentSharedSecret = config.SEGMENT_SHARED_SECRET;
   if (config.SEGMENT_WEBHOOK_TOKEN) local.segmentWebhookToken = config.SEGMENT_WEBHOOK_TOKEN;
   if (config.OPTIMIZELY_WEBHOOK_SECRET) local.optimizelyWebhookSecret = config.OPTIMIZELY_WEBHOOK_SECRET;
   if (config.EXPERIMENT_ID_SECRET) local.experimentIdSecret = config.EXPERIMENT_ID_SECRET;
+  if (config.SEGMENT_PROFILE_API_TOKEN) local.segmentProfileApiToken = config.SEGMENT_PROFILE_API_TOKEN;
   return { fresh: () => local, get: async () => local };
 }
 
@@ -146,6 +169,8 @@ export function parseSecretDocument(
       return { optimizelyWebhookSecret: data.secret as string };
     case 'experimentId':
       return { experimentIdSecret: data.secret as string };
+    case 'profileApi':
+      return { segmentProfileApiToken: data.segmentProfileApiToken as string };
   }
 }
 

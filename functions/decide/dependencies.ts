@@ -21,6 +21,7 @@ import { datafileSourceFromConfig } from '../optimizely/datafile-source';
 import { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import { createProjectRegistry } from '../optimizely/projects';
 import { boundedRequestHandler } from '../optimizely/sdk';
+import { readThroughFromConfig } from '../profile-api/from-config';
 import { DynamoDbDatafileStore } from '../storage/datafile-store';
 import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../storage/dynamodb-agent-stores';
 import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
@@ -92,14 +93,21 @@ export function decideDependencies(
         : null,
     failOpen,
   };
+  const identities = new CachedIdentityReader(reader, {
+    ttlMs: config.IDENTITY_CACHE_TTL_MS,
+    negativeTtlMs: config.IDENTITY_NEGATIVE_CACHE_TTL_MS,
+    maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES,
+  });
   return {
     authenticate: apiKeyAuth(secrets, { requireAuth: config.REQUIRE_AUTH }),
     decisions: {
       experimentIds: experimentIdsFromConfig(config, rules, secrets),
-      identities: new CachedIdentityReader(reader, {
-        ttlMs: config.IDENTITY_CACHE_TTL_MS,
-        negativeTtlMs: config.IDENTITY_NEGATIVE_CACHE_TTL_MS,
-        maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES,
+      identities,
+      readThrough: readThroughFromConfig(config, {
+        client,
+        rules,
+        observability,
+        remember: (ids, profile) => identities.remember(ids, profile),
       }),
       projects: createProjectRegistry({
         source: datafiles,

@@ -60,12 +60,15 @@ export interface IdentityInfo {
   /** What this flag was bucketed on: the account id or the experiment id. */
   bucketingId: string;
   /**
-   * `cache`: resolved through the identity cache; `request`: unknown, decided with the request's
-   * identifiers; `unavailable`: the identity cache could not be read in time, so decided with the
-   * request's identifiers (decisions/fail-open.ts).
+   * `cache`: resolved through the identity cache; `profile-api`: unknown to the cache, learned from
+   * Segment's Profile API for this request (docs/profile-api.md); `request`: unknown, decided with the
+   * request's identifiers; `unavailable`: the identity cache could not be read in time, so decided
+   * with the request's identifiers (decisions/fail-open.ts).
    */
-  source: 'cache' | 'request' | 'unavailable';
+  source: PersonSource;
 }
+
+export type PersonSource = 'cache' | 'profile-api' | 'request' | 'unavailable';
 
 export interface Person {
   /** The stable experiment id (identity/experiment-id.ts): Optimizely's user id here. */
@@ -79,7 +82,7 @@ export interface Person {
   profile: ResolvedProfile | null;
   matchedBy: Identifier | null;
   accountId: string | null;
-  source: IdentityInfo['source'];
+  source: PersonSource;
 }
 
 export interface ForcedDecision {

@@ -58,6 +58,14 @@ export class CachedIdentityReader implements IdentityReader {
     return pending;
   }
 
+  /**
+   * Holds what another path learned about these identifiers (the Profile API read-through), so the
+   * next request for them is a hit, replacing a negative entry.
+   */
+  remember(identifiers: readonly Identifier[], profile: ResolvedProfile): void {
+    this.entries.set(identifierListKey(identifiers), { profile });
+  }
+
   clear(): void {
     this.entries.clear();
   }

@@ -17,6 +17,7 @@ import type { Observability } from '../observability/logger';
 import { qualifiesForExperiment } from '../optimizely/audiences';
 import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
+import type { ProfileReadThrough, ReadThroughWants } from '../profile-api/read-through';
 import type { ExperimentBucketMap } from '../storage/agent-stores';
 import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
 import {
@@ -40,6 +41,7 @@ import {
   decideFlags,
   type ForcedDecision,
   type Person,
+  type PersonSource,
   type TrackAnswer,
   trackEvent,
 } from './decide';
@@ -65,6 +67,8 @@ export interface DecisionDependencies {
   observability: Observability;
   /** Decide, track and activate go on without an identity read that failed (fail-open.ts); unset: they fail. */
   failOpen?: FailOpenPolicy;
+  /** Segment's Profile API on a miss (docs/profile-api.md); unset: off. */
+  readThrough?: ProfileReadThrough | undefined;
 }
 
 export interface PersonRequest {
@@ -99,7 +103,7 @@ async function projectAndPerson(
   person: PersonRequest,
   failOpen = false,
 ): Promise<[Project, Person]> {
-  const resolving = resolvePerson(deps, person, failOpen);
+  const resolving = resolvePerson(deps, person, { failOpen, project: request.project });
   resolving.catch(() => undefined);
   const project = await request.project;
   return [project, await resolving];
@@ -110,20 +114,34 @@ export const MISSING_USER_ID = 'missing "userId" in request payload';
 
 /**
  * The person a request names: their profile when Segment knows them, and their experiment id. With
- * `failOpen`, an identity read that failed leaves the request's identifiers to decide on.
+ * `failOpen`, an identity read that failed leaves the request's identifiers to decide on. Not in the
+ * cache (and the cache answering), they may be learned from Segment's Profile API (`project`: whose
+ * declared attributes to ask for).
  */
 export async function resolvePerson(
   deps: DecisionDependencies,
   request: PersonRequest,
-  failOpen = false,
+  options: { failOpen?: boolean; project?: Promise<Project> | undefined } = {},
 ): Promise<Person> {
   const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
   if (ordered.length === 0)
     throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
-  const read = await readOrFailOpen(failOpen ? deps.failOpen : undefined, 'identity', () =>
+  const read = await readOrFailOpen(options.failOpen ? deps.failOpen : undefined, 'identity', () =>
     deps.identities.resolve(ordered),
   );
-  const profile = read.ok ? read.value : null;
+  let profile = read.ok ? read.value : null;
+  let source: PersonSource = 'cache';
+  // Only after a cache that answered: with DynamoDB failing, the read-through could write nothing.
+  if (read.ok && !profile && deps.readThrough) {
+    const { project } = options;
+    const learned = await deps.readThrough.resolve(ordered, () =>
+      project ? project.then((p) => wantsOf(deps.settings, p)) : { links: true },
+    );
+    if (learned.profile) {
+      profile = learned.profile;
+      source = 'profile-api';
+    }
+  }
   const requested = request.userId?.trim() || undefined;
   // A client key is answered with the identifier it sent; an operator key as before (Agent's echo
   // of userId, else the experiment id).
@@ -137,7 +155,7 @@ export async function resolvePerson(
       profile,
       matchedBy: profile.matchedBy,
       accountId: profile.primaryAccount?.id ?? null,
-      source: 'cache',
+      source,
     };
   }
   // Not known yet: the same anchor rule the profile will get when Segment links these identifiers.
@@ -152,6 +170,27 @@ export async function resolvePerson(
     matchedBy: null,
     accountId: null,
     source: read.ok ? 'request' : 'unavailable',
+  };
+}
+
+/**
+ * What a read-through asks Segment for on behalf of a project: the traits its datafile declares (and
+ * may forward), the accounts when flags are account-bucketed or account attributes are declared, and
+ * those account attributes' traits.
+ */
+export function wantsOf(settings: DecisionSettings, project: Project): ReadThroughWants {
+  const prefix = settings.accountPrefix;
+  const traits: string[] = [];
+  const accountTraits: string[] = [];
+  for (const name of project.forwardedAttributes) {
+    if (name.startsWith('$')) continue;
+    if (prefix !== '' && name.startsWith(prefix)) accountTraits.push(name.slice(prefix.length));
+    else traits.push(name);
+  }
+  return {
+    traits,
+    links: settings.accountBucketedFlags.length > 0 || accountTraits.length > 0,
+    accountTraits,
   };
 }
 

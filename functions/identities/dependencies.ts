@@ -6,6 +6,7 @@ import { experimentIdsFromConfig } from '../identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../identity/reader';
 import { identityRulesFromConfig } from '../identity/rules';
 import { observabilityFor } from '../observability/setup';
+import { readThroughFromConfig } from '../profile-api/from-config';
 import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
 import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
 import type { IdentitiesDependencies } from './handler';
@@ -16,11 +17,13 @@ export function identitiesDependencies(
 ): IdentitiesDependencies {
   const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   const secrets = secretsSource(config);
+  const rules = identityRulesFromConfig(config);
+  const observability = observabilityFor(config);
   return {
     authenticate: apiKeyAuth(secrets, { requireAuth: config.REQUIRE_AUTH }),
     maxIdentifierBytes: config.MAX_IDENTIFIER_BYTES,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    experimentIds: experimentIdsFromConfig(config, identityRulesFromConfig(config), secrets),
+    experimentIds: experimentIdsFromConfig(config, rules, secrets),
     identities: createIdentityReader({
       store: new DynamoDbIdentityStore({ client, tableName: config.TABLE_NAME }),
       accountCache: accountTraitsCache({
@@ -28,6 +31,7 @@ export function identitiesDependencies(
         maxEntries: config.ACCOUNT_CACHE_MAX_ENTRIES,
       }),
     }),
-    observability: observabilityFor(config),
+    observability,
+    readThrough: readThroughFromConfig(config, { client, rules, observability }),
   };
 }

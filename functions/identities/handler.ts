@@ -15,6 +15,7 @@ import type { ExperimentIds } from '../identity/experiment-id';
 import { normalizeIdentifier } from '../identity/identifiers';
 import type { DescribedProfile, IdentityDescriber } from '../identity/reader';
 import type { Observability } from '../observability/logger';
+import type { ProfileReadThrough } from '../profile-api/read-through';
 import { identifierSchema } from './schema';
 
 export interface IdentitiesDependencies {
@@ -25,6 +26,8 @@ export interface IdentitiesDependencies {
   identities: IdentityDescriber;
   experimentIds: ExperimentIds;
   observability: Observability;
+  /** Segment's Profile API for someone the cache does not know (docs/profile-api.md); unset: off. */
+  readThrough?: ProfileReadThrough | undefined;
 }
 
 /**
@@ -74,7 +77,11 @@ export function createIdentitiesHandler(deps: IdentitiesDependencies): LambdaHtt
       route: event.routeKey,
       identifierType: identifier.type,
     });
-    const profile = await deps.identities.describe(identifier);
+    let profile = await deps.identities.describe(identifier);
+    if (!profile && deps.readThrough) {
+      const learned = await deps.readThrough.resolve([identifier]);
+      if (learned.profile) profile = await deps.identities.describe(identifier);
+    }
     if (!profile) throw new NotFoundError(`No profile is known for ${parsed.data.type} ${parsed.data.value}`);
     return json(200, await describedAnswer(profile, deps.experimentIds));
   };

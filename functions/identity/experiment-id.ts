@@ -22,7 +22,7 @@ import type { Config } from '../config/env';
 import type { SecretsSource } from '../config/secrets';
 import { ConfigurationError } from '../core/errors';
 import { LruCache } from '../core/lru-cache';
-import { type Identifier, identifierKey } from './identifiers';
+import { type Identifier, identifierKey, SEGMENT_ID_TYPE } from './identifiers';
 import { isPersonalIdentifier } from './personal-values';
 import type { IdentityRules } from './rules';
 
@@ -50,13 +50,18 @@ export function compareAnchorTies(rules: IdentityRules, a: Identifier, b: Identi
   );
 }
 
-/** A profile's anchor: earliest first sighting, ties by `compareAnchorTies`. */
+/**
+ * A profile's anchor: earliest first sighting, ties by `compareAnchorTies`. Segment's profile id (a
+ * backfill's join key) anchors only a profile that has nothing else.
+ */
 export function profileAnchor<T extends SightedIdentifier>(
   rules: IdentityRules,
   identifiers: readonly T[],
 ): T | undefined {
   let best: T | undefined;
+  const hasOthers = identifiers.some((i) => i.type !== SEGMENT_ID_TYPE);
   for (const candidate of identifiers) {
+    if (hasOthers && candidate.type === SEGMENT_ID_TYPE) continue;
     if (
       best === undefined ||
       candidate.firstSeen < best.firstSeen ||

@@ -21,19 +21,39 @@ import {
 } from './profile';
 import { compareByPriority, type IdentityRules, isBlocked, limitFor } from './rules';
 
-/** One Segment event reduced to what identity resolution needs. */
+/**
+ * An identifier of a change. A source that records when it first saw each identifier (Segment's
+ * Profile API `created_at`, Profiles Sync's `timestamp`) says so in `firstSeen`, so the profile's
+ * anchor, and with it the experiment id, is the one the webhook would have chosen from the events
+ * themselves. Without it, the change's own timestamp is the identifier's sighting.
+ */
+export interface ChangeIdentifier extends Identifier {
+  firstSeen?: number;
+}
+
+/**
+ * One Segment event (or one person as another Segment source knows them) reduced to what identity
+ * resolution needs.
+ *
+ * - `link`: links its identifiers into one profile (merging or creating as Segment Unify would).
+ * - `attach`: adds traits, audiences or an account to the profile its identifiers already belong
+ *   to, and creates nothing (a Profiles Sync traits row whose person is not loaded is refused).
+ * - `delete`: Segment's user deletion.
+ */
 export interface IdentityChange {
   /** De-duplication key: Segment's messageId. */
   messageId: string;
-  kind: 'link' | 'delete';
+  kind: 'link' | 'attach' | 'delete';
   /** Event timestamp, epoch ms. */
   at: number;
-  identifiers: Identifier[];
+  identifiers: ChangeIdentifier[];
   traits: Record<string, TraitValue>;
+  /** Per-trait update times when the source records them (epoch ms; default `at`). */
+  traitTimes?: Record<string, number>;
   /** Engage audience key → member or not. */
   audiences: Record<string, boolean>;
-  /** group: the account joined and its traits. */
-  account?: { id: string; traits: Record<string, TraitValue> };
+  /** group: the account joined (when, if the source knows it better than `at`) and its traits. */
+  account?: { id: string; traits: Record<string, TraitValue>; joinedAt?: number };
 }
 
 export interface GraphState {
@@ -51,6 +71,8 @@ export interface GraphEffects {
   removedProfiles: Map<string, string | null>;
   /** Account id → the trait updates this batch applied (LWW, so re-applying them is harmless). */
   accountUpdates: Map<string, Record<string, Stamped<TraitValue>>>;
+  /** Account id → profiles whose membership of it this batch created, moved (merge) or ended (delete). */
+  accountMembers: Map<string, Set<string>>;
   /** Identifier keys whose owner changed (linked, moved by a merge, or removed by a delete). */
   touchedIdentifiers: Map<string, Identifier>;
 }
@@ -69,6 +91,7 @@ export function emptyEffects(): GraphEffects {
     changedProfiles: new Set(),
     removedProfiles: new Map(),
     accountUpdates: new Map(),
+    accountMembers: new Map(),
     touchedIdentifiers: new Map(),
   };
 }
@@ -79,8 +102,8 @@ export function addProfile(graph: GraphState, profile: ProfileState): void {
   for (const identifier of profile.identifiers) graph.index.set(identifierKey(identifier), profile.id);
 }
 
-function usable(rules: IdentityRules, identifiers: readonly Identifier[]): Identifier[] {
-  const seen = new Map<string, Identifier>();
+function usable(rules: IdentityRules, identifiers: readonly ChangeIdentifier[]): ChangeIdentifier[] {
+  const seen = new Map<string, ChangeIdentifier>();
   for (const identifier of identifiers) {
     if (isBlocked(rules, identifier)) continue;
     seen.set(identifierKey(identifier), identifier);
@@ -176,6 +199,8 @@ function mergeProfiles(
   for (const [accountId, membership] of Object.entries(from.accounts)) {
     const current = own(into.accounts, accountId);
     if (!current || membership.joinedAt < current.joinedAt) into.accounts[accountId] = { ...membership };
+    noteMember(effects, accountId, from.id);
+    noteMember(effects, accountId, into.id);
   }
   if (pin) into.pinnedAnchor = pin;
   else delete into.pinnedAnchor;
@@ -208,12 +233,19 @@ export function applyChange(
     return { status: 'ignored', reason: 'no usable identifier (all blocked or empty)' };
 
   const active = [...identifiers];
-  const dropped: Identifier[] = [];
+  const dropped: ChangeIdentifier[] = [];
   let matched = matchedProfiles(graph, active);
   while (active.length > 1 && breaksLimits(rules, graph, matched, active)) {
     dropped.unshift(active.pop()!);
     matched = matchedProfiles(graph, active);
   }
+  if (change.kind === 'attach' && matched.length === 0) {
+    return {
+      status: 'ignored',
+      reason: 'no profile holds these identifiers yet (their person is not loaded)',
+    };
+  }
+  const sighted = (identifier: ChangeIdentifier) => Math.min(identifier.firstSeen ?? change.at, change.at);
 
   let profile: ProfileState;
   let changed = false;
@@ -229,29 +261,43 @@ export function applyChange(
     }
   }
   for (const identifier of active)
-    changed = linkIdentifier(graph, effects, profile, identifier, change.at) || changed;
+    changed = linkIdentifier(graph, effects, profile, identifier, sighted(identifier)) || changed;
   for (const identifier of dropped) {
     const owner = graph.index.get(identifierKey(identifier));
     if (owner === profile.id) {
-      changed = linkIdentifier(graph, effects, profile, identifier, change.at) || changed;
+      changed = linkIdentifier(graph, effects, profile, identifier, sighted(identifier)) || changed;
     } else if (owner === undefined && !breaksLimits(rules, graph, [profile.id], [identifier])) {
-      changed = linkIdentifier(graph, effects, profile, identifier, change.at) || changed;
+      changed = linkIdentifier(graph, effects, profile, identifier, sighted(identifier)) || changed;
     }
   }
 
-  changed = mergeStamped(profile.traits, stampAll(change.traits, change.at)) || changed;
+  changed = mergeStamped(profile.traits, stampTraits(change)) || changed;
   changed = mergeStamped(profile.audiences, stampAll(change.audiences, change.at)) || changed;
   if (change.account) {
     const accountId = change.account.id;
+    const joinedAt = Math.min(change.account.joinedAt ?? change.at, change.at);
     const membership = own(profile.accounts, accountId);
-    if (!membership || change.at < membership.joinedAt) {
-      profile.accounts[accountId] = { joinedAt: change.at };
+    if (!membership || joinedAt < membership.joinedAt) {
+      profile.accounts[accountId] = { joinedAt };
+      noteMember(effects, accountId, profile.id);
       changed = true;
     }
     applyAccountTraits(graph, effects, accountId, stampAll(change.account.traits, change.at));
   }
   if (changed) effects.changedProfiles.add(profile.id);
   return { status: 'applied', profileId: profile.id, changed };
+}
+
+/** The change's traits, each stamped with its own update time when the source gave one. */
+function stampTraits(change: IdentityChange): Record<string, Stamped<TraitValue>> {
+  const stamped = stampAll(change.traits, change.at);
+  if (change.traitTimes) {
+    for (const [key, at] of Object.entries(change.traitTimes)) {
+      const entry = own(stamped, key);
+      if (entry && Number.isFinite(at)) entry.at = at;
+    }
+  }
+  return stamped;
 }
 
 function applyAccountTraits(
@@ -274,6 +320,35 @@ function applyAccountTraits(
   effects.accountUpdates.set(accountId, pending);
 }
 
+function noteMember(effects: GraphEffects, accountId: string, profileId: string): void {
+  let members = effects.accountMembers.get(accountId);
+  if (!members) {
+    members = new Set();
+    effects.accountMembers.set(accountId, members);
+  }
+  members.add(profileId);
+}
+
+/**
+ * What the noted memberships come to once the batch is applied: per account, each noted profile's
+ * join time, or null when it is no longer a member (merged away, deleted).
+ */
+export function memberUpdates(
+  graph: GraphState,
+  effects: GraphEffects,
+): Map<string, Record<string, number | null>> {
+  const out = new Map<string, Record<string, number | null>>();
+  for (const [accountId, profileIds] of effects.accountMembers) {
+    const updates = dict<number | null>();
+    for (const profileId of profileIds) {
+      const membership = graph.profiles.get(profileId);
+      updates[profileId] = membership ? (own(membership.accounts, accountId)?.joinedAt ?? null) : null;
+    }
+    out.set(accountId, updates);
+  }
+  return out;
+}
+
 function applyDelete(
   graph: GraphState,
   effects: GraphEffects,
@@ -287,6 +362,7 @@ function applyDelete(
     graph.index.delete(key);
     effects.touchedIdentifiers.set(key, { type: identifier.type, value: identifier.value });
   }
+  for (const accountId of Object.keys(profile.accounts)) noteMember(effects, accountId, profileId);
   graph.profiles.delete(profileId);
   effects.changedProfiles.delete(profileId);
   effects.removedProfiles.set(profileId, null);

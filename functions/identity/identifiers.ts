@@ -8,6 +8,14 @@
 /** An identifier type as Segment Identity Resolution names it: `user_id`, `anonymous_id`, `email`, `ios.id`, … */
 export type IdentifierType = string;
 
+/**
+ * Segment's own profile id (Profiles Sync's `canonical_segment_id`), linked by a backfill so rows of
+ * other exported tables (traits, account links) find their person in any order. A join key only:
+ * never the anchor of an experiment id (experiment-id.ts), never listed by the Profile-API-compatible
+ * `/external_ids`, never sent to Segment.
+ */
+export const SEGMENT_ID_TYPE = 'segment_id';
+
 export interface Identifier {
   type: IdentifierType;
   value: string;

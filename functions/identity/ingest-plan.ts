@@ -28,9 +28,17 @@ import {
   emptyGraph,
   type GraphEffects,
   type IdentityChange,
+  memberUpdates,
 } from './graph';
 import { type Identifier, identifierKey } from './identifiers';
-import { type AccountState, legacyCanonicalIdentifier, mergeStamped, profileSnapshot } from './profile';
+import {
+  type AccountState,
+  legacyCanonicalIdentifier,
+  mergeMembers,
+  mergeStamped,
+  type ProfileSnapshot,
+  profileSnapshot,
+} from './profile';
 import { type IdentityRules, isBlocked } from './rules';
 
 const DAY_SECONDS = 86_400;
@@ -61,6 +69,8 @@ export interface IngestPlan {
   /** Changes that do nothing (no usable identifier), with the reason; they get no marker. */
   ignored: Map<number, string>;
   accountUpdates: GraphEffects['accountUpdates'];
+  /** Per account, the members it gained or lost (null) in this batch. */
+  accountMembers: Map<string, Record<string, number | null>>;
   units: WriteUnit[];
   /** By unit tag: the changes whose markers the unit carries (redone when it conflicts). */
   unitChanges: number[][];
@@ -79,7 +89,8 @@ export function readSet(
     for (const identifier of change.identifiers) {
       if (!isBlocked(rules, identifier)) identifiers.set(identifierKey(identifier), identifier);
     }
-    if (change.account && Object.keys(change.account.traits).length > 0) accountIds.add(change.account.id);
+    // Its traits, or a membership for its list of members.
+    if (change.account) accountIds.add(change.account.id);
   }
   return { identifiers, accountIds: [...accountIds] };
 }
@@ -91,8 +102,11 @@ export function planIngest(input: {
   rules: IdentityRules;
   clock: PlanClock;
   newProfileId: () => string;
+  /** Which changes leave a messageId marker (default all; see IngestOptions.messageMarkers). */
+  marked?: (change: IdentityChange) => boolean;
 }): IngestPlan {
   const { changes, todo, loaded, rules, clock } = input;
+  const marked = input.marked ?? (() => true);
 
   // 1. Apply in memory, on copies of what was read.
   const graph = emptyGraph();
@@ -152,9 +166,14 @@ export function planIngest(input: {
 
   const effects = emptyEffects();
   const outcomes = new Map<number, ChangeOutcome>();
-  // Timestamp order makes limit decisions follow the order things happened, whatever the arrival.
+  // Timestamp order makes limit decisions follow the order things happened, whatever the arrival;
+  // attachments after every link of the batch, so a person loaded in the same batch is found.
+  const attachLast = (i: number) => (changes[i]!.kind === 'attach' ? 1 : 0);
   const ordered = [...applicable].sort(
-    (a, b) => changes[a]!.at - changes[b]!.at || (changes[a]!.messageId < changes[b]!.messageId ? -1 : 1),
+    (a, b) =>
+      attachLast(a) - attachLast(b) ||
+      changes[a]!.at - changes[b]!.at ||
+      (changes[a]!.messageId < changes[b]!.messageId ? -1 : 1),
   );
   for (const i of ordered)
     outcomes.set(i, applyChange(rules, graph, effects, changes[i]!, input.newProfileId));
@@ -208,7 +227,15 @@ export function planIngest(input: {
   };
   /** The change's marker, and for a delete its tombstones, committed with it. */
   const markerOps = (i: number): WriteOp[] => [
-    { kind: 'put-message', messageId: changes[i]!.messageId, expiresAt: clock.messageExpiresAt },
+    ...(marked(changes[i]!)
+      ? [
+          {
+            kind: 'put-message',
+            messageId: changes[i]!.messageId,
+            expiresAt: clock.messageExpiresAt,
+          } satisfies WriteOp,
+        ]
+      : []),
     // What was derived from the person (saved bucketing, overrides, queued events) is erased by a
     // durable follow-up, committed with the delete itself (identity/erasure.ts).
     ...((tombstonesOf.get(i)?.length ?? 0) > 0
@@ -238,6 +265,7 @@ export function planIngest(input: {
   for (const [root, profileSet] of members) {
     const ops: WriteOp[] = [];
     const markers = markersByRoot.get(root) ?? [];
+    const leavesMarker = markers.some((i) => marked(changes[i]!));
     const written = new Set<string>();
     for (const profileId of profileSet) {
       const stored = loaded.profiles.get(profileId);
@@ -249,19 +277,28 @@ export function planIngest(input: {
           stored.expired ||
           stored.expiresAt < clock.profileExpiresAt - DAY_SECONDS;
         if (!needsWrite) {
-          if (markers.length > 0)
-            ops.push({ kind: 'check-profile', profileId, expectedVersion: stored.version });
+          if (leavesMarker) ops.push({ kind: 'check-profile', profileId, expectedVersion: stored.version });
           continue;
         }
         const version = (stored?.version ?? 0) + 1;
+        const snapshot = profileSnapshot(rules, live, version);
+        // A change readers cannot see (a trait sent again with the same value, a later timestamp)
+        // rewrites the profile's own item only: its identifier items already hold this snapshot.
+        // The profile keeps their expiry, so the daily refresh still rewrites them all.
+        const sameForReaders =
+          stored !== undefined &&
+          !stored.expired &&
+          !stored.legacy &&
+          stored.expiresAt >= clock.profileExpiresAt - DAY_SECONDS &&
+          readersSee(profileSnapshot(rules, stored.state, stored.version)) === readersSee(snapshot);
         ops.push({
           kind: 'put-profile',
           state: live,
           version,
           expectedVersion: stored ? stored.version : null,
-          expiresAt: clock.profileExpiresAt,
+          expiresAt: sameForReaders ? stored.expiresAt : clock.profileExpiresAt,
         });
-        const snapshot = profileSnapshot(rules, live, version);
+        if (sameForReaders) continue;
         for (const identifier of live.identifiers) {
           const key = identifierKey(identifier);
           written.add(key);
@@ -296,10 +333,23 @@ export function planIngest(input: {
   // Union-find above put both owners of a moved identifier in one group, so a key appears in one
   // unit only. Deletes of unknown people still leave their marker.
   for (const i of standalone) {
-    units.push({ tag: units.length, ops: markerOps(i) });
+    const ops = markerOps(i);
+    if (ops.length === 0) continue;
+    units.push({ tag: units.length, ops });
     unitChanges.push([i]);
   }
-  return { ignored, accountUpdates: effects.accountUpdates, units, unitChanges };
+  return {
+    ignored,
+    accountUpdates: effects.accountUpdates,
+    accountMembers: memberUpdates(graph, effects),
+    units,
+    unitChanges,
+  };
+}
+
+/** What decide reads of a snapshot: all of it but the version it was written at. */
+function readersSee(snapshot: ProfileSnapshot): string {
+  return JSON.stringify({ ...snapshot, version: 0 });
 }
 
 /**
@@ -310,6 +360,7 @@ export function planIngest(input: {
 export function planAccountWrites(
   stored: ReadonlyMap<string, StoredAccount>,
   updates: GraphEffects['accountUpdates'],
+  members: IngestPlan['accountMembers'],
   accountIds: readonly string[],
   expiresAt: number,
 ): { units: WriteUnit[]; accountByTag: string[] } {
@@ -319,8 +370,9 @@ export function planAccountWrites(
     const current = stored.get(accountId);
     const live = current && !current.expired;
     const base: AccountState = live ? structuredClone(current.state) : { id: accountId, traits: dict() };
-    const changed = mergeStamped(base.traits, updates.get(accountId) ?? {});
-    if (!changed && live) continue;
+    const traitsChanged = mergeStamped(base.traits, updates.get(accountId) ?? {});
+    const membersChanged = mergeMembers(base, members.get(accountId) ?? {});
+    if (!traitsChanged && !membersChanged && live) continue;
     units.push({
       tag: units.length,
       ops: [

@@ -14,8 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { DependencyUnavailableError } from '../core/errors';
 import { retryRounds } from '../core/retry';
 import type { IdentityStore, StoredAccount } from '../storage/identity-store';
-import type { GraphEffects, IdentityChange } from './graph';
-import { planAccountWrites, planIngest, readSet } from './ingest-plan';
+import type { IdentityChange } from './graph';
+import { type IngestPlan, planAccountWrites, planIngest, readSet } from './ingest-plan';
 import type { IdentityRules } from './rules';
 
 export interface IngestOptions {
@@ -29,6 +29,14 @@ export interface IngestOptions {
   newProfileId?: () => string;
   /** Rounds for units that lost a race with a concurrent invocation. */
   maxAttempts?: number;
+  /**
+   * Which changes are deduplicated by a messageId marker. `all` (the webhook): every change is
+   * applied once per messageId within MESSAGE_ID_TTL_HOURS. `deletes` (a backfill): only deletes,
+   * whose replay could delete a person who came back; every other change is applied again when it
+   * comes again, which changes nothing (last writer wins, earliest sighting, union of memberships),
+   * and a no-op costs no write at all.
+   */
+  messageMarkers?: 'all' | 'deletes';
 }
 
 export type ChangeResult =
@@ -43,6 +51,14 @@ export interface IngestResult {
   duplicates: number;
   /** Rounds needed (1 unless units had to be recomputed after a conflict). */
   attempts: number;
+  /** Items written: profiles, identifier items, accounts (a backfill's summary). */
+  written: WriteCounts;
+}
+
+export interface WriteCounts {
+  profiles: number;
+  identifiers: number;
+  accounts: number;
 }
 
 const DAY_SECONDS = 86_400;
@@ -65,12 +81,13 @@ export async function ingestChanges(
   });
 
   const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
+  const written: WriteCounts = { profiles: 0, identifiers: 0, accounts: 0 };
   const attempts =
     pending.length === 0
       ? 0
       : await retryRounds(
           async () => {
-            pending = await ingestRound(changes, pending, results, options);
+            pending = await ingestRound(changes, pending, results, options, written);
             return pending.length > 0;
           },
           {
@@ -87,7 +104,7 @@ export async function ingestChanges(
     if (r.status === 'accepted') accepted++;
     else if (r.status === 'duplicate') duplicates++;
   }
-  return { results, accepted, duplicates, attempts };
+  return { results, accepted, duplicates, attempts, written };
 }
 
 /** One read-plan-write pass; returns the indexes whose writes conflicted and must be redone. */
@@ -96,6 +113,7 @@ async function ingestRound(
   indexes: readonly number[],
   results: ChangeResult[],
   options: IngestOptions,
+  written: WriteCounts,
 ): Promise<number[]> {
   const { store, rules } = options;
   const receivedAt = (options.now ?? Date.now)();
@@ -107,7 +125,10 @@ async function ingestRound(
     tombstoneExpiresAt: nowSeconds + options.tombstoneDays * DAY_SECONDS,
   };
 
-  const seen = await store.seenMessages(indexes.map((i) => changes[i]!.messageId));
+  const marked = (change: IdentityChange) => options.messageMarkers !== 'deletes' || change.kind === 'delete';
+  const seen = await store.seenMessages(
+    indexes.filter((i) => marked(changes[i]!)).map((i) => changes[i]!.messageId),
+  );
   const todo = indexes.filter((i) => {
     if (!seen.has(changes[i]!.messageId)) return true;
     results[i] = { status: 'duplicate' };
@@ -130,10 +151,11 @@ async function ingestRound(
     rules,
     clock,
     newProfileId: options.newProfileId ?? randomUUID,
+    marked,
   });
   for (const [i, reason] of plan.ignored) results[i] = { status: 'rejected', reason };
 
-  const tooLarge = await writeAccounts(store, accounts, plan.accountUpdates, clock.profileExpiresAt);
+  const tooLarge = await writeAccounts(store, accounts, plan, clock.profileExpiresAt, written);
   // A change whose account could not be written is refused as a whole (its profile part would
   // otherwise be kept and its account part lost); the other changes of its unit are planned again.
   const retry = new Set<number>();
@@ -147,6 +169,14 @@ async function ingestRound(
   });
 
   const { conflicted, oversized } = await store.write(units);
+  const failed = new Set([...conflicted, ...oversized]);
+  for (const unit of units) {
+    if (failed.has(unit.tag)) continue;
+    for (const op of unit.ops) {
+      if (op.kind === 'put-profile') written.profiles++;
+      else if (op.kind === 'put-identifier') written.identifiers++;
+    }
+  }
   // A profile that would not fit in an item cannot take these changes, now or on a retry.
   for (const tag of oversized) {
     for (const i of plan.unitChanges[tag] ?? [])
@@ -170,18 +200,26 @@ const ACCOUNT_TOO_LARGE =
 async function writeAccounts(
   store: IdentityStore,
   initial: ReadonlyMap<string, StoredAccount>,
-  updates: GraphEffects['accountUpdates'],
+  plan: Pick<IngestPlan, 'accountUpdates' | 'accountMembers'>,
   expiresAt: number,
+  written: WriteCounts,
 ): Promise<Set<string>> {
   const tooLarge = new Set<string>();
-  if (updates.size === 0) return tooLarge;
   let stored = initial;
-  let todo = [...updates.keys()];
+  let todo = [...new Set([...plan.accountUpdates.keys(), ...plan.accountMembers.keys()])];
+  if (todo.length === 0) return tooLarge;
   await retryRounds(
     async (attempt) => {
       if (attempt > 1) stored = (await store.getProfilesAndAccounts([], todo)).accounts;
-      const { units, accountByTag } = planAccountWrites(stored, updates, todo, expiresAt);
+      const { units, accountByTag } = planAccountWrites(
+        stored,
+        plan.accountUpdates,
+        plan.accountMembers,
+        todo,
+        expiresAt,
+      );
       const { conflicted, oversized } = await store.write(units);
+      written.accounts += units.length - conflicted.length - oversized.length;
       for (const tag of oversized) tooLarge.add(accountByTag[tag]!);
       todo = conflicted.map((tag) => accountByTag[tag]!);
       return todo.length > 0;

@@ -40,6 +40,40 @@ export interface ProfileState {
 export interface AccountState {
   id: string;
   traits: Record<string, Stamped<TraitValue>>;
+  /**
+   * Its first LISTED_MEMBERS members (profile id → when they joined), for the account's `/links`
+   * (docs/profile-api.md). A member merged away or deleted is taken off; one whose profile expired
+   * stays until then and is skipped when read.
+   */
+  members?: Record<string, number>;
+}
+
+/** Members an account lists: the earliest joiners (Segment's account `/links` answers at most 20). */
+export const LISTED_MEMBERS = 20;
+
+/**
+ * Applies membership updates (null: no longer a member) to an account's list, keeping the earliest
+ * LISTED_MEMBERS joiners (ties by profile id), so any order of the same updates gives the same list.
+ * Returns true when the list changed.
+ */
+export function mergeMembers(
+  account: AccountState,
+  updates: Readonly<Record<string, number | null>>,
+): boolean {
+  const members = dict<number>(Object.entries(account.members ?? {}));
+  for (const [profileId, joinedAt] of Object.entries(updates)) {
+    if (joinedAt === null) delete members[profileId];
+    else if (members[profileId] === undefined || joinedAt < members[profileId]!)
+      members[profileId] = joinedAt;
+  }
+  const kept = Object.entries(members)
+    .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, LISTED_MEMBERS);
+  const before = JSON.stringify(Object.entries(account.members ?? {}).sort());
+  const after = JSON.stringify([...kept].sort());
+  if (before === after) return false;
+  account.members = dict(kept);
+  return true;
 }
 
 function orderKey(value: unknown): string {

@@ -59,10 +59,13 @@ export function accountTraitsCache(options: { ttlMs: number; maxEntries: number;
 export interface IdentityReaderOptions {
   store: IdentityStore;
   accountCache: AccountTraitsCache;
+  /** Strongly consistent identifier reads: what was just written is seen (the read-through's read-back). */
+  consistentReads?: boolean;
 }
 
 export function createIdentityReader(options: IdentityReaderOptions): IdentityReader & IdentityDescriber {
   const { store, accountCache } = options;
+  const consistent = options.consistentReads ?? false;
 
   async function accountTraits(accountId: string): Promise<Record<string, TraitValue>> {
     const cached = accountCache.get(accountId);
@@ -78,7 +81,7 @@ export function createIdentityReader(options: IdentityReaderOptions): IdentityRe
   ): Promise<{ matchedBy: Identifier; snapshot: ProfileSnapshot } | null> {
     const wanted = identifiers.map(normalizeIdentifier).filter((i) => i.value !== '');
     if (wanted.length === 0) return null;
-    const found = await store.getIdentifiers(wanted, { consistent: false });
+    const found = await store.getIdentifiers(wanted, { consistent });
     for (const identifier of wanted) {
       const stored = found.get(identifierKey(identifier));
       if (stored && !stored.expired) return { matchedBy: identifier, snapshot: stored.snapshot };

@@ -4,7 +4,7 @@
  * identifier of an event is dropped first when a merge would break a limit.
  */
 import type { Config } from '../config/env';
-import type { Identifier } from './identifiers';
+import { type Identifier, identifierKey } from './identifiers';
 
 export interface IdentityRules {
   blocked: readonly RegExp[];
@@ -116,4 +116,34 @@ export function compareByPriority(rules: IdentityRules, a: Identifier, b: Identi
     (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) ||
     (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)
   );
+}
+
+/**
+ * Of a known history of identifiers (each with its first sighting), the ones the per-type limits
+ * keep when they are linked in the order they were seen: per type, the earliest `limit` (ties by
+ * value), and `keep` always (it replaces the latest of its type). What a source that knows the
+ * whole history at once (the Profile API, Profiles Sync) links, so no identifier the webhook would
+ * have kept is dropped for one it would have refused.
+ */
+export function keptWithinLimits<T extends Identifier & { firstSeen: number }>(
+  rules: IdentityRules,
+  identifiers: readonly T[],
+  keep?: Identifier,
+): T[] {
+  const keepKey = keep ? identifierKey(keep) : undefined;
+  const byType = new Map<string, T[]>();
+  for (const identifier of identifiers) {
+    const list = byType.get(identifier.type) ?? [];
+    list.push(identifier);
+    byType.set(identifier.type, list);
+  }
+  const kept: T[] = [];
+  for (const [type, list] of byType) {
+    list.sort((a, b) => a.firstSeen - b.firstSeen || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    const limit = limitFor(rules, type);
+    const held = list.find((i) => identifierKey(i) === keepKey);
+    const others = list.filter((i) => i !== held);
+    kept.push(...(held ? [held, ...others.slice(0, limit - 1)] : others.slice(0, limit)));
+  }
+  return kept;
 }

@@ -28,8 +28,11 @@ function messageIdOf(input: unknown): string | undefined {
   return typeof id === 'string' ? id.slice(0, 100) : undefined;
 }
 
-/** One event through every rule, in the order that keeps each check safe for the next. */
-function checkEvent(
+/**
+ * One event through every rule, in the order that keeps each check safe for the next (the webhook's,
+ * and a backfill's for each line of Segment's S3 archive).
+ */
+export function checkSegmentEvent(
   input: unknown,
   limits: EventLimits,
   receivedAt: number,
@@ -52,7 +55,7 @@ export async function ingestSegmentEvents(
   const indexes: number[] = [];
   const receivedAt = (options.now ?? Date.now)();
   inputs.forEach((input, index) => {
-    const checked = checkEvent(input, options.limits, receivedAt);
+    const checked = checkSegmentEvent(input, options.limits, receivedAt);
     if (checked.ok) {
       changes.push(checked.change);
       indexes.push(index);

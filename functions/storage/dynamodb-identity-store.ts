@@ -4,7 +4,7 @@
  *   ID#<type>#<value>  / ID       identifier → profileId + snapshot of the profile (what decide reads)
  *   PROFILE#<id>       / PROFILE  authoritative profile state with per-field timestamps, version,
  *                                 format (2 since stable experiment ids; absent = legacy)
- *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, version
+ *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, its first members, version
  *   ID#<type>#<value>  / TOMB     tombstone of a deleted identifier: deletedAt (TTL)
  *   ERASE#             / <when>#<messageId>  a delete's erasure job, written with its tombstones
  *                                 (its format: dynamodb-erasure-jobs.ts)
@@ -517,6 +517,7 @@ export class DynamoDbIdentityStore implements IdentityStore {
         };
       case 'put-erasure':
         return { Put: { TableName, Item: erasureJobItem(op) } };
+
       case 'put-account': {
         const { id, ...state } = op.state;
         return {

@@ -45,6 +45,10 @@ export const KEY_PREFIX = {
   outbox: 'OUTBOX#',
   /** Erasures a Segment delete asked for, until done (storage/dynamodb-erasure-jobs.ts). */
   erasure: 'ERASE#',
+  /** Counters of the limiter shared by every container (storage/dynamodb-rate-limiter.ts). */
+  rateLimit: 'LIMIT#',
+  /** Where a backfill run stands, so it resumes after an interruption (segment/backfill.ts). */
+  backfill: 'BACKFILL#',
 } as const;
 
 export type ItemFamily = keyof typeof KEY_PREFIX;

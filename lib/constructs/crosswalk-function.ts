@@ -3,7 +3,7 @@
  * local esbuild into one minified ESM file (AWS SDK v3 included), a log group with retention,
  * X-Ray tracing, and an execution role that holds only what `grantTable`/`grantSecrets` add.
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -161,6 +161,21 @@ export class CrosswalkFunction extends Construct {
     });
     // Only a customer-managed key (not ours today) needs a grant.
     if (grants.length > 0) table.encryptionKey?.grantEncryptDecrypt(this.role);
+  }
+
+  /** Lets the function list one bucket and read its objects, and nothing else of S3. */
+  grantBucketRead(bucketName: string): void {
+    const bucket = `arn:${Stack.of(this).partition}:s3:::${bucketName}`;
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'BackfillBucketList', actions: ['s3:ListBucket'], resources: [bucket] }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'BackfillBucketRead',
+        actions: ['s3:GetObject'],
+        resources: [`${bucket}/*`],
+      }),
+    );
   }
 
   /** Lets the function read these Secrets Manager secrets, and no other. */

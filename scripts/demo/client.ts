@@ -46,8 +46,12 @@ export async function decide<T = unknown>(
   options: CrosswalkClientOptions,
   body: Record<string, unknown>,
   keys: readonly string[] = [],
+  extra: { includeIdentity?: boolean } = {},
 ): Promise<Answer<T>> {
-  const query = keys.map((k) => `keys=${encodeURIComponent(k)}`).join('&');
+  const query = [
+    ...keys.map((k) => `keys=${encodeURIComponent(k)}`),
+    ...(extra.includeIdentity ? ['includeIdentity=true'] : []),
+  ].join('&');
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.apiKey) headers['x-api-key'] = options.apiKey;
   return answer(

@@ -17,6 +17,15 @@ export const ALBERT = {
 } as const;
 export const BIANCA = { userId: 'bianca-456', email: 'bianca@example.com' } as const;
 export const ACCOUNT = 'acme';
+/**
+ * Known to Segment, never sent through Crosswalk's webhook: only its Profile API (locally, the
+ * stand-in npm start serves) knows her, so her first decide learns her from it (docs/profile-api.md).
+ */
+export const CHIARA = {
+  userId: 'chiara-789',
+  anonymousId: 'web-3b8e21',
+  email: 'chiara@example.com',
+} as const;
 
 /** Every identifier the story gives Albert, as decide's `identifiers` would carry them. */
 export const ALBERT_IDENTIFIERS: [type: string, value: string][] = [
@@ -104,6 +113,67 @@ export function demoEvents(day: number = startOfYesterday()): Record<string, unk
       },
     }),
   ];
+}
+
+/** A person as Segment's Profile API describes them (scripts/local/local-profile-api.ts). */
+export interface SegmentProfile {
+  externalIds: { type: string; id: string; createdAt: string }[];
+  traits: Record<string, string | number | boolean | null>;
+  traitsUpdatedAt: string;
+  accounts: { id: string; createdAt: string }[];
+}
+
+/**
+ * The story's people as Segment's Profile API knows them, plus Chiara, whom only Segment knows; each
+ * identifier first seen when the story first shows it. What `npm start`'s local Profile API serves.
+ */
+export function segmentProfiles(day: number = startOfYesterday()): {
+  people: SegmentProfile[];
+  accounts: Record<string, Record<string, string | number | boolean | null>>;
+} {
+  const at = (minutes: number) => new Date(day + minutes * 60_000).toISOString();
+  return {
+    people: [
+      {
+        externalIds: [
+          { type: 'anonymous_id', id: ALBERT.webAnonymousId, createdAt: at(9 * 60) },
+          { type: 'user_id', id: ALBERT.userId, createdAt: at(9 * 60 + 4) },
+          { type: 'email', id: ALBERT.email, createdAt: at(9 * 60 + 4) },
+          { type: 'anonymous_id', id: ALBERT.appAnonymousId, createdAt: at(12 * 60) },
+          { type: 'ios.id', id: ALBERT.iosDeviceId, createdAt: at(12 * 60) },
+        ],
+        traits: {
+          email: ALBERT.email,
+          name: 'Albert Zweistein',
+          plan: 'pro',
+          country: 'DE',
+          high_value_customers: true,
+        },
+        traitsUpdatedAt: at(15 * 60),
+        accounts: [{ id: ACCOUNT, createdAt: at(13 * 60) }],
+      },
+      {
+        externalIds: [
+          { type: 'user_id', id: BIANCA.userId, createdAt: at(14 * 60) },
+          { type: 'email', id: BIANCA.email, createdAt: at(14 * 60) },
+        ],
+        traits: { email: BIANCA.email, name: 'Bianca Rossi', plan: 'pro', country: 'IT' },
+        traitsUpdatedAt: at(14 * 60),
+        accounts: [{ id: ACCOUNT, createdAt: at(14 * 60 + 1) }],
+      },
+      {
+        externalIds: [
+          { type: 'anonymous_id', id: CHIARA.anonymousId, createdAt: at(10 * 60) },
+          { type: 'user_id', id: CHIARA.userId, createdAt: at(10 * 60 + 30) },
+          { type: 'email', id: CHIARA.email, createdAt: at(10 * 60 + 30) },
+        ],
+        traits: { email: CHIARA.email, name: 'Chiara Neri', plan: 'pro', country: 'ES' },
+        traitsUpdatedAt: at(10 * 60 + 30),
+        accounts: [{ id: ACCOUNT, createdAt: at(11 * 60) }],
+      },
+    ],
+    accounts: { [ACCOUNT]: { name: 'Acme Inc', plan: 'enterprise', industry: 'Software', seats: 120 } },
+  };
 }
 
 function startOfYesterday(): number {

@@ -13,12 +13,23 @@ import { createIdentitiesHandler } from '../../functions/identities/handler';
 import { observabilityFor } from '../../functions/observability/setup';
 import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
 import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
+import { profilesDependencies } from '../../functions/profiles/dependencies';
+import { createProfilesHandler } from '../../functions/profiles/handler';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
 import { runDemo } from '../demo/run-demo';
+import { segmentProfiles } from '../demo/story';
 import { freePort } from '../local/dynamodb-local';
 import { LocalOptimizely } from '../local/local-optimizely';
-import { checkLocalConfiguration, LOCAL_OPTIMIZELY_PREFIX, localEnvironment } from '../local/local-stack';
+import { LocalProfileApi } from '../local/local-profile-api';
+import {
+  checkLocalConfiguration,
+  LOCAL_OPTIMIZELY_PREFIX,
+  LOCAL_PROFILE_API_PREFIX,
+  LOCAL_PROFILE_API_TOKEN,
+  LOCAL_SPACE_ID,
+  localEnvironment,
+} from '../local/local-stack';
 import { type LocalServer, startLocalServer } from '../local/server';
 
 export interface DocsApp {
@@ -34,8 +45,15 @@ export async function startDocsApp(options: {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const environment = localEnvironment(
-    { DYNAMODB_ENDPOINT: options.dynamoDbEndpoint, TABLE_NAME: options.tableName, LOG_LEVEL: 'silent' },
+    {
+      DYNAMODB_ENDPOINT: options.dynamoDbEndpoint,
+      TABLE_NAME: options.tableName,
+      LOG_LEVEL: 'silent',
+      // npm start's 250 ms would do on a quiet machine; the docs must not change on a busy one.
+      PROFILE_API_TIMEOUT_MS: '3000',
+    },
     `${url}${LOCAL_OPTIMIZELY_PREFIX}`,
+    `${url}${LOCAL_PROFILE_API_PREFIX}`,
   );
   const { datafile } = checkLocalConfiguration(environment);
   const config = loadConfig(environment);
@@ -43,9 +61,19 @@ export async function startDocsApp(options: {
     datafiles: new Map(datafile ? [[config.OPTIMIZELY_SDK_KEY!, datafile]] : []),
   });
   const decide = decideDependencies(config);
+  const seeded = segmentProfiles();
+  const profileApi = new LocalProfileApi({
+    token: LOCAL_PROFILE_API_TOKEN,
+    spaceId: LOCAL_SPACE_ID,
+    people: seeded.people,
+    accounts: seeded.accounts,
+  });
   const server: LocalServer = await startLocalServer({
     port,
-    localRoutes: optimizely.routes(LOCAL_OPTIMIZELY_PREFIX),
+    localRoutes: [
+      ...optimizely.routes(LOCAL_OPTIMIZELY_PREFIX),
+      ...profileApi.routes(LOCAL_PROFILE_API_PREFIX),
+    ],
     handlers: {
       health: createHealthHandler({ observability: observabilityFor(config) }),
       'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config)),
@@ -53,6 +81,7 @@ export async function startDocsApp(options: {
       decide: createDecideHandler(decide),
       console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config)),
+      profiles: createProfilesHandler(profilesDependencies(config)),
     },
     afterResponses: { decide: decide.afterResponse },
   });

@@ -236,7 +236,8 @@ export async function startLocalOptimizely(
       const body = Buffer.concat(chunks).toString('utf8');
       const route = routes.find((r) => r.method === req.method && r.path.test(url.pathname));
       const match = route?.path.exec(url.pathname);
-      const answer = route && match ? route.handle({ url, body, match }) : { status: 404 };
+      const answer =
+        route && match ? route.handle({ url, body, match, headers: req.headers }) : { status: 404 };
       Promise.resolve(answer).then(
         (a) => {
           res.writeHead(a.status, a.headers ?? {});

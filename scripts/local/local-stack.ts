@@ -16,6 +16,9 @@ export const LOCAL_DATA_DIR = resolve(repoRoot, '.local', 'dynamodb');
 export const SAMPLE_DATAFILE = resolve(repoRoot, 'events', 'sample-datafile.json');
 /** Where `npm start` serves Optimizely's two edges locally (scripts/local/local-optimizely.ts). */
 export const LOCAL_OPTIMIZELY_PREFIX = '/local/optimizely';
+/** Where `npm start` serves its stand-in of Segment's Profile API (scripts/local/local-profile-api.ts). */
+export const LOCAL_PROFILE_API_PREFIX = '/local/segment';
+export const LOCAL_SPACE_ID = 'local-space';
 
 /** The demo's keys and secrets: local placeholders, printed by `npm start`, never used when deployed. */
 export const LOCAL_API_KEY = 'dev-key';
@@ -24,11 +27,14 @@ export const LOCAL_SEGMENT_SECRET = 'dev-segment-secret';
 export const LOCAL_SEGMENT_TOKEN = 'dev-webhook-token';
 export const LOCAL_OPTIMIZELY_WEBHOOK_SECRET = 'dev-optimizely-secret';
 export const LOCAL_EXPERIMENT_ID_SECRET = 'dev-experiment-id-secret';
+export const LOCAL_PROFILE_API_TOKEN = 'dev-profile-api-token';
 
 /** Settings of the local scripts themselves (not of the functions). */
 export interface LocalSettings {
   port: number;
   dynamoDbLocalPort: number;
+  /** Delay of every answer of the local Profile API stand-in (LOCAL_PROFILE_API_LATENCY_MS). */
+  profileApiLatencyMs: number;
 }
 
 function portSetting(source: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -44,9 +50,16 @@ function portSetting(source: NodeJS.ProcessEnv, name: string, fallback: number):
 }
 
 export function localSettings(source: NodeJS.ProcessEnv = process.env): LocalSettings {
+  const latency = source.LOCAL_PROFILE_API_LATENCY_MS;
+  if (latency !== undefined && latency !== '' && !/^\d{1,5}$/.test(latency.trim())) {
+    throw new ConfigurationError(
+      `LOCAL_PROFILE_API_LATENCY_MS is ${JSON.stringify(latency)}: not a whole number of ms; set it from 0 to 99999, or unset it for 0`,
+    );
+  }
   return {
     port: portSetting(source, 'PORT', 3000),
     dynamoDbLocalPort: portSetting(source, 'DYNAMODB_LOCAL_PORT', 8000),
+    profileApiLatencyMs: latency ? Number(latency) : 0,
   };
 }
 
@@ -56,7 +69,12 @@ export function localSettings(source: NodeJS.ProcessEnv = process.env): LocalSet
  * where the local Optimizely edges are served (events stay on this machine unless
  * OPTIMIZELY_EVENT_ENDPOINT is set).
  */
-export function localEnvironment(source: NodeJS.ProcessEnv, optimizelyBase: string): Record<string, string> {
+export function localEnvironment(
+  source: NodeJS.ProcessEnv,
+  optimizelyBase: string,
+  /** Where the local Profile API stand-in is served: given, the read-through is on by default. */
+  profileApiBase?: string,
+): Record<string, string> {
   const defaults: Record<string, string> = {
     TABLE_NAME: 'crosswalk-local',
     AWS_REGION: 'local',
@@ -82,6 +100,15 @@ export function localEnvironment(source: NodeJS.ProcessEnv, optimizelyBase: stri
     USER_PROFILE_SERVICE: 'dynamodb',
     // The sample datafile's account-bucketed flag.
     ACCOUNT_BUCKETED_FLAGS: 'team_dashboard',
+    // Segment's Profile API on a miss, from the local stand-in (docs/profile-api.md); a shell that
+    // names SEGMENT_SPACE_ID, even empty (`SEGMENT_SPACE_ID= npm start`: off), chooses for itself.
+    ...(profileApiBase && !('SEGMENT_SPACE_ID' in source)
+      ? {
+          SEGMENT_PROFILE_API_URL: profileApiBase,
+          SEGMENT_SPACE_ID: LOCAL_SPACE_ID,
+          SEGMENT_PROFILE_API_TOKEN: LOCAL_PROFILE_API_TOKEN,
+        }
+      : {}),
   };
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(source)) if (value !== undefined) out[name] = value;

@@ -12,7 +12,13 @@
  * load); `idle()` waits for it, and `close()` drains it. `dropDeferredWork` simulates a process
  * killed after its answer.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -102,7 +108,12 @@ export function matchRoute(
 export interface LocalRoute {
   method: 'GET' | 'POST';
   path: RegExp;
-  handle(request: { url: URL; body: string; match: RegExpExecArray }): Promise<LocalAnswer> | LocalAnswer;
+  handle(request: {
+    url: URL;
+    body: string;
+    match: RegExpExecArray;
+    headers: IncomingHttpHeaders;
+  }): Promise<LocalAnswer> | LocalAnswer;
 }
 
 export interface LocalAnswer {
@@ -245,7 +256,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     for (const local of options.localRoutes ?? []) {
       const match = local.method === method ? local.path.exec(url.pathname) : null;
       if (!match) continue;
-      const answer = await local.handle({ url, body, match });
+      const answer = await local.handle({ url, body, match, headers: req.headers });
       res.writeHead(answer.status, answer.headers ?? {});
       res.end(answer.body ?? '');
       return;

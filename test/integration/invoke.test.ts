@@ -7,8 +7,13 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from '@jest/globals';
 import { type FunctionName, functionSpecs } from '../../functions/routes';
+import { createS3Client } from '../../functions/segment/backfill-sources';
+import { demoEvents } from '../../scripts/demo/story';
+import { startMoto } from '../support/moto';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const tsx = resolve(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -45,16 +50,48 @@ describe('npm run invoke', () => {
   const order: FunctionName[] = [
     'segment-webhook',
     'identities',
+    'profiles',
     'decide',
     'health',
     'console',
     'optimizely-webhook',
   ];
   const scheduled: FunctionName[] = ['redelivery'];
+  const onDemand: FunctionName[] = ['backfill'];
 
   it('covers every function of the route table', () => {
-    expect([...order, ...scheduled].sort()).toEqual(Object.keys(functionSpecs).sort());
+    expect([...order, ...scheduled, ...onDemand].sort()).toEqual(Object.keys(functionSpecs).sort());
   });
+
+  it('runs the backfill function on its sample, reading the prefix from a local S3 (moto server)', async () => {
+    const moto = await startMoto();
+    try {
+      const s3 = createS3Client(moto.endpoint);
+      await s3.send(new CreateBucketCommand({ Bucket: 'crosswalk-backfill-sample' }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: 'crosswalk-backfill-sample',
+          Key: 'segment-logs/src/1793491200000/1793491200000.sample.gz',
+          Body: gzipSync(
+            demoEvents()
+              .map((e) => JSON.stringify(e))
+              .join('\n'),
+          ),
+        }),
+      );
+      const result = await invoke(['backfill'], { S3_ENDPOINT: moto.endpoint });
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({
+        code: 0,
+        stderr: '',
+      });
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        complete: true,
+        totals: { accepted: 8, rejected: 0 },
+      });
+    } finally {
+      await moto.stop();
+    }
+  }, 60_000);
 
   it('runs the redelivery function on its scheduled-event sample, offline: an empty outbox, a complete run', async () => {
     const result = await invoke(['redelivery']);

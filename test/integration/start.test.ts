@@ -49,7 +49,12 @@ afterAll(() => {
 describe('npm start', () => {
   it('serves the routes on the local DynamoDB and stops on SIGTERM', async () => {
     const port = await freePort();
-    const run = start({ PORT: String(port), DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT ?? '' });
+    const run = start({
+      PORT: String(port),
+      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT ?? '',
+      // A cold DynamoDB Local on a busy machine: the read-through's budget must not decide the test.
+      PROFILE_API_TIMEOUT_MS: '2000',
+    });
     let health: Response | undefined;
     for (let i = 0; i < 100 && !health; i++) {
       await new Promise((r) => setTimeout(r, 200));
@@ -58,6 +63,17 @@ describe('npm start', () => {
     }
     expect(health?.status).toBe(200);
     expect(run.output()).toContain('local sink');
+    // Its local Profile API stand-in: Chiara, whom only Segment knows, is learned on her first decide.
+    expect(run.output()).toContain('Profile API: read-through from');
+    const chiara = await fetch(`http://127.0.0.1:${port}/v1/decide?keys=team_dashboard`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'dev-admin-key' },
+      body: JSON.stringify({
+        identifiers: { anonymous_id: 'web-3b8e21' },
+        decideOptions: ['DISABLE_DECISION_EVENT'],
+      }),
+    });
+    expect(await chiara.json()).toMatchObject({ identity: { source: 'profile-api', userId: 'chiara-789' } });
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   }, 60_000);

@@ -19,6 +19,8 @@ import { createIdentitiesHandler } from '../../functions/identities/handler';
 import { observabilityFor } from '../../functions/observability/setup';
 import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
 import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
+import { profilesDependencies } from '../../functions/profiles/dependencies';
+import { createProfilesHandler } from '../../functions/profiles/handler';
 import { redeliveryDependencies } from '../../functions/redelivery/dependencies';
 import {
   createRedeliveryHandler,
@@ -49,8 +51,8 @@ export function testConfig(variables: Record<string, string | undefined>): Confi
   });
 }
 
-/** The functions served over HTTP (the redelivery function is scheduled, not routed). */
-export type HttpFunctionName = Exclude<FunctionName, 'redelivery'>;
+/** The functions served over HTTP (redelivery is scheduled and backfill invoked on demand, not routed). */
+export type HttpFunctionName = Exclude<FunctionName, 'redelivery' | 'backfill'>;
 export type Handlers = Record<HttpFunctionName, LambdaHttpHandler>;
 
 export interface BuiltApp {
@@ -70,6 +72,7 @@ export function buildApp(config: Config, clients: DependencyClients = {}): Built
       decide: createDecideHandler(decide),
       console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config, clients)),
+      profiles: createProfilesHandler(profilesDependencies(config, clients)),
     },
     decide,
     redeliver: createRedeliveryHandler(redeliveryDependencies(config, clients)),

@@ -176,6 +176,13 @@ describe('CrosswalkStack', () => {
     }
   });
 
+  const READ_THROUGH = [
+    {
+      actions: ['GetItem', 'BatchGetItem', 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
+      leadingKeys: ['ID#*', 'PROFILE#*', 'ACCOUNT#*', 'MSG#*'],
+    },
+    { actions: ['UpdateItem'], leadingKeys: ['LIMIT#*'] },
+  ];
   /** Exactly what each role may do to the table: actions, and the key prefixes they are limited to. */
   const TABLE_ACCESS: Record<string, { actions: string[]; leadingKeys: string[] }[]> = {
     health: [],
@@ -186,9 +193,11 @@ describe('CrosswalkStack', () => {
       },
       { actions: ['PutItem'], leadingKeys: ['ERASE#*'] },
     ],
-    identities: [{ actions: ['GetItem', 'BatchGetItem'], leadingKeys: ['ID#*', 'ACCOUNT#*'] }],
+    // The Profile API read-through writes what it learns through the webhook's ingest rules, and
+    // counts its calls in the shared limiter (docs/profile-api.md).
+    identities: [...READ_THROUGH],
     decide: [
-      { actions: ['GetItem', 'BatchGetItem'], leadingKeys: ['ID#*', 'ACCOUNT#*'] },
+      ...READ_THROUGH,
       { actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] },
       { actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'], leadingKeys: ['OVERRIDE#*'] },
       { actions: ['GetItem', 'PutItem'], leadingKeys: ['UPS#*'] },
@@ -201,21 +210,34 @@ describe('CrosswalkStack', () => {
       { actions: ['Query', 'DeleteItem'], leadingKeys: ['ERASE#*'] },
       { actions: ['Query', 'DeleteItem'], leadingKeys: ['UPS#*', 'OVERRIDE#*'] },
     ],
+    profiles: [...READ_THROUGH],
+    backfill: [
+      {
+        actions: ['GetItem', 'BatchGetItem', 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
+        leadingKeys: ['ID#*', 'PROFILE#*', 'ACCOUNT#*', 'MSG#*'],
+      },
+      { actions: ['PutItem'], leadingKeys: ['ERASE#*'] },
+      { actions: ['GetItem', 'PutItem'], leadingKeys: ['BACKFILL#*'] },
+    ],
   };
   const SECRETS: Record<string, string[]> = {
     health: [],
     'segment-webhook': ['SEGMENT_SECRET_ARN'],
-    identities: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
-    decide: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN'],
+    // The Profile API token (secret `profileApi`): only the functions that call the Profile API.
+    identities: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN', 'PROFILE_API_SECRET_ARN'],
+    decide: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN', 'PROFILE_API_SECRET_ARN'],
     console: [],
     'optimizely-webhook': ['OPTIMIZELY_WEBHOOK_SECRET_ARN'],
     redelivery: ['EXPERIMENT_ID_SECRET_ARN'],
+    profiles: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN', 'PROFILE_API_SECRET_ARN'],
+    backfill: [],
   };
   const SECRET_ARN_VARIABLES = [
     'SEGMENT_SECRET_ARN',
     'API_KEYS_SECRET_ARN',
     'OPTIMIZELY_WEBHOOK_SECRET_ARN',
     'EXPERIMENT_ID_SECRET_ARN',
+    'PROFILE_API_SECRET_ARN',
   ];
 
   it('knows every function of the route table', () => {
@@ -240,10 +262,21 @@ describe('CrosswalkStack', () => {
       expect(elsewhere).toEqual([]);
       // No Scan or wildcard for anyone; a Query reads one partition of a project's overrides, of
       // the event outbox, of the erasure jobs or of a project registry, never identities.
+      // UpdateItem only counts the shared limiter's calls.
       expect(statements.flatMap(actionsOf).filter((a) => /Scan|\*/.test(a))).toEqual([]);
+      for (const st of statements.filter((s) => actionsOf(s).includes('dynamodb:UpdateItem'))) {
+        expect(st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']).toEqual(['LIMIT#*']);
+        expect(actionsOf(st)).toEqual(['dynamodb:UpdateItem']);
+      }
       for (const st of statements.filter((s) => actionsOf(s).includes('dynamodb:Query'))) {
         const prefixes: unknown = st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
-        expect([['OVERRIDE#*'], ['OUTBOX#*'], ['ERASE#*'], ['UPS#*', 'OVERRIDE#*']]).toContainEqual(prefixes);
+        expect([
+          ['OVERRIDE#*'],
+          ['OUTBOX#*'],
+          ['ERASE#*'],
+          ['UPS#*', 'OVERRIDE#*'],
+          ['ACCOUNT#*'],
+        ]).toContainEqual(prefixes);
       }
     });
 
@@ -297,6 +330,32 @@ describe('CrosswalkStack', () => {
       TreatMissingData: 'notBreaching',
     });
     template.hasOutput('UndeliveredEventsAlarmName', {});
+  });
+
+  it('lets only the backfill function read S3, and only the backfillBucket: list it, get its objects', () => {
+    const s3Statements = (name: string) =>
+      statementsOf(name).filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
+    for (const [name] of specs) expect({ name, s3: s3Statements(name) }).toEqual({ name, s3: [] });
+    const { stack: withBucket, app: bucketApp } = synthesize({ backfillBucket: 'acme-segment-archive' });
+    const fn = withBucket.functions.get('backfill')!;
+    const policies = Template.fromStack(withBucket).findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: withBucket.getLogicalId(fn.role.node.defaultChild as never) }] },
+    });
+    const statements = Object.values(policies).flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+          .Statement,
+    );
+    const bucketArn = (suffix: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::acme-segment-archive${suffix}`]],
+    });
+    expect(statements.filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')))).toEqual([
+      expect.objectContaining({ Action: 's3:ListBucket', Resource: bucketArn('') }),
+      expect.objectContaining({ Action: 's3:GetObject', Resource: bucketArn('/*') }),
+    ]);
+    const report = new AwsSolutionsChecks(bucketApp).validateScope(bucketApp);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+    expect(() => synthesize({ backfillBucket: 'Not A Bucket' })).toThrow(/backfillBucket/);
   });
 
   it('never puts a secret value in the template', () => {
@@ -455,7 +514,8 @@ describe('CrosswalkStack', () => {
       expect(ack.path).not.toBe(stack.node.path);
       expect(ack.reason.length).toBeGreaterThan(40);
       // A wildcard finding is acknowledged only for the exact resource it names.
-      if (ack.id.includes('IAM5')) expect(ack.id).toMatch(/IAM5\[Resource::\*\]$/);
+      if (ack.id.includes('IAM5'))
+        expect(ack.id).toMatch(/IAM5\[Resource::(\*|arn:<AWS::Partition>:s3:::[a-z0-9.-]+\/\*)\]$/);
     }
   });
 });
