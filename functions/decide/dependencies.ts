@@ -5,7 +5,8 @@
  */
 import type { Config } from '../config/env';
 import { secretsSource } from '../config/secrets';
-import { type AgentState, OverrideBook, UserProfileBridge } from '../decisions/agent-state';
+import { LruCache } from '../core/lru-cache';
+import { type AgentState, OverrideBook, ProfileBook, UserProfileBridge } from '../decisions/agent-state';
 import { CachedIdentityReader } from '../decisions/identity-cache';
 import { createEventDelivery } from '../events/delivery';
 import { createEventSender } from '../events/event-sender';
@@ -87,7 +88,11 @@ export function decideDependencies(
     profiles:
       config.USER_PROFILE_SERVICE === 'dynamodb'
         ? {
-            store: new DynamoDbUserProfileStore({ client, tableName, ttlDays: config.USER_PROFILE_TTL_DAYS }),
+            store: new ProfileBook(
+              new DynamoDbUserProfileStore({ client, tableName, ttlDays: config.USER_PROFILE_TTL_DAYS }),
+              // As long as a resolved identity: the same bound on what a container serves after an erasure.
+              { ttlMs: config.IDENTITY_CACHE_TTL_MS, maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES },
+            ),
             bridge: new UserProfileBridge(),
           }
         : null,
@@ -103,6 +108,14 @@ export function decideDependencies(
     decisions: {
       experimentIds: experimentIdsFromConfig(config, rules, secrets),
       identities,
+      ...(agentState.profiles
+        ? {
+            lastExperimentIds: new LruCache<string, string>({
+              maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES,
+              ttlMs: Number.POSITIVE_INFINITY,
+            }),
+          }
+        : {}),
       readThrough: readThroughFromConfig(config, {
         client,
         rules,

@@ -9,7 +9,7 @@
 import { dict, reservedKeyIn } from '../core/dict';
 import { InvalidRequestError, NotPermittedError, PayloadTooLargeError } from '../core/errors';
 import { goMap } from '../core/go-json';
-import { nestingProblem } from '../core/nesting';
+import { nestingProblem, shallowJsonText } from '../core/nesting';
 import * as z from '../core/zod';
 import { DECIDE_OPTIONS, type DecideOptionName } from '../decisions/decide';
 import {
@@ -135,7 +135,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         });
       }
     }
-    const tooDeep = nestingProblem(body);
+    const tooDeep = shallowJsonText(text) ? undefined : nestingProblem(body);
     if (tooDeep) throw new InvalidRequestError(`${PARSE_ERROR}: ${tooDeep}`);
     // Checked on the raw JSON: a parser drops `__proto__` silently instead of refusing it.
     for (const field of KEYED_FIELDS) {
