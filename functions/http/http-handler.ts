@@ -70,7 +70,7 @@ export function httpHandler(
     return withLogContext(
       {
         requestId: context.awsRequestId,
-        ...(process.env._X_AMZN_TRACE_ID ? { traceId: process.env._X_AMZN_TRACE_ID } : {}),
+        // The trace id is read when a line is written (logger.ts): process.env is slow to read.
         route: event.routeKey,
         coldStart: invocations++ === 0,
       },
