@@ -9,8 +9,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '../functions/config/env';
 import { decideDependencies } from '../functions/decide/dependencies';
 import { createDecideHandler } from '../functions/decide/handler';
@@ -135,7 +135,9 @@ async function main(): Promise<void> {
     started = performance.now();
     bareLoop(CALLS);
     const bareUs = ((performance.now() - started) * 1000) / CALLS;
-    console.log(`warm decide ${handlerUs.toFixed(1)} µs, bare SDK ${bareUs.toFixed(1)} µs (${(handlerUs / bareUs).toFixed(2)}×)`);
+    console.log(
+      `warm decide ${handlerUs.toFixed(1)} µs, bare SDK ${bareUs.toFixed(1)} µs (${(handlerUs / bareUs).toFixed(2)}×)`,
+    );
 
     const session = new Session();
     session.connect();
@@ -156,7 +158,8 @@ async function main(): Promise<void> {
       summarize(
         nodes,
         total,
-        (n) => `${n.callFrame.functionName || '(anonymous)'}  ${moduleOf(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`,
+        (n) =>
+          `${n.callFrame.functionName || '(anonymous)'}  ${moduleOf(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`,
         40,
       ),
     );

@@ -337,7 +337,10 @@ export function loadState(
           undefined,
         )
       : undefined;
-  const loaded = (o: ReadonlyMap<string, string>, p: ExperimentBucketMap | null | undefined): LoadedState => ({
+  const loaded = (
+    o: ReadonlyMap<string, string>,
+    p: ExperimentBucketMap | null | undefined,
+  ): LoadedState => ({
     overrides: o,
     profile: p === undefined ? null : (p ?? {}),
     stored: p ?? null,
@@ -409,7 +412,11 @@ export function changedEntries(
 ): ExperimentBucketMap | null {
   let changes: ExperimentBucketMap | null = null;
   for (const [experimentId, entry] of Object.entries(saved)) {
-    if (stored && Object.hasOwn(stored, experimentId) && stored[experimentId]?.variation_id === entry.variation_id)
+    if (
+      stored &&
+      Object.hasOwn(stored, experimentId) &&
+      stored[experimentId]?.variation_id === entry.variation_id
+    )
       continue;
     changes ??= {};
     changes[experimentId] = entry;

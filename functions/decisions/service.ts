@@ -256,7 +256,11 @@ export interface DecideRequest extends PersonRequest, ProjectRequest {
  * resolved these identifiers to, and each non-personal identifier's own value, which is the id of a
  * person anchored on it). The reads are cached (agent-state.ts), so the decide finds them.
  */
-function prefetchState(deps: DecisionDependencies, request: PersonRequest & ProjectRequest, useProfile: boolean) {
+function prefetchState(
+  deps: DecisionDependencies,
+  request: PersonRequest & ProjectRequest,
+  useProfile: boolean,
+) {
   const { overrides, profiles } = deps.agentState;
   overrides?.prefetch(request.sdkKey);
   if (!profiles || !useProfile) return;

@@ -60,7 +60,10 @@ export function httpHandler(
   };
   // No middy early timeout (a timer and a race per request): the request's deadline (below) already
   // makes every outbound call give up DEADLINE_MARGIN_MS before Lambda's timeout.
-  const wrapped = middy<HttpEvent, HttpResult>({ timeoutEarlyInMillis: 0 }).use(lowercaseHeaders).use(errorResponder).handler(fn);
+  const wrapped = middy<HttpEvent, HttpResult>({ timeoutEarlyInMillis: 0 })
+    .use(lowercaseHeaders)
+    .use(errorResponder)
+    .handler(fn);
   let invocations = 0;
   const run: LambdaHttpHandler = (event, context) => {
     // Every answer names its request, as Optimizely Agent's do: the caller's X-Request-Id when it

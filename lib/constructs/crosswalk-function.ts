@@ -27,6 +27,8 @@ const BUNDLE_SUBSTITUTES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './functions/bundling/lambda-credentials.ts',
   // The Optimizely SDK's JSON-schema validator, used by ODP only (see json-schema.ts).
   'json-schema': './functions/bundling/json-schema.ts',
+  // The SDK's event-stream support, for operations DynamoDB does not have (see event-streams.ts).
+  '@smithy/core/event-streams': './functions/bundling/event-streams.ts',
   ...Object.fromEntries(
     BUILTINS.flatMap((name) => {
       const shim = `./functions/bundling/builtins/${name.replace(/[_/]/, '-')}.ts`;

@@ -4,8 +4,8 @@ import { DependencyUnavailableError } from '../../../functions/core/errors';
 import {
   type AgentState,
   loadState,
-  storeProfile,
   ProfileBook,
+  storeProfile,
   UserProfileBridge,
 } from '../../../functions/decisions/agent-state';
 import { readOrFailOpen, writeOrFailOpen } from '../../../functions/decisions/fail-open';
