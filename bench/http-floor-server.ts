@@ -56,7 +56,16 @@ const server = createServer((req, res) => {
       .createUserContext(body.identifiers.anonymous_id, body.userAttributes)
       ?.decide(key);
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(decision));
+    // The decision's own fields (its user context holds the client, which does not serialise).
+    res.end(
+      JSON.stringify({
+        variationKey: decision?.variationKey ?? null,
+        enabled: decision?.enabled ?? false,
+        ruleKey: decision?.ruleKey ?? null,
+        flagKey: key,
+        variables: decision?.variables ?? {},
+      }),
+    );
   });
 });
 
