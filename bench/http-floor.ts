@@ -1,5 +1,6 @@
 /**
- * Decide over HTTP against its floor, in one run under the same autocannon load: a plain node:http
+ * Decide over HTTP against its floor, in one run under the same autocannon load (8 connections,
+ * three interleaved rounds of 5 s per server): a plain node:http
  * server deciding with the bare SDK (bench/http-floor-server.ts), then `npm start` with the deployed
  * defaults (overrides and the user profile service off), then `npm start` with its own defaults (both
  * on). `http_decide_rps` is reported as a ratio of the floor; the defaults' figure as a ratio of the
@@ -10,8 +11,12 @@ import { resolve } from 'node:path';
 import { freePort } from '../scripts/local/dynamodb-local';
 import { type LoadResult, loadDecide, startServerProcess } from './http-load';
 import type { Report } from './lib/report';
+import { median } from './lib/stats';
 
 const repoRoot = resolve(import.meta.dirname, '..');
+const ROUNDS = 3;
+const ROUND_SECONDS = 5;
+const WARMUP_SECONDS = 3;
 
 async function startFloor(
   port: number,
@@ -54,36 +59,48 @@ export async function benchHttp(options: {
   eventEndpoint: string;
   report: Report;
 }): Promise<void> {
-  const load = (url: string) =>
+  const load = (url: string, seconds = ROUND_SECONDS) =>
     loadDecide({
       url: `${url}/v1/decide?keys=${options.flagKey}`,
       bodies: options.bodies,
       headers: { 'x-api-key': options.apiKey },
       connections: 8,
-      durationSeconds: 10,
+      durationSeconds: seconds,
     });
   const env = { ...process.env, ...options.env };
-  const floorServer = await startFloor(await freePort(), {
-    ...env,
-    FLOOR_DATAFILE: options.datafilePath,
-    FLOOR_EVENT_ENDPOINT: options.eventEndpoint,
-  });
-  let floor: LoadResult;
+  // All three up at once, loaded in turn for ROUNDS short rounds (floor, deployed, defaults, floor…):
+  // the machine's noise then falls on each alike; each figure is the median of its rounds.
+  const servers = [
+    await startFloor(await freePort(), {
+      ...env,
+      FLOOR_DATAFILE: options.datafilePath,
+      FLOOR_EVENT_ENDPOINT: options.eventEndpoint,
+    }),
+    await startServerProcess(await freePort(), env),
+    await startServerProcess(await freePort(), {
+      ...env,
+      ENABLE_OVERRIDES: 'true',
+      USER_PROFILE_SERVICE: 'dynamodb',
+    }),
+  ];
+  const rounds: LoadResult[][] = [[], [], []];
   try {
-    floor = await load(floorServer.url);
-  } finally {
-    await floorServer.stop();
-  }
-  const run = async (extra: Record<string, string>) => {
-    const server = await startServerProcess(await freePort(), { ...env, ...extra });
-    try {
-      return await load(server.url);
-    } finally {
-      await server.stop();
+    // A fresh server's first seconds go to loading and compiling (npm start runs TypeScript through
+    // tsx): measured here at a twentieth of its later rate. Warmed first, as a running server is.
+    for (const server of servers) await load(server.url, WARMUP_SECONDS);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, server] of servers.entries()) rounds[i]!.push(await load(server.url));
     }
-  };
-  const deployed = await run({});
-  const defaults = await run({ ENABLE_OVERRIDES: 'true', USER_PROFILE_SERVICE: 'dynamodb' });
+  } finally {
+    for (const server of servers) await server.stop();
+  }
+  const [floor, deployed, defaults] = rounds.map((results) => ({
+    rps: median(results.map((r) => r.rps)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
+    requests: results.reduce((n, r) => n + r.requests, 0),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    non2xx: results.reduce((n, r) => n + r.non2xx, 0),
+  })) as [LoadResult, LoadResult, LoadResult];
   const clean = (r: LoadResult) => r.errors === 0 && r.non2xx === 0;
   options.report.add('http_decide_rps', {
     value: deployed.rps,
