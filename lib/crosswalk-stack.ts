@@ -32,16 +32,16 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { deployableVariables } from '../functions/config/env';
-import { EVENT_METRICS } from '../functions/events/redelivery-policy';
-import { FAILED_OPEN_METRIC } from '../functions/observability/faults';
+import { EVENT_METRICS } from '../src/events/redelivery-policy';
+import { deployableVariables } from '../src/platform/config/env';
+import { FAILED_OPEN_METRIC } from '../src/platform/observability/faults';
 import {
   type FunctionSpec,
   functionSpecs,
   type RouteSpec,
   routes,
   type SecretName,
-} from '../functions/routes';
+} from '../src/platform/routes';
 import { CrosswalkApi } from './constructs/crosswalk-api';
 import { CrosswalkFunction, functionLogicalId } from './constructs/crosswalk-function';
 import { IdentityTable } from './constructs/identity-table';
@@ -316,7 +316,7 @@ export class CrosswalkStack extends Stack {
     const undelivered = new Alarm(this, 'UndeliveredEventsAlarm', {
       alarmDescription:
         'Optimizely events have waited in the outbox for over 30 minutes: the event API refuses or cannot be reached (docs/events.md)',
-      // Emitted by every redelivery run (functions/events/redelivery.ts), without dimensions.
+      // Emitted by every redelivery run (src/events/redelivery.ts), without dimensions.
       metric: new Metric({
         namespace: 'Crosswalk',
         metricName: EVENT_METRICS.oldestAge,

@@ -11,25 +11,25 @@ import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-l
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DEFAULT_TIMEOUT_SECONDS, type TableGrant } from '../../functions/routes';
-import { KEY_PREFIX } from '../../functions/storage/table-schema';
+import { KEY_PREFIX } from '../../src/platform/dynamodb/table-schema';
+import { DEFAULT_TIMEOUT_SECONDS, type TableGrant } from '../../src/platform/routes';
 
 /**
- * Modules the bundles take from functions/bundling/ instead (esbuild aliases; paths from the project
+ * Modules the bundles take from build/ instead (esbuild aliases; paths from the project
  * root): the environment credential provider in place of the SDK's default chain (about 130 KB less
  * per function, see lambda-credentials.ts), a stub for the Optimizely SDK's ODP-only JSON-schema
  * validator (json-schema.ts), and Node built-ins taken with `process.getBuiltinModule`
  * rather than ES module imports, whose facades load unused code (about 80 ms less per cold start,
- * see functions/bundling/builtins/README.md).
+ * see build/builtins/README.md).
  */
 const BUILTINS = ['http', 'https', 'process', 'crypto', 'fs', 'fs/promises', 'os', 'async_hooks'] as const;
 const BUNDLE_SUBSTITUTES: Record<string, string> = {
-  '@aws-sdk/credential-provider-node': './functions/bundling/lambda-credentials.ts',
+  '@aws-sdk/credential-provider-node': './build/lambda-credentials.ts',
   // The Optimizely SDK's JSON-schema validator, used by ODP only (see json-schema.ts).
-  'json-schema': './functions/bundling/json-schema.ts',
+  'json-schema': './build/json-schema.ts',
   ...Object.fromEntries(
     BUILTINS.flatMap((name) => {
-      const shim = `./functions/bundling/builtins/${name.replace(/[_/]/, '-')}.ts`;
+      const shim = `./build/builtins/${name.replace(/[_/]/, '-')}.ts`;
       return [
         [name, shim],
         [`node:${name}`, shim],
@@ -108,7 +108,7 @@ export class CrosswalkFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       // No NODE_OPTIONS=--enable-source-maps: it parses the map at every cold start; the logger maps
-      // the frames of logged errors itself, lazily (functions/observability/stack-trace.ts).
+      // the frames of logged errors itself, lazily (src/platform/observability/stack-trace.ts).
       environment: { ...props.environment },
       bundling: {
         format: OutputFormat.ESM,

@@ -3,20 +3,21 @@
  * environment (its keys, secrets, sample datafile and loopback Optimizely), on a DynamoDB the caller
  * names, with the demo story already sent. Used by `npm run docs:examples` and by the docs test.
  */
-import { loadConfig } from '../../functions/config/env';
+
+import { decideDependencies } from '../../functions/agent-api/dependencies';
+import { createDecideHandler } from '../../functions/agent-api/handler';
 import { createConsoleHandler } from '../../functions/console/handler';
-import { decideDependencies } from '../../functions/decide/dependencies';
-import { createDecideHandler } from '../../functions/decide/handler';
 import { createHealthHandler } from '../../functions/health/handler';
-import { identitiesDependencies } from '../../functions/identities/dependencies';
-import { createIdentitiesHandler } from '../../functions/identities/handler';
-import { observabilityFor } from '../../functions/observability/setup';
+import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
+import { createIdentitiesHandler } from '../../functions/identity-lookup/handler';
 import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
 import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
-import { profilesDependencies } from '../../functions/profiles/dependencies';
-import { createProfilesHandler } from '../../functions/profiles/handler';
+import { profilesDependencies } from '../../functions/profile-reads/dependencies';
+import { createProfilesHandler } from '../../functions/profile-reads/handler';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
+import { loadConfig } from '../../src/platform/config/env';
+import { observabilityFor } from '../../src/platform/observability/setup';
 import { runDemo } from '../demo/run-demo';
 import { segmentProfiles } from '../demo/story';
 import { freePort } from '../local/dynamodb-local';

@@ -1,5 +1,5 @@
 /**
- * The local HTTP server behind `npm start`: it serves every route of functions/routes.ts on loopback
+ * The local HTTP server behind `npm start`: it serves every route of src/platform/routes.ts on loopback
  * by turning each request into an API Gateway HTTP API event and calling the same Lambda handler
  * module (`functions/<name>/lambda.ts`) that AWS would. Tests may hand it handlers they built from
  * their own dependencies instead; `npm start` adds a few local-only routes (a datafile CDN and an
@@ -22,8 +22,8 @@ import {
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { LambdaHttpHandler } from '../../functions/http/http-handler';
-import type { AfterResponse } from '../../functions/lambda/after-response';
+import type { LambdaHttpHandler } from '../../src/platform/http/http-handler';
+import type { AfterResponse } from '../../src/platform/lambda/after-response';
 import {
   type FunctionName,
   functionSpecs,
@@ -31,7 +31,7 @@ import {
   type RouteSpec,
   routeKey,
   routes,
-} from '../../functions/routes';
+} from '../../src/platform/routes';
 import { apiGatewayEvent } from './api-gateway-event';
 import { lambdaContext } from './lambda-context';
 

@@ -10,9 +10,9 @@ import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from '@jest/globals';
-import { type FunctionName, functionSpecs } from '../../functions/routes';
-import { createS3Client } from '../../functions/segment/backfill-sources';
 import { demoEvents } from '../../scripts/demo/story';
+import { type FunctionName, functionSpecs } from '../../src/platform/routes';
+import { createS3Client } from '../../src/segment/backfill-sources';
 import { startMoto } from '../support/moto';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');

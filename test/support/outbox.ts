@@ -1,14 +1,14 @@
 /** The event outbox in tests: what a test table holds (through the adapter), and an in-memory port. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DependencyUnavailableError } from '../../functions/core/errors';
-import { eventCount, eventUuids, oldestEventTime } from '../../functions/events/event-batch';
 import {
   DynamoDbEventOutbox,
   type EventOutbox,
   type OutboxEntry,
   type OutboxRef,
   type StoredBatch,
-} from '../../functions/storage/event-outbox';
+} from '../../src/events/dynamodb/outbox';
+import { eventCount, eventUuids, oldestEventTime } from '../../src/events/event-batch';
+import { DependencyUnavailableError } from '../../src/platform/core/errors';
 
 /** Every stored batch, due or not. */
 export async function outboxContents(table: {

@@ -3,8 +3,8 @@
  * and is dropped instead while the local server simulates a killed process.
  */
 import { describe, expect, it } from '@jest/globals';
-import { createAfterResponse } from '../../functions/lambda/after-response';
-import { createObservability, silent } from '../../functions/observability/logger';
+import { createAfterResponse } from '../../src/platform/lambda/after-response';
+import { createObservability, silent } from '../../src/platform/observability/logger';
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
   let resolve!: () => void;

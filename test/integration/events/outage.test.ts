@@ -25,7 +25,7 @@ import {
   summarize,
   type TrafficTarget,
 } from '../../../bench/lib/traffic';
-import { functionTimeoutMs } from '../../../functions/routes';
+import { functionTimeoutMs } from '../../../src/platform/routes';
 import { startTestApp, type TestApp } from '../../support/app';
 import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';

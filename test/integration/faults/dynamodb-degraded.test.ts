@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { person, summarize } from '../../../bench/lib/traffic';
-import { functionTimeoutMs } from '../../../functions/routes';
+import { functionTimeoutMs } from '../../../src/platform/routes';
 import { startTestApp, type TestApp } from '../../support/app';
 import { faultFreeProfiles, profilesByUserId } from '../../support/convergence';
 import { createTestTable, type TestTable } from '../../support/dynamodb';

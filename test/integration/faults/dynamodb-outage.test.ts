@@ -19,9 +19,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { summarize } from '../../../bench/lib/traffic';
-import { functionTimeoutMs } from '../../../functions/routes';
-import { createDynamoDbClient } from '../../../functions/storage/dynamodb-client';
 import { ensureTable } from '../../../scripts/local/dynamodb-local';
+import { createDynamoDbClient } from '../../../src/platform/dynamodb/client';
+import { functionTimeoutMs } from '../../../src/platform/routes';
 import { startTestApp, type TestApp } from '../../support/app';
 import { faultFreeProfiles, profilesByUserId } from '../../support/convergence';
 import { arrivals, recordProduced } from '../../support/events';

@@ -3,20 +3,20 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { benchPeople, graphEvents, mixedBatch } from '../../../bench/fixtures/segment-events';
-import { loadConfig } from '../../../functions/config/env';
-import { DependencyUnavailableError } from '../../../functions/core/errors';
-import { identifierKey } from '../../../functions/identity/identifiers';
-import { type IngestOptions, ingestChanges } from '../../../functions/identity/ingest';
-import { accountTraitsCache, createIdentityReader } from '../../../functions/identity/reader';
-import { createIdentityRules } from '../../../functions/identity/rules';
-import { eventLimitsFromConfig } from '../../../functions/segment/event-rules';
-import { ingestSegmentEvents } from '../../../functions/segment/ingest-events';
-import { countDynamoDbRequests, createDynamoDbClient } from '../../../functions/storage/dynamodb-client';
 import {
   DynamoDbIdentityStore,
   identifierItemKey,
   profileItemKey,
-} from '../../../functions/storage/dynamodb-identity-store';
+} from '../../../src/identity/dynamodb/identity-store';
+import { identifierKey } from '../../../src/identity/identifiers';
+import { type IngestOptions, ingestChanges } from '../../../src/identity/ingest';
+import { accountTraitsCache, createIdentityReader } from '../../../src/identity/reader';
+import { createIdentityRules } from '../../../src/identity/rules';
+import { loadConfig } from '../../../src/platform/config/env';
+import { DependencyUnavailableError } from '../../../src/platform/core/errors';
+import { countDynamoDbRequests, createDynamoDbClient } from '../../../src/platform/dynamodb/client';
+import { eventLimitsFromConfig } from '../../../src/segment/event-rules';
+import { ingestSegmentEvents } from '../../../src/segment/ingest-events';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import {
   applyInMemory,

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { seededRandom } from '../../../bench/fixtures/segment-events';
-import { DynamoDbRateLimiter, slotPlan } from '../../../functions/storage/dynamodb-rate-limiter';
+import { DynamoDbRateLimiter, slotPlan } from '../../../src/profile-api/dynamodb/rate-limiter';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 
 let table: TestTable | undefined;

@@ -3,8 +3,8 @@
  * Crosswalk holds certainly qualify for the experiment's audiences (optimizely/audiences.ts).
  */
 import { describe, expect, it } from '@jest/globals';
-import { qualifiesForExperiment } from '../../../functions/optimizely/audiences';
-import type { Project } from '../../../functions/optimizely/projects';
+import { qualifiesForExperiment } from '../../../src/optimizely/audiences';
+import type { Project } from '../../../src/optimizely/projects';
 
 function project(datafile: unknown): Project {
   return { datafile: JSON.stringify(datafile) } as unknown as Project;

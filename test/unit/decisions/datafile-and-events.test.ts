@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { DependencyUnavailableError, UnknownProjectError } from '../../../functions/core/errors';
-import { createObservability } from '../../../functions/observability/logger';
-import { DatafileSource, UNKNOWN_SDK_KEY } from '../../../functions/optimizely/datafile-source';
-import { CapturingEventDispatcher } from '../../../functions/optimizely/event-dispatcher';
-import { createProjectRegistry } from '../../../functions/optimizely/projects';
+import { DatafileSource, UNKNOWN_SDK_KEY } from '../../../src/optimizely/datafile-source';
+import { CapturingEventDispatcher } from '../../../src/optimizely/event-dispatcher';
+import { createProjectRegistry } from '../../../src/optimizely/projects';
+import { DependencyUnavailableError, UnknownProjectError } from '../../../src/platform/core/errors';
+import { createObservability } from '../../../src/platform/observability/logger';
 import { InMemoryDatafileStore, now, sampleDatafile } from '../../support/decisions';
 
 function withRevision(revision: number): string {

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createExperimentIds } from '../../../functions/identity/experiment-id';
-import { identifierKey, identifierListKey } from '../../../functions/identity/identifiers';
-import { isPersonalIdentifier, looksPersonal } from '../../../functions/identity/personal-values';
-import { createIdentityRules } from '../../../functions/identity/rules';
+import { createExperimentIds } from '../../../src/identity/experiment-id';
+import { identifierKey, identifierListKey } from '../../../src/identity/identifiers';
+import { isPersonalIdentifier, looksPersonal } from '../../../src/identity/personal-values';
+import { createIdentityRules } from '../../../src/identity/rules';
 
 const rules = createIdentityRules();
 

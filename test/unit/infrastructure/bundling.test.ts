@@ -11,9 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { functionSpecs } from '../../../functions/routes';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
 import { readSettings } from '../../../lib/settings';
+import { functionSpecs } from '../../../src/platform/routes';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 let outdir: string;

@@ -9,12 +9,12 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { EVENT_METRICS } from '../../../functions/events/redelivery-policy';
-import { type FunctionSpec, functionSpecs, routes } from '../../../functions/routes';
-import { TABLE_TTL_ATTRIBUTE } from '../../../functions/storage/table-schema';
 import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
 import { EXAMPLE_SDK_KEY, readSettings } from '../../../lib/settings';
+import { EVENT_METRICS } from '../../../src/events/redelivery-policy';
+import { TABLE_TTL_ATTRIBUTE } from '../../../src/platform/dynamodb/table-schema';
+import { type FunctionSpec, functionSpecs, routes } from '../../../src/platform/routes';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 const specs = Object.entries(functionSpecs as Record<string, FunctionSpec>);
