@@ -223,8 +223,8 @@ async function eventApp(options: EventsBenchOptions, api: LocalOptimizelyServer,
   };
   const server = await startLocalServer({
     port: 0,
-    handlers: { decide: createDecideHandler(decide) },
-    afterResponses: { decide: decide.afterResponse },
+    handlers: { 'agent-api': createDecideHandler(decide) },
+    afterResponses: { 'agent-api': decide.afterResponse },
     dropDeferredWork,
   });
   const redeliver = createRedeliveryHandler(redeliveryDependencies(config));
@@ -321,7 +321,7 @@ async function noLoss(options: EventsBenchOptions, datafiles: Map<string, string
     await killed.server.idle();
     const conversions = killed.produced.conversions;
     for (let i = 0; i < 100 && ![...conversions].every((uuid) => arrivals(api).has(uuid)); i++) {
-      await killed.redeliver({}, lambdaContext('redelivery', 50_000));
+      await killed.redeliver({}, lambdaContext('event-redelivery', 50_000));
       await new Promise((r) => setTimeout(r, 100));
     }
     await killed.server.close();

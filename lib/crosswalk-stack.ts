@@ -129,12 +129,6 @@ export class CrosswalkStack extends Stack {
       }),
     ) as Record<SecretName, ISecret>;
 
-    // Reserved (and capped): a Segment backfill and a flood of decides each have a ceiling, so
-    // neither can starve the other functions of the account's concurrency.
-    const reserved: Record<string, number> = {
-      'segment-webhook': settings.segmentReservedConcurrency,
-      decide: settings.decideReservedConcurrency,
-    };
     const functions = new Map<string, CrosswalkFunction>();
     for (const [name, spec] of Object.entries(specs)) {
       const environment: Record<string, string> = {
@@ -149,14 +143,18 @@ export class CrosswalkStack extends Stack {
         REQUIRE_AUTH: 'true',
       };
       for (const secret of spec.secrets) environment[ENV_ARN[secret]] = this.secrets[secret].secretArn;
-      const fn = new CrosswalkFunction(this, functionLogicalId(name), {
+      // Reserved (and capped) where the route table says: a Segment backfill and a flood of decides
+      // each have a ceiling, so neither can starve the other functions of the account's concurrency.
+      const reserved = spec.reservedConcurrency && settings[spec.reservedConcurrency];
+      const fn = new CrosswalkFunction(this, functionLogicalId(name, specs), {
         functionName: name,
+        ...(spec.logicalName === undefined ? {} : { logicalName: spec.logicalName }),
         entry: spec.entry,
         description: spec.description,
         projectRoot: props.projectRoot,
         ...(spec.memoryMb === undefined ? {} : { memoryMb: spec.memoryMb }),
         ...(spec.timeoutSeconds === undefined ? {} : { timeoutSeconds: spec.timeoutSeconds }),
-        ...(name in reserved ? { reservedConcurrency: reserved[name] } : {}),
+        ...(reserved === undefined ? {} : { reservedConcurrency: reserved }),
         environment,
         logRetention: settings.logRetention,
         logRemovalPolicy,
@@ -172,7 +170,7 @@ export class CrosswalkStack extends Stack {
         });
       }
       if ((spec as FunctionSpec).scheduleMinutes !== undefined) {
-        new Rule(this, `${functionLogicalId(name)}Schedule`, {
+        new Rule(this, `${functionLogicalId(name, specs)}Schedule`, {
           description: `Runs the ${name} function every ${spec.scheduleMinutes} minute(s)`,
           schedule: Schedule.rate(Duration.minutes((spec as FunctionSpec).scheduleMinutes!)),
           // A failed run is not retried: the next scheduled one does the same work.
@@ -197,7 +195,7 @@ export class CrosswalkStack extends Stack {
       const added = this.api.addRoute(
         route,
         fn.function,
-        `${functionLogicalId(route.function)}Integration`,
+        `${functionLogicalId(route.function, specs)}Integration`,
         settings.throttles[route.throttle],
       );
       Validations.of(added).acknowledge({
@@ -266,7 +264,7 @@ export class CrosswalkStack extends Stack {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
     for (const [name, fn] of this.functions) {
-      alarm(`${functionLogicalId(name)}Throttles`, {
+      alarm(`${fn.logicalId}Throttles`, {
         alarmDescription: `Lambda throttled ${name} in 3 of the last 5 minutes`,
         metric: fn.function.metricThrottles({ period, statistic: 'Sum' }),
         threshold: 0,

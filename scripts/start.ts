@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     environment.DYNAMODB_ENDPOINT = dynamo.endpoint;
     Object.assign(process.env, environment);
     await server.preload();
-    const { handler: redeliver } = await importFunction<RedeliveryHandler>('redelivery');
+    const { handler: redeliver } = await importFunction<RedeliveryHandler>('event-redelivery');
     redelivery = startRedeliveryLoop({
       handler: redeliver,
       intervalMs: loadConfig(environment).EVENT_REDELIVERY_INTERVAL_MS,

@@ -340,7 +340,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
     });
   }
 
-  const serve: Operation<Caller> = routeOperations<Caller>('decide', {
+  const serve: Operation<Caller> = routeOperations<Caller>('agent-api', {
     ...operations,
     batch: async (event, caller) => {
       let body: z.infer<typeof batchBodySchema>;

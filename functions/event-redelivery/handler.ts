@@ -35,7 +35,7 @@ export function createRedeliveryHandler(deps: RedeliveryFunctionDependencies): R
       {
         requestId: context.awsRequestId,
         ...(process.env._X_AMZN_TRACE_ID ? { traceId: process.env._X_AMZN_TRACE_ID } : {}),
-        function: 'redelivery',
+        function: 'event-redelivery',
         coldStart: invocations++ === 0,
       },
       async () => {

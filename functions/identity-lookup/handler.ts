@@ -89,7 +89,7 @@ export function createIdentitiesHandler(deps: IdentitiesDependencies): LambdaHtt
 
   return withResponseHeaders(
     httpHandler(
-      routeOperations('identities', {
+      routeOperations('identity-lookup', {
         describe: async (event) => {
           const caller = await deps.authenticate(event, 'admin');
           // HTTP APIs deliver path parameters decoded once already: never decode them again.

@@ -150,7 +150,7 @@ export function createProfilesHandler(deps: ProfilesDependencies): LambdaHttpHan
       }
     };
 
-  const serve = routeOperations<unknown>('profiles', {
+  const serve = routeOperations<unknown>('profile-reads', {
     users: segmentShaped(async (event) => {
       const { identifier, resource, query, url } = await checked(event, USER_RESOURCES);
       let profile = await person(identifier);

@@ -12,7 +12,12 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { KEY_PREFIX } from '../../src/platform/dynamodb/table-schema';
-import { DEFAULT_TIMEOUT_SECONDS, type TableGrant } from '../../src/platform/routes';
+import {
+  DEFAULT_TIMEOUT_SECONDS,
+  type FunctionSpec,
+  functionSpecs,
+  type TableGrant,
+} from '../../src/platform/routes';
 
 /**
  * Modules the bundles take from build/ instead (esbuild aliases; paths from the project
@@ -52,6 +57,8 @@ export const ESM_REQUIRE_BANNER = [
 export interface CrosswalkFunctionProps {
   /** Route-table name (`segment-webhook`); also names the logical ID (`SegmentWebhookFunction`). */
   functionName: string;
+  /** Names the logical ID instead of `functionName` (the route table's `logicalName`: a renamed function's old name). */
+  logicalName?: string;
   /** Entry file, relative to `projectRoot`. */
   entry: string;
   description: string;
@@ -76,7 +83,7 @@ export class CrosswalkFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: CrosswalkFunctionProps) {
     super(scope, id);
-    this.logicalId = functionLogicalId(props.functionName);
+    this.logicalId = logicalIdOf(props.logicalName ?? props.functionName);
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -184,9 +191,19 @@ export class CrosswalkFunction extends Construct {
   }
 }
 
-/** `segment-webhook` → `SegmentWebhookFunction`. */
-export function functionLogicalId(functionName: string): string {
-  const pascal = functionName
+/**
+ * The logical ID of a route-table function: `segment-webhook` → `SegmentWebhookFunction`; a function
+ * with a `logicalName` keeps the ID of that name (`agent-api` → `DecideFunction`).
+ */
+export function functionLogicalId(
+  name: string,
+  specs: Readonly<Record<string, FunctionSpec>> = functionSpecs,
+): string {
+  return logicalIdOf(specs[name]?.logicalName ?? name);
+}
+
+function logicalIdOf(name: string): string {
+  const pascal = name
     .split(/[^A-Za-z0-9]+/)
     .filter((part) => part.length > 0)
     .map((part) => part[0]!.toUpperCase() + part.slice(1))

@@ -78,13 +78,13 @@ export async function startDocsApp(options: {
     handlers: {
       health: createHealthHandler({ observability: observabilityFor(config) }),
       'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config)),
-      identities: createIdentitiesHandler(identitiesDependencies(config)),
-      decide: createDecideHandler(decide),
+      'identity-lookup': createIdentitiesHandler(identitiesDependencies(config)),
+      'agent-api': createDecideHandler(decide),
       console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config)),
-      profiles: createProfilesHandler(profilesDependencies(config)),
+      'profile-reads': createProfilesHandler(profilesDependencies(config)),
     },
-    afterResponses: { decide: decide.afterResponse },
+    afterResponses: { 'agent-api': decide.afterResponse },
   });
   await runDemo({
     url,

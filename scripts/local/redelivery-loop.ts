@@ -33,7 +33,7 @@ export function startRedeliveryLoop(options: {
   const run = (): Promise<RedeliveryReport> => {
     const next = running.then(async () => {
       // The function's 50 s timeout, as deployed: a run stops a little before it.
-      const report = await options.handler(SCHEDULED_EVENT, lambdaContext('redelivery', 50_000));
+      const report = await options.handler(SCHEDULED_EVENT, lambdaContext('event-redelivery', 50_000));
       totals.runs++;
       totals.redelivered += report.redelivered;
       totals.dropped += report.dropped;

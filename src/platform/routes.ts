@@ -42,6 +42,14 @@ export interface FunctionSpec {
   /** Run by an EventBridge schedule every this many minutes instead of by HTTP routes (`npm start` runs it too). */
   scheduleMinutes?: number;
   /**
+   * The name the stack's logical ids derive from (`DecideFunction`, its role, schedule, alarms), when
+   * it is not the function's own: the name a function had before it was renamed, kept so a deployed
+   * stack updates the function in place instead of replacing it (docs/deploy.md).
+   */
+  logicalName?: string;
+  /** The CDK setting that reserves (and caps) the function's concurrency; unset: the account's shared pool. */
+  reservedConcurrency?: 'segmentReservedConcurrency' | 'decideReservedConcurrency';
+  /**
    * Reads the objects of the backfill bucket (CDK context `backfillBucket`: `s3:ListBucket` on the
    * bucket, `s3:GetObject` on its objects, nothing else); invoked on demand, neither routed nor
    * scheduled.
@@ -91,17 +99,20 @@ export const functionSpecs = {
     secrets: ['segment'],
     memoryMb: 1024,
     timeoutSeconds: 29,
+    reservedConcurrency: 'segmentReservedConcurrency',
     sampleEvent: 'events/segment-webhook.json',
   },
-  identities: {
+  'identity-lookup': {
     entry: 'functions/identity-lookup/lambda.ts',
+    logicalName: 'identities',
     description: 'Looks up one profile of the identity cache (admin keys only)',
     table: [...PROFILE_API_READ_THROUGH],
     secrets: ['apiKeys', 'experimentId', 'profileApi'],
     sampleEvent: 'events/identities.json',
   },
-  decide: {
+  'agent-api': {
     entry: 'functions/agent-api/lambda.ts',
+    logicalName: 'decide',
     description:
       "Optimizely Agent API (decide, track, activate, batch, override, lookup, save, config, datafile) with identity resolution, and Agent's REST user profile service",
     table: [
@@ -116,18 +127,21 @@ export const functionSpecs = {
     ],
     secrets: ['apiKeys', 'experimentId', 'profileApi'],
     memoryMb: 1024,
+    reservedConcurrency: 'decideReservedConcurrency',
     sampleEvent: 'events/decide.json',
   },
-  profiles: {
+  'profile-reads': {
     entry: 'functions/profile-reads/lambda.ts',
+    logicalName: 'profiles',
     description: "Segment's Profile API read paths (users and accounts), served from the identity cache",
     table: [...PROFILE_API_READ_THROUGH],
     // The experiment-id key only names the operator key in the audit log line (http/auth.ts).
     secrets: ['apiKeys', 'experimentId', 'profileApi'],
     sampleEvent: 'events/profiles.json',
   },
-  backfill: {
+  'segment-backfill': {
     entry: 'functions/segment-backfill/lambda.ts',
+    logicalName: 'backfill',
     description:
       'Loads a Segment history (S3 archive, Profiles Sync export) from an s3:// prefix into the identity graph; invoked on demand',
     table: [
@@ -164,8 +178,9 @@ export const functionSpecs = {
     secrets: ['optimizelyWebhook'],
     sampleEvent: 'events/optimizely-webhook.json',
   },
-  redelivery: {
+  'event-redelivery': {
     entry: 'functions/event-redelivery/lambda.ts',
+    logicalName: 'redelivery',
     description:
       "Completes Segment deletes' erasures, then re-sends Optimizely events stored in the outbox until delivered or too old",
     table: [
@@ -218,14 +233,14 @@ export const routes: readonly RouteSpec[] = [
   {
     method: 'GET',
     path: '/v1/identities/{type}/{value}',
-    function: 'identities',
+    function: 'identity-lookup',
     operation: 'describe',
     throttle: 'identities',
   },
   {
     method: 'POST',
     path: '/v1/identities/lookup',
-    function: 'identities',
+    function: 'identity-lookup',
     operation: 'lookup',
     throttle: 'identities',
   },
@@ -238,56 +253,74 @@ export const routes: readonly RouteSpec[] = [
     operation: 'asset',
     throttle: 'identities',
   },
-  { method: 'POST', path: '/v1/decide', function: 'decide', operation: 'decide', throttle: 'decisions' },
-  { method: 'POST', path: '/v1/track', function: 'decide', operation: 'track', throttle: 'decisions' },
-  { method: 'POST', path: '/v1/activate', function: 'decide', operation: 'activate', throttle: 'decisions' },
-  { method: 'POST', path: '/v1/batch', function: 'decide', operation: 'batch', throttle: 'decisions' },
-  { method: 'POST', path: '/v1/override', function: 'decide', operation: 'override', throttle: 'decisions' },
-  { method: 'POST', path: '/v1/lookup', function: 'decide', operation: 'lookup', throttle: 'decisions' },
-  { method: 'POST', path: '/v1/save', function: 'decide', operation: 'save', throttle: 'decisions' },
+  { method: 'POST', path: '/v1/decide', function: 'agent-api', operation: 'decide', throttle: 'decisions' },
+  { method: 'POST', path: '/v1/track', function: 'agent-api', operation: 'track', throttle: 'decisions' },
+  {
+    method: 'POST',
+    path: '/v1/activate',
+    function: 'agent-api',
+    operation: 'activate',
+    throttle: 'decisions',
+  },
+  { method: 'POST', path: '/v1/batch', function: 'agent-api', operation: 'batch', throttle: 'decisions' },
+  {
+    method: 'POST',
+    path: '/v1/override',
+    function: 'agent-api',
+    operation: 'override',
+    throttle: 'decisions',
+  },
+  { method: 'POST', path: '/v1/lookup', function: 'agent-api', operation: 'lookup', throttle: 'decisions' },
+  { method: 'POST', path: '/v1/save', function: 'agent-api', operation: 'save', throttle: 'decisions' },
   // Agent's REST user profile service plugin: POST by default, GET when its lookupMethod/saveMethod say so.
   {
     method: 'POST',
     path: '/v1/ups/lookup',
-    function: 'decide',
+    function: 'agent-api',
     operation: 'restProfileLookup',
     throttle: 'decisions',
   },
   {
     method: 'GET',
     path: '/v1/ups/lookup',
-    function: 'decide',
+    function: 'agent-api',
     operation: 'restProfileLookup',
     throttle: 'decisions',
   },
   {
     method: 'POST',
     path: '/v1/ups/save',
-    function: 'decide',
+    function: 'agent-api',
     operation: 'restProfileSave',
     throttle: 'decisions',
   },
   {
     method: 'GET',
     path: '/v1/ups/save',
-    function: 'decide',
+    function: 'agent-api',
     operation: 'restProfileSave',
     throttle: 'decisions',
   },
-  { method: 'GET', path: '/v1/config', function: 'decide', operation: 'config', throttle: 'decisions' },
-  { method: 'GET', path: '/v1/datafile', function: 'decide', operation: 'datafile', throttle: 'decisions' },
+  { method: 'GET', path: '/v1/config', function: 'agent-api', operation: 'config', throttle: 'decisions' },
+  {
+    method: 'GET',
+    path: '/v1/datafile',
+    function: 'agent-api',
+    operation: 'datafile',
+    throttle: 'decisions',
+  },
   // Segment's Profile API read paths (docs/profile-api.md): `{id}` is `type:value`.
   {
     method: 'GET',
     path: '/v1/spaces/{space}/collections/users/profiles/{id}/{resource}',
-    function: 'profiles',
+    function: 'profile-reads',
     operation: 'users',
     throttle: 'profiles',
   },
   {
     method: 'GET',
     path: '/v1/spaces/{space}/collections/accounts/profiles/{id}/{resource}',
-    function: 'profiles',
+    function: 'profile-reads',
     operation: 'accounts',
     throttle: 'profiles',
   },

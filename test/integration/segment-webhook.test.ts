@@ -44,7 +44,7 @@ async function lookup(
     'GET /v1/identities/{type}/{value}',
     { type, value },
   );
-  const result = await handlers.identities(event, lambdaContext('identities'));
+  const result = await handlers['identity-lookup'](event, lambdaContext('identity-lookup'));
   return { status: result.statusCode, body: JSON.parse(result.body as string) as Record<string, unknown> };
 }
 

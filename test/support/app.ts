@@ -52,7 +52,7 @@ export function testConfig(variables: Record<string, string | undefined>): Confi
 }
 
 /** The functions served over HTTP (redelivery is scheduled and backfill invoked on demand, not routed). */
-export type HttpFunctionName = Exclude<FunctionName, 'redelivery' | 'backfill'>;
+export type HttpFunctionName = Exclude<FunctionName, 'event-redelivery' | 'segment-backfill'>;
 export type Handlers = Record<HttpFunctionName, LambdaHttpHandler>;
 
 export interface BuiltApp {
@@ -68,11 +68,11 @@ export function buildApp(config: Config, clients: DependencyClients = {}): Built
     handlers: {
       health: createHealthHandler({ observability: observabilityFor(config) }),
       'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config, clients)),
-      identities: createIdentitiesHandler(identitiesDependencies(config, clients)),
-      decide: createDecideHandler(decide),
+      'identity-lookup': createIdentitiesHandler(identitiesDependencies(config, clients)),
+      'agent-api': createDecideHandler(decide),
       console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config, clients)),
-      profiles: createProfilesHandler(profilesDependencies(config, clients)),
+      'profile-reads': createProfilesHandler(profilesDependencies(config, clients)),
     },
     decide,
     redeliver: createRedeliveryHandler(redeliveryDependencies(config, clients)),
@@ -112,7 +112,7 @@ export async function startTestApp(
   const server = await startLocalServer({
     port: 0,
     handlers: app.handlers,
-    afterResponses: { decide: app.decide.afterResponse },
+    afterResponses: { 'agent-api': app.decide.afterResponse },
     ...(options.dropDeferredWork ? { dropDeferredWork: true } : {}),
   });
   const loop = options.redeliveryLoop
@@ -123,7 +123,7 @@ export async function startTestApp(
     config,
     server,
     url: server.url,
-    redeliverNow: () => app.redeliver({}, lambdaContext('redelivery', 50_000)),
+    redeliverNow: () => app.redeliver({}, lambdaContext('event-redelivery', 50_000)),
     ...(loop ? { loop } : {}),
     close: async () => {
       await loop?.stop();

@@ -262,10 +262,10 @@ describe('the event API down, slow and resetting (fault proxy), under concurrent
 
       // Answers unaffected: every one 200, within the function's timeout.
       expect(summarize(answers).byStatus).toEqual({ 200: answers.length });
-      expect(summarize(answers).maxMs).toBeLessThan(functionTimeoutMs('decide'));
+      expect(summarize(answers).maxMs).toBeLessThan(functionTimeoutMs('agent-api'));
       // No flush held an invocation past its timeout (the send timeout counts from the socket, and
       // the request's deadline bounds the wait for one).
-      expect(Math.max(...held)).toBeLessThan(functionTimeoutMs('decide'));
+      expect(Math.max(...held)).toBeLessThan(functionTimeoutMs('agent-api'));
       // 0 events lost: every event produced arrived; anything else that arrived is a produced
       // event again (a duplicate by uuid, which Optimizely discards).
       const counts = arrivals();

@@ -317,7 +317,7 @@ describe('the decide function (functions/agent-api/lambda.ts) under the runtime 
       // Due now: the stored copy waits EVENT_RETRY_BASE_MS (a minute) before its first redelivery.
       clock: () => Date.now() + 2 * config.EVENT_RETRY_MAX_MS,
     });
-    const report = await redeliver({}, lambdaContext('redelivery', 50_000));
+    const report = await redeliver({}, lambdaContext('event-redelivery', 50_000));
 
     expect(report).toMatchObject({ redelivered: 1, stillUndelivered: 0, dropped: 0 });
     expect(optimizely!.optimizely.received.visitors).toBe(before + 1);

@@ -39,7 +39,7 @@ beforeAll(() => {
       projectRoot,
       functionSpecs: {
         health: functionSpecs.health,
-        identities: functionSpecs.identities,
+        'identity-lookup': functionSpecs['identity-lookup'],
         console: functionSpecs.console,
       },
       routes: [],
@@ -95,7 +95,7 @@ describe('CrosswalkFunction bundling', () => {
     expect(code).not.toMatch(/from\s*"(node:)?(http|https|process|crypto|fs|fs\/promises|os|async_hooks)"/);
   });
 
-  it('loads the identities bundle, shims and all, as an ES module', async () => {
+  it('loads the identity-lookup bundle, shims and all, as an ES module', async () => {
     // As in Lambda, the entry builds its dependencies at import, from the stack's environment.
     process.env.TABLE_NAME ??= 'bundling-test';
     const module = (await import(pathToFileURL(join(assets.IdentitiesFunction!, 'index.mjs')).href)) as {

@@ -44,7 +44,9 @@ beforeAll(() => {
 describe('sam local invoke, as docs/local-invoke.md runs it', () => {
   it('documents one invoke per function of the route table', () => {
     expect(invocations.map((i) => i.logicalId).sort()).toEqual(
-      Object.keys(functionSpecs).map(functionLogicalId).sort(),
+      Object.keys(functionSpecs)
+        .map((name) => functionLogicalId(name))
+        .sort(),
     );
   });
 
