@@ -1,21 +1,115 @@
 /**
- * The read-through a function's configuration describes, built once per container by the entry
- * points that resolve people (decide, identities, profiles). Off, exactly as before it existed, until
- * SEGMENT_SPACE_ID is set and a token is configured (SEGMENT_PROFILE_API_TOKEN locally, the
- * `profileApi` secret deployed); a secret without a token is asked again as the secrets cache renews.
+ * What the configuration describes, built by the entry points' `dependencies.ts` (and the local
+ * scripts, benchmarks and tests that build the same functions): the only place that turns validated
+ * configuration into the library's own options, so nothing under src/ reads configuration.
+ *
+ * The read-through is built by the entry points that resolve people (agent-api, identity-lookup,
+ * profile-reads). Off, exactly as before it existed, until SEGMENT_SPACE_ID is set and a token is
+ * configured (SEGMENT_PROFILE_API_TOKEN locally, the `profileApi` secret deployed); a secret without
+ * a token is asked again as the secrets cache renews.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { RedeliveryPolicy } from '../src/events/redelivery-policy';
 import { DynamoDbIdentityStore } from '../src/identity/dynamodb/identity-store';
+import { createExperimentIds, type ExperimentIds } from '../src/identity/experiment-id';
 import type { Identifier } from '../src/identity/identifiers';
 import type { ResolvedProfile } from '../src/identity/model';
 import { accountTraitsCache, createIdentityReader } from '../src/identity/reader';
 import type { IdentityRules } from '../src/identity/rules';
+import { createIdentityRules, type IdentityRuleOptions } from '../src/identity/rules';
+import { DatafileSource } from '../src/optimizely/datafile-source';
+import type { DatafileStore } from '../src/optimizely/dynamodb/datafile-store';
 import type { Config } from '../src/platform/config/env';
 import { secretsSource } from '../src/platform/config/secrets';
 import type { Observability } from '../src/platform/observability/logger';
+import { createObservability } from '../src/platform/observability/logger';
+import type { SecretsSource } from '../src/platform/secrets';
 import { createProfileApiClient } from '../src/profile-api/client';
 import { DynamoDbRateLimiter } from '../src/profile-api/dynamodb/rate-limiter';
 import { createProfileReadThrough, type ProfileReadThrough } from '../src/profile-api/read-through';
+import type { EventLimits } from '../src/segment/event-rules';
+
+/** The container's logs and metrics as the configuration sets them (LOG_LEVEL, CROSSWALK_METRICS). */
+export function observabilityFor(config: Pick<Config, 'LOG_LEVEL' | 'CROSSWALK_METRICS'>): Observability {
+  return createObservability({ level: config.LOG_LEVEL, metrics: config.CROSSWALK_METRICS });
+}
+
+/** The identity rules the configuration sets (IDENTITY_BLOCKED_VALUES, IDENTITY_LIMITS, IDENTITY_PRIORITY, PERSONAL_IDENTIFIER_TYPES). */
+export function identityRulesFromConfig(config: Config): IdentityRules {
+  const options: IdentityRuleOptions = { personalTypes: config.PERSONAL_IDENTIFIER_TYPES };
+  if (config.IDENTITY_BLOCKED_VALUES && config.IDENTITY_BLOCKED_VALUES.length > 0) {
+    options.blocked = config.IDENTITY_BLOCKED_VALUES;
+  }
+  if (config.IDENTITY_LIMITS) options.limits = config.IDENTITY_LIMITS;
+  if (config.IDENTITY_PRIORITY && config.IDENTITY_PRIORITY.length > 0)
+    options.priority = config.IDENTITY_PRIORITY;
+  return createIdentityRules(options);
+}
+
+/** The experiment-id rule a configuration describes, with its digest key from the secrets. */
+export function experimentIdsFromConfig(
+  config: Pick<Config, 'BUCKET_ON_USER_ID'>,
+  rules: IdentityRules,
+  secrets: SecretsSource,
+): ExperimentIds {
+  return createExperimentIds({
+    rules,
+    bucketOnUserId: config.BUCKET_ON_USER_ID,
+    secret: async () => (secrets.fresh() ?? (await secrets.get())).experimentIdSecret,
+  });
+}
+
+/** The policy the configuration sets (EVENT_RETRY_BASE_MS, EVENT_RETRY_MAX_MS, EVENT_MAX_AGE_HOURS). */
+export function redeliveryPolicyFromConfig(config: {
+  EVENT_RETRY_BASE_MS: number;
+  EVENT_RETRY_MAX_MS: number;
+  EVENT_MAX_AGE_HOURS: number;
+}): RedeliveryPolicy {
+  return {
+    retryBaseMs: config.EVENT_RETRY_BASE_MS,
+    retryMaxMs: Math.max(config.EVENT_RETRY_BASE_MS, config.EVENT_RETRY_MAX_MS),
+    maxAgeMs: config.EVENT_MAX_AGE_HOURS * 3_600_000,
+  };
+}
+
+/** The datafile source a configuration describes (decide and the Optimizely webhook share it). */
+export function datafileSourceFromConfig(
+  config: Pick<
+    Config,
+    | 'OPTIMIZELY_DATAFILE_URL_TEMPLATE'
+    | 'DATAFILE_REVALIDATE_SECONDS'
+    | 'OPTIMIZELY_DATAFILE'
+    | 'OPTIMIZELY_SDK_KEY'
+    | 'OPTIMIZELY_SDK_KEYS'
+  >,
+  store: DatafileStore,
+  observability: Observability,
+): DatafileSource {
+  return new DatafileSource({
+    store,
+    urlTemplate: config.OPTIMIZELY_DATAFILE_URL_TEMPLATE,
+    revalidateMs: config.DATAFILE_REVALIDATE_SECONDS * 1000,
+    // Unset: the default SDK key alone when there is one, else any (a local run).
+    allowedSdkKeys:
+      config.OPTIMIZELY_SDK_KEYS ?? (config.OPTIMIZELY_SDK_KEY ? [config.OPTIMIZELY_SDK_KEY] : ['*']),
+    ...(config.OPTIMIZELY_DATAFILE && config.OPTIMIZELY_SDK_KEY
+      ? { localFile: { sdkKey: config.OPTIMIZELY_SDK_KEY, path: config.OPTIMIZELY_DATAFILE } }
+      : {}),
+    observability,
+  });
+}
+
+/** The limits every Segment event must keep (MAX_EVENT_BYTES and its kin). */
+export function eventLimitsFromConfig(config: Config): EventLimits {
+  return {
+    maxEventBytes: config.MAX_EVENT_BYTES,
+    maxIdentifierBytes: config.MAX_IDENTIFIER_BYTES,
+    maxTraits: config.MAX_TRAITS_PER_EVENT,
+    maxTraitKeyBytes: config.MAX_TRAIT_KEY_BYTES,
+    maxTraitValueBytes: config.MAX_TRAIT_VALUE_BYTES,
+    maxEventAgeMs: config.MAX_EVENT_AGE_DAYS * 86_400_000,
+  };
+}
 
 export function readThroughFromConfig(
   config: Config,

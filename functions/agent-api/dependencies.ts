@@ -9,13 +9,9 @@ import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../../src/agent
 import { createEventDelivery } from '../../src/events/delivery';
 import { DynamoDbOutboxWriter } from '../../src/events/dynamodb/outbox';
 import { createEventSender } from '../../src/events/event-sender';
-import { redeliveryPolicyFromConfig } from '../../src/events/redelivery-policy';
 import { CachedIdentityReader } from '../../src/identity/cache';
 import { DynamoDbIdentityStore } from '../../src/identity/dynamodb/identity-store';
-import { experimentIdsFromConfig } from '../../src/identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../../src/identity/reader';
-import { identityRulesFromConfig } from '../../src/identity/rules';
-import { datafileSourceFromConfig } from '../../src/optimizely/datafile-source';
 import { DynamoDbDatafileStore } from '../../src/optimizely/dynamodb/datafile-store';
 import { CapturingEventDispatcher } from '../../src/optimizely/event-dispatcher';
 import { createProjectRegistry } from '../../src/optimizely/projects';
@@ -26,8 +22,14 @@ import { createDynamoDbClient, type DependencyClients } from '../../src/platform
 import { apiKeyAuth } from '../../src/platform/http/auth';
 import { outboundFetch } from '../../src/platform/http/outbound';
 import { createAfterResponse } from '../../src/platform/lambda/after-response';
-import { observabilityFor } from '../../src/platform/observability/setup';
-import { readThroughFromConfig } from '../from-config';
+import {
+  datafileSourceFromConfig,
+  experimentIdsFromConfig,
+  identityRulesFromConfig,
+  observabilityFor,
+  readThroughFromConfig,
+  redeliveryPolicyFromConfig,
+} from '../from-config';
 import type { DecideDependencies } from './handler';
 
 export function decideDependencies(

@@ -3,14 +3,16 @@
 import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../../src/agent/dynamodb/stores';
 import { DynamoDbEventOutbox } from '../../src/events/dynamodb/outbox';
 import { createEventSender } from '../../src/events/event-sender';
-import { redeliveryPolicyFromConfig } from '../../src/events/redelivery-policy';
 import { DynamoDbErasureJobs } from '../../src/identity/dynamodb/erasure-jobs';
-import { experimentIdsFromConfig } from '../../src/identity/experiment-id';
-import { identityRulesFromConfig } from '../../src/identity/rules';
 import type { Config } from '../../src/platform/config/env';
 import { secretsSource } from '../../src/platform/config/secrets';
 import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
-import { observabilityFor } from '../../src/platform/observability/setup';
+import {
+  experimentIdsFromConfig,
+  identityRulesFromConfig,
+  observabilityFor,
+  redeliveryPolicyFromConfig,
+} from '../from-config';
 import type { RedeliveryFunctionDependencies } from './handler';
 
 export function redeliveryDependencies(

@@ -1,6 +1,6 @@
 /** Lambda entry of the health function: dependencies built once per container, at init. */
 import { loadConfig } from '../../src/platform/config/env';
-import { observabilityFor } from '../../src/platform/observability/setup';
+import { observabilityFor } from '../from-config';
 import { createHealthHandler } from './handler';
 
 export const handler = createHealthHandler({ observability: observabilityFor(loadConfig()) });

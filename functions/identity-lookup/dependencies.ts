@@ -1,15 +1,17 @@
 /** What the identities function needs, built once per container from the configuration. */
 
 import { DynamoDbIdentityStore } from '../../src/identity/dynamodb/identity-store';
-import { experimentIdsFromConfig } from '../../src/identity/experiment-id';
 import { accountTraitsCache, createIdentityReader } from '../../src/identity/reader';
-import { identityRulesFromConfig } from '../../src/identity/rules';
 import type { Config } from '../../src/platform/config/env';
 import { secretsSource } from '../../src/platform/config/secrets';
 import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
 import { apiKeyAuth } from '../../src/platform/http/auth';
-import { observabilityFor } from '../../src/platform/observability/setup';
-import { readThroughFromConfig } from '../from-config';
+import {
+  experimentIdsFromConfig,
+  identityRulesFromConfig,
+  observabilityFor,
+  readThroughFromConfig,
+} from '../from-config';
 import type { IdentitiesDependencies } from './handler';
 
 export function identitiesDependencies(

@@ -1,12 +1,11 @@
 /** What the Optimizely webhook needs, built once per container: its secret and the datafile source. */
 
-import { datafileSourceFromConfig } from '../../src/optimizely/datafile-source';
 import { DynamoDbDatafileStore } from '../../src/optimizely/dynamodb/datafile-store';
 import type { Config } from '../../src/platform/config/env';
 import { secretsSource } from '../../src/platform/config/secrets';
 import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
 import { unsignedWebhookPolicy } from '../../src/platform/http/webhook-auth';
-import { observabilityFor } from '../../src/platform/observability/setup';
+import { datafileSourceFromConfig, observabilityFor } from '../from-config';
 import type { OptimizelyWebhookDependencies } from './handler';
 
 export function optimizelyWebhookDependencies(

@@ -7,7 +7,6 @@
  */
 
 import type { DatafileSource } from '../../src/optimizely/datafile-source';
-import type { SecretsSource } from '../../src/platform/config/secrets';
 import { InvalidRequestError, UnauthenticatedError } from '../../src/platform/core/errors';
 import { nestingProblem } from '../../src/platform/core/nesting';
 import * as z from '../../src/platform/core/zod';
@@ -16,6 +15,7 @@ import { httpHandler, type LambdaHttpHandler } from '../../src/platform/http/htt
 import { routeOperations } from '../../src/platform/http/operations';
 import { verifyHubSignature } from '../../src/platform/http/webhook-auth';
 import type { Observability } from '../../src/platform/observability/logger';
+import type { SecretsSource } from '../../src/platform/secrets';
 import { optimizelyWebhookSchema, sdkKeyFromDatafileUrl } from './schema';
 
 export interface OptimizelyWebhookDependencies {

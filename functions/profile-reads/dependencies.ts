@@ -1,13 +1,11 @@
 /** What the profiles function (Segment's Profile API read paths) needs, built once per container. */
 
 import { DynamoDbIdentityStore } from '../../src/identity/dynamodb/identity-store';
-import { identityRulesFromConfig } from '../../src/identity/rules';
 import type { Config } from '../../src/platform/config/env';
 import { secretsSource } from '../../src/platform/config/secrets';
 import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
 import { apiKeyAuth } from '../../src/platform/http/auth';
-import { observabilityFor } from '../../src/platform/observability/setup';
-import { readThroughFromConfig } from '../from-config';
+import { identityRulesFromConfig, observabilityFor, readThroughFromConfig } from '../from-config';
 import type { ProfilesDependencies } from './handler';
 
 export function profilesDependencies(config: Config, clients: DependencyClients = {}): ProfilesDependencies {

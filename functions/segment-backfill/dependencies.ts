@@ -5,14 +5,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbIdentityStore } from '../../src/identity/dynamodb/identity-store';
 import type { IngestOptions } from '../../src/identity/ingest';
-import { type IdentityRules, identityRulesFromConfig } from '../../src/identity/rules';
+import type { IdentityRules } from '../../src/identity/rules';
 import type { Config } from '../../src/platform/config/env';
 import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
 import type { Observability } from '../../src/platform/observability/logger';
-import { observabilityFor } from '../../src/platform/observability/setup';
 import { createS3Client } from '../../src/segment/backfill-sources';
 import { DynamoDbBackfillCheckpoints } from '../../src/segment/dynamodb/backfill-checkpoints';
-import { type EventLimits, eventLimitsFromConfig } from '../../src/segment/event-rules';
+import type { EventLimits } from '../../src/segment/event-rules';
+import { eventLimitsFromConfig, identityRulesFromConfig, observabilityFor } from '../from-config';
 
 export interface BackfillDependencies {
   ingest: IngestOptions;

@@ -1,13 +1,11 @@
 /** What the Segment webhook needs, built once per container from the configuration. */
 
 import { DynamoDbIdentityStore } from '../../src/identity/dynamodb/identity-store';
-import { identityRulesFromConfig } from '../../src/identity/rules';
 import type { Config } from '../../src/platform/config/env';
 import { secretsSource } from '../../src/platform/config/secrets';
 import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
 import { unsignedWebhookPolicy } from '../../src/platform/http/webhook-auth';
-import { observabilityFor } from '../../src/platform/observability/setup';
-import { eventLimitsFromConfig } from '../../src/segment/event-rules';
+import { eventLimitsFromConfig, identityRulesFromConfig, observabilityFor } from '../from-config';
 import type { SegmentWebhookDependencies } from './handler';
 
 export function segmentWebhookDependencies(

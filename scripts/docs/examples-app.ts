@@ -7,6 +7,7 @@
 import { decideDependencies } from '../../functions/agent-api/dependencies';
 import { createDecideHandler } from '../../functions/agent-api/handler';
 import { createConsoleHandler } from '../../functions/console/handler';
+import { observabilityFor } from '../../functions/from-config';
 import { createHealthHandler } from '../../functions/health/handler';
 import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
 import { createIdentitiesHandler } from '../../functions/identity-lookup/handler';
@@ -17,7 +18,6 @@ import { createProfilesHandler } from '../../functions/profile-reads/handler';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
 import { loadConfig } from '../../src/platform/config/env';
-import { observabilityFor } from '../../src/platform/observability/setup';
 import { runDemo } from '../demo/run-demo';
 import { segmentProfiles } from '../demo/story';
 import { freePort } from '../local/dynamodb-local';

@@ -49,16 +49,3 @@ export const EVENT_METRICS = {
   /** Age of the oldest event still waiting, among the batches a redelivery run saw. */
   oldestAge: 'OldestUndeliveredAgeSeconds',
 } as const;
-
-/** The policy the configuration sets (EVENT_RETRY_BASE_MS, EVENT_RETRY_MAX_MS, EVENT_MAX_AGE_HOURS). */
-export function redeliveryPolicyFromConfig(config: {
-  EVENT_RETRY_BASE_MS: number;
-  EVENT_RETRY_MAX_MS: number;
-  EVENT_MAX_AGE_HOURS: number;
-}): RedeliveryPolicy {
-  return {
-    retryBaseMs: config.EVENT_RETRY_BASE_MS,
-    retryMaxMs: Math.max(config.EVENT_RETRY_BASE_MS, config.EVENT_RETRY_MAX_MS),
-    maxAgeMs: config.EVENT_MAX_AGE_HOURS * 3_600_000,
-  };
-}

@@ -18,8 +18,6 @@
  *   profile's surface changes variation once. That is the one unavoidable flip (docs/identity-rules.md).
  */
 import { createHmac } from 'node:crypto';
-import type { Config } from '../platform/config/env';
-import type { SecretsSource } from '../platform/config/secrets';
 import { ConfigurationError } from '../platform/core/errors';
 import { LruCache } from '../platform/core/lru-cache';
 import { type Identifier, identifierKey, SEGMENT_ID_TYPE } from './identifiers';
@@ -184,19 +182,6 @@ export function createExperimentIds(options: {
       return anchor ? idOf(anchor, 'earliest-identifier') : undefined;
     },
   };
-}
-
-/** The experiment-id rule a configuration describes, with its digest key from the secrets. */
-export function experimentIdsFromConfig(
-  config: Pick<Config, 'BUCKET_ON_USER_ID'>,
-  rules: IdentityRules,
-  secrets: SecretsSource,
-): ExperimentIds {
-  return createExperimentIds({
-    rules,
-    bucketOnUserId: config.BUCKET_ON_USER_ID,
-    secret: async () => (secrets.fresh() ?? (await secrets.get())).experimentIdSecret,
-  });
 }
 
 export class MissingDigestSecretError extends ConfigurationError {

@@ -3,7 +3,6 @@
  * per-type limits cap how many values of a type one profile holds, and priority decides which
  * identifier of an event is dropped first when a merge would break a limit.
  */
-import type { Config } from '../platform/config/env';
 import { type Identifier, identifierKey } from './identifiers';
 
 export interface IdentityRules {
@@ -81,17 +80,6 @@ export function createIdentityRules(options: IdentityRuleOptions = {}): Identity
       (options.personalTypes ?? DEFAULT_PERSONAL_TYPES).map((t) => t.trim().toLowerCase()),
     ),
   };
-}
-
-export function identityRulesFromConfig(config: Config): IdentityRules {
-  const options: IdentityRuleOptions = { personalTypes: config.PERSONAL_IDENTIFIER_TYPES };
-  if (config.IDENTITY_BLOCKED_VALUES && config.IDENTITY_BLOCKED_VALUES.length > 0) {
-    options.blocked = config.IDENTITY_BLOCKED_VALUES;
-  }
-  if (config.IDENTITY_LIMITS) options.limits = config.IDENTITY_LIMITS;
-  if (config.IDENTITY_PRIORITY && config.IDENTITY_PRIORITY.length > 0)
-    options.priority = config.IDENTITY_PRIORITY;
-  return createIdentityRules(options);
 }
 
 export function isBlocked(rules: IdentityRules, identifier: Identifier): boolean {

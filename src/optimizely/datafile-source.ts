@@ -14,7 +14,6 @@
  * fault (503: a retry may help).
  */
 import { readFile } from 'node:fs/promises';
-import type { Config } from '../platform/config/env';
 import {
   CrosswalkError,
   DependencyUnavailableError,
@@ -285,31 +284,4 @@ export class DatafileSource {
     if (responseEtag) datafile.etag = responseEtag;
     return { kind: 'fetched', datafile };
   }
-}
-
-/** The datafile source a configuration describes (decide and the Optimizely webhook share it). */
-export function datafileSourceFromConfig(
-  config: Pick<
-    Config,
-    | 'OPTIMIZELY_DATAFILE_URL_TEMPLATE'
-    | 'DATAFILE_REVALIDATE_SECONDS'
-    | 'OPTIMIZELY_DATAFILE'
-    | 'OPTIMIZELY_SDK_KEY'
-    | 'OPTIMIZELY_SDK_KEYS'
-  >,
-  store: DatafileStore,
-  observability: Observability,
-): DatafileSource {
-  return new DatafileSource({
-    store,
-    urlTemplate: config.OPTIMIZELY_DATAFILE_URL_TEMPLATE,
-    revalidateMs: config.DATAFILE_REVALIDATE_SECONDS * 1000,
-    // Unset: the default SDK key alone when there is one, else any (a local run).
-    allowedSdkKeys:
-      config.OPTIMIZELY_SDK_KEYS ?? (config.OPTIMIZELY_SDK_KEY ? [config.OPTIMIZELY_SDK_KEY] : ['*']),
-    ...(config.OPTIMIZELY_DATAFILE && config.OPTIMIZELY_SDK_KEY
-      ? { localFile: { sdkKey: config.OPTIMIZELY_SDK_KEY, path: config.OPTIMIZELY_DATAFILE } }
-      : {}),
-    observability,
-  });
 }

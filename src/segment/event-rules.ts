@@ -8,7 +8,6 @@
 
 import type { IdentityChange } from '../identity/graph';
 import { identifierValueProblem } from '../identity/identifiers';
-import type { Config } from '../platform/config/env';
 import { RESERVED_KEYS, reservedKeyIn } from '../platform/core/dict';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../platform/core/nesting';
 
@@ -24,17 +23,6 @@ export interface EventLimits {
   maxTraitValueBytes: number;
   /** How old an event may be, in ms before it was received (Segment replays resend old events). */
   maxEventAgeMs: number;
-}
-
-export function eventLimitsFromConfig(config: Config): EventLimits {
-  return {
-    maxEventBytes: config.MAX_EVENT_BYTES,
-    maxIdentifierBytes: config.MAX_IDENTIFIER_BYTES,
-    maxTraits: config.MAX_TRAITS_PER_EVENT,
-    maxTraitKeyBytes: config.MAX_TRAIT_KEY_BYTES,
-    maxTraitValueBytes: config.MAX_TRAIT_VALUE_BYTES,
-    maxEventAgeMs: config.MAX_EVENT_AGE_DAYS * 86_400_000,
-  };
 }
 
 /** Nesting allowed in an event: Segment events are a few levels deep; this bounds every recursive walk. */

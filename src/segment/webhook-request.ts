@@ -12,11 +12,12 @@
  * Nothing here can throw on hostile input: JSON.parse is iterative, and the one recursive step
  * (re-serializing body[0]) runs only on an element whose nesting was measured first.
  */
-import type { SecretsSource } from '../platform/config/secrets';
+
 import { InvalidRequestError, UnauthenticatedError } from '../platform/core/errors';
 import { nestedDeeperThan } from '../platform/core/nesting';
 import { type HttpEvent, header, rawBody } from '../platform/http/api-gateway';
 import { verifySegmentSignature, verifyWebhookToken } from '../platform/http/webhook-auth';
+import type { SecretsSource } from '../platform/secrets';
 import { MAX_EVENT_DEPTH } from './event-rules';
 
 export interface SegmentRequestOptions {

@@ -17,6 +17,7 @@ import {
   type RedeliveryHandler,
   type RedeliveryRun,
 } from '../../functions/event-redelivery/handler';
+import { observabilityFor } from '../../functions/from-config';
 import { createHealthHandler } from '../../functions/health/handler';
 import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
 import { createIdentitiesHandler } from '../../functions/identity-lookup/handler';
@@ -33,7 +34,6 @@ import { type LocalServer, matchRoute, startLocalServer } from '../../scripts/lo
 import { type Config, loadConfig } from '../../src/platform/config/env';
 import type { DependencyClients } from '../../src/platform/dynamodb/client';
 import type { LambdaHttpHandler } from '../../src/platform/http/http-handler';
-import { observabilityFor } from '../../src/platform/observability/setup';
 import { type FunctionName, routeKey } from '../../src/platform/routes';
 
 /** A validated configuration for tests: the run's DynamoDB Local, quiet logs, no metrics. */

@@ -1,31 +1,17 @@
 /**
- * Secrets: deployed, one Secrets Manager secret per purpose (Segment, API keys, Optimizely webhook,
- * experiment-id digest key, Segment's Profile API token), each read only by the functions that need it (src/platform/routes.ts
- * `secrets`; the stack grants each role its own and passes their ARNs). Locally, from environment
- * variables. Each entry point builds one `SecretsSource` per container; it caches for a few minutes
- * so a rotation takes effect without a deploy, and remembers a failed load briefly so a broken
- * secret does not cost a call per request. The Secrets Manager client is imported by name (not with a
- * dynamic import), so a bundle carries only the one command it sends.
+ * Where secrets come from: deployed, one Secrets Manager secret per purpose (Segment, API keys,
+ * Optimizely webhook, experiment-id digest key, Segment's Profile API token), each read only by the
+ * functions that need it (src/platform/routes.ts `secrets`; the stack grants each role its own and
+ * passes their ARNs). Locally, from environment variables. Each entry point builds one
+ * `SecretsSource` (platform/secrets.ts) per container. The Secrets Manager client is imported by
+ * name (not with a dynamic import), so a bundle carries only the one command it sends.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, DependencyUnavailableError, isTransient } from '../core/errors';
 import * as z from '../core/zod';
 import type { SecretName } from '../routes';
+import { cachedSecrets, type Secrets, type SecretsSource } from '../secrets';
 import type { Config } from './env';
-
-export interface Secrets {
-  segmentSharedSecret?: string;
-  segmentWebhookToken?: string;
-  /** Client keys: decide, track, config, datafile. */
-  apiKeys: string[];
-  /** Operator keys: every route, profile lookups included. */
-  adminApiKeys: string[];
-  optimizelyWebhookSecret?: string;
-  /** Key of the digest that turns a personal identifier into an experiment id (never rotate it). */
-  experimentIdSecret?: string;
-  /** Segment's Profile API access token (the read-through, docs/profile-api.md). */
-  segmentProfileApiToken?: string;
-}
 
 const keyList = z._default(
   z.pipe(
@@ -55,52 +41,9 @@ const ARN_VARIABLE = {
   profileApi: 'PROFILE_API_SECRET_ARN',
 } as const satisfies Record<SecretName, keyof Config>;
 
-const CACHE_MS = 5 * 60_000;
-const FAILURE_CACHE_MS = 5_000;
-
-export interface SecretsSource {
-  /** The secrets when loaded and fresh, without waiting (the hot path); undefined otherwise. */
-  fresh(): Secrets | undefined;
-  get(): Promise<Secrets>;
-}
-
-export type SecretLoader = () => Promise<Secrets>;
-
-/** A caching source over a loader (Secrets Manager, or a test's). */
-export function cachedSecrets(load: SecretLoader, now: () => number = Date.now): SecretsSource {
-  let cached: { secrets: Secrets; at: number } | undefined;
-  let failed: { error: unknown; at: number } | undefined;
-  let inflight: Promise<Secrets> | undefined;
-  const fresh = () => (cached && now() - cached.at < CACHE_MS ? cached.secrets : undefined);
-  return {
-    fresh,
-    async get() {
-      const hit = fresh();
-      if (hit) return hit;
-      if (failed && now() - failed.at < FAILURE_CACHE_MS) throw failed.error;
-      inflight ??= load()
-        .then(
-          (secrets) => {
-            cached = { secrets, at: now() };
-            failed = undefined;
-            return secrets;
-          },
-          (error: unknown) => {
-            failed = { error, at: now() };
-            throw error;
-          },
-        )
-        .finally(() => {
-          inflight = undefined;
-        });
-      return inflight;
-    },
-  };
-}
-
 /**
  * Purposes a container's main secrets source reads. The Profile API token is read on its own, and
- * only when a read-through needs it (profile-api/from-config.ts), so a deployment that never
+ * only when a read-through needs it (functions/from-config.ts), so a deployment that never
  * created that secret runs exactly as before.
  */
 export const MAIN_SECRETS: readonly SecretName[] = [

@@ -7,8 +7,8 @@
  * deployed one (`REQUIRE_AUTH`) refuses everything.
  */
 import { createHmac, hash, timingSafeEqual } from 'node:crypto';
-import type { SecretsSource } from '../config/secrets';
 import { NotPermittedError, UnauthenticatedError } from '../core/errors';
+import type { SecretsSource } from '../secrets';
 import type { HttpEvent } from './api-gateway';
 
 export type Scope = 'client' | 'admin';

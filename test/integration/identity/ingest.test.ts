@@ -3,6 +3,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { benchPeople, graphEvents, mixedBatch } from '../../../bench/fixtures/segment-events';
+import { eventLimitsFromConfig } from '../../../functions/from-config';
 import {
   DynamoDbIdentityStore,
   identifierItemKey,
@@ -15,7 +16,6 @@ import { createIdentityRules } from '../../../src/identity/rules';
 import { loadConfig } from '../../../src/platform/config/env';
 import { DependencyUnavailableError } from '../../../src/platform/core/errors';
 import { countDynamoDbRequests, createDynamoDbClient } from '../../../src/platform/dynamodb/client';
-import { eventLimitsFromConfig } from '../../../src/segment/event-rules';
 import { ingestSegmentEvents } from '../../../src/segment/ingest-events';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import {
