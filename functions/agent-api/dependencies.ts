@@ -72,7 +72,7 @@ export function decideDependencies(
     policy: redeliveryPolicyFromConfig(config),
     observability,
   });
-  const dispatcher = new CapturingEventDispatcher((batches) => void events.afterDecide(batches));
+  const dispatcher = new CapturingEventDispatcher();
   const secrets = secretsSource(config);
   const rules = identityRulesFromConfig(config);
   const tableName = config.TABLE_NAME;

@@ -12,6 +12,7 @@
  * load); `idle()` waits for it, and `close()` drains it. `dropDeferredWork` simulates a process
  * killed after its answer.
  */
+
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -33,6 +34,7 @@ import {
   routes,
 } from '../../src/platform/routes';
 import { apiGatewayEvent } from './api-gateway-event';
+import { dropDeferredWork } from './drop-deferred-work';
 import { lambdaContext } from './lambda-context';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -225,7 +227,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       ).then((f) => {
         if (f.afterResponse) {
           afterResponses.add(f.afterResponse);
-          if (options.dropDeferredWork) f.afterResponse.dropDeferredWork(true);
+          if (options.dropDeferredWork) dropDeferredWork(f.afterResponse);
         }
         return f;
       });

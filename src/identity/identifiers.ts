@@ -1,8 +1,11 @@
 /**
- * Identifiers, the one concept every layer shares: their type, how a value is normalised before any
- * use (Segment ingest, decide/track requests and lookups all go through `normalizeIdentifier`, so
- * `Jane@Example.com ` finds `jane@example.com`), and the key that names one in memory. DynamoDB item
- * keys are built from these by the storage adapter alone.
+ * Identifiers, the one concept every layer shares: their type, how a value is normalised, and the
+ * key that names one in memory. Requests (decide, track, lookups, compatible reads) and the reader
+ * normalise through `normalizeIdentifier`, so `Jane@Example.com ` finds `jane@example.com`; Segment
+ * events are trimmed by their schema (segment/spec.ts) and their identifiers built in
+ * segment/identity-change.ts with `normalizeIdentifier` / `normalizeEmail`; the console's browser
+ * script keeps its own copy of these rules. DynamoDB item keys are built from identifiers by the
+ * identity store's adapter (dynamodb/identity-store.ts) alone.
  */
 
 /** An identifier type as Segment Identity Resolution names it: `user_id`, `anonymous_id`, `email`, `ios.id`, … */

@@ -22,16 +22,9 @@ const DELIVERED = Promise.resolve({ statusCode: 200 });
 export class CapturingEventDispatcher implements EventDispatcher {
   private readonly scopes = new AsyncLocalStorage<EventBatch[]>();
 
-  /**
-   * @param uncaptured where events dispatched outside `capture()` go (nothing in Crosswalk does so;
-   *   they are delivered the way a decide's are, rather than dropped)
-   */
-  constructor(private readonly uncaptured: (batches: EventBatch[]) => void) {}
-
+  /** Collects the event into the running `capture()`; every decide, track and activate runs inside one. */
   dispatchEvent(event: LogEvent): Promise<{ statusCode?: number }> {
-    const scope = this.scopes.getStore();
-    if (scope) scope.push(event.params);
-    else this.uncaptured([event.params]);
+    this.scopes.getStore()?.push(event.params);
     // The SDK only logs what this answers; delivery is reported by the delivery path.
     return DELIVERED;
   }

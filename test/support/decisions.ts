@@ -61,7 +61,7 @@ export async function sampleProject(
   userProfileService?: UserProfileService,
 ): Promise<{ project: Project; dispatcher: CapturingEventDispatcher }> {
   // Tests that only look at decisions call the SDK outside capture(): their events go nowhere.
-  const dispatcher = new CapturingEventDispatcher(() => undefined);
+  const dispatcher = new CapturingEventDispatcher();
   const source = new DatafileSource({
     store: new InMemoryDatafileStore(),
     urlTemplate: 'http://127.0.0.1:9/%s.json',

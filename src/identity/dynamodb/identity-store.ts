@@ -20,7 +20,6 @@ import {
   BatchGetItemCommand,
   type DynamoDBClient,
   GetItemCommand,
-  ScanCommand,
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -72,7 +71,7 @@ const ACCOUNT_SK = 'ACCOUNT';
 const MSG_SK = 'MSG';
 const TOMB_SK = 'TOMB';
 /** Item format of profiles written with stable experiment ids; older items carry none. */
-const PROFILE_FORMAT = '2';
+export const PROFILE_FORMAT = '2';
 
 export function identifierItemKey(identifier: Identifier): Key {
   // The type is encoded so a custom type containing '#' cannot collide with another type's values.
@@ -323,38 +322,6 @@ export class DynamoDbIdentityStore implements IdentityStore {
       new GetItemCommand({ TableName: this.tableName, Key: toKey(accountItemKey(accountId)) }),
     );
     return output.Item ? this.toAccount(accountId, output.Item) : null;
-  }
-
-  /**
-   * Every profile in the table, expired ones included. A full Scan: for tests and maintenance
-   * scripts only, never on a request path.
-   */
-  async listProfiles(): Promise<StoredProfile[]> {
-    const out: StoredProfile[] = [];
-    let start: Item | undefined;
-    do {
-      const page: { Items?: Item[]; LastEvaluatedKey?: Item } = await this.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'begins_with(#pk, :prefix)',
-          ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':prefix': { S: KEY_PREFIX.profile } },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const id = str(item, PK).slice(KEY_PREFIX.profile.length);
-        out.push({
-          state: { id, ...(JSON.parse(str(item, 'state')) as Omit<ProfileState, 'id'>) },
-          version: num(item, 'version'),
-          expiresAt: num(item, TTL),
-          expired: this.expired(item),
-          legacy: item.format?.N !== PROFILE_FORMAT,
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
   }
 
   async write(units: readonly WriteUnit[]): Promise<WriteResult> {

@@ -53,8 +53,5 @@ export const KEY_PREFIX = {
 
 export type ItemFamily = keyof typeof KEY_PREFIX;
 
-/** @deprecated use KEY_PREFIX.datafile */
-export const DATAFILE_KEY_PREFIX = KEY_PREFIX.datafile;
-
 /** Partition-key prefix of the Optimizely event outbox (storage/event-outbox.ts). */
 export const OUTBOX_KEY_PREFIX = KEY_PREFIX.outbox;

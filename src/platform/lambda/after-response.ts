@@ -37,11 +37,6 @@ export interface AfterResponse {
   readonly mode: AfterResponseMode;
   /** Settles (never rejects) with the mode once registration has succeeded or failed. */
   readonly ready: Promise<AfterResponseMode>;
-  /**
-   * The local server's crash simulation: while on, deferred work is dropped instead of run, as if
-   * the process were killed right after answering. Never used in Lambda.
-   */
-  dropDeferredWork(on: boolean): void;
 }
 
 export interface AfterResponseOptions {
@@ -76,7 +71,6 @@ export function createAfterResponse(options: AfterResponseOptions): AfterRespons
   const finishedEarly = new Set<string>();
   let holding: { requestId: string; release: () => void } | undefined;
   let mode: AfterResponseMode = runtimeApi ? 'unavailable' : 'in-process';
-  let dropping = false;
 
   async function drain(): Promise<void> {
     // Settled items leave the set before Promise.all's own reaction runs (registered first).
@@ -162,7 +156,6 @@ export function createAfterResponse(options: AfterResponseOptions): AfterRespons
     ready,
     drain,
     defer(work) {
-      if (dropping) return;
       const settled = Promise.resolve()
         .then(work)
         .then(
@@ -181,9 +174,6 @@ export function createAfterResponse(options: AfterResponseOptions): AfterRespons
         if (finishedEarly.size > REMEMBERED_FINISHES)
           finishedEarly.delete(finishedEarly.values().next().value!);
       }
-    },
-    dropDeferredWork(on) {
-      dropping = on;
     },
   };
 }

@@ -23,6 +23,7 @@ import { type BackfillRun, type RejectedLine, runBackfill } from '../../../src/s
 import { type BackfillFile, backfillFiles, createS3Client } from '../../../src/segment/backfill-sources';
 import { startTestApp, testConfig } from '../../support/app';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
+import { listProfiles } from '../../support/identity-items';
 import { type Moto, startMoto } from '../../support/moto';
 
 const run = randomUUID().slice(0, 6);
@@ -82,8 +83,7 @@ async function backfill(
 
 /** The whole graph, as compared across runs: every profile's identifiers (with first sightings), traits, audiences, accounts. */
 async function graphOf(tableName: string) {
-  const store = new DynamoDbIdentityStore({ client: tables[0]!.client, tableName });
-  const profiles = await store.listProfiles();
+  const profiles = await listProfiles({ client: tables[0]!.client, tableName });
   return profiles
     .filter((p) => !p.expired)
     .map(({ state }) => ({
