@@ -18,7 +18,7 @@ import { accountTraitsCache, createIdentityReader } from '../src/identity/reader
 import type { IdentityRules } from '../src/identity/rules';
 import { createIdentityRules, type IdentityRuleOptions } from '../src/identity/rules';
 import { DatafileSource } from '../src/optimizely/datafile-source';
-import type { DatafileStore } from '../src/optimizely/dynamodb/datafile-store';
+import type { DatafileStore } from '../src/optimizely/datafile-store';
 import type { Config } from '../src/platform/config/env';
 import { secretsSource } from '../src/platform/config/secrets';
 import type { Observability } from '../src/platform/observability/logger';

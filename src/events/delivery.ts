@@ -22,9 +22,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DependencyUnavailableError } from '../platform/core/errors';
 import type { Observability } from '../platform/observability/logger';
-import type { OutboxRef, OutboxWriter } from './dynamodb/outbox';
 import { type EventBatch, eventCount, mergeBatches, oldestEventTime, packBatches } from './event-batch';
 import type { EventSender, SendOutcome } from './event-sender';
+import type { OutboxRef, OutboxWriter } from './outbox';
 import { EVENT_METRICS, nextDueAt, type RedeliveryPolicy, storedExpiry } from './redelivery-policy';
 
 /** Runs work after the answer, inside the invocation; or says it cannot. */

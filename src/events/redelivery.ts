@@ -11,8 +11,8 @@
  * the alarm uses that statistic (docs/events.md).
  */
 import type { Observability } from '../platform/observability/logger';
-import type { EventOutbox, StoredBatch } from './dynamodb/outbox';
 import type { EventSender } from './event-sender';
+import type { EventOutbox, StoredBatch } from './outbox';
 import { EVENT_METRICS, nextDueAt, type RedeliveryPolicy, tooOld } from './redelivery-policy';
 
 export interface RedeliveryDependencies {

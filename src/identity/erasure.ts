@@ -15,9 +15,9 @@
  */
 
 import type { OverrideStore, UserProfileStore } from '../agent/stores';
-import type { OutboxEraser } from '../events/dynamodb/outbox';
+import type { OutboxEraser } from '../events/outbox';
 import type { Observability } from '../platform/observability/logger';
-import type { ErasureJobs } from './dynamodb/erasure-jobs';
+import type { ErasureJobs } from './erasure-jobs';
 import type { ExperimentIds } from './experiment-id';
 
 export interface ErasureDependencies {

@@ -24,7 +24,7 @@ import {
 import { LruCache } from '../platform/core/lru-cache';
 import { type OutboundFetch, type OutboundResponse, outboundFetch } from '../platform/http/outbound';
 import { type Observability, silent } from '../platform/observability/logger';
-import type { DatafileStore, StoredDatafile } from './dynamodb/datafile-store';
+import type { DatafileStore, StoredDatafile } from './datafile-store';
 
 const FETCH_TIMEOUT_MS = 3_000;
 /** How long an SDK key known to have no datafile is answered 403 without asking again. */

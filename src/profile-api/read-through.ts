@@ -32,7 +32,6 @@ import type { IdentityStore } from '../identity/store';
 import { LruCache } from '../platform/core/lru-cache';
 import type { Observability } from '../platform/observability/logger';
 import type { ProfileApiAnswer, ProfileApiClient, ProfileApiFailure } from './client';
-import type { RateLimiter } from './dynamodb/rate-limiter';
 import {
   type LearnedAccount,
   type LearnedTraits,
@@ -43,6 +42,7 @@ import {
   primaryAccount,
   profileApiChanges,
 } from './profile-change';
+import type { RateLimiter } from './rate-limiter';
 
 /** What a caller wants besides the identifiers (decide: what its project's datafile declares). */
 export interface ReadThroughWants {

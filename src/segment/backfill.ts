@@ -19,8 +19,8 @@ import { pipeline, Transform } from 'node:stream';
 import type { IdentityChange } from '../identity/graph';
 import { type IngestOptions, ingestChanges } from '../identity/ingest';
 import type { IdentityRules } from '../identity/rules';
+import type { BackfillCheckpoints, BackfillTotals } from './backfill-checkpoints';
 import type { BackfillFile } from './backfill-sources';
-import type { BackfillCheckpoints, BackfillTotals } from './dynamodb/backfill-checkpoints';
 import { changeProblem, type EventLimits } from './event-rules';
 import { checkSegmentEvent } from './ingest-events';
 import {

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { Identifier } from '../../src/identity/identifiers';
 import type { IdentityReader, ResolvedProfile } from '../../src/identity/model';
 import { DatafileSource } from '../../src/optimizely/datafile-source';
-import type { DatafileStore, StoredDatafile } from '../../src/optimizely/dynamodb/datafile-store';
+import type { DatafileStore, StoredDatafile } from '../../src/optimizely/datafile-store';
 import { CapturingEventDispatcher } from '../../src/optimizely/event-dispatcher';
 import { createProjectRegistry, type Project } from '../../src/optimizely/projects';
 import type { UserProfileService } from '../../src/optimizely/sdk';

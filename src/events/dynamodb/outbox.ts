@@ -1,6 +1,6 @@
 /**
- * The outbox of Optimizely event batches not delivered yet, on the identity table, and the only code
- * that builds its keys:
+ * The outbox of Optimizely event batches not delivered yet (the port: events/outbox.ts), on the
+ * identity table, and the only code that builds its keys:
  *
  *   OUTBOX#<shard> / <dueAt, 15-digit epoch ms>#<id>   gzipped batch, attempts, firstEventAt,
  *                                                      storedAt, events, expiresAt (TTL)
@@ -30,6 +30,7 @@ import {
   TABLE_TTL_ATTRIBUTE as TTL,
 } from '../../platform/dynamodb/table-schema';
 import { type EventBatch, eventCount, oldestEventTime, splitBatch } from '../event-batch';
+import type { EventOutbox, OutboxEntry, OutboxEraser, OutboxRef, OutboxWriter, StoredBatch } from '../outbox';
 
 /** Fixed for the table's lifetime: items in a shard no reader queries would never be sent. */
 export const OUTBOX_SHARDS = 8;
@@ -38,51 +39,6 @@ const MAX_STORED_BYTES = 350 * 1024;
 const DUE_DIGITS = 15;
 
 type Item = Record<string, AttributeValue>;
-
-/** Where stored batches are; opaque outside this module (only it builds keys). */
-export interface OutboxRef {
-  readonly keys: readonly { readonly pk: string; readonly sk: string }[];
-}
-
-export interface OutboxEntry {
-  batch: EventBatch;
-  /** Epoch ms from which the redelivery function may send it. */
-  dueAt: number;
-  /** Epoch seconds after which DynamoDB's TTL may delete it (past the delivery cut-off). */
-  expiresAt: number;
-}
-
-export interface StoredBatch {
-  ref: OutboxRef;
-  batch: EventBatch;
-  /** Redelivery attempts so far (the request's own attempt is not counted). */
-  attempts: number;
-  dueAt: number;
-  /** Epoch ms of its oldest event. */
-  firstEventAt: number;
-  /** Snapshot events in it. */
-  events: number;
-  expiresAt: number;
-}
-
-/** What the request path needs of the outbox: store, and delete once delivered. */
-export interface OutboxWriter {
-  /** Stores each entry (split when too big for one item); one ref per entry. */
-  put(entries: readonly OutboxEntry[]): Promise<OutboxRef[]>;
-  /** Deletes what `ref` names; already gone is fine. */
-  remove(ref: OutboxRef): Promise<void>;
-}
-
-/** The port the redelivery use case uses; tests may give it (and the request path) an in-memory one. */
-export interface EventOutbox extends OutboxWriter {
-  /** Batches due at `now`, a page at a time, each shard in due order. */
-  due(now: number, pageSize: number): AsyncIterable<StoredBatch[]>;
-  /**
-   * Moves a stored batch to `dueAt` with one more attempt, if it is still where `item` says: the
-   * claim before a send. Null when another run moved or removed it first.
-   */
-  reschedule(item: StoredBatch, dueAt: number): Promise<StoredBatch | null>;
-}
 
 export function outboxItemKey(shard: number, dueAt: number, id: string): { pk: string; sk: string } {
   return { pk: `${OUTBOX_KEY_PREFIX}${shard}`, sk: `${dueKey(dueAt)}#${id}` };
@@ -176,15 +132,6 @@ export class DynamoDbOutboxWriter implements OutboxWriter {
       },
     ];
   }
-}
-
-/** What a Segment delete's erasure needs of the outbox (identity/erasure.ts). */
-export interface OutboxEraser {
-  /**
-   * Removes every stored event of these visitors (experiment ids), due or not. `complete` is false
-   * when an item moved while it was being rewritten (a redelivery claimed it): run again.
-   */
-  eraseVisitors(visitorIds: ReadonlySet<string>): Promise<{ events: number; complete: boolean }>;
 }
 
 /** The redelivery function's adapter: the writer, plus finding what is due and claiming it. */

@@ -21,23 +21,10 @@ import {
   TABLE_SORT_KEY as SK,
   TABLE_TTL_ATTRIBUTE as TTL,
 } from '../../platform/dynamodb/table-schema';
+import type { ErasureJob, ErasureJobs } from '../erasure-jobs';
 import type { Identifier } from '../identifiers';
 
 type Item = Record<string, AttributeValue>;
-
-export interface ErasureJob {
-  /** Opaque outside this module. */
-  readonly ref: { readonly sk: string };
-  messageId: string;
-  identifiers: Identifier[];
-  requestedAt: number;
-}
-
-/** The port the erasure use case uses. */
-export interface ErasureJobs {
-  pending(): Promise<ErasureJob[]>;
-  done(job: ErasureJob): Promise<void>;
-}
 
 export function erasureJobItem(job: {
   messageId: string;

@@ -1,5 +1,6 @@
 /**
- * Stored Optimizely datafiles on DynamoDB, and the only code that builds their keys:
+ * Stored Optimizely datafiles on DynamoDB (the port: optimizely/datafile-store.ts), and the only
+ * code that builds their keys:
  *
  *   DATAFILE#<sdkKey> / DATAFILE   gzipped datafile, revision (number), etag, fetchedAt
  *
@@ -17,6 +18,7 @@ import {
   TABLE_SORT_KEY as SK,
   TABLE_TTL_ATTRIBUTE as TTL,
 } from '../../platform/dynamodb/table-schema';
+import type { DatafileStore, StoredDatafile } from '../datafile-store';
 
 const DATAFILE_SK = 'DATAFILE';
 /** Leaves headroom under DynamoDB's 400 KB item limit for the other attributes. */
@@ -26,23 +28,6 @@ const MAX_STORED_BYTES = 380 * 1024;
  * not stay forever, and a project in use is fetched again (and stored again) when it expires.
  */
 const STORED_DATAFILE_DAYS = 30;
-
-export interface StoredDatafile {
-  sdkKey: string;
-  /** The datafile JSON text exactly as fetched. */
-  datafile: string;
-  revision: number;
-  etag?: string;
-  /** Epoch ms of the fetch that produced it. */
-  fetchedAt: number;
-}
-
-/** The port the datafile source uses; tests may give it an in-memory one. */
-export interface DatafileStore {
-  get(sdkKey: string): Promise<StoredDatafile | null>;
-  /** Stores unless a newer (or equal) revision is already there; returns whether it wrote. */
-  put(datafile: StoredDatafile): Promise<boolean>;
-}
 
 export function datafileItemKey(sdkKey: string): { pk: string; sk: string } {
   return { pk: `${KEY_PREFIX.datafile}${sdkKey}`, sk: DATAFILE_SK };

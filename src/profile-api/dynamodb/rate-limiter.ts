@@ -22,11 +22,7 @@ import {
   TABLE_SORT_KEY as SK,
   TABLE_TTL_ATTRIBUTE as TTL,
 } from '../../platform/dynamodb/table-schema';
-
-export interface RateLimiter {
-  /** Takes `permits` permits now, or none: false when the current slot cannot give them all. */
-  acquire(permits: number): Promise<boolean>;
-}
+import type { RateLimiter } from '../rate-limiter';
 
 export interface SlotPlan {
   /** Slot length in ms. */

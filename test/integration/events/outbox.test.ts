@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DynamoDbEventOutbox, OUTBOX_SHARDS, type StoredBatch } from '../../../src/events/dynamodb/outbox';
+import { DynamoDbEventOutbox, OUTBOX_SHARDS } from '../../../src/events/dynamodb/outbox';
 import { eventUuids } from '../../../src/events/event-batch';
+import type { StoredBatch } from '../../../src/events/outbox';
 import { OUTBOX_KEY_PREFIX } from '../../../src/platform/dynamodb/table-schema';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { eventBatch } from '../../support/events';
