@@ -1,8 +1,8 @@
 /**
  * The redelivery function: run every minute by an EventBridge schedule (no HTTP route), it first
- * completes the erasures Segment deletes asked for (identity/erasure.ts: before anything is sent,
+ * completes the erasures Segment deletes asked for (src/identity/erasure.ts: before anything is sent,
  * so a deleted person's queued events are not), then re-sends the due batches of the event outbox
- * (events/redelivery.ts) until a little before its own timeout. The scheduled event itself carries
+ * (src/events/redelivery.ts) until a little before its own timeout. The scheduled event itself carries
  * nothing it needs.
  */
 import type { Context } from 'aws-lambda';

@@ -1,6 +1,6 @@
 /**
  * POST /webhooks/optimizely: Optimizely's datafile webhook. Verifies `X-Hub-Signature`
- * (http/webhook-auth.ts), then fetches the new datafile and stores it in DynamoDB, where every
+ * (src/platform/http/webhook-auth.ts), then fetches the new datafile and stores it in DynamoDB, where every
  * container's next cold start (and this one) finds it. The datafile is fetched from
  * OPTIMIZELY_DATAFILE_URL_TEMPLATE for the SDK key named by `cdn_url`, never from an arbitrary URL in
  * the body. A CDN fault answers 503 so the delivery can be retried.

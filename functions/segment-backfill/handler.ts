@@ -1,6 +1,6 @@
 /**
  * The backfill as a Lambda function (no route: invoked on demand, e.g. `aws lambda invoke`), with
- * `{"source": "s3://bucket/prefix"}`: the same run as `npm run backfill` (segment/backfill.ts). It
+ * `{"source": "s3://bucket/prefix"}`: the same run as `npm run backfill` (src/segment/backfill.ts). It
  * stops a minute before its timeout with a checkpoint and answers `complete: false`: invoke it again
  * with the same event to continue. Every rejected line is logged (warn), with its file and line.
  */

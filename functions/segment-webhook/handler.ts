@@ -1,6 +1,6 @@
 /**
  * POST /webhooks/segment: Segment's Webhooks (Actions) destination. Authenticates the request
- * (segment/webhook-request.ts), ingests the events into the identity graph and answers with a
+ * (src/segment/webhook-request.ts), ingests the events into the identity graph and answers with a
  * per-event summary. Transient storage faults surface as 503 so Segment retries; a retried batch
  * converges (messageId markers, LWW).
  */

@@ -5,7 +5,7 @@
  * their own dependencies instead; `npm start` adds a few local-only routes (a datafile CDN and an
  * event sink) that are not part of the deployed API.
  *
- * It plays Lambda's part for work a handler defers past its answer (lambda/after-response.ts): the
+ * It plays Lambda's part for work a handler defers past its answer (src/platform/lambda/after-response.ts): the
  * response is written first and the deferred work runs after it, in this process. The server does
  * not hold each request until that work is done (one process stands for many Lambda environments,
  * and waiting on work shared by every request in flight cost two thirds of its throughput under

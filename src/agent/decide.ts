@@ -64,7 +64,7 @@ export interface IdentityInfo {
    * `cache`: resolved through the identity cache; `profile-api`: unknown to the cache, learned from
    * Segment's Profile API for this request (docs/profile-api.md); `request`: unknown, decided with the
    * request's identifiers; `unavailable`: the identity cache could not be read in time, so decided
-   * with the request's identifiers (decisions/fail-open.ts).
+   * with the request's identifiers (agent/fail-open.ts).
    */
   source: PersonSource;
 }

@@ -3,7 +3,7 @@
  * stored (docs/events.md).
  *
  * - Decision events are sent after the answer, inside the same invocation (the deferral is the
- *   Lambda extension of lambda/after-response.ts, or the local server). A batch the event API does
+ *   Lambda extension of platform/lambda/after-response.ts, or the local server). A batch the event API does
  *   not take (5xx, 429, timeout, network) goes to the outbox for the redelivery function. Until that
  *   write is done they exist only in memory: that is decide's loss window.
  * - Conversion events are stored in the outbox before the answer (one PutItem), then sent after it;

@@ -6,7 +6,7 @@
  *
  * Two bounds: the send timeout, counted from when the request has a socket (a request queued
  * behind slow ones is not timed out unsent) and shared by the retries; and the request's deadline
- * (core/deadline.ts) less the time storing the batch would take, which bounds the queueing too, so
+ * (platform/core/deadline.ts) less the time storing the batch would take, which bounds the queueing too, so
  * a slow event API never holds an invocation past its timeout, and a batch it did not take is
  * still stored for redelivery in time.
  */

@@ -3,7 +3,7 @@
  * makes no DynamoDB request and a miss makes the reader's one.
  *
  * - Keyed by the request's ordered identifier list (resolve() answers for the first known one).
- * - Bounded by IDENTITY_CACHE_MAX_ENTRIES (least recently used evicted first, core/lru-cache.ts).
+ * - Bounded by IDENTITY_CACHE_MAX_ENTRIES (least recently used evicted first, platform/core/lru-cache.ts).
  * - Entries live IDENTITY_CACHE_TTL_MS, which bounds how stale traits, audiences and merges can be
  *   on a warm container.
  * - Negative results (nobody known) are cached too, but only for IDENTITY_NEGATIVE_CACHE_TTL_MS

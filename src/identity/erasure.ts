@@ -6,7 +6,7 @@
  *
  * - the saved user profiles (`UPS#`) of every experiment id the person may have been decided on,
  *   in every project (the configured SDK keys and those with saved profiles, see the registry in
- *   storage/dynamodb-agent-stores.ts);
+ *   agent/dynamodb/stores.ts);
  * - their overrides (`OVERRIDE#`), in every project that has overrides;
  * - their events still queued in the outbox (not delivered to Optimizely yet).
  *

@@ -1,6 +1,6 @@
 /**
  * The identity store port: what the ingest use case and the reader need from storage, in domain
- * terms. The DynamoDB adapter (dynamodb-identity-store.ts) is the only implementation and the only
+ * terms. The DynamoDB adapter (dynamodb/identity-store.ts) is the only implementation and the only
  * place that knows key formats and expressions.
  */
 

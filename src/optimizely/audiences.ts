@@ -1,7 +1,7 @@
 /**
  * Whether a person qualifies for an experiment's audiences, read from the project's datafile, for
  * one purpose: deciding whether a saved user-profile entry (sticky bucketing) is still honoured for
- * a client key (decisions/agent-state.ts). The SDK honours a saved variation before it looks at
+ * a client key (agent/agent-state.ts). The SDK honours a saved variation before it looks at
  * audiences; Crosswalk honours it for client keys only while the attributes Crosswalk itself holds
  * still qualify, so an entry nobody qualifies for any more cannot keep a person in an experiment.
  *

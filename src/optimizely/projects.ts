@@ -140,7 +140,7 @@ export function createProjectRegistry(options: {
   observability?: Observability;
   /** Bound on projects (Optimizely clients) held per container, least recently used dropped first. */
   maxProjects?: number;
-  /** The user profile service every client gets (sticky bucketing; decisions/agent-state.ts). */
+  /** The user profile service every client gets (sticky bucketing; agent/agent-state.ts). */
   userProfileService?: UserProfileService;
   /** How CMAB predictions are asked for; unset, CMAB rules end in the SDK's error decision. */
   cmab?: CmabSettings;

@@ -135,7 +135,7 @@ export const functionSpecs = {
     logicalName: 'profiles',
     description: "Segment's Profile API read paths (users and accounts), served from the identity cache",
     table: [...PROFILE_API_READ_THROUGH],
-    // The experiment-id key only names the operator key in the audit log line (http/auth.ts).
+    // The experiment-id key only names the operator key in the audit log line (platform/http/auth.ts).
     secrets: ['apiKeys', 'experimentId', 'profileApi'],
     sampleEvent: 'events/profiles.json',
   },

@@ -1,7 +1,7 @@
 /**
  * What a function's secrets are, and the source it reads them from: the port the HTTP auth, the
  * webhooks and the experiment-id digest depend on. Where the values come from (Secrets Manager,
- * local variables) is the configuration's business (config/secrets.ts). The source caches for a few
+ * local variables) is the configuration's business (platform/config/secrets.ts). The source caches for a few
  * minutes, so a rotation takes effect without a deploy, and remembers a failed load briefly, so a
  * broken secret does not cost a call per request.
  */

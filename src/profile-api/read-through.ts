@@ -101,7 +101,7 @@ export interface ReadThroughOptions {
   ingest: IngestOptions;
   /** Reads back what was written, with strongly consistent reads. */
   reader: IdentityReader;
-  /** Tells the container's identity cache what was learned (decisions/identity-cache.ts). */
+  /** Tells the container's identity cache what was learned (identity/cache.ts). */
   remember?: (identifiers: readonly Identifier[], profile: ResolvedProfile) => void;
   rules: IdentityRules;
   limits: LearnLimits;

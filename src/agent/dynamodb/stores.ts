@@ -11,7 +11,7 @@
  * (OPTIMIZELY_SDK_KEYS=*): written along with a project's first override or profile of a container.
  *
  * Overrides of a project share a partition, so a container reads them all in one Query and caches
- * them briefly (decisions/agent-state.ts): a decide pays no request for them in steady state.
+ * them briefly (agent/agent-state.ts): a decide pays no request for them in steady state.
  */
 import {
   type AttributeValue,

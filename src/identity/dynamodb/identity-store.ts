@@ -7,7 +7,7 @@
  *   ACCOUNT#<id>       / ACCOUNT  account traits with per-trait timestamps, its first members, version
  *   ID#<type>#<value>  / TOMB     tombstone of a deleted identifier: deletedAt (TTL)
  *   ERASE#             / <when>#<messageId>  a delete's erasure job, written with its tombstones
- *                                 (its format: dynamodb-erasure-jobs.ts)
+ *                                 (its format: erasure-jobs.ts)
  *   MSG#<messageId>    / MSG      idempotency marker (TTL)
  *
  * States and snapshots are stored as JSON strings: they are read and written whole, never queried

@@ -1,6 +1,6 @@
 /**
  * The domain's error vocabulary. Domain code (identity, decisions, optimizely, storage, config)
- * throws these and knows nothing of HTTP; `http/error-response.ts` holds the one table that maps
+ * throws these and knows nothing of HTTP; `platform/http/error-response.ts` holds the one table that maps
  * each kind to a status code. Every error keeps its `cause`, so logs show the whole chain.
  */
 

@@ -1,7 +1,7 @@
 /**
  * Values that are synchronous unless they cannot be: a decision is made synchronously by the
  * Optimizely SDK, except for flags with a CMAB rule, which need a prediction over the network
- * (decisions/decide.ts). The code around a decision (overrides, the profile service, event capture)
+ * (agent/decide.ts). The code around a decision (overrides, the profile service, event capture)
  * handles both without turning every decision into a promise, so the common one pays no await.
  */
 export type MaybePromise<T> = T | Promise<T>;

@@ -4,7 +4,7 @@
  *
  * Every request is bounded: a connection must open within CONNECTION_TIMEOUT_MS and an attempt
  * answer within REQUEST_TIMEOUT_MS (the SDK's defaults wait forever on a hung connection), at most
- * MAX_ATTEMPTS attempts, and never past the request's deadline (core/deadline.ts): a call still
+ * MAX_ATTEMPTS attempts, and never past the request's deadline (platform/core/deadline.ts): a call still
  * waiting then fails as DependencyUnavailableError, so a handler answers 503 (or decide fails open)
  * before Lambda's timeout instead of being killed by it.
  *

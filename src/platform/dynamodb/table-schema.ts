@@ -41,11 +41,11 @@ export const KEY_PREFIX = {
   override: 'OVERRIDE#',
   /** The user profile service (sticky bucketing), per project and person. */
   userProfile: 'UPS#',
-  /** The Optimizely event outbox: `OUTBOX#<shard>` (storage/event-outbox.ts). */
+  /** The Optimizely event outbox: `OUTBOX#<shard>` (events/dynamodb/outbox.ts). */
   outbox: 'OUTBOX#',
-  /** Erasures a Segment delete asked for, until done (storage/dynamodb-erasure-jobs.ts). */
+  /** Erasures a Segment delete asked for, until done (identity/dynamodb/erasure-jobs.ts). */
   erasure: 'ERASE#',
-  /** Counters of the limiter shared by every container (storage/dynamodb-rate-limiter.ts). */
+  /** Counters of the limiter shared by every container (profile-api/dynamodb/rate-limiter.ts). */
   rateLimit: 'LIMIT#',
   /** Where a backfill run stands, so it resumes after an interruption (segment/backfill.ts). */
   backfill: 'BACKFILL#',
@@ -53,5 +53,5 @@ export const KEY_PREFIX = {
 
 export type ItemFamily = keyof typeof KEY_PREFIX;
 
-/** Partition-key prefix of the Optimizely event outbox (storage/event-outbox.ts). */
+/** Partition-key prefix of the Optimizely event outbox (events/dynamodb/outbox.ts). */
 export const OUTBOX_KEY_PREFIX = KEY_PREFIX.outbox;

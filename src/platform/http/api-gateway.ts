@@ -32,7 +32,7 @@ export function jsonBody(event: HttpEvent, maxBytes: number): unknown {
 }
 
 /**
- * A JSON answer, written as Optimizely Agent writes its bodies (core/go-json.ts): HTML-safe escapes
+ * A JSON answer, written as Optimizely Agent writes its bodies (platform/core/go-json.ts): HTML-safe escapes
  * and a final newline, on every route, errors included.
  */
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {

@@ -2,7 +2,7 @@
  * The one wrapper every HTTP function uses: lowercase header names, the request's log context
  * (request id, trace id, route, cold start) on every line it logs, the handler, and the error table
  * (error-response.ts) last. Unknown errors are logged, never echoed. A function that defers work
- * past its response (lambda/after-response.ts) passes its after-response too: every invocation then
+ * past its response (platform/lambda/after-response.ts) passes its after-response too: every invocation then
  * reports `finished` once the answer is ready, whatever it is, so the extension can flush and let
  * the invocation end.
  */

@@ -1,5 +1,5 @@
 /**
- * The limiter shared by every container (storage/dynamodb-rate-limiter.ts), on DynamoDB Local: at
+ * The limiter shared by every container (src/profile-api/dynamodb/rate-limiter.ts), on DynamoDB Local: at
  * most PROFILE_API_MAX_RPS permits in any one-second window, across containers, bursts included.
  * Time is injected (near the real clock: slot items expire by TTL a minute after their slot), so the
  * windows are exact.

@@ -1,6 +1,6 @@
 /**
  * Whether a saved user-profile entry is honoured for a client key: only while the attributes
- * Crosswalk holds certainly qualify for the experiment's audiences (optimizely/audiences.ts).
+ * Crosswalk holds certainly qualify for the experiment's audiences (src/optimizely/audiences.ts).
  */
 import { describe, expect, it } from '@jest/globals';
 import { qualifiesForExperiment } from '../../../src/optimizely/audiences';

@@ -1,5 +1,5 @@
 /**
- * The one rule for personal identifier values (identity/personal-values.ts): what is taken for an
+ * The one rule for personal identifier values (src/identity/personal-values.ts): what is taken for an
  * email address or a phone number whatever its type, so it is digested before it can become an
  * experiment id; and what is not, so the stable ids of everyone else do not move.
  */
