@@ -91,7 +91,7 @@ function decideCall(
         ? { anonymous_id: person.anonymousIds[person.anonymousIds.length - 1] as string }
         : { user_id: person.userId };
   return prepareCall({
-    functionName: 'decide',
+    functionName: 'agent-api',
     routeKey: 'POST /v1/decide',
     url: `/v1/decide?keys=${flagKey}`,
     headers: { 'x-api-key': options.apiKey, 'x-optimizely-sdk-key': options.sdkKey },

@@ -61,7 +61,7 @@ export async function benchReadThrough(options: {
     const without = createDecideHandler(decideDependencies(options.config)) as HttpHandler;
     const call = (anon: string) =>
       prepareCall({
-        functionName: 'decide',
+        functionName: 'agent-api',
         routeKey: 'POST /v1/decide',
         url: `/v1/decide?keys=${options.flagKey}`,
         headers: { 'x-api-key': options.apiKey, 'x-optimizely-sdk-key': options.sdkKey },
