@@ -15,12 +15,12 @@
  * content sniffing, no referrer. Text is gzipped once per container for clients that accept it.
  */
 import { gzipSync } from 'node:zlib';
-import { NotFoundError } from '../core/errors';
-import type { HttpEvent, HttpResult } from '../http/api-gateway';
-import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
-import { routeOperations } from '../http/operations';
-import { withResponseHeaders } from '../http/response-headers';
-import type { Observability } from '../observability/logger';
+import { NotFoundError } from '../../src/platform/core/errors';
+import type { HttpEvent, HttpResult } from '../../src/platform/http/api-gateway';
+import { httpHandler, type LambdaHttpHandler } from '../../src/platform/http/http-handler';
+import { routeOperations } from '../../src/platform/http/operations';
+import { withResponseHeaders } from '../../src/platform/http/response-headers';
+import type { Observability } from '../../src/platform/observability/logger';
 import { CONSOLE_PAGE } from './assets/page';
 import { CONSOLE_SCRIPT } from './assets/script';
 import { CONSOLE_STYLE } from './assets/style';

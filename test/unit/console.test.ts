@@ -16,8 +16,8 @@ import {
   CONSOLE_CONTENT_SECURITY_POLICY,
   createConsoleHandler,
 } from '../../functions/console/handler';
-import type { HttpResult } from '../../functions/http/api-gateway';
-import { silent } from '../../functions/observability/logger';
+import type { HttpResult } from '../../src/platform/http/api-gateway';
+import { silent } from '../../src/platform/observability/logger';
 import { callHandler } from '../support/app';
 
 const handler = createConsoleHandler({ observability: silent });
