@@ -150,8 +150,15 @@ describe('console script, built from functions/console/browser/', () => {
 
   it("normalises the looked-up identifier with the program's own normalizeIdentifier, not a copy", () => {
     const app = BROWSER_SOURCES.find((s) => s.name === 'app.ts')!.text;
-    expect(app).toMatch(/import \{[^}]*\bnormalizeIdentifier\b[^}]*\} from '[./]+\/identity\/identifiers'/);
+    expect(app).toMatch(/import \{[^}]*\bnormalizeIdentifier\b[^}]*\} from '[^']*\/identity\/identifiers'/);
     for (const source of BROWSER_SOURCES) expect(source.text).not.toMatch(/toLowerCase|replace\(\/\\D/);
+  });
+
+  it('asks the page only for elements it has (by id)', () => {
+    const app = BROWSER_SOURCES.find((s) => s.name === 'app.ts')!.text;
+    const wanted = [...app.matchAll(/byId\('([^']+)'/g)].map((m) => m[1]);
+    expect(wanted.length).toBeGreaterThan(10);
+    expect(wanted.filter((id) => !CONSOLE_PAGE.includes(` id="${id}"`))).toEqual([]);
   });
 });
 
