@@ -122,7 +122,7 @@ describe('CrosswalkFunction bundling', () => {
       { awsRequestId: 'bundling-test', functionName: 'console' },
     );
     expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
-    expect(script.body).toContain("const KEY_STORAGE = 'crosswalk.operatorKey';");
+    expect(script.body).toContain('"crosswalk.operatorKey"');
   });
 
   it('loads as an ES module and answers the sample event', async () => {
