@@ -12,13 +12,13 @@
  * - `decide_profile_dynamodb_requests_returning`: requests per warm decide of a returning person.
  */
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { loadConfig } from '../functions/config/env';
-import { decideDependencies } from '../functions/decide/dependencies';
-import { createDecideHandler } from '../functions/decide/handler';
-import type { ProfileBook } from '../functions/decisions/agent-state';
-import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
-import { countDynamoDbRequests, createDynamoDbClient } from '../functions/storage/dynamodb-client';
-import { identifierItemKey } from '../functions/storage/dynamodb-identity-store';
+import { decideDependencies } from '../functions/agent-api/dependencies';
+import { createDecideHandler } from '../functions/agent-api/handler';
+import type { ProfileBook } from '../src/agent/agent-state';
+import type { CachedIdentityReader } from '../src/identity/cache';
+import { identifierItemKey } from '../src/identity/dynamodb/identity-store';
+import { loadConfig } from '../src/platform/config/env';
+import { countDynamoDbRequests, createDynamoDbClient } from '../src/platform/dynamodb/client';
 import { startFaultProxy } from '../test/support/fault-proxy';
 import type { BenchPerson } from './fixtures/segment-events';
 import { type HttpHandler, invoke, prepareCall } from './lib/harness';

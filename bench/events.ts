@@ -19,19 +19,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig } from '../functions/config/env';
-import { decideDependencies } from '../functions/decide/dependencies';
-import { createDecideHandler } from '../functions/decide/handler';
-import { eventUuids } from '../functions/events/event-batch';
-import { outboundFetch } from '../functions/http/outbound';
-import type { LogEvent } from '../functions/optimizely/sdk';
-import { redeliveryDependencies } from '../functions/redelivery/dependencies';
-import { createRedeliveryHandler } from '../functions/redelivery/handler';
+import { decideDependencies } from '../functions/agent-api/dependencies';
+import { createDecideHandler } from '../functions/agent-api/handler';
+import { redeliveryDependencies } from '../functions/event-redelivery/dependencies';
+import { createRedeliveryHandler } from '../functions/event-redelivery/handler';
 import { freePort } from '../scripts/local/dynamodb-local';
 import { lambdaContext } from '../scripts/local/lambda-context';
 import { type LocalOptimizelyServer, startLocalOptimizely } from '../scripts/local/local-optimizely';
 import { startRedeliveryLoop } from '../scripts/local/redelivery-loop';
 import { startLocalServer } from '../scripts/local/server';
+import { eventUuids } from '../src/events/event-batch';
+import type { LogEvent } from '../src/optimizely/sdk';
+import { loadConfig } from '../src/platform/config/env';
+import { outboundFetch } from '../src/platform/http/outbound';
 import { startLambdaEnvironment } from '../test/support/lambda-environment';
 import type { BenchPerson } from './fixtures/segment-events';
 import { startServerProcess } from './http-load';
@@ -132,7 +132,7 @@ async function delayRatio(options: EventsBenchOptions, datafiles: Map<string, st
 async function flushOverhead(options: EventsBenchOptions, datafiles: Map<string, string>): Promise<void> {
   const api = await startLocalOptimizely({ datafiles, keep: 10 });
   const lambda = await startLambdaEnvironment({
-    entry: 'functions/decide/lambda.ts',
+    entry: 'functions/agent-api/lambda.ts',
     environment: {
       ...options.env,
       LOG_LEVEL: 'error',
@@ -223,8 +223,8 @@ async function eventApp(options: EventsBenchOptions, api: LocalOptimizelyServer,
   };
   const server = await startLocalServer({
     port: 0,
-    handlers: { decide: createDecideHandler(decide) },
-    afterResponses: { decide: decide.afterResponse },
+    handlers: { 'agent-api': createDecideHandler(decide) },
+    afterResponses: { 'agent-api': decide.afterResponse },
     dropDeferredWork,
   });
   const redeliver = createRedeliveryHandler(redeliveryDependencies(config));
@@ -321,7 +321,7 @@ async function noLoss(options: EventsBenchOptions, datafiles: Map<string, string
     await killed.server.idle();
     const conversions = killed.produced.conversions;
     for (let i = 0; i < 100 && ![...conversions].every((uuid) => arrivals(api).has(uuid)); i++) {
-      await killed.redeliver({}, lambdaContext('redelivery', 50_000));
+      await killed.redeliver({}, lambdaContext('event-redelivery', 50_000));
       await new Promise((r) => setTimeout(r, 100));
     }
     await killed.server.close();

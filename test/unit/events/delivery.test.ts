@@ -1,13 +1,13 @@
 /**
- * The request path of Optimizely events (functions/events/delivery.ts) on an in-memory outbox and a
+ * The request path of Optimizely events (src/events/delivery.ts) on an in-memory outbox and a
  * scripted event API: decide answers before anything is sent; track answers once its conversion is
  * stored; what fails is stored, what is refused is dropped, and only a failure to both store and
  * deliver a conversion reaches the caller.
  */
 import { describe, expect, it } from '@jest/globals';
-import { DependencyUnavailableError } from '../../../functions/core/errors';
-import { createEventDelivery, type Deferral } from '../../../functions/events/delivery';
-import type { RedeliveryPolicy } from '../../../functions/events/redelivery-policy';
+import { createEventDelivery, type Deferral } from '../../../src/events/delivery';
+import type { RedeliveryPolicy } from '../../../src/events/redelivery-policy';
+import { DependencyUnavailableError } from '../../../src/platform/core/errors';
 import {
   delivered,
   eventBatch,

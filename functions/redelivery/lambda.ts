@@ -1,6 +1,0 @@
-/** Lambda entry of the redelivery function: dependencies built once per container, at init. */
-import { loadConfig } from '../config/env';
-import { redeliveryDependencies } from './dependencies';
-import { createRedeliveryHandler } from './handler';
-
-export const handler = createRedeliveryHandler(redeliveryDependencies(loadConfig()));
