@@ -85,3 +85,68 @@ describe('secretsSource (deployed)', () => {
     }
   });
 });
+
+describe('getSecretValue against moto with authentication on', () => {
+  let authed: Moto;
+  beforeAll(async () => {
+    // CreateUser, CreateAccessKey, PutUserPolicy and CreateSecret pass unsigned; everything after is checked.
+    authed = await startMoto({ unauthenticatedActions: 4 });
+  }, 40_000);
+  afterAll(() => authed.stop());
+
+  const iam = async (params: Record<string, string>) => {
+    const response = await fetch(authed.endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0',
+      },
+      body: new URLSearchParams({ Version: '2010-05-08', ...params }),
+    });
+    expect(response.status).toBe(200);
+    return response.text();
+  };
+
+  it('is accepted with the right key and refused with a wrong one: the signature is checked', async () => {
+    await iam({ Action: 'CreateUser', UserName: 'crosswalk' });
+    const key = await iam({ Action: 'CreateAccessKey', UserName: 'crosswalk' });
+    await iam({
+      Action: 'PutUserPolicy',
+      UserName: 'crosswalk',
+      PolicyName: 'read-secrets',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '*' }],
+      }),
+    });
+    const created = await fetch(authed.endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'secretsmanager.CreateSecret',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=x/20260101/eu-west-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0',
+      },
+      body: JSON.stringify({ Name: 'crosswalk/signed', SecretString: 'signed-value' }),
+    });
+    expect(created.status).toBe(200);
+    const accessKeyId = /<AccessKeyId>(.*?)<\/AccessKeyId>/.exec(key)?.[1] as string;
+    const secretAccessKey = /<SecretAccessKey>(.*?)<\/SecretAccessKey>/.exec(key)?.[1] as string;
+    const signedEnv = {
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: authed.endpoint,
+      AWS_ACCESS_KEY_ID: accessKeyId,
+    };
+    expect(
+      await getSecretValue('crosswalk/signed', {
+        env: { ...signedEnv, AWS_SECRET_ACCESS_KEY: secretAccessKey },
+      }),
+    ).toBe('signed-value');
+    const refused = await getSecretValue('crosswalk/signed', {
+      env: { ...signedEnv, AWS_SECRET_ACCESS_KEY: `${secretAccessKey}x` },
+    }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SecretsManagerError);
+    expect((refused as SecretsManagerError).$metadata.httpStatusCode).toBe(403);
+  });
+});
