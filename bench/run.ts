@@ -252,7 +252,7 @@ async function main(): Promise<void> {
       };
       for (const fn of functions) {
         // The backfill's sample reads S3: never reached from the bench (nothing leaves loopback).
-        if (fn.name === 'backfill') continue;
+        if (fn.name === 'segment-backfill') continue;
         const cold = await coldStartMs(fn, coldEnv, 9);
         report.add(`cold_start_ms_${fn.name.replaceAll('-', '_')}`, {
           value: cold.value,
@@ -264,7 +264,7 @@ async function main(): Promise<void> {
       }
       for (const fn of functions) {
         // The backfill runs on demand, for minutes, off any request path: its size is reported only.
-        const onDemand = fn.name === 'backfill';
+        const onDemand = fn.name === 'segment-backfill';
         report.add(`bundle_kb_${fn.name.replaceAll('-', '_')}`, {
           value: bundleKb(fn),
           unit: 'KB',
