@@ -23,7 +23,8 @@ import {
  * Modules the bundles take from build/ instead (esbuild aliases; paths from the project
  * root): the environment credential provider in place of the SDK's default chain (about 130 KB less
  * per function, see lambda-credentials.ts), a stub for the Optimizely SDK's ODP-only JSON-schema
- * validator (json-schema.ts), and Node built-ins taken with `process.getBuiltinModule`
+ * validator (json-schema.ts), inert stand-ins for the SDK's event streams and DynamoDB endpoint
+ * discovery (event-streams.ts, endpoint-discovery.ts), and Node built-ins taken with `process.getBuiltinModule`
  * rather than ES module imports, whose facades load unused code (about 80 ms less per cold start,
  * see build/builtins/README.md).
  */
@@ -34,6 +35,8 @@ const BUNDLE_SUBSTITUTES: Record<string, string> = {
   'json-schema': './build/json-schema.ts',
   // The SDK's event-stream support, for operations DynamoDB does not have (see event-streams.ts).
   '@smithy/core/event-streams': './build/event-streams.ts',
+  // DynamoDB endpoint discovery, which no command of ours installs (see endpoint-discovery.ts).
+  '@aws-sdk/middleware-endpoint-discovery': './build/endpoint-discovery.ts',
   ...Object.fromEntries(
     BUILTINS.flatMap((name) => {
       const shim = `./build/builtins/${name.replace(/[_/]/, '-')}.ts`;
