@@ -136,6 +136,13 @@ export class CrosswalkFunction extends Construct {
         // Stack traces need file and line only; the sources would triple the .map size.
         sourcesContent: false,
         banner: ESM_REQUIRE_BANNER,
+        // The Profile API read-through only where the stack configures a Segment space: elsewhere
+        // its code (about 26 KB of the decide bundle) is left out (functions/from-config.ts).
+        define: {
+          'process.env.CROSSWALK_READ_THROUGH_BUNDLED': JSON.stringify(
+            props.environment?.SEGMENT_SPACE_ID ? 'true' : 'false',
+          ),
+        },
         // The runtime's preinstalled SDK is a different version than the one we test with, and
         // loading it from the runtime's node_modules is slower at cold start than a bundled copy.
         bundleAwsSDK: true,
