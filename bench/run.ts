@@ -21,8 +21,9 @@ import { startLocalOptimizely } from '../scripts/local/local-optimizely';
 import type { CachedIdentityReader } from '../src/identity/cache';
 import { loadConfig } from '../src/platform/config/env';
 import { createDynamoDbClient } from '../src/platform/dynamodb/client';
+import { type FunctionSpec, functionSpecs } from '../src/platform/routes';
 import { benchBackfill } from './backfill';
-import { bundledFunctions, bundleKb, coldStartMs, synthesize } from './cold-start';
+import { bundledFunctions, bundleKb, cdkOutReadThrough, coldStartMs, synthesize } from './cold-start';
 import { benchDecide } from './decide';
 import { benchDecideReads } from './decide-reads';
 import { benchEvents } from './events';
@@ -270,6 +271,18 @@ async function main(): Promise<void> {
           unit: 'KB',
           target: onDemand ? 'reported (on demand; S3 client)' : '≤ 400',
           ...(onDemand ? {} : { check: (x: { value: number }) => x.value <= 400 }),
+        });
+      }
+      // The read-through's code ships only where the stack configures a Segment space: its functions again.
+      synthesize('bench-space');
+      for (const fn of bundledFunctions(cdkOutReadThrough)) {
+        const spec: FunctionSpec = functionSpecs[fn.name as keyof typeof functionSpecs];
+        if (!spec.secrets.includes('profileApi')) continue;
+        report.add(`bundle_kb_${fn.name.replaceAll('-', '_')}_read_through`, {
+          value: bundleKb(fn),
+          unit: 'KB',
+          target: '≤ 400',
+          check: (x) => x.value <= 400,
         });
       }
     }
