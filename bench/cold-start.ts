@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { functionLogicalId } from '../lib/constructs/crosswalk-function';
@@ -21,7 +22,7 @@ const repoRoot = resolve(import.meta.dirname, '..');
 const cdkOut = join(repoRoot, 'cdk.out');
 
 /** Where a stack with a Segment space is synthesized: its bundles carry the Profile API read-through. */
-export const cdkOutReadThrough = join(repoRoot, 'cdk.out.read-through');
+export const cdkOutReadThrough = join(tmpdir(), 'crosswalk-bench-cdk.out.read-through');
 
 /**
  * Runs `cdk synth` so the measured bundles are the current code's; with `segmentSpaceId`, as a stack
