@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { functionLogicalId } from '../lib/constructs/crosswalk-function';
@@ -20,9 +21,17 @@ export interface BundledFunction {
 const repoRoot = resolve(import.meta.dirname, '..');
 const cdkOut = join(repoRoot, 'cdk.out');
 
-/** Runs `cdk synth` so the measured bundles are the current code's. */
-export function synthesize(): void {
-  const result = spawnSync('npx', ['cdk', 'synth', '--quiet', '-c', 'OPTIMIZELY_SDK_KEYS=*'], {
+/** Where a stack with a Segment space is synthesized: its bundles carry the Profile API read-through. */
+export const cdkOutReadThrough = join(tmpdir(), 'crosswalk-bench-cdk.out.read-through');
+
+/**
+ * Runs `cdk synth` so the measured bundles are the current code's; with `segmentSpaceId`, as a stack
+ * that configures the Profile API read-through (its code is bundled only then), into `cdkOutReadThrough`.
+ */
+export function synthesize(segmentSpaceId?: string): void {
+  const args = ['cdk', 'synth', '--quiet', '-c', 'OPTIMIZELY_SDK_KEYS=*'];
+  if (segmentSpaceId) args.push('-c', `SEGMENT_SPACE_ID=${segmentSpaceId}`, '-o', cdkOutReadThrough);
+  const result = spawnSync('npx', args, {
     cwd: repoRoot,
     stdio: 'pipe',
     encoding: 'utf8',
@@ -31,8 +40,8 @@ export function synthesize(): void {
 }
 
 /** Finds each function of src/platform/routes.ts in the synthesized template through its asset metadata. */
-export function bundledFunctions(): BundledFunction[] {
-  const templateFile = ['Crosswalk.template.json'].map((f) => join(cdkOut, f)).find((f) => existsSync(f));
+export function bundledFunctions(outdir: string = cdkOut): BundledFunction[] {
+  const templateFile = ['Crosswalk.template.json'].map((f) => join(outdir, f)).find((f) => existsSync(f));
   if (!templateFile) throw new Error('cdk.out/Crosswalk.template.json not found: run npm run synth');
   const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
     Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
@@ -44,7 +53,7 @@ export function bundledFunctions(): BundledFunction[] {
     const assetPath =
       resource?.Type === 'AWS::Lambda::Function' ? resource.Metadata?.['aws:asset:path'] : undefined;
     if (!assetPath) throw new Error(`${logicalId} (function ${name}) is not in the synthesized template`);
-    const assetDir = join(cdkOut, assetPath);
+    const assetDir = join(outdir, assetPath);
     const bundle = ['index.mjs', 'index.js'].map((f) => join(assetDir, f)).find((f) => existsSync(f));
     if (!bundle) throw new Error(`no bundle in ${assetDir} for ${name}`);
     found.push({ name, logicalId, bundle });

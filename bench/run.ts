@@ -21,8 +21,9 @@ import { startLocalOptimizely } from '../scripts/local/local-optimizely';
 import type { CachedIdentityReader } from '../src/identity/cache';
 import { loadConfig } from '../src/platform/config/env';
 import { createDynamoDbClient } from '../src/platform/dynamodb/client';
+import { type FunctionSpec, functionSpecs } from '../src/platform/routes';
 import { benchBackfill } from './backfill';
-import { bundledFunctions, bundleKb, coldStartMs, synthesize } from './cold-start';
+import { bundledFunctions, bundleKb, cdkOutReadThrough, coldStartMs, synthesize } from './cold-start';
 import { benchDecide } from './decide';
 import { benchDecideReads } from './decide-reads';
 import { benchEvents } from './events';
@@ -252,7 +253,7 @@ async function main(): Promise<void> {
       };
       for (const fn of functions) {
         // The backfill's sample reads S3: never reached from the bench (nothing leaves loopback).
-        if (fn.name === 'backfill') continue;
+        if (fn.name === 'segment-backfill') continue;
         const cold = await coldStartMs(fn, coldEnv, 9);
         report.add(`cold_start_ms_${fn.name.replaceAll('-', '_')}`, {
           value: cold.value,
@@ -264,12 +265,24 @@ async function main(): Promise<void> {
       }
       for (const fn of functions) {
         // The backfill runs on demand, for minutes, off any request path: its size is reported only.
-        const onDemand = fn.name === 'backfill';
+        const onDemand = fn.name === 'segment-backfill';
         report.add(`bundle_kb_${fn.name.replaceAll('-', '_')}`, {
           value: bundleKb(fn),
           unit: 'KB',
           target: onDemand ? 'reported (on demand; S3 client)' : '≤ 400',
           ...(onDemand ? {} : { check: (x: { value: number }) => x.value <= 400 }),
+        });
+      }
+      // The read-through's code ships only where the stack configures a Segment space: its functions again.
+      synthesize('bench-space');
+      for (const fn of bundledFunctions(cdkOutReadThrough)) {
+        const spec: FunctionSpec = functionSpecs[fn.name as keyof typeof functionSpecs];
+        if (!spec.secrets.includes('profileApi')) continue;
+        report.add(`bundle_kb_${fn.name.replaceAll('-', '_')}_read_through`, {
+          value: bundleKb(fn),
+          unit: 'KB',
+          target: '≤ 400',
+          check: (x) => x.value <= 400,
         });
       }
     }

@@ -23,7 +23,8 @@ import {
  * Modules the bundles take from build/ instead (esbuild aliases; paths from the project
  * root): the environment credential provider in place of the SDK's default chain (about 130 KB less
  * per function, see lambda-credentials.ts), a stub for the Optimizely SDK's ODP-only JSON-schema
- * validator (json-schema.ts), and Node built-ins taken with `process.getBuiltinModule`
+ * validator (json-schema.ts), inert stand-ins for the SDK's event streams and DynamoDB endpoint
+ * discovery (event-streams.ts, endpoint-discovery.ts), and Node built-ins taken with `process.getBuiltinModule`
  * rather than ES module imports, whose facades load unused code (about 80 ms less per cold start,
  * see build/builtins/README.md).
  */
@@ -34,6 +35,8 @@ const BUNDLE_SUBSTITUTES: Record<string, string> = {
   'json-schema': './build/json-schema.ts',
   // The SDK's event-stream support, for operations DynamoDB does not have (see event-streams.ts).
   '@smithy/core/event-streams': './build/event-streams.ts',
+  // DynamoDB endpoint discovery, which no command of ours installs (see endpoint-discovery.ts).
+  '@aws-sdk/middleware-endpoint-discovery': './build/endpoint-discovery.ts',
   ...Object.fromEntries(
     BUILTINS.flatMap((name) => {
       const shim = `./build/builtins/${name.replace(/[_/]/, '-')}.ts`;
@@ -133,6 +136,13 @@ export class CrosswalkFunction extends Construct {
         // Stack traces need file and line only; the sources would triple the .map size.
         sourcesContent: false,
         banner: ESM_REQUIRE_BANNER,
+        // The Profile API read-through only where the stack configures a Segment space: elsewhere
+        // its code (about 26 KB of the decide bundle) is left out (functions/from-config.ts).
+        define: {
+          'process.env.CROSSWALK_READ_THROUGH_BUNDLED': JSON.stringify(
+            props.environment?.SEGMENT_SPACE_ID ? 'true' : 'false',
+          ),
+        },
         // The runtime's preinstalled SDK is a different version than the one we test with, and
         // loading it from the runtime's node_modules is slower at cold start than a bundled copy.
         bundleAwsSDK: true,

@@ -76,6 +76,23 @@ describe('httpHandler', () => {
     expect(keyFingerprint('another-deployment-secret', 'admin')).not.toBe(fingerprint);
   });
 
+  it('keeps telling keys apart after more made-up keys than it remembers digests of', async () => {
+    const authenticate = apiKeyAuth(
+      cachedSecrets(async () => ({ apiKeys: ['client-key'], adminApiKeys: ['admin-key'] })),
+      { requireAuth: true },
+    );
+    const as = (key: string) => event({ 'x-api-key': key });
+    expect(await authenticate(as('client-key'), 'client')).toMatchObject({ admin: false });
+    for (let i = 0; i < 1_200; i++) {
+      await expect(authenticate(as(`made-up-${i}`), 'client')).rejects.toThrow(/Invalid API key/);
+    }
+    expect(await authenticate(as('client-key'), 'client')).toMatchObject({ admin: false });
+    await expect(authenticate(as('client-key'), 'admin')).rejects.toThrow(/needs an operator key/);
+    expect(await authenticate(as('admin-key'), 'admin')).toMatchObject({ admin: true });
+    await expect(authenticate(as('client-key '), 'client')).resolves.toMatchObject({ admin: false });
+    await expect(authenticate(as('client-keY'), 'client')).rejects.toThrow(/Invalid API key/);
+  });
+
   it('is open locally with no key configured, and refuses everything under REQUIRE_AUTH', async () => {
     const none = cachedSecrets(async () => ({ apiKeys: [], adminApiKeys: [] }));
     expect(await apiKeyAuth(none, { requireAuth: false })(event({}), 'admin')).toEqual({

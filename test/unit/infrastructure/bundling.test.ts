@@ -89,6 +89,20 @@ describe('CrosswalkFunction bundling', () => {
     expect(code).not.toContain('defaultProvider::fromIni');
   });
 
+  it('leaves out the Profile API read-through when the stack configures no Segment space', () => {
+    const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
+    expect(code).toContain('BatchGetItem');
+    expect(code).not.toContain('profile api read-through');
+    expect(code).toContain('synthesized without it');
+  });
+
+  it("leaves out DynamoDB endpoint discovery's cache, and refuses to turn discovery on", () => {
+    const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
+    expect(code).toContain('DynamoDB endpoint discovery is not bundled');
+    // The endpoint cache's LRU (mnemonist) would say this on a bad capacity.
+    expect(code).not.toContain('mnemonist/lru-cache');
+  });
+
   it('takes http, https, process, crypto, fs and os through their shims, not ES module imports', () => {
     const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
     expect(code).toContain('getBuiltinModule("node:http")');
