@@ -24,6 +24,7 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError } from '../../platform/core/errors';
+import { pool } from '../../platform/core/pool';
 import { backoffDelay, sleep } from '../../platform/core/retry';
 import { sendCommand } from '../../platform/dynamodb/client';
 import {
@@ -108,19 +109,6 @@ function num(item: Item, name: string): number {
 }
 function str(item: Item, name: string): string {
   return item[name]?.S ?? '';
-}
-
-async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 export interface DynamoDbIdentityStoreOptions {
