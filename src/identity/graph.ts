@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: applyChange and the identity rules it applies (link, merge, attach, delete) read as one (docs/identity-rules.md).
 /**
  * The identity graph in memory: the profiles, accounts and identifier index an ingest loaded, and
  * the pure rules that apply identity changes to them. No I/O here; the ingest use case loads the
