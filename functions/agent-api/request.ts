@@ -165,11 +165,22 @@ export function requireOperator(caller: Caller, what: string): void {
   }
 }
 
-/** Lookup and save, of Agent's own routes or its REST plugin's, need a user profile service. */
-export function requireProfileService(api: AgentApi): void {
+/**
+ * A lookup or save of a user profile (Agent's own routes or its REST plugin's): a user profile
+ * service, an operator key, then the request as `check` reads it.
+ */
+export function profileRequest<T>(
+  api: AgentApi,
+  event: HttpEvent,
+  caller: Caller,
+  save: boolean,
+  check: () => T,
+): Promise<[ProjectRequest, T]> {
   if (!api.deps.decisions.agentState.profiles) {
     throw new NotPermittedError('no user profile service found', {
       detail: 'Set USER_PROFILE_SERVICE=dynamodb to keep user profiles',
     });
   }
+  requireOperator(caller, save ? 'Saving a user profile' : 'Reading a user profile');
+  return checkedRequest(api, event, check);
 }

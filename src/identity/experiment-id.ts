@@ -22,7 +22,7 @@ import { ConfigurationError } from '../platform/core/errors';
 import { LruCache } from '../platform/core/lru-cache';
 import { type Identifier, identifierKey, SEGMENT_ID_TYPE, type SightedIdentifier } from './identifiers';
 import { isPersonalIdentifier } from './personal-values';
-import type { IdentityRules } from './rules';
+import { compareByPriority, type IdentityRules } from './rules';
 
 /** Anonymous → device → other non-personal → user id → personal; lower ranks anchor first. */
 export function anchorRank(rules: IdentityRules, identifier: Identifier): number {
@@ -51,14 +51,36 @@ export function profileAnchor<T extends SightedIdentifier>(
   rules: IdentityRules,
   identifiers: readonly T[],
 ): T | undefined {
-  let best: T | undefined;
   const hasOthers = identifiers.some((i) => i.type !== SEGMENT_ID_TYPE);
+  return earliestSighted(
+    hasOthers ? identifiers.filter((i) => i.type !== SEGMENT_ID_TYPE) : identifiers,
+    (a, b) => compareAnchorTies(rules, a, b),
+  );
+}
+
+/**
+ * The id the version before stable experiment ids bucketed on: the user_id when the profile had
+ * one, else the identifier seen first (ties by priority). Used only to pin legacy profiles.
+ */
+export function legacyCanonicalIdentifier(
+  rules: IdentityRules,
+  profile: { identifiers: readonly SightedIdentifier[] },
+): SightedIdentifier | undefined {
+  const userId = profile.identifiers.find((i) => i.type === 'user_id');
+  return userId ?? earliestSighted(profile.identifiers, (a, b) => compareByPriority(rules, a, b));
+}
+
+/** The identifier seen first; ties by `tie` (negative: the first argument wins). */
+function earliestSighted<T extends SightedIdentifier>(
+  identifiers: readonly T[],
+  tie: (a: T, b: T) => number,
+): T | undefined {
+  let best: T | undefined;
   for (const candidate of identifiers) {
-    if (hasOthers && candidate.type === SEGMENT_ID_TYPE) continue;
     if (
       best === undefined ||
       candidate.firstSeen < best.firstSeen ||
-      (candidate.firstSeen === best.firstSeen && compareAnchorTies(rules, candidate, best) < 0)
+      (candidate.firstSeen === best.firstSeen && tie(candidate, best) < 0)
     ) {
       best = candidate;
     }

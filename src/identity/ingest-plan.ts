@@ -10,6 +10,8 @@
  *   caused it.
  * - the units themselves (profile, marker and account writes): ingest-writes.ts.
  */
+
+import { legacyCanonicalIdentifier } from './experiment-id';
 import {
   addProfile,
   applyChange,
@@ -30,7 +32,6 @@ import {
   type PlanClock,
   type UnitPlan,
 } from './ingest-writes';
-import { legacyCanonicalIdentifier } from './profile';
 import { type IdentityRules, isBlocked } from './rules';
 import type { Tombstone, WriteOp, WriteUnit } from './store';
 

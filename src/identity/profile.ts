@@ -111,29 +111,6 @@ export function emptyProfile(id: string): ProfileState {
 }
 
 /**
- * The id the version before stable experiment ids bucketed on: the user_id when the profile had
- * one, else the identifier seen first (ties by priority). Used only to pin legacy profiles.
- */
-export function legacyCanonicalIdentifier(
-  rules: IdentityRules,
-  profile: ProfileState,
-): SightedIdentifier | undefined {
-  const userId = profile.identifiers.find((i) => i.type === 'user_id');
-  if (userId) return userId;
-  let best: SightedIdentifier | undefined;
-  for (const candidate of profile.identifiers) {
-    if (
-      best === undefined ||
-      candidate.firstSeen < best.firstSeen ||
-      (candidate.firstSeen === best.firstSeen && compareByPriority(rules, candidate, best) < 0)
-    ) {
-      best = candidate;
-    }
-  }
-  return best;
-}
-
-/**
  * The account used for account-level bucketing: the one joined most recently (the latest first
  * group call); ties by account id. Re-sent group calls do not move it, so bucketing stays stable.
  */

@@ -2,18 +2,10 @@
 import { lookupProfile, MISSING_USER_ID } from '../../../src/agent/service';
 import { InvalidRequestError } from '../../../src/platform/core/errors';
 import { json } from '../../../src/platform/http/api-gateway';
-import {
-  type AgentOperation,
-  checkedRequest,
-  parseBody,
-  requireOperator,
-  requireProfileService,
-} from '../request';
+import { type AgentOperation, parseBody, profileRequest } from '../request';
 
 export const lookup: AgentOperation = async (api, event, caller) => {
-  requireProfileService(api);
-  requireOperator(caller, 'Reading a user profile');
-  const [project, body] = await checkedRequest(api, event, () => {
+  const [project, body] = await profileRequest(api, event, caller, false, () => {
     const body = parseBody(api, api.schemas.lookup, event);
     if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
     return body;

@@ -7,22 +7,14 @@ import { lookupProfile, saveProfile } from '../../../src/agent/service';
 import { dict } from '../../../src/platform/core/dict';
 import { goMap } from '../../../src/platform/core/go-json';
 import { json } from '../../../src/platform/http/api-gateway';
-import {
-  type AgentOperation,
-  checkedRequest,
-  parseBody,
-  requireOperator,
-  requireProfileService,
-} from '../request';
+import { type AgentOperation, parseBody, profileRequest } from '../request';
 import { restProfileRequest } from '../schema';
 
 const restProfile =
   (save: boolean): AgentOperation =>
   async (api, event, caller) => {
     const { decisions, limits } = api.deps;
-    requireProfileService(api);
-    requireOperator(caller, save ? 'Saving a user profile' : 'Reading a user profile');
-    const [project, { userIdKey, userId, buckets }] = await checkedRequest(api, event, () => {
+    const [project, { userIdKey, userId, buckets }] = await profileRequest(api, event, caller, save, () => {
       const params =
         event.requestContext.http.method === 'GET'
           ? Object.fromEntries(new URLSearchParams(event.rawQueryString ?? ''))

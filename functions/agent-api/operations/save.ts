@@ -2,18 +2,10 @@
 import { MISSING_USER_ID, saveProfile } from '../../../src/agent/service';
 import { dict } from '../../../src/platform/core/dict';
 import { InvalidRequestError } from '../../../src/platform/core/errors';
-import {
-  type AgentOperation,
-  checkedRequest,
-  parseBody,
-  requireOperator,
-  requireProfileService,
-} from '../request';
+import { type AgentOperation, parseBody, profileRequest } from '../request';
 
 export const save: AgentOperation = async (api, event, caller) => {
-  requireProfileService(api);
-  requireOperator(caller, 'Saving a user profile');
-  const [project, body] = await checkedRequest(api, event, () => {
+  const [project, body] = await profileRequest(api, event, caller, true, () => {
     const body = parseBody(api, api.schemas.save, event);
     if (body.userId === '') throw new InvalidRequestError(MISSING_USER_ID);
     return body;
