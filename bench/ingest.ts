@@ -43,7 +43,15 @@ export async function seedGraph(
   const events = graphEvents(people);
   const started = performance.now();
   for (let i = 0; i < events.length; i += BATCH) {
-    await postBatch(handler, events.slice(i, i + BATCH), token);
+    // A busy machine can time DynamoDB Local out (a 503); the webhook is idempotent, so send again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await postBatch(handler, events.slice(i, i + BATCH), token);
+        break;
+      } catch (error) {
+        if (attempt === 3 || !String(error).includes('answered 503')) throw error;
+      }
+    }
   }
   return { events: events.length, seconds: (performance.now() - started) / 1000 };
 }

@@ -2,7 +2,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { InvalidRequestError, PayloadTooLargeError } from '../core/errors';
 import { goJsonText } from '../core/go-json';
-import { nestingProblem } from '../core/nesting';
+import { nestingProblem, shallowJsonText } from '../core/nesting';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -48,7 +48,8 @@ export function readJsonBody(event: HttpEvent, rules: JsonBodyRules): unknown {
   } catch (error) {
     throw invalid(`not valid JSON (${(error as Error).message})`);
   }
-  const problem = nestingProblem(parsed);
+  // A body with few brackets cannot nest too deep: the walk is skipped (a decide body has a handful).
+  const problem = shallowJsonText(body) ? undefined : nestingProblem(parsed);
   if (problem) throw rules.tooDeep ? rules.tooDeep(problem) : new InvalidRequestError(problem);
   return parsed;
 }
@@ -76,7 +77,18 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
  * hand-written event without `rawQueryString` gives its single value.
  */
 export function queryAll(event: HttpEvent, name: string): string[] {
-  if (event.rawQueryString) return new URLSearchParams(event.rawQueryString).getAll(name);
+  const raw = event.rawQueryString;
+  if (raw) {
+    // URLSearchParams decodes `+` and `%XX`; a query with neither (the common one) is split as is.
+    if (raw.includes('%') || raw.includes('+')) return new URLSearchParams(raw).getAll(name);
+    const values: string[] = [];
+    for (const pair of raw.split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      if ((eq < 0 ? pair : pair.slice(0, eq)) === name) values.push(eq < 0 ? '' : pair.slice(eq + 1));
+    }
+    return values;
+  }
   const value = event.queryStringParameters?.[name];
   return value === undefined ? [] : [value];
 }
