@@ -16,7 +16,7 @@ import { decideDependencies } from '../functions/agent-api/dependencies';
 import { createDecideHandler } from '../functions/agent-api/handler';
 import type { ProfileBook } from '../src/agent/agent-state';
 import type { CachedIdentityReader } from '../src/identity/cache';
-import { identifierItemKey } from '../src/identity/dynamodb/identity-store';
+import { identifierItemKey } from '../src/identity/dynamodb/keys';
 import { loadConfig } from '../src/platform/config/env';
 import { countDynamoDbRequests, createDynamoDbClient } from '../src/platform/dynamodb/client';
 import { startFaultProxy } from '../test/support/fault-proxy';

@@ -18,7 +18,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { CachedIdentityReader } from '../src/identity/cache';
-import { identifierItemKey } from '../src/identity/dynamodb/identity-store';
+import { identifierItemKey } from '../src/identity/dynamodb/keys';
 import { createOptimizelyClient } from '../src/optimizely/projects';
 import {
   type Client,

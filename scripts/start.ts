@@ -14,17 +14,15 @@ import type { RedeliveryHandler } from '../functions/event-redelivery/handler';
 import { loadConfig } from '../src/platform/config/env';
 import { ConfigurationError } from '../src/platform/core/errors';
 import { routes } from '../src/platform/routes';
-import { segmentProfiles } from './demo/story';
 import { JavaMissingError, PortInUseError } from './local/dynamodb-local';
 import { describeBatch, LocalOptimizely } from './local/local-optimizely';
-import { LocalProfileApi } from './local/local-profile-api';
 import {
   checkLocalConfiguration,
+  demoProfileApi,
   LOCAL_DATA_DIR,
   LOCAL_OPTIMIZELY_PREFIX,
   LOCAL_PROFILE_API_PREFIX,
   LOCAL_PROFILE_API_TOKEN,
-  LOCAL_SPACE_ID,
   type LocalDynamoDb,
   localEnvironment,
   localSettings,
@@ -91,14 +89,7 @@ async function main(): Promise<void> {
     keep: 1_000,
   });
   // Segment's Profile API, on loopback: the demo's people, and Chiara, whom only Segment knows.
-  const seeded = segmentProfiles();
-  const profileApi = new LocalProfileApi({
-    token: LOCAL_PROFILE_API_TOKEN,
-    spaceId: LOCAL_SPACE_ID,
-    people: seeded.people,
-    accounts: seeded.accounts,
-    latencyMs: settings.profileApiLatencyMs,
-  });
+  const profileApi = demoProfileApi({ latencyMs: settings.profileApiLatencyMs });
   let server: LocalServer;
   try {
     server = await startLocalServer({

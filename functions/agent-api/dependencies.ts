@@ -31,7 +31,7 @@ import {
   readThroughFromConfig,
   redeliveryPolicyFromConfig,
 } from '../from-config';
-import type { DecideDependencies } from './handler';
+import type { DecideDependencies } from './request';
 
 export function decideDependencies(
   config: Config,

@@ -8,9 +8,8 @@
 
 import type { DatafileSource } from '../../src/optimizely/datafile-source';
 import { InvalidRequestError, UnauthenticatedError } from '../../src/platform/core/errors';
-import { nestingProblem } from '../../src/platform/core/nesting';
 import * as z from '../../src/platform/core/zod';
-import { header, json, rawBody } from '../../src/platform/http/api-gateway';
+import { header, json, rawBody, readJsonBody } from '../../src/platform/http/api-gateway';
 import { httpHandler, type LambdaHttpHandler } from '../../src/platform/http/http-handler';
 import { routeOperations } from '../../src/platform/http/operations';
 import { verifyHubSignature } from '../../src/platform/http/webhook-auth';
@@ -38,14 +37,11 @@ export function createOptimizelyWebhookHandler(deps: OptimizelyWebhookDependenci
           throw new UnauthenticatedError('Missing or invalid X-Hub-Signature');
         }
 
-        let body: unknown;
-        try {
-          body = JSON.parse(raw);
-        } catch {
-          throw new InvalidRequestError('Request body is not valid JSON');
-        }
-        const tooDeep = nestingProblem(body);
-        if (tooDeep) throw new InvalidRequestError(tooDeep);
+        // API Gateway caps the size; the route sets no lower cap of its own.
+        const body = readJsonBody(event, {
+          maxBytes: Number.POSITIVE_INFINITY,
+          invalid: () => new InvalidRequestError('Request body is not valid JSON'),
+        });
         const parsed = optimizelyWebhookSchema.safeParse(body);
         if (!parsed.success) throw new InvalidRequestError(z.describeIssues(parsed.error));
         if (parsed.data.event !== 'project.datafile_updated') {

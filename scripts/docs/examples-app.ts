@@ -19,16 +19,13 @@ import { segmentWebhookDependencies } from '../../functions/segment-webhook/depe
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
 import { loadConfig } from '../../src/platform/config/env';
 import { runDemo } from '../demo/run-demo';
-import { segmentProfiles } from '../demo/story';
 import { freePort } from '../local/dynamodb-local';
 import { LocalOptimizely } from '../local/local-optimizely';
-import { LocalProfileApi } from '../local/local-profile-api';
 import {
   checkLocalConfiguration,
+  demoProfileApi,
   LOCAL_OPTIMIZELY_PREFIX,
   LOCAL_PROFILE_API_PREFIX,
-  LOCAL_PROFILE_API_TOKEN,
-  LOCAL_SPACE_ID,
   localEnvironment,
 } from '../local/local-stack';
 import { type LocalServer, startLocalServer } from '../local/server';
@@ -62,13 +59,7 @@ export async function startDocsApp(options: {
     datafiles: new Map(datafile ? [[config.OPTIMIZELY_SDK_KEY!, datafile]] : []),
   });
   const decide = decideDependencies(config);
-  const seeded = segmentProfiles();
-  const profileApi = new LocalProfileApi({
-    token: LOCAL_PROFILE_API_TOKEN,
-    spaceId: LOCAL_SPACE_ID,
-    people: seeded.people,
-    accounts: seeded.accounts,
-  });
+  const profileApi = demoProfileApi();
   const server: LocalServer = await startLocalServer({
     port,
     localRoutes: [

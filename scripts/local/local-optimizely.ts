@@ -8,7 +8,7 @@
  * (bounded) and can be logged.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { serveOnLoopback } from './loopback-server';
 import type { LocalAnswer, LocalRoute } from './server';
 
 export interface EventVisitor {
@@ -228,40 +228,17 @@ export async function startLocalOptimizely(
 ): Promise<LocalOptimizelyServer> {
   const optimizely = new LocalOptimizely(options);
   const routes = optimizely.routes();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const body = Buffer.concat(chunks).toString('utf8');
-      const route = routes.find((r) => r.method === req.method && r.path.test(url.pathname));
-      const match = route?.path.exec(url.pathname);
-      const answer =
-        route && match ? route.handle({ url, body, match, headers: req.headers }) : { status: 404 };
-      Promise.resolve(answer).then(
-        (a) => {
-          res.writeHead(a.status, a.headers ?? {});
-          res.end(a.body ?? '');
-        },
-        () => res.writeHead(500).end(),
-      );
-    });
+  const { url, close } = await serveOnLoopback(({ req, url, body }) => {
+    const route = routes.find((r) => r.method === req.method && r.path.test(url.pathname));
+    const match = route?.path.exec(url.pathname);
+    return route && match ? route.handle({ url, body, match, headers: req.headers }) : { status: 404 };
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const url = `http://127.0.0.1:${port}`;
   return {
     optimizely,
     url,
     eventEndpoint: `${url}/v1/events`,
     datafileUrlTemplate: `${url}/datafiles/%s.json`,
     predictionEndpointTemplate: `${url}/predict/%s`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

@@ -9,7 +9,8 @@
  * As Segment documents it (docs/profile-api.md): `+` in an id must be sent as `%2B` (a bare `+` reads
  * as a space), and ids are looked up exactly as sent once decoded.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { serveOnLoopback } from './loopback-server';
 import type { LocalAnswer, LocalRoute } from './server';
 
 export type TraitValue = string | number | boolean | null;
@@ -292,30 +293,8 @@ export interface LocalProfileApiServer {
 /** The stand-in as a server of its own on a free loopback port. */
 export async function startLocalProfileApi(options: LocalProfileApiOptions): Promise<LocalProfileApiServer> {
   const api = new LocalProfileApi(options);
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      api.answer({ path: url.pathname, query: url.searchParams, headers: req.headers }).then(
-        (a) => {
-          res.writeHead(a.status, a.headers ?? {});
-          res.end(a.body ?? '');
-        },
-        () => res.writeHead(500).end(),
-      );
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    api,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const server = await serveOnLoopback(({ req, url }) =>
+    api.answer({ path: url.pathname, query: url.searchParams, headers: req.headers }),
+  );
+  return { api, ...server };
 }

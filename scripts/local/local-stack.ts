@@ -9,7 +9,9 @@ import { datafileRevision } from '../../src/optimizely/datafile-source';
 import { type Config, loadConfig } from '../../src/platform/config/env';
 import { ConfigurationError } from '../../src/platform/core/errors';
 import { createDynamoDbClient } from '../../src/platform/dynamodb/client';
+import { segmentProfiles } from '../demo/story';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local';
+import { LocalProfileApi } from './local-profile-api';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const LOCAL_DATA_DIR = resolve(repoRoot, '.local', 'dynamodb');
@@ -190,4 +192,16 @@ export async function startLocalDynamoDb(options: {
   } finally {
     client.destroy();
   }
+}
+
+/** The local Profile API stand-in as `npm start` and the docs' examples serve it: the demo's people, and Chiara, whom only Segment knows. */
+export function demoProfileApi(options: { latencyMs?: number } = {}): LocalProfileApi {
+  const seeded = segmentProfiles();
+  return new LocalProfileApi({
+    token: LOCAL_PROFILE_API_TOKEN,
+    spaceId: LOCAL_SPACE_ID,
+    people: seeded.people,
+    accounts: seeded.accounts,
+    ...options,
+  });
 }

@@ -10,10 +10,10 @@
  * Then only keys the datafile declares survive (plus reserved `$opt_` keys Crosswalk or an allowed
  * caller sets), so traits such as email or names never reach Optimizely's event endpoint.
  */
-import type { ResolvedProfile } from '../identity/model';
+import type { ResolvedProfile, TraitValue } from '../identity/model';
 
-export type AttributeValue = string | number | boolean | null;
-export type Attributes = Record<string, AttributeValue>;
+/** Attributes hold what traits hold: one value type (identity/model.ts). */
+export type Attributes = Record<string, TraitValue>;
 
 export const RESERVED_PREFIX = '$opt_';
 export const BUCKETING_ID_ATTRIBUTE = '$opt_bucketing_id';

@@ -16,6 +16,7 @@
 
 import type { OverrideStore, UserProfileStore } from '../agent/stores';
 import type { OutboxEraser } from '../events/outbox';
+import { pool } from '../platform/core/pool';
 import type { Observability } from '../platform/observability/logger';
 import type { ErasureJobs } from './erasure-jobs';
 import type { ExperimentIds } from './experiment-id';
@@ -46,15 +47,6 @@ export interface ErasureReport {
 
 const CONCURRENCY = 8;
 
-async function pool<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
 export async function runErasures(deps: ErasureDependencies): Promise<ErasureReport> {
   const report: ErasureReport = { jobs: 0, pending: 0, profiles: 0, overrides: 0, events: 0 };
   const jobs = await deps.jobs.pending();
@@ -69,7 +61,7 @@ export async function runErasures(deps: ErasureDependencies): Promise<ErasureRep
       const profiles = deps.profiles;
       const sdkKeys = [...new Set([...deps.configuredSdkKeys, ...(await profiles.projects())])];
       const deletes = sdkKeys.flatMap((sdkKey) => [...ids].map((id) => [sdkKey, id] as const));
-      await pool(deletes, async ([sdkKey, id]) => {
+      await pool(deletes, CONCURRENCY, async ([sdkKey, id]) => {
         if (await profiles.remove(sdkKey, id)) report.profiles++;
       });
     }
@@ -81,7 +73,7 @@ export async function runErasures(deps: ErasureDependencies): Promise<ErasureRep
         const deletes = [...ids].flatMap((id) =>
           [...(all.get(id)?.keys() ?? [])].map((experimentKey) => [id, experimentKey] as const),
         );
-        await pool(deletes, async ([id, experimentKey]) => {
+        await pool(deletes, CONCURRENCY, async ([id, experimentKey]) => {
           await overrides.remove(sdkKey, id, experimentKey);
           report.overrides++;
         });

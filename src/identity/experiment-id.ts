@@ -20,14 +20,9 @@
 import { createHmac } from 'node:crypto';
 import { ConfigurationError } from '../platform/core/errors';
 import { LruCache } from '../platform/core/lru-cache';
-import { type Identifier, identifierKey, SEGMENT_ID_TYPE } from './identifiers';
+import { type Identifier, identifierKey, SEGMENT_ID_TYPE, type SightedIdentifier } from './identifiers';
 import { isPersonalIdentifier } from './personal-values';
-import type { IdentityRules } from './rules';
-
-export interface SightedIdentifier extends Identifier {
-  /** Earliest event timestamp (epoch ms) that carried it. */
-  firstSeen: number;
-}
+import { compareByPriority, type IdentityRules } from './rules';
 
 /** Anonymous → device → other non-personal → user id → personal; lower ranks anchor first. */
 export function anchorRank(rules: IdentityRules, identifier: Identifier): number {
@@ -56,14 +51,36 @@ export function profileAnchor<T extends SightedIdentifier>(
   rules: IdentityRules,
   identifiers: readonly T[],
 ): T | undefined {
-  let best: T | undefined;
   const hasOthers = identifiers.some((i) => i.type !== SEGMENT_ID_TYPE);
+  return earliestSighted(
+    hasOthers ? identifiers.filter((i) => i.type !== SEGMENT_ID_TYPE) : identifiers,
+    (a, b) => compareAnchorTies(rules, a, b),
+  );
+}
+
+/**
+ * The id the version before stable experiment ids bucketed on: the user_id when the profile had
+ * one, else the identifier seen first (ties by priority). Used only to pin legacy profiles.
+ */
+export function legacyCanonicalIdentifier(
+  rules: IdentityRules,
+  profile: { identifiers: readonly SightedIdentifier[] },
+): SightedIdentifier | undefined {
+  const userId = profile.identifiers.find((i) => i.type === 'user_id');
+  return userId ?? earliestSighted(profile.identifiers, (a, b) => compareByPriority(rules, a, b));
+}
+
+/** The identifier seen first; ties by `tie` (negative: the first argument wins). */
+function earliestSighted<T extends SightedIdentifier>(
+  identifiers: readonly T[],
+  tie: (a: T, b: T) => number,
+): T | undefined {
+  let best: T | undefined;
   for (const candidate of identifiers) {
-    if (hasOthers && candidate.type === SEGMENT_ID_TYPE) continue;
     if (
       best === undefined ||
       candidate.firstSeen < best.firstSeen ||
-      (candidate.firstSeen === best.firstSeen && compareAnchorTies(rules, candidate, best) < 0)
+      (candidate.firstSeen === best.firstSeen && tie(candidate, best) < 0)
     ) {
       best = candidate;
     }
@@ -80,6 +97,48 @@ export function requestAnchor(
   for (const candidate of identifiers)
     if (!best || compareAnchorTies(rules, candidate, best) < 0) best = candidate;
   return best;
+}
+
+/** The anchor of a profile's experiment id: the pinned legacy one, else the earliest sighting. */
+export function anchorOf(
+  rules: IdentityRules,
+  profile: { pinnedAnchor?: Identifier | undefined; identifiers: readonly SightedIdentifier[] },
+): { anchor: SightedIdentifier; rule: 'earliest-identifier' | 'legacy' } | undefined {
+  const pinned = profile.pinnedAnchor;
+  if (pinned) {
+    const record = profile.identifiers.find((i) => i.type === pinned.type && i.value === pinned.value);
+    if (record) return { anchor: record, rule: 'legacy' };
+  }
+  const anchor = profileAnchor(rules, profile.identifiers);
+  return anchor ? { anchor, rule: 'earliest-identifier' } : undefined;
+}
+
+/**
+ * What a snapshot's experiment id comes from. Snapshots written before stable experiment ids carry
+ * the id they were bucketed on (`canonicalId`) instead: it is kept, through the identifier that
+ * holds that value, so those people keep their variation.
+ */
+export function snapshotAnchor(snapshot: {
+  profileId: string;
+  userId?: string | null;
+  anchor?: Identifier;
+  anchorRule?: 'earliest-identifier' | 'legacy';
+  canonicalId?: string;
+  identifiers: readonly Identifier[];
+}): AnchoredProfile {
+  const userId = snapshot.userId ?? snapshot.identifiers.find((i) => i.type === 'user_id')?.value ?? null;
+  if (snapshot.anchor) {
+    return { anchor: snapshot.anchor, anchorRule: snapshot.anchorRule ?? 'earliest-identifier', userId };
+  }
+  const legacy = snapshot.canonicalId ?? snapshot.profileId;
+  const holder =
+    snapshot.identifiers.find((i) => i.type === 'user_id' && i.value === legacy) ??
+    snapshot.identifiers.find((i) => i.value === legacy);
+  return {
+    anchor: holder ? { type: holder.type, value: holder.value } : { type: 'profile', value: legacy },
+    anchorRule: 'legacy',
+    userId,
+  };
 }
 
 /** Prefix of digested ids: recognisable in Optimizely's results, never an email. */

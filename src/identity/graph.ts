@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: applyChange and the identity rules it applies (link, merge, attach, delete) read as one (docs/identity-rules.md).
 /**
  * The identity graph in memory: the profiles, accounts and identifier index an ingest loaded, and
  * the pure rules that apply identity changes to them. No I/O here; the ingest use case loads the
@@ -5,12 +6,11 @@
  */
 
 import { dict, own } from '../platform/core/dict';
-import { compareAnchorTies } from './experiment-id';
-import { type Identifier, identifierKey } from './identifiers';
+import { anchorOf, compareAnchorTies } from './experiment-id';
+import { type Identifier, identifierKey, type SightedIdentifier } from './identifiers';
 import type { TraitValue } from './model';
 import {
   type AccountState,
-  anchorOf,
   emptyProfile,
   firstSighting,
   mergeStamped,
@@ -27,9 +27,7 @@ import { compareByPriority, type IdentityRules, isBlocked, limitFor } from './ru
  * anchor, and with it the experiment id, is the one the webhook would have chosen from the events
  * themselves. Without it, the change's own timestamp is the identifier's sighting.
  */
-export interface ChangeIdentifier extends Identifier {
-  firstSeen?: number;
-}
+export type ChangeIdentifier = Identifier & Partial<SightedIdentifier>;
 
 /**
  * One Segment event (or one person as another Segment source knows them) reduced to what identity

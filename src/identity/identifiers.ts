@@ -1,11 +1,12 @@
 /**
- * Identifiers, the one concept every layer shares: their type, how a value is normalised, and the
- * key that names one in memory. Requests (decide, track, lookups, compatible reads) and the reader
- * normalise through `normalizeIdentifier`, so `Jane@Example.com ` finds `jane@example.com`; Segment
- * events are trimmed by their schema (segment/spec.ts) and their identifiers built in
- * segment/identity-change.ts with `normalizeIdentifier` / `normalizeEmail`; the console's browser
- * script keeps its own copy of these rules. DynamoDB item keys are built from identifiers by the
- * identity store's adapter (dynamodb/identity-store.ts) alone.
+ * Identifiers, the one concept every layer shares: their type, with its first sighting, how a value
+ * is normalised, and the key that names one in memory. Everything that takes identifiers in
+ * normalises through `normalizeIdentifier`, so `Jane@Example.com ` finds `jane@example.com`:
+ * requests (decide, track, lookups, compatible reads) in the reader, Segment events in
+ * segment/identity-change.ts (after their schema trimmed the ids, segment/spec.ts), the Profile API's
+ * and Profiles Sync's answers, and the console's browser script (the same module, bundled).
+ * DynamoDB item keys are built from identifiers by the identity store's adapter
+ * (dynamodb/keys.ts) alone.
  */
 
 /** An identifier type as Segment Identity Resolution names it: `user_id`, `anonymous_id`, `email`, `ios.id`, … */
@@ -24,12 +25,22 @@ export interface Identifier {
   value: string;
 }
 
-export function normalizeEmail(value: string): string {
+/**
+ * An identifier with its first sighting: the earliest event timestamp (epoch ms) that carried it.
+ * The one name for it in every layer (profile state, snapshots, anchors, Profile API answers).
+ * Where a sighting may be unknown (a change's identifiers; items written before stable experiment
+ * ids, read back) the types say `Identifier & Partial<SightedIdentifier>`.
+ */
+export interface SightedIdentifier extends Identifier {
+  firstSeen: number;
+}
+
+function normalizeEmail(value: string): string {
   return value.trim().toLowerCase();
 }
 
 /** `+49 (170) 123-4567` → `+491701234567`: the digits, with a leading + kept. */
-export function normalizePhone(value: string): string {
+function normalizePhone(value: string): string {
   const trimmed = value.trim();
   return (trimmed.startsWith('+') ? '+' : '') + trimmed.replace(/\D/g, '');
 }

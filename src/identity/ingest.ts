@@ -14,7 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { DependencyUnavailableError } from '../platform/core/errors';
 import { retryRounds } from '../platform/core/retry';
 import type { IdentityChange } from './graph';
-import { type IngestPlan, planAccountWrites, planIngest, readSet } from './ingest-plan';
+import { type IngestPlan, planIngest, readSet } from './ingest-plan';
+import { planAccountWrites } from './ingest-writes';
 import type { IdentityRules } from './rules';
 import type { IdentityStore, StoredAccount } from './store';
 

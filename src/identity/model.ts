@@ -4,18 +4,13 @@
  */
 
 import type { AnchoredProfile } from './experiment-id';
-import type { Identifier } from './identifiers';
+import type { Identifier, SightedIdentifier } from './identifiers';
 
 export type TraitValue = string | number | boolean | null;
 
 export interface ResolvedAccount {
   id: string;
   traits: Record<string, TraitValue>;
-}
-
-/** An identifier of a profile, with when it was first seen (epoch ms; absent in legacy items). */
-export interface ProfileIdentifier extends Identifier {
-  firstSeen?: number;
 }
 
 /**
@@ -27,7 +22,8 @@ export interface ResolvedProfile extends AnchoredProfile {
   profileId: string;
   /** The identifier of the request that found the profile. */
   matchedBy: Identifier;
-  identifiers: ProfileIdentifier[];
+  /** Items written before stable experiment ids carry no first sighting. */
+  identifiers: (Identifier & Partial<SightedIdentifier>)[];
   traits: Record<string, TraitValue>;
   /** Engage audience keys the person is currently in. */
   audiences: string[];

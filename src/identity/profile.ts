@@ -5,8 +5,8 @@
  * events therefore yields the same state.
  */
 import { dict, own } from '../platform/core/dict';
-import { profileAnchor } from './experiment-id';
-import type { Identifier } from './identifiers';
+import { anchorOf } from './experiment-id';
+import type { Identifier, SightedIdentifier } from './identifiers';
 import type { TraitValue } from './model';
 import { compareByPriority, type IdentityRules } from './rules';
 
@@ -16,14 +16,9 @@ export interface Stamped<T> {
   at: number;
 }
 
-export interface IdentifierRecord extends Identifier {
-  /** Earliest event timestamp (epoch ms) that carried this identifier. */
-  firstSeen: number;
-}
-
 export interface ProfileState {
   id: string;
-  identifiers: IdentifierRecord[];
+  identifiers: SightedIdentifier[];
   /**
    * Set only on profiles written before stable experiment ids: their old canonical identifier,
    * kept as the anchor so upgrading changes nobody's variation (experiment-id.ts computes it for
@@ -116,29 +111,6 @@ export function emptyProfile(id: string): ProfileState {
 }
 
 /**
- * The id the version before stable experiment ids bucketed on: the user_id when the profile had
- * one, else the identifier seen first (ties by priority). Used only to pin legacy profiles.
- */
-export function legacyCanonicalIdentifier(
-  rules: IdentityRules,
-  profile: ProfileState,
-): IdentifierRecord | undefined {
-  const userId = profile.identifiers.find((i) => i.type === 'user_id');
-  if (userId) return userId;
-  let best: IdentifierRecord | undefined;
-  for (const candidate of profile.identifiers) {
-    if (
-      best === undefined ||
-      candidate.firstSeen < best.firstSeen ||
-      (candidate.firstSeen === best.firstSeen && compareByPriority(rules, candidate, best) < 0)
-    ) {
-      best = candidate;
-    }
-  }
-  return best;
-}
-
-/**
  * The account used for account-level bucketing: the one joined most recently (the latest first
  * group call); ties by account id. Re-sent group calls do not move it, so bucketing stays stable.
  */
@@ -152,20 +124,6 @@ export function primaryAccountId(profile: ProfileState): string | null {
     }
   }
   return best;
-}
-
-/** The anchor of a profile's experiment id: the pinned legacy one, else the earliest sighting. */
-export function anchorOf(
-  rules: IdentityRules,
-  profile: ProfileState,
-): { anchor: IdentifierRecord; rule: 'earliest-identifier' | 'legacy' } | undefined {
-  const pinned = profile.pinnedAnchor;
-  if (pinned) {
-    const record = profile.identifiers.find((i) => i.type === pinned.type && i.value === pinned.value);
-    if (record) return { anchor: record, rule: 'legacy' };
-  }
-  const anchor = profileAnchor(rules, profile.identifiers);
-  return anchor ? { anchor, rule: 'earliest-identifier' } : undefined;
 }
 
 /** The earliest sighting of any of the profile's identifiers (its age). */
@@ -186,7 +144,7 @@ export interface ProfileSnapshot {
   userId?: string | null;
   /** Legacy snapshots only: the id the old version bucketed on. */
   canonicalId?: string;
-  identifiers: IdentifierRecord[];
+  identifiers: SightedIdentifier[];
   traits: Record<string, TraitValue>;
   audiences: string[];
   accountIds: string[];

@@ -9,37 +9,16 @@
  * request per resolve; account traits may be up to the TTL stale.
  */
 import { LruCache } from '../platform/core/lru-cache';
-import type { AnchoredProfile } from './experiment-id';
+import { type AnchoredProfile, snapshotAnchor } from './experiment-id';
 import { type Identifier, identifierKey, normalizeIdentifier } from './identifiers';
-import type { IdentityReader, ProfileIdentifier, ResolvedAccount, TraitValue } from './model';
+import type { IdentityReader, ResolvedAccount, ResolvedProfile, TraitValue } from './model';
 import { accountTraitValues, type ProfileSnapshot } from './profile';
 import type { IdentityStore } from './store';
-
-/**
- * What a snapshot's experiment id comes from. Snapshots written before stable experiment ids carry
- * the id they were bucketed on (`canonicalId`) instead: it is kept, through the identifier that
- * holds that value, so those people keep their variation.
- */
-export function snapshotAnchor(snapshot: ProfileSnapshot): AnchoredProfile {
-  const userId = snapshot.userId ?? snapshot.identifiers.find((i) => i.type === 'user_id')?.value ?? null;
-  if (snapshot.anchor) {
-    return { anchor: snapshot.anchor, anchorRule: snapshot.anchorRule ?? 'earliest-identifier', userId };
-  }
-  const legacy = snapshot.canonicalId ?? snapshot.profileId;
-  const holder =
-    snapshot.identifiers.find((i) => i.type === 'user_id' && i.value === legacy) ??
-    snapshot.identifiers.find((i) => i.value === legacy);
-  return {
-    anchor: holder ? { type: holder.type, value: holder.value } : { type: 'profile', value: legacy },
-    anchorRule: 'legacy',
-    userId,
-  };
-}
 
 /** A profile as GET /v1/identities shows it: every account with its traits. */
 export interface DescribedProfile extends AnchoredProfile {
   profileId: string;
-  identifiers: ProfileIdentifier[];
+  identifiers: ResolvedProfile['identifiers'];
   traits: Record<string, TraitValue>;
   audiences: string[];
   accounts: ResolvedAccount[];

@@ -3,7 +3,7 @@
  * per-type limits cap how many values of a type one profile holds, and priority decides which
  * identifier of an event is dropped first when a merge would break a limit.
  */
-import { type Identifier, identifierKey } from './identifiers';
+import { type Identifier, identifierKey, type SightedIdentifier } from './identifiers';
 
 export interface IdentityRules {
   blocked: readonly RegExp[];
@@ -113,7 +113,7 @@ export function compareByPriority(rules: IdentityRules, a: Identifier, b: Identi
  * whole history at once (the Profile API, Profiles Sync) links, so no identifier the webhook would
  * have kept is dropped for one it would have refused.
  */
-export function keptWithinLimits<T extends Identifier & { firstSeen: number }>(
+export function keptWithinLimits<T extends SightedIdentifier>(
   rules: IdentityRules,
   identifiers: readonly T[],
   keep?: Identifier,

@@ -11,7 +11,7 @@
  * malformed tree) is unknown, and only a definite true honours an entry: when in doubt the SDK
  * decides afresh by the datafile's own rules, which is never wrong, only less sticky.
  */
-import type { AttributeValue } from '../agent/attributes';
+import type { Attributes } from '../agent/attributes';
 import type { Project } from './projects';
 
 type Tree = unknown;
@@ -95,7 +95,7 @@ function isNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
-function condition(node: unknown, attributes: Readonly<Record<string, AttributeValue>>): Truth {
+function condition(node: unknown, attributes: Readonly<Attributes>): Truth {
   if (node === null || typeof node !== 'object') return null;
   const { type, match, name, value } = node as {
     type?: unknown;
@@ -134,7 +134,7 @@ function condition(node: unknown, attributes: Readonly<Record<string, AttributeV
 export function qualifiesForExperiment(
   project: Project,
   experimentId: string,
-  attributes: Readonly<Record<string, AttributeValue>>,
+  attributes: Readonly<Attributes>,
 ): boolean {
   const { experiments, audiences } = audiencesOf(project);
   const tree = experiments.get(experimentId);

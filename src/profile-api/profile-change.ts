@@ -24,6 +24,7 @@ import {
   identifierValueProblem,
   normalizeIdentifier,
   SEGMENT_ID_TYPE,
+  type SightedIdentifier,
 } from '../identity/identifiers';
 import type { TraitValue } from '../identity/model';
 import { type IdentityRules, isBlocked, keptWithinLimits } from '../identity/rules';
@@ -39,10 +40,6 @@ export interface LearnLimits {
   maxTraits: number;
   maxTraitKeyBytes: number;
   maxTraitValueBytes: number;
-}
-
-export interface SightedExternalId extends Identifier {
-  firstSeen: number;
 }
 
 export interface LearnedTraits {
@@ -78,11 +75,11 @@ function isScalar(value: unknown): value is TraitValue {
 export function learnedIdentifiers(
   body: unknown,
   options: { asked: Identifier; rules: IdentityRules; limits: LearnLimits; now: number },
-): Parsed<SightedExternalId[]> {
+): Parsed<SightedIdentifier[]> {
   if (!isRecord(body) || !Array.isArray(body.data)) return { ok: false };
   if (body.data.length > MAX_EXTERNAL_IDS) return { ok: false };
   const { rules, limits, now } = options;
-  const byKey = new Map<string, SightedExternalId>();
+  const byKey = new Map<string, SightedIdentifier>();
   for (const entry of body.data) {
     if (!isRecord(entry)) continue;
     if (entry.collection !== undefined && entry.collection !== null && entry.collection !== 'users') continue;
@@ -180,7 +177,7 @@ export function primaryAccount(accounts: readonly LearnedAccount[]): LearnedAcco
 }
 
 export interface LearnedPerson {
-  identifiers: readonly SightedExternalId[];
+  identifiers: readonly SightedIdentifier[];
   traits?: LearnedTraits | undefined;
   accounts?: readonly LearnedAccount[] | undefined;
   /** Traits of the primary account, when fetched. */

@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: one budgeted flow (tombstones, limiter, calls, write) whose steps share the budget and its outcome metrics.
 /**
  * The read-through: when none of a request's identifiers is in the identity cache, ask Segment's
  * Profile API for the person, write what it says into the graph through the same ingest rules as a

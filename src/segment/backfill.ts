@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: one streamed run: reading, batching, checkpoints and the ingest pipeline share the run's state.
 /**
  * A backfill: an existing Segment history loaded into the identity graph through the same ingest
  * rules as the webhook (docs/profile-api.md, "Backfill"). Sources: Segment's S3 archive (gzipped

@@ -5,7 +5,7 @@
  */
 
 import type { IdentityChange } from '../identity/graph';
-import { type Identifier, normalizeEmail, normalizeIdentifier } from '../identity/identifiers';
+import { type Identifier, normalizeIdentifier } from '../identity/identifiers';
 import type { TraitValue } from '../identity/model';
 import { dict, own } from '../platform/core/dict';
 import type { SegmentContext, SegmentEvent } from './spec';
@@ -30,7 +30,7 @@ export function scalarTraits(source: Record<string, unknown> | null | undefined)
 
 function emailFrom(traits: Record<string, unknown> | null | undefined): string | undefined {
   const email = traits?.email;
-  return typeof email === 'string' && email.trim() !== '' ? normalizeEmail(email) : undefined;
+  return typeof email === 'string' && email.trim() !== '' ? email : undefined;
 }
 
 function deviceIdentifiers(context: SegmentContext | null | undefined): Identifier[] {
@@ -53,7 +53,7 @@ function externalIdentifiers(context: SegmentContext | null | undefined): Identi
     if (!external.id || (external.collection && external.collection !== 'users')) continue;
     const type = external.type.trim().toLowerCase();
     if (type === '' || type === 'group_id') continue;
-    out.push(normalizeIdentifier({ type, value: external.id }));
+    out.push({ type, value: external.id });
   }
   return out;
 }
@@ -70,7 +70,8 @@ export function extractIdentifiers(event: SegmentEvent): Identifier[] {
     (event.type === 'identify' ? emailFrom(event.traits) : undefined) ?? emailFrom(event.context?.traits);
   if (email) out.push({ type: 'email', value: email });
   out.push(...deviceIdentifiers(event.context), ...externalIdentifiers(event.context));
-  return out;
+  // The schema trimmed every id (spec.ts); the identifier rules do the rest (emails, phones, types).
+  return out.map(normalizeIdentifier);
 }
 
 /** Stable fallback de-duplication key for events without a messageId (the classic delete notice). */

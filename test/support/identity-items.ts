@@ -4,7 +4,7 @@
  * graphs read the items here.
  */
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { PROFILE_FORMAT } from '../../src/identity/dynamodb/identity-store';
+import { PROFILE_FORMAT } from '../../src/identity/dynamodb/codec';
 import type { ProfileState } from '../../src/identity/profile';
 import type { StoredProfile } from '../../src/identity/store';
 import {

@@ -50,7 +50,7 @@ export class DynamoDbErasureJobs implements ErasureJobs {
     const jobs: ErasureJob[] = [];
     let start: Item | undefined;
     do {
-      const page = await sendCommand<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
+      const page = await sendCommand(
         this.options.client,
         new QueryCommand({
           TableName: this.options.tableName,

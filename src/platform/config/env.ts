@@ -1,3 +1,4 @@
+// Over 300 lines on purpose: one schema of every variable, kept whole so docs/configuration.md and its test match it one to one.
 /**
  * Configuration: every environment variable the functions read, validated once per container by
  * `loadConfig`. A bad value fails the cold start (and `npm start`, before anything is started) with

@@ -13,7 +13,7 @@
  * with concurrent requests of the local server kept apart.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
 import { beforeDeadline, timeLeft } from '../core/deadline';
 import { DependencyUnavailableError, isTransient } from '../core/errors';
 
@@ -91,14 +91,26 @@ function pastDeadline(): DependencyUnavailableError {
   });
 }
 
+declare const aClient: DynamoDBClient;
+/** A command of the DynamoDB client, with its input and output types (what `client.send` takes). */
+export type DynamoDbCommand<I extends ServiceInputTypes, O extends ServiceOutputTypes> = Parameters<
+  typeof aClient.send<I, O>
+>[0];
+
 /**
  * Sends one command for a store adapter: a fault a retry may fix (throttling, network, 5xx) becomes a
  * DependencyUnavailableError (a 503); anything else, a cancelled transaction included (its reasons
- * are the caller's to read), is thrown as it is.
+ * are the caller's to read), is thrown as it is. The answer has the command's own output type.
  */
-export async function sendCommand<T>(client: DynamoDBClient, command: { input: unknown }): Promise<T> {
+export async function sendCommand<I extends ServiceInputTypes, O extends ServiceOutputTypes>(
+  client: DynamoDBClient,
+  command: DynamoDbCommand<I, O>,
+): Promise<O>;
+/** @deprecated The untyped form, kept for src/agent/dynamodb/stores.ts until it moves to the typed one. */
+export async function sendCommand<T>(client: DynamoDBClient, command: { input: unknown }): Promise<T>;
+export async function sendCommand(client: DynamoDBClient, command: { input: unknown }): Promise<unknown> {
   try {
-    return (await client.send(command as never)) as T;
+    return await client.send(command as DynamoDbCommand<ServiceInputTypes, ServiceOutputTypes>);
   } catch (error) {
     if ((error as Error).name !== 'TransactionCanceledException' && isTransient(error)) {
       throw new DependencyUnavailableError('DynamoDB is unavailable or throttling', { cause: error });

@@ -2,7 +2,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { InvalidRequestError, PayloadTooLargeError } from '../core/errors';
 import { goJsonText } from '../core/go-json';
-import { nestingProblem } from '../core/nesting';
+import { nestingProblem, shallowJsonText } from '../core/nesting';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -13,22 +13,50 @@ export function rawBody(event: HttpEvent): string {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
-/** Parses a JSON body, failing with an error that names the problem (and the setting for size). */
-export function jsonBody(event: HttpEvent, maxBytes: number): unknown {
+export interface JsonBodyRules {
+  /** Larger bodies are refused (413), naming `setting` (default MAX_BODY_BYTES). */
+  maxBytes: number;
+  setting?: string;
+  /** What an empty (or blank) body stands for; without it, an empty body is invalid. */
+  empty?: unknown;
+  /** The error for a body that is empty or not JSON, given the problem (default: `body: <problem>`, a 400). */
+  invalid?: (problem: string) => Error;
+  /** The error for JSON nested too deep (default: the problem itself, a 400). */
+  tooDeep?: (problem: string) => Error;
+}
+
+/**
+ * The one request-body parser: size, then emptiness, then JSON, then nesting depth, each failure an
+ * error the caller words (routes keep their own wording: Agent's, the webhooks', Crosswalk's).
+ * The Segment webhook parses its body itself: its signature is checked between parsing and refusing.
+ */
+export function readJsonBody(event: HttpEvent, rules: JsonBodyRules): unknown {
+  const invalid = rules.invalid ?? ((problem) => new InvalidRequestError(`body: ${problem}`));
   const body = rawBody(event);
-  if (Buffer.byteLength(body, 'utf8') > maxBytes) {
-    throw new PayloadTooLargeError(`body: larger than ${maxBytes} bytes (MAX_BODY_BYTES)`);
+  if (Buffer.byteLength(body, 'utf8') > rules.maxBytes) {
+    throw new PayloadTooLargeError(
+      `body: larger than ${rules.maxBytes} bytes (${rules.setting ?? 'MAX_BODY_BYTES'})`,
+    );
   }
-  if (body.trim() === '') throw new InvalidRequestError('body: empty; expected JSON');
+  if (body.trim() === '') {
+    if ('empty' in rules) return rules.empty;
+    throw invalid('empty; expected JSON');
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch (error) {
-    throw new InvalidRequestError(`body: not valid JSON (${(error as Error).message})`);
+    throw invalid(`not valid JSON (${(error as Error).message})`);
   }
-  const problem = nestingProblem(parsed);
-  if (problem) throw new InvalidRequestError(problem);
+  // A body with few brackets cannot nest too deep: the walk is skipped (a decide body has a handful).
+  const problem = shallowJsonText(body) ? undefined : nestingProblem(parsed);
+  if (problem) throw rules.tooDeep ? rules.tooDeep(problem) : new InvalidRequestError(problem);
   return parsed;
+}
+
+/** A JSON body, failing with an error that names the problem (and the setting for size). */
+export function jsonBody(event: HttpEvent, maxBytes: number): unknown {
+  return readJsonBody(event, { maxBytes });
 }
 
 /**

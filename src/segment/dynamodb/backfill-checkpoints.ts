@@ -23,7 +23,7 @@ export class DynamoDbBackfillCheckpoints implements BackfillCheckpoints {
   }
 
   async get(runId: string): Promise<BackfillCheckpoint | null> {
-    const output = await sendCommand<{ Item?: Record<string, { S?: string }> }>(
+    const output = await sendCommand(
       this.options.client,
       new GetItemCommand({ TableName: this.options.tableName, Key: this.key(runId), ConsistentRead: true }),
     );

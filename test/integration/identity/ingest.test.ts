@@ -4,11 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { benchPeople, graphEvents, mixedBatch } from '../../../bench/fixtures/segment-events';
 import { eventLimitsFromConfig } from '../../../functions/from-config';
-import {
-  DynamoDbIdentityStore,
-  identifierItemKey,
-  profileItemKey,
-} from '../../../src/identity/dynamodb/identity-store';
+import { DynamoDbIdentityStore } from '../../../src/identity/dynamodb/identity-store';
+import { identifierItemKey, profileItemKey } from '../../../src/identity/dynamodb/keys';
 import { identifierKey } from '../../../src/identity/identifiers';
 import { type IngestOptions, ingestChanges } from '../../../src/identity/ingest';
 import { accountTraitsCache, createIdentityReader } from '../../../src/identity/reader';

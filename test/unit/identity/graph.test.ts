@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { anchorOf } from '../../../src/identity/experiment-id';
 import {
   applyChange,
   emptyEffects,
@@ -8,7 +9,7 @@ import {
   type IdentityChange,
 } from '../../../src/identity/graph';
 import { identifierKey } from '../../../src/identity/identifiers';
-import { anchorOf, primaryAccountId, profileSnapshot } from '../../../src/identity/profile';
+import { primaryAccountId, profileSnapshot } from '../../../src/identity/profile';
 import { createIdentityRules, isBlocked, parseLimits } from '../../../src/identity/rules';
 import { applyInMemory, graphProfiles, streamEventArb, streamToSegment } from '../../support/segment';
 

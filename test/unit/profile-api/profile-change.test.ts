@@ -5,9 +5,10 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { anchorOf } from '../../../src/identity/experiment-id';
 import { applyChange, emptyEffects, emptyGraph, type IdentityChange } from '../../../src/identity/graph';
 import { identifierKey, SEGMENT_ID_TYPE } from '../../../src/identity/identifiers';
-import { anchorOf, type ProfileState } from '../../../src/identity/profile';
+import type { ProfileState } from '../../../src/identity/profile';
 import { createIdentityRules } from '../../../src/identity/rules';
 import {
   learnedAccounts,

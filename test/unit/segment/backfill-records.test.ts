@@ -5,9 +5,9 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
+import { anchorOf } from '../../../src/identity/experiment-id';
 import { applyChange, emptyEffects, emptyGraph } from '../../../src/identity/graph';
 import { SEGMENT_ID_TYPE } from '../../../src/identity/identifiers';
-import { anchorOf } from '../../../src/identity/profile';
 import { createIdentityRules } from '../../../src/identity/rules';
 import {
   profilesSyncTable,

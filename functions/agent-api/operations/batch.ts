@@ -14,33 +14,24 @@
  * still be sent (or stored) before the invocation ends.
  */
 import { randomUUID } from 'node:crypto';
-import { timeLeft } from '../../src/platform/core/deadline';
+import { timeLeft } from '../../../src/platform/core/deadline';
 import {
   DependencyUnavailableError,
   InvalidRequestError,
   LimitExceededError,
-} from '../../src/platform/core/errors';
-import { goValue } from '../../src/platform/core/go-json';
-import type * as z from '../../src/platform/core/zod';
-import { countDynamoDbRequests, dynamoDbRequestsSoFar } from '../../src/platform/dynamodb/client';
-import type { HttpEvent, HttpResult } from '../../src/platform/http/api-gateway';
-import { errorAnswer } from '../../src/platform/http/error-response';
-import type { Operation } from '../../src/platform/http/operations';
-import type { Observability } from '../../src/platform/observability/logger';
-import type { batchBodySchema } from './schema';
-
-export interface BatchLimits {
-  /** More operations than this: 422, as Agent's `operationsLimit` (BATCH_OPERATIONS_LIMIT). */
-  maxOperations: number;
-  /** Operations running at once (BATCH_MAX_CONCURRENCY). */
-  maxConcurrency: number;
-  /** Identifiers (`userId`, `identifiers` entries) named by all operations together (BATCH_MAX_IDENTIFIERS). */
-  maxIdentifiers: number;
-  /** DynamoDB requests after which no further operation starts (BATCH_MAX_DYNAMODB_REQUESTS). */
-  maxDynamoDbRequests: number;
-  /** Optimizely events (decisions, conversions) after which no further operation starts (BATCH_MAX_EVENTS). */
-  maxEvents: number;
-}
+} from '../../../src/platform/core/errors';
+import { goValue } from '../../../src/platform/core/go-json';
+import { pool } from '../../../src/platform/core/pool';
+import type * as z from '../../../src/platform/core/zod';
+import { countDynamoDbRequests, dynamoDbRequestsSoFar } from '../../../src/platform/dynamodb/client';
+import type { HttpEvent, HttpResult } from '../../../src/platform/http/api-gateway';
+import { json } from '../../../src/platform/http/api-gateway';
+import type { Caller } from '../../../src/platform/http/auth';
+import { errorAnswer } from '../../../src/platform/http/error-response';
+import type { Operation } from '../../../src/platform/http/operations';
+import type { Observability } from '../../../src/platform/observability/logger';
+import { type AgentOperation, type BatchLimits, parseBody } from '../request';
+import { batchBodySchema } from '../schema';
 
 type BatchBody = z.infer<typeof batchBodySchema>;
 
@@ -129,20 +120,6 @@ function eventsOf(path: string, result: HttpResult, body: unknown): number {
   return 0;
 }
 
-/** Runs `tasks` with at most `limit` at a time; results in task order. */
-async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results = new Array<T>(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await (tasks[index] as () => Promise<T>)();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
-}
-
 export async function runBatch<A>(
   event: HttpEvent,
   body: BatchBody,
@@ -175,51 +152,47 @@ export async function runBatch<A>(
     return undefined;
   };
   const { result: items, requests } = await countDynamoDbRequests(() =>
-    pool(
-      body.operations.map((op) => async (): Promise<BatchItem> => {
-        const requestID =
-          Object.entries(op.headers).find(([name]) => name.toLowerCase() === 'x-request-id')?.[1] ??
-          randomUUID();
-        const opStarted = new Date().toISOString();
-        let result: HttpResult;
-        let path = '';
-        try {
-          const sub = operationEvent(event, op, requestID);
-          path = sub.rawPath;
-          if (sub.rawPath === BATCH_PATH)
-            throw new InvalidRequestError('a batch operation cannot be a batch');
-          const why = spent();
-          if (why) {
-            refused++;
-            throw new LimitExceededError(
-              `the batch has spent its budget: ${why}; send the remaining operations in another batch`,
-            );
-          }
-          if (timeLeft(BATCH_TIME_RESERVE_MS) === 0) {
-            refused++;
-            throw new DependencyUnavailableError('The batch ran out of time before this operation started');
-          }
-          result = await serve(sub, arg);
-        } catch (error) {
-          const answer = errorAnswer(error);
-          if (answer.log) logger.error('batch operation failed', { error, operationID: op.operationID });
-          result = { statusCode: answer.statusCode, body: JSON.stringify(answer.body) };
+    pool(body.operations, limits.maxConcurrency, async (op): Promise<BatchItem> => {
+      const requestID =
+        Object.entries(op.headers).find(([name]) => name.toLowerCase() === 'x-request-id')?.[1] ??
+        randomUUID();
+      const opStarted = new Date().toISOString();
+      let result: HttpResult;
+      let path = '';
+      try {
+        const sub = operationEvent(event, op, requestID);
+        path = sub.rawPath;
+        if (sub.rawPath === BATCH_PATH) throw new InvalidRequestError('a batch operation cannot be a batch');
+        const why = spent();
+        if (why) {
+          refused++;
+          throw new LimitExceededError(
+            `the batch has spent its budget: ${why}; send the remaining operations in another batch`,
+          );
         }
-        const answered = parsedBody(result);
-        events += eventsOf(path, result, answered);
-        return {
-          status: result.statusCode ?? 200,
-          requestID,
-          operationID: op.operationID,
-          method: op.method,
-          url: op.url,
-          body: answered,
-          startedAt: opStarted,
-          endedAt: new Date().toISOString(),
-        };
-      }),
-      limits.maxConcurrency,
-    ),
+        if (timeLeft(BATCH_TIME_RESERVE_MS) === 0) {
+          refused++;
+          throw new DependencyUnavailableError('The batch ran out of time before this operation started');
+        }
+        result = await serve(sub, arg);
+      } catch (error) {
+        const answer = errorAnswer(error);
+        if (answer.log) logger.error('batch operation failed', { error, operationID: op.operationID });
+        result = { statusCode: answer.statusCode, body: JSON.stringify(answer.body) };
+      }
+      const answered = parsedBody(result);
+      events += eventsOf(path, result, answered);
+      return {
+        status: result.statusCode ?? 200,
+        requestID,
+        operationID: op.operationID,
+        method: op.method,
+        url: op.url,
+        body: answered,
+        startedAt: opStarted,
+        endedAt: new Date().toISOString(),
+      };
+    }),
   );
   const errorCount = items.filter((item) => item.status !== 200).length;
   metrics.metric('BatchOperations', items.length);
@@ -235,3 +208,20 @@ export async function runBatch<A>(
   }
   return { startedAt, endedAt: new Date().toISOString(), errorCount, response: items };
 }
+
+/** The batch operation: its body read under the batch's own size cap, its events delivered together. */
+export const batch: AgentOperation = async (api, event, caller) => {
+  const { limits, decisions } = api.deps;
+  let body: BatchBody;
+  try {
+    body = parseBody(api, batchBodySchema, event, [limits.maxBatchBodyBytes, 'BATCH_MAX_BODY_BYTES']);
+  } catch (error) {
+    if (!(error instanceof InvalidRequestError)) throw error;
+    throw new InvalidRequestError('cannot decode the operation body', { detail: error.message });
+  }
+  // One delivery for the whole batch: its operations' events leave together, merged.
+  const answer = await decisions.events.gathered(() =>
+    runBatch<Caller>(event, body, caller, api.serve, api.deps.batch, decisions.observability),
+  );
+  return json(200, answer);
+};
