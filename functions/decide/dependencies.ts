@@ -1,7 +1,8 @@
 /**
  * What the decide function needs, built once per container from the configuration. `runtime.runtimeApi`
- * is Lambda's AWS_LAMBDA_RUNTIME_API (the entry reads it): given, the event flush runs after the
- * answer inside an internal extension; absent (local server, tests, bench), in this process.
+ * is Lambda's AWS_LAMBDA_RUNTIME_API (the entry reads it): given, the fallback send of events the
+ * outbox could not take runs after the answer inside an internal extension; absent (local server,
+ * tests, bench), in this process.
  */
 import type { Config } from '../config/env';
 import { secretsSource } from '../config/secrets';
@@ -69,7 +70,7 @@ export function decideDependencies(
     policy: redeliveryPolicyFromConfig(config),
     observability,
   });
-  const dispatcher = new CapturingEventDispatcher((batches) => void events.afterDecide(batches));
+  const dispatcher = new CapturingEventDispatcher((batches) => void events.beforeDecideAnswer(batches));
   const secrets = secretsSource(config);
   const rules = identityRulesFromConfig(config);
   const tableName = config.TABLE_NAME;

@@ -1,8 +1,8 @@
 /**
  * The decide/track use cases: resolve the person through the identity reader, build the attributes,
  * run the project's Optimizely client, and hand its events to the delivery path (events/delivery.ts):
- * a decide answers without waiting for Optimizely's event API; a track answers once its conversion
- * is stored for delivery. Dependencies come from the decide entry point
+ * decide and track answer once their events are stored for the relay, never waiting for
+ * Optimizely's event API. Dependencies come from the decide entry point
  * (functions/decide/dependencies.ts).
  */
 import { NoIdentifierError } from '../core/errors';
@@ -236,7 +236,7 @@ export interface DecideRequest extends PersonRequest, ProjectRequest {
 }
 
 /**
- * Decides; the decision events are delivered after the answer. A request that dispatched nothing
+ * Decides; the decision events are stored before the answer and delivered by the relay. A request that dispatched nothing
  * (DISABLE_DECISION_EVENT, no experiment) takes no extra step.
  */
 export async function decideForRequest(
@@ -267,7 +267,7 @@ export async function decideForRequest(
   if (result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)) {
     await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
   }
-  await deliverAfterDecide(deps, batches);
+  await storeDecisionEvents(deps, batches);
   return result.result;
 }
 
@@ -306,11 +306,9 @@ function mayStoreProfile(
   return !forced && !requestChangesAttributes(attributeInput(deps, project, person, request));
 }
 
-/** Hands decision events to delivery; awaited only when nothing can hold the invocation open after the answer. */
-async function deliverAfterDecide(deps: DecisionDependencies, batches: EventBatch[]): Promise<void> {
-  if (batches.length === 0) return;
-  const delivering = deps.events.afterDecide(batches);
-  if (delivering) await delivering;
+/** Stores decision events for the relay before the answer (one PutItem); nothing when there are none. */
+async function storeDecisionEvents(deps: DecisionDependencies, batches: EventBatch[]): Promise<void> {
+  if (batches.length > 0) await deps.events.beforeDecideAnswer(batches);
 }
 
 export interface TrackRequest extends PersonRequest, ProjectRequest {
@@ -349,7 +347,7 @@ export interface ActivateRequest extends PersonRequest, ProjectRequest {
   query: ActivateQuery;
 }
 
-/** Agent's legacy activate; its impressions go the way of decide's events (after the answer). */
+/** Agent's legacy activate; its impressions go the way of decide's events. */
 export async function activateForRequest(
   deps: DecisionDependencies,
   request: ActivateRequest,
@@ -377,7 +375,7 @@ export async function activateForRequest(
   if (result.saved && mayStoreProfile(deps, project, person, request, false)) {
     await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
   }
-  await deliverAfterDecide(deps, batches);
+  await storeDecisionEvents(deps, batches);
   return result.result;
 }
 
