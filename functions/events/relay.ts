@@ -41,7 +41,10 @@ export interface RelayReport {
 }
 
 /** Sends the stored batches, merged per project (up to the event API's size), and deletes them. */
-export async function relayStored(deps: RelayDependencies, items: readonly StoredBatch[]): Promise<RelayReport> {
+export async function relayStored(
+  deps: RelayDependencies,
+  items: readonly StoredBatch[],
+): Promise<RelayReport> {
   const { logger, metrics } = deps.observability;
   const clock = deps.clock ?? Date.now;
   const report: RelayReport = {

@@ -57,7 +57,9 @@ function storedItems(event: OutboxStreamEvent): StoredBatch[] {
 /** Stops this long before the timeout, so a run never ends mid-write. */
 const MARGIN_MS = 5_000;
 
-export function createRedeliveryFunctionHandler(deps: RedeliveryFunctionDependencies): RedeliveryFunctionHandler {
+export function createRedeliveryFunctionHandler(
+  deps: RedeliveryFunctionDependencies,
+): RedeliveryFunctionHandler {
   const scheduled = createRedeliveryHandler(deps);
   const relay = createRelayHandler(deps);
   return ((event: unknown, context: Context) =>
@@ -88,26 +90,23 @@ export function createRelayHandler(deps: RedeliveryFunctionDependencies): RelayH
 /** The scheduled trigger: erasures, then what is due in the outbox. */
 export function createRedeliveryHandler(deps: RedeliveryFunctionDependencies): RedeliveryHandler {
   return (_event, context) =>
-    withLogContext(
-      logContext(context),
-      async () => {
-        let erasure: ErasureReport | undefined;
-        if (deps.erasure) {
-          try {
-            erasure = await runErasures(deps.erasure);
-          } catch (error) {
-            // The jobs stay; the next run retries them. Redelivery goes on meanwhile.
-            deps.observability.logger.error('erasure run failed', { error });
-          }
-        }
-        const budgetMs = Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS);
+    withLogContext(logContext(context), async () => {
+      let erasure: ErasureReport | undefined;
+      if (deps.erasure) {
         try {
-          const report = await redeliverDue(deps, { budgetMs });
-          return erasure ? { ...report, erasure } : report;
+          erasure = await runErasures(deps.erasure);
         } catch (error) {
-          deps.observability.logger.error('redelivery run failed', { error });
-          throw error;
+          // The jobs stay; the next run retries them. Redelivery goes on meanwhile.
+          deps.observability.logger.error('erasure run failed', { error });
         }
-      },
-    );
+      }
+      const budgetMs = Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS);
+      try {
+        const report = await redeliverDue(deps, { budgetMs });
+        return erasure ? { ...report, erasure } : report;
+      } catch (error) {
+        deps.observability.logger.error('redelivery run failed', { error });
+        throw error;
+      }
+    });
 }

@@ -40,9 +40,6 @@ export interface OutboxStream {
   stop(): Promise<void>;
 }
 
-/** The stack's event source mapping settings, shared with lib/crosswalk-stack.ts. */
-export { RELAY_BATCH_SIZE, RELAY_BATCHING_WINDOW_MS } from '../../functions/routes';
-
 type LambdaImage = NonNullable<OutboxStreamEvent['Records'][number]['dynamodb']>['NewImage'];
 
 /** Lambda's filter semantics for the patterns used here: arrays list allowed values, objects nest. */
@@ -50,7 +47,9 @@ function matches(pattern: unknown, value: unknown): boolean {
   if (Array.isArray(pattern)) return pattern.includes(value);
   if (typeof pattern !== 'object' || pattern === null) return false;
   if (typeof value !== 'object' || value === null) return false;
-  return Object.entries(pattern).every(([key, inner]) => matches(inner, (value as Record<string, unknown>)[key]));
+  return Object.entries(pattern).every(([key, inner]) =>
+    matches(inner, (value as Record<string, unknown>)[key]),
+  );
 }
 
 /** A record as Lambda delivers it: attribute values in JSON, binary as base64. */
@@ -74,7 +73,9 @@ export async function startOutboxStream(options: OutboxStreamOptions): Promise<O
   table.destroy();
   const streamArn = described.Table?.LatestStreamArn;
   if (!streamArn)
-    throw new Error(`table ${options.tableName} has no stream: create it with ensureTable (scripts/local/dynamodb-local.ts)`);
+    throw new Error(
+      `table ${options.tableName} has no stream: create it with ensureTable (scripts/local/dynamodb-local.ts)`,
+    );
   const streams = new DynamoDBStreamsClient({
     endpoint: options.endpoint,
     region: 'local',

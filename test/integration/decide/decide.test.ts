@@ -493,7 +493,12 @@ describe('DynamoDB requests per decide', () => {
     const decide = createDecideHandler(deps);
     const requests = async (body: Json) => {
       const { result, requests } = await countDynamoDbRequests(() =>
-        callHandler(decide, { method: 'POST', url: '/v1/decide?keys=checkout_redesign', headers: auth, body }),
+        callHandler(decide, {
+          method: 'POST',
+          url: '/v1/decide?keys=checkout_redesign',
+          headers: auth,
+          body,
+        }),
       );
       expect(result.statusCode).toBe(200);
       return requests;
