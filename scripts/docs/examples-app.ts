@@ -15,6 +15,8 @@ import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhoo
 import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
 import { profilesDependencies } from '../../functions/profiles/dependencies';
 import { createProfilesHandler } from '../../functions/profiles/handler';
+import { redeliveryDependencies } from '../../functions/redelivery/dependencies';
+import { createRelayHandler } from '../../functions/redelivery/handler';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
 import { runDemo } from '../demo/run-demo';
@@ -30,6 +32,7 @@ import {
   LOCAL_SPACE_ID,
   localEnvironment,
 } from '../local/local-stack';
+import { startOutboxStream } from '../local/outbox-stream';
 import { type LocalServer, startLocalServer } from '../local/server';
 
 export interface DocsApp {
@@ -61,6 +64,14 @@ export async function startDocsApp(options: {
     datafiles: new Map(datafile ? [[config.OPTIMIZELY_SDK_KEY!, datafile]] : []),
   });
   const decide = decideDependencies(config);
+  // The relay on the table's stream sends the events decide and track store, as npm start does.
+  const relay = await startOutboxStream({
+    endpoint: options.dynamoDbEndpoint,
+    tableName: options.tableName,
+    handler: createRelayHandler(redeliveryDependencies(config)),
+    windowMs: 10,
+    pollMs: 20,
+  });
   const seeded = segmentProfiles();
   const profileApi = new LocalProfileApi({
     token: LOCAL_PROFILE_API_TOKEN,
@@ -84,6 +95,7 @@ export async function startDocsApp(options: {
       profiles: createProfilesHandler(profilesDependencies(config)),
     },
     afterResponses: { decide: decide.afterResponse },
+    background: [relay],
   });
   await runDemo({
     url,
@@ -91,5 +103,12 @@ export async function startDocsApp(options: {
     segmentSecret: environment.SEGMENT_SHARED_SECRET,
     segmentToken: environment.SEGMENT_WEBHOOK_TOKEN,
   });
-  return { url, optimizely, close: () => server.close() };
+  return {
+    url,
+    optimizely,
+    close: async () => {
+      await server.close();
+      await relay.stop();
+    },
+  };
 }
