@@ -1,5 +1,5 @@
 /**
- * The backfill (functions/segment/backfill.ts) on a fresh table: the bench's people as Segment's S3
+ * The backfill (src/segment/backfill.ts) on a fresh table: the bench's people as Segment's S3
  * archive holds them (the seeding events, then two days of mixed traffic), as gzipped NDJSON files,
  * against a floor of raw `BatchWriteItem` throughput of as many items on the same DynamoDB Local
  * (the ingest section's floor), measured right before each of the three runs.
@@ -7,12 +7,12 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { backfillDependencies } from '../functions/backfill/dependencies';
-import type { Config } from '../functions/config/env';
-import { runBackfill } from '../functions/segment/backfill';
-import type { BackfillFile } from '../functions/segment/backfill-sources';
-import { countDynamoDbRequests } from '../functions/storage/dynamodb-client';
+import { backfillDependencies } from '../functions/segment-backfill/dependencies';
 import { ensureTable } from '../scripts/local/dynamodb-local';
+import type { Config } from '../src/platform/config/env';
+import { countDynamoDbRequests } from '../src/platform/dynamodb/client';
+import { runBackfill } from '../src/segment/backfill';
+import type { BackfillFile } from '../src/segment/backfill-sources';
 import { type BenchPerson, graphEvents, mixedBatch } from './fixtures/segment-events';
 import { rawBatchWrite } from './ingest';
 import type { Report } from './lib/report';

@@ -7,8 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type FunctionSpec, functionSpecs } from '../functions/routes';
 import { functionLogicalId } from '../lib/constructs/crosswalk-function';
+import { type FunctionSpec, functionSpecs } from '../src/platform/routes';
 import { median } from './lib/stats';
 
 export interface BundledFunction {
@@ -30,7 +30,7 @@ export function synthesize(): void {
   if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stderr}`);
 }
 
-/** Finds each function of functions/routes.ts in the synthesized template through its asset metadata. */
+/** Finds each function of src/platform/routes.ts in the synthesized template through its asset metadata. */
 export function bundledFunctions(): BundledFunction[] {
   const templateFile = ['Crosswalk.template.json'].map((f) => join(cdkOut, f)).find((f) => existsSync(f));
   if (!templateFile) throw new Error('cdk.out/Crosswalk.template.json not found: run npm run synth');

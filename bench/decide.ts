@@ -17,18 +17,18 @@
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
-import { outboundFetch } from '../functions/http/outbound';
-import type { AfterResponse } from '../functions/lambda/after-response';
-import { createOptimizelyClient } from '../functions/optimizely/projects';
+import type { CachedIdentityReader } from '../src/identity/cache';
+import { identifierItemKey } from '../src/identity/dynamodb/identity-store';
+import { createOptimizelyClient } from '../src/optimizely/projects';
 import {
   type Client,
   type EventDispatcher,
   type LogEvent,
   OptimizelyDecideOption,
-} from '../functions/optimizely/sdk';
-import { countDynamoDbRequests } from '../functions/storage/dynamodb-client';
-import { identifierItemKey } from '../functions/storage/dynamodb-identity-store';
+} from '../src/optimizely/sdk';
+import { countDynamoDbRequests } from '../src/platform/dynamodb/client';
+import { outboundFetch } from '../src/platform/http/outbound';
+import type { AfterResponse } from '../src/platform/lambda/after-response';
 import type { BenchPerson } from './fixtures/segment-events';
 import { collectGarbage, type HttpHandler, invoke, type PreparedCall, prepareCall } from './lib/harness';
 import type { Report } from './lib/report';
@@ -91,7 +91,7 @@ function decideCall(
         ? { anonymous_id: person.anonymousIds[person.anonymousIds.length - 1] as string }
         : { user_id: person.userId };
   return prepareCall({
-    functionName: 'decide',
+    functionName: 'agent-api',
     routeKey: 'POST /v1/decide',
     url: `/v1/decide?keys=${flagKey}`,
     headers: { 'x-api-key': options.apiKey, 'x-optimizely-sdk-key': options.sdkKey },

@@ -19,21 +19,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig } from '../functions/config/env';
-import { decideDependencies } from '../functions/decide/dependencies';
-import { createDecideHandler } from '../functions/decide/handler';
-import { eventUuids } from '../functions/events/event-batch';
-import { outboundFetch } from '../functions/http/outbound';
-import type { LogEvent } from '../functions/optimizely/sdk';
-import { redeliveryDependencies } from '../functions/redelivery/dependencies';
-import { createRedeliveryHandler, createRelayHandler } from '../functions/redelivery/handler';
-import { RELAY_BATCH_SIZE, RELAY_BATCHING_WINDOW_MS } from '../functions/routes';
+import { decideDependencies } from '../functions/agent-api/dependencies';
+import { createDecideHandler } from '../functions/agent-api/handler';
+import { redeliveryDependencies } from '../functions/event-redelivery/dependencies';
+import { createRedeliveryHandler, createRelayHandler } from '../functions/event-redelivery/handler';
 import { freePort } from '../scripts/local/dynamodb-local';
 import { lambdaContext } from '../scripts/local/lambda-context';
 import { type LocalOptimizelyServer, startLocalOptimizely } from '../scripts/local/local-optimizely';
 import { startOutboxStream } from '../scripts/local/outbox-stream';
 import { startRedeliveryLoop } from '../scripts/local/redelivery-loop';
 import { startLocalServer } from '../scripts/local/server';
+import { eventUuids } from '../src/events/event-batch';
+import type { LogEvent } from '../src/optimizely/sdk';
+import { loadConfig } from '../src/platform/config/env';
+import { outboundFetch } from '../src/platform/http/outbound';
+import { RELAY_BATCH_SIZE, RELAY_BATCHING_WINDOW_MS } from '../src/platform/routes';
 import { startLambdaEnvironment } from '../test/support/lambda-environment';
 import type { BenchPerson } from './fixtures/segment-events';
 import { startServerProcess } from './http-load';
@@ -134,7 +134,7 @@ async function delayRatio(options: EventsBenchOptions, datafiles: Map<string, st
 async function flushOverhead(options: EventsBenchOptions, datafiles: Map<string, string>): Promise<void> {
   const api = await startLocalOptimizely({ datafiles, keep: 10 });
   const lambda = await startLambdaEnvironment({
-    entry: 'functions/decide/lambda.ts',
+    entry: 'functions/agent-api/lambda.ts',
     environment: {
       ...options.env,
       LOG_LEVEL: 'error',
@@ -253,8 +253,8 @@ async function eventApp(
   });
   const server = await startLocalServer({
     port: 0,
-    handlers: { decide: createDecideHandler(decide) },
-    afterResponses: { decide: decide.afterResponse },
+    handlers: { 'agent-api': createDecideHandler(decide) },
+    afterResponses: { 'agent-api': decide.afterResponse },
     dropDeferredWork,
     background: [stream],
   });
@@ -363,7 +363,7 @@ async function noLoss(options: EventsBenchOptions, datafiles: Map<string, string
     const conversions = killed.produced.conversions;
     const everything = [...conversions, ...killed.produced.decisions];
     for (let i = 0; i < 100 && !everything.every((uuid) => arrivals(api).has(uuid)); i++) {
-      await killed.redeliver({}, lambdaContext('redelivery', 50_000));
+      await killed.redeliver({}, lambdaContext('event-redelivery', 50_000));
       await new Promise((r) => setTimeout(r, 100));
     }
     await killed.close();

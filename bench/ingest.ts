@@ -4,7 +4,7 @@
  * on the same DynamoDB Local.
  */
 import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { countDynamoDbRequests } from '../functions/storage/dynamodb-client';
+import { countDynamoDbRequests } from '../src/platform/dynamodb/client';
 import { type BenchPerson, graphEvents, mixedBatch, type SegmentEvent } from './fixtures/segment-events';
 import { type HttpHandler, invoke, prepareCall } from './lib/harness';
 import type { Report } from './lib/report';

@@ -6,11 +6,12 @@
  * < 200 ms per call, two calls in sequence at least) comes on top in production, within
  * PROFILE_API_TIMEOUT_MS.
  */
-import type { Config } from '../functions/config/env';
-import { decideDependencies } from '../functions/decide/dependencies';
-import { createDecideHandler } from '../functions/decide/handler';
-import { countDynamoDbRequests } from '../functions/storage/dynamodb-client';
+
+import { decideDependencies } from '../functions/agent-api/dependencies';
+import { createDecideHandler } from '../functions/agent-api/handler';
 import { startLocalProfileApi } from '../scripts/local/local-profile-api';
+import type { Config } from '../src/platform/config/env';
+import { countDynamoDbRequests } from '../src/platform/dynamodb/client';
 import { BENCH_PROFILE_API_TOKEN, BENCH_SPACE } from './fake-profile-api';
 import { type HttpHandler, invoke, prepareCall } from './lib/harness';
 import type { Report } from './lib/report';
@@ -60,7 +61,7 @@ export async function benchReadThrough(options: {
     const without = createDecideHandler(decideDependencies(options.config)) as HttpHandler;
     const call = (anon: string) =>
       prepareCall({
-        functionName: 'decide',
+        functionName: 'agent-api',
         routeKey: 'POST /v1/decide',
         url: `/v1/decide?keys=${options.flagKey}`,
         headers: { 'x-api-key': options.apiKey, 'x-optimizely-sdk-key': options.sdkKey },

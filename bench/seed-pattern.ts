@@ -5,7 +5,7 @@
  * emptied first, so this is Crosswalk's slow path). Real Profile API calls add ~200 ms p95 each
  * and are capped at 100 requests/s per space; the loopback fake hides both.
  */
-import type { CachedIdentityReader } from '../functions/decisions/identity-cache';
+import type { CachedIdentityReader } from '../src/identity/cache';
 import { closeProfileApiAgent, profileApiLookup, startFakeProfileApi } from './fake-profile-api';
 import type { BenchPerson } from './fixtures/segment-events';
 import type { Report } from './lib/report';

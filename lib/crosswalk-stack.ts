@@ -34,9 +34,10 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { deployableVariables } from '../functions/config/env';
-import { EVENT_METRICS } from '../functions/events/redelivery-policy';
-import { FAILED_OPEN_METRIC } from '../functions/observability/faults';
+import { EVENT_METRICS } from '../src/events/redelivery-policy';
+import { deployableVariables } from '../src/platform/config/env';
+import { OUTBOX_RELAY_FILTER } from '../src/platform/dynamodb/table-schema';
+import { FAILED_OPEN_METRIC } from '../src/platform/observability/faults';
 import {
   type FunctionSpec,
   functionSpecs,
@@ -45,8 +46,7 @@ import {
   type RouteSpec,
   routes,
   type SecretName,
-} from '../functions/routes';
-import { OUTBOX_RELAY_FILTER } from '../functions/storage/table-schema';
+} from '../src/platform/routes';
 import { CrosswalkApi } from './constructs/crosswalk-api';
 import { CrosswalkFunction, functionLogicalId } from './constructs/crosswalk-function';
 import { IdentityTable } from './constructs/identity-table';
@@ -134,12 +134,6 @@ export class CrosswalkStack extends Stack {
       }),
     ) as Record<SecretName, ISecret>;
 
-    // Reserved (and capped): a Segment backfill and a flood of decides each have a ceiling, so
-    // neither can starve the other functions of the account's concurrency.
-    const reserved: Record<string, number> = {
-      'segment-webhook': settings.segmentReservedConcurrency,
-      decide: settings.decideReservedConcurrency,
-    };
     const functions = new Map<string, CrosswalkFunction>();
     for (const [name, spec] of Object.entries(specs)) {
       const environment: Record<string, string> = {
@@ -154,14 +148,18 @@ export class CrosswalkStack extends Stack {
         REQUIRE_AUTH: 'true',
       };
       for (const secret of spec.secrets) environment[ENV_ARN[secret]] = this.secrets[secret].secretArn;
-      const fn = new CrosswalkFunction(this, functionLogicalId(name), {
+      // Reserved (and capped) where the route table says: a Segment backfill and a flood of decides
+      // each have a ceiling, so neither can starve the other functions of the account's concurrency.
+      const reserved = spec.reservedConcurrency && settings[spec.reservedConcurrency];
+      const fn = new CrosswalkFunction(this, functionLogicalId(name, specs), {
         functionName: name,
+        ...(spec.logicalName === undefined ? {} : { logicalName: spec.logicalName }),
         entry: spec.entry,
         description: spec.description,
         projectRoot: props.projectRoot,
         ...(spec.memoryMb === undefined ? {} : { memoryMb: spec.memoryMb }),
         ...(spec.timeoutSeconds === undefined ? {} : { timeoutSeconds: spec.timeoutSeconds }),
-        ...(name in reserved ? { reservedConcurrency: reserved[name] } : {}),
+        ...(reserved === undefined ? {} : { reservedConcurrency: reserved }),
         environment,
         logRetention: settings.logRetention,
         logRemovalPolicy,
@@ -177,7 +175,7 @@ export class CrosswalkStack extends Stack {
         });
       }
       if ((spec as FunctionSpec).scheduleMinutes !== undefined) {
-        new Rule(this, `${functionLogicalId(name)}Schedule`, {
+        new Rule(this, `${functionLogicalId(name, specs)}Schedule`, {
           description: `Runs the ${name} function every ${spec.scheduleMinutes} minute(s)`,
           schedule: Schedule.rate(Duration.minutes((spec as FunctionSpec).scheduleMinutes!)),
           // A failed run is not retried: the next scheduled one does the same work.
@@ -217,7 +215,7 @@ export class CrosswalkStack extends Stack {
       const added = this.api.addRoute(
         route,
         fn.function,
-        `${functionLogicalId(route.function)}Integration`,
+        `${functionLogicalId(route.function, specs)}Integration`,
         settings.throttles[route.throttle],
       );
       Validations.of(added).acknowledge({
@@ -286,7 +284,7 @@ export class CrosswalkStack extends Stack {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
     for (const [name, fn] of this.functions) {
-      alarm(`${functionLogicalId(name)}Throttles`, {
+      alarm(`${fn.logicalId}Throttles`, {
         alarmDescription: `Lambda throttled ${name} in 3 of the last 5 minutes`,
         metric: fn.function.metricThrottles({ period, statistic: 'Sum' }),
         threshold: 0,
@@ -336,7 +334,7 @@ export class CrosswalkStack extends Stack {
     const undelivered = new Alarm(this, 'UndeliveredEventsAlarm', {
       alarmDescription:
         'Optimizely events have waited in the outbox for over 30 minutes: the event API refuses or cannot be reached (docs/events.md)',
-      // Emitted by every redelivery run (functions/events/redelivery.ts), without dimensions.
+      // Emitted by every redelivery run (src/events/redelivery.ts), without dimensions.
       metric: new Metric({
         namespace: 'Crosswalk',
         metricName: EVENT_METRICS.oldestAge,

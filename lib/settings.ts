@@ -7,10 +7,10 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { deployableVariables, loadConfig } from '../functions/config/env';
-import type { SecretName, ThrottleGroup } from '../functions/routes';
+import { deployableVariables, loadConfig } from '../src/platform/config/env';
+import type { SecretName, ThrottleGroup } from '../src/platform/routes';
 
-/** Runtime variables a deployer may set: the env schema's `deploy` scope (functions/config/env.ts). */
+/** Runtime variables a deployer may set: the env schema's `deploy` scope (src/platform/config/env.ts). */
 export const PASS_THROUGH_VARIABLES = deployableVariables;
 
 export type ThrottleSettings = Record<ThrottleGroup, { rateLimit: number; burstLimit: number }>;
@@ -22,7 +22,7 @@ export interface CrosswalkSettings {
   /** Stage-wide default for routes without a group of their own. */
   throttleRateLimit: number;
   throttleBurstLimit: number;
-  /** Per route group (functions/routes.ts `throttle`). */
+  /** Per route group (src/platform/routes.ts `throttle`). */
   throttles: ThrottleSettings;
   /** Reserved concurrency of the Segment webhook: a backfill can never take all of the account's. */
   segmentReservedConcurrency: number;

@@ -1,6 +1,6 @@
 /**
  * `npm run backfill -- <source>`: loads an existing Segment history into the identity graph
- * (functions/segment/backfill.ts; docs/profile-api.md, "Backfill"). The source is a file, a folder
+ * (src/segment/backfill.ts; docs/profile-api.md, "Backfill"). The source is a file, a folder
  * tree of files, or an `s3://bucket/prefix`: Segment's S3 archive (gzipped NDJSON), or Profiles Sync
  * tables exported as CSV or NDJSON.
  *
@@ -14,11 +14,11 @@
  * Exit status: 0 every line loaded, 2 some lines rejected (all listed), 1 the run could not finish.
  */
 
-import { backfillDependencies } from '../functions/backfill/dependencies';
-import { loadConfig } from '../functions/config/env';
-import { ConfigurationError } from '../functions/core/errors';
-import { type BackfillProgress, runBackfill } from '../functions/segment/backfill';
-import { backfillFiles } from '../functions/segment/backfill-sources';
+import { backfillDependencies } from '../functions/segment-backfill/dependencies';
+import { loadConfig } from '../src/platform/config/env';
+import { ConfigurationError } from '../src/platform/core/errors';
+import { type BackfillProgress, runBackfill } from '../src/segment/backfill';
+import { backfillFiles } from '../src/segment/backfill-sources';
 import { localSettings } from './local/local-stack';
 
 const USAGE = `Usage: npm run backfill -- <file | folder | s3://bucket/prefix> [--run-id ID] [--restart]

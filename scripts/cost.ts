@@ -12,7 +12,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { functionSpecs } from '../functions/routes';
+import { functionSpecs } from '../src/platform/routes';
 
 /** us-east-1 list prices, checked on 2026-12-07 (sources in docs/cost.md). */
 export const PRICES = {
@@ -95,9 +95,9 @@ export function costModel(bench: BenchResults): CostModel {
     assumed.push(`${name} not in this bench run: ${fallback} (${why})`);
     return fallback;
   };
-  const decideMb = functionSpecs.decide.memoryMb ?? 512;
+  const decideMb = functionSpecs['agent-api'].memoryMb ?? 512;
   const webhookMb = (functionSpecs['segment-webhook'] as { memoryMb?: number }).memoryMb ?? 512;
-  const relayMb = functionSpecs.redelivery.memoryMb ?? 512;
+  const relayMb = functionSpecs['event-redelivery'].memoryMb ?? 512;
 
   const billed = figure('decide_billed_ms', 8, 'handler time plus the outbox write, no event API wait');
   const reads = figure('decide_dynamodb_requests', 1, 'one GetItem on an identity-cache miss');

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createDynamoDbClient } from '../functions/storage/dynamodb-client';
+import { createDynamoDbClient } from '../src/platform/dynamodb/client';
 import { examplesOf, runExample, shownOutput, withOutputs } from './docs/examples';
 import { startDocsApp } from './docs/examples-app';
 import { ensureTable, startDynamoDbLocal } from './local/dynamodb-local';

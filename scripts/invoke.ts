@@ -10,8 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigurationError } from '../functions/core/errors';
-import { type FunctionName, functionSpecs } from '../functions/routes';
+import { ConfigurationError } from '../src/platform/core/errors';
+import { type FunctionName, functionSpecs } from '../src/platform/routes';
 import { JavaMissingError } from './local/dynamodb-local';
 import { lambdaContext } from './local/lambda-context';
 import { describeBatch, startLocalOptimizely } from './local/local-optimizely';

@@ -1,5 +1,5 @@
 /**
- * `npm start`: serves every route of functions/routes.ts on 127.0.0.1:$PORT (default 3000) through
+ * `npm start`: serves every route of src/platform/routes.ts on 127.0.0.1:$PORT (default 3000) through
  * the real Lambda entry modules, against an embedded DynamoDB Local (data kept in .local/ between
  * runs; `--in-memory` keeps nothing). DYNAMODB_ENDPOINT set → that DynamoDB is used. Decide answers
  * first and sends its events after, as in Lambda, and the redelivery function runs every
@@ -9,10 +9,11 @@
  * and a problem prints one line and exits 1 before DynamoDB Local starts; anything that fails after
  * it started stops it again.
  */
-import { loadConfig } from '../functions/config/env';
-import { ConfigurationError } from '../functions/core/errors';
-import type { RedeliveryFunctionHandler } from '../functions/redelivery/handler';
-import { RELAY_BATCH_SIZE, RELAY_BATCHING_WINDOW_MS, routes } from '../functions/routes';
+
+import type { RedeliveryFunctionHandler } from '../functions/event-redelivery/handler';
+import { loadConfig } from '../src/platform/config/env';
+import { ConfigurationError } from '../src/platform/core/errors';
+import { RELAY_BATCH_SIZE, RELAY_BATCHING_WINDOW_MS, routes } from '../src/platform/routes';
 import { segmentProfiles } from './demo/story';
 import { JavaMissingError, PortInUseError } from './local/dynamodb-local';
 import { describeBatch, LocalOptimizely } from './local/local-optimizely';
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
     environment.DYNAMODB_ENDPOINT = dynamo.endpoint;
     Object.assign(process.env, environment);
     await server.preload();
-    const { handler: redeliver } = await importFunction<RedeliveryFunctionHandler>('redelivery');
+    const { handler: redeliver } = await importFunction<RedeliveryFunctionHandler>('event-redelivery');
     // The relay's trigger: the table's stream, read as Lambda's event source mapping reads it.
     relay = await startOutboxStream({
       endpoint: dynamo.endpoint,

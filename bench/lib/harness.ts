@@ -1,7 +1,7 @@
 /**
  * What every benchmark scenario shares: calling a Lambda handler in process with an API Gateway
  * HTTP API event (built before timing, as API Gateway would). DynamoDB requests are counted with
- * functions/storage/dynamodb-client.ts `countDynamoDbRequests`.
+ * src/platform/dynamodb/client.ts `countDynamoDbRequests`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';

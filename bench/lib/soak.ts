@@ -10,9 +10,7 @@
  * event sink received plus those waiting in the outbox for redelivery. The last line is
  * `SOAK_RESULT {json}` for scripts (the test that runs a one-minute soak reads it).
  */
-import { eventCount } from '../../functions/events/event-batch';
-import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
-import { DynamoDbEventOutbox } from '../../functions/storage/event-outbox';
+
 import { freePort } from '../../scripts/local/dynamodb-local';
 import {
   LOCAL_API_KEY,
@@ -20,6 +18,9 @@ import {
   LOCAL_SEGMENT_SECRET,
   LOCAL_SEGMENT_TOKEN,
 } from '../../scripts/local/local-stack';
+import { DynamoDbEventOutbox } from '../../src/events/dynamodb/outbox';
+import { eventCount } from '../../src/events/event-batch';
+import { createDynamoDbClient } from '../../src/platform/dynamodb/client';
 import { startServerProcess } from '../http-load';
 import { median } from './stats';
 import {

@@ -13,7 +13,7 @@
  * - A fixed-concurrency runner recording every answer: status, duration, Retry-After, the
  *   identity block's `source` when asked for.
  */
-import { hmacSha1Hex, segmentSignedPayload } from '../../functions/http/webhook-auth';
+import { hmacSha1Hex, segmentSignedPayload } from '../../src/platform/http/webhook-auth';
 import { percentile } from './stats';
 
 export interface TrafficTarget {

@@ -8,21 +8,23 @@
  * invoke` and the tests (tsx, Jest) import the very same modules. The alternatives each break one of
  * those: real .html/.js/.css files imported through esbuild's text loader exist only in bundles
  * (tsx and Jest cannot import them, so local runs would need a second way to read them), and files
- * read from disk at run time would have to be copied next to each bundle by a bundling hook.
+ * read from disk at run time would have to be copied next to each bundle by a bundling hook. The
+ * script is written in TypeScript (browser/, type-checked against the DOM) and its bundle is
+ * generated into assets/script.generated.ts by build/console-assets.ts.
  *
  * Every answer, a 404 included, carries the security headers: a strict Content-Security-Policy (only
  * this origin's script, style and API; no inline code; no framing; no form posts), no caching, no
  * content sniffing, no referrer. Text is gzipped once per container for clients that accept it.
  */
 import { gzipSync } from 'node:zlib';
-import { NotFoundError } from '../core/errors';
-import type { HttpEvent, HttpResult } from '../http/api-gateway';
-import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
-import { routeOperations } from '../http/operations';
-import { withResponseHeaders } from '../http/response-headers';
-import type { Observability } from '../observability/logger';
+import { NotFoundError } from '../../src/platform/core/errors';
+import type { HttpEvent, HttpResult } from '../../src/platform/http/api-gateway';
+import { httpHandler, type LambdaHttpHandler } from '../../src/platform/http/http-handler';
+import { routeOperations } from '../../src/platform/http/operations';
+import { withResponseHeaders } from '../../src/platform/http/response-headers';
+import type { Observability } from '../../src/platform/observability/logger';
 import { CONSOLE_PAGE } from './assets/page';
-import { CONSOLE_SCRIPT } from './assets/script';
+import { CONSOLE_SCRIPT } from './assets/script.generated';
 import { CONSOLE_STYLE } from './assets/style';
 
 export const CONSOLE_CONTENT_SECURITY_POLICY = [

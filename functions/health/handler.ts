@@ -1,8 +1,8 @@
 /** GET /health: liveness for load balancers and the local server; touches no dependency. */
-import { json } from '../http/api-gateway';
-import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
-import { routeOperations } from '../http/operations';
-import type { Observability } from '../observability/logger';
+import { json } from '../../src/platform/http/api-gateway';
+import { httpHandler, type LambdaHttpHandler } from '../../src/platform/http/http-handler';
+import { routeOperations } from '../../src/platform/http/operations';
+import type { Observability } from '../../src/platform/observability/logger';
 
 export function createHealthHandler(deps: { observability: Observability }): LambdaHttpHandler {
   const startedAt = new Date().toISOString();

@@ -1,11 +1,11 @@
 /** What the Optimizely webhook needs, built once per container: its secret and the datafile source. */
-import type { Config } from '../config/env';
-import { secretsSource } from '../config/secrets';
-import { unsignedWebhookPolicy } from '../http/webhook-auth';
-import { observabilityFor } from '../observability/setup';
-import { datafileSourceFromConfig } from '../optimizely/datafile-source';
-import { DynamoDbDatafileStore } from '../storage/datafile-store';
-import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
+
+import { DynamoDbDatafileStore } from '../../src/optimizely/dynamodb/datafile-store';
+import type { Config } from '../../src/platform/config/env';
+import { secretsSource } from '../../src/platform/config/secrets';
+import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
+import { unsignedWebhookPolicy } from '../../src/platform/http/webhook-auth';
+import { datafileSourceFromConfig, observabilityFor } from '../from-config';
 import type { OptimizelyWebhookDependencies } from './handler';
 
 export function optimizelyWebhookDependencies(

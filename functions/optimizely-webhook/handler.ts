@@ -1,20 +1,21 @@
 /**
  * POST /webhooks/optimizely: Optimizely's datafile webhook. Verifies `X-Hub-Signature`
- * (http/webhook-auth.ts), then fetches the new datafile and stores it in DynamoDB, where every
+ * (src/platform/http/webhook-auth.ts), then fetches the new datafile and stores it in DynamoDB, where every
  * container's next cold start (and this one) finds it. The datafile is fetched from
  * OPTIMIZELY_DATAFILE_URL_TEMPLATE for the SDK key named by `cdn_url`, never from an arbitrary URL in
  * the body. A CDN fault answers 503 so the delivery can be retried.
  */
-import type { SecretsSource } from '../config/secrets';
-import { InvalidRequestError, UnauthenticatedError } from '../core/errors';
-import { nestingProblem } from '../core/nesting';
-import * as z from '../core/zod';
-import { header, json, rawBody } from '../http/api-gateway';
-import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
-import { routeOperations } from '../http/operations';
-import { verifyHubSignature } from '../http/webhook-auth';
-import type { Observability } from '../observability/logger';
-import type { DatafileSource } from '../optimizely/datafile-source';
+
+import type { DatafileSource } from '../../src/optimizely/datafile-source';
+import { InvalidRequestError, UnauthenticatedError } from '../../src/platform/core/errors';
+import { nestingProblem } from '../../src/platform/core/nesting';
+import * as z from '../../src/platform/core/zod';
+import { header, json, rawBody } from '../../src/platform/http/api-gateway';
+import { httpHandler, type LambdaHttpHandler } from '../../src/platform/http/http-handler';
+import { routeOperations } from '../../src/platform/http/operations';
+import { verifyHubSignature } from '../../src/platform/http/webhook-auth';
+import type { Observability } from '../../src/platform/observability/logger';
+import type { SecretsSource } from '../../src/platform/secrets';
 import { optimizelyWebhookSchema, sdkKeyFromDatafileUrl } from './schema';
 
 export interface OptimizelyWebhookDependencies {

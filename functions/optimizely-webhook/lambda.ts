@@ -1,5 +1,5 @@
 /** Lambda entry of the Optimizely webhook: dependencies built once per container, at init. */
-import { loadConfig } from '../config/env';
+import { loadConfig } from '../../src/platform/config/env';
 import { optimizelyWebhookDependencies } from './dependencies';
 import { createOptimizelyWebhookHandler } from './handler';
 

@@ -1,5 +1,5 @@
 /** Optimizely's datafile webhook body (`project.datafile_updated`). */
-import * as z from '../core/zod';
+import * as z from '../../src/platform/core/zod';
 
 export const optimizelyWebhookSchema = z.object({
   project_id: z.union([z.number(), z.string()]),

@@ -1,12 +1,11 @@
 /** What the Segment webhook needs, built once per container from the configuration. */
-import type { Config } from '../config/env';
-import { secretsSource } from '../config/secrets';
-import { unsignedWebhookPolicy } from '../http/webhook-auth';
-import { identityRulesFromConfig } from '../identity/rules';
-import { observabilityFor } from '../observability/setup';
-import { eventLimitsFromConfig } from '../segment/event-rules';
-import { createDynamoDbClient, type DependencyClients } from '../storage/dynamodb-client';
-import { DynamoDbIdentityStore } from '../storage/dynamodb-identity-store';
+
+import { DynamoDbIdentityStore } from '../../src/identity/dynamodb/identity-store';
+import type { Config } from '../../src/platform/config/env';
+import { secretsSource } from '../../src/platform/config/secrets';
+import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
+import { unsignedWebhookPolicy } from '../../src/platform/http/webhook-auth';
+import { eventLimitsFromConfig, identityRulesFromConfig, observabilityFor } from '../from-config';
 import type { SegmentWebhookDependencies } from './handler';
 
 export function segmentWebhookDependencies(

@@ -1,19 +1,20 @@
 /**
  * POST /webhooks/segment: Segment's Webhooks (Actions) destination. Authenticates the request
- * (segment/webhook-request.ts), ingests the events into the identity graph and answers with a
+ * (src/segment/webhook-request.ts), ingests the events into the identity graph and answers with a
  * per-event summary. Transient storage faults surface as 503 so Segment retries; a retried batch
  * converges (messageId markers, LWW).
  */
-import { InvalidRequestError } from '../core/errors';
-import { json } from '../http/api-gateway';
-import { httpHandler, type LambdaHttpHandler } from '../http/http-handler';
-import { routeOperations } from '../http/operations';
-import type { IngestOptions } from '../identity/ingest';
-import type { Observability } from '../observability/logger';
-import type { EventLimits } from '../segment/event-rules';
-import { ingestSegmentEvents } from '../segment/ingest-events';
-import { authenticatedSegmentBody, type SegmentRequestOptions } from '../segment/webhook-request';
-import { countDynamoDbRequests } from '../storage/dynamodb-client';
+
+import type { IngestOptions } from '../../src/identity/ingest';
+import { InvalidRequestError } from '../../src/platform/core/errors';
+import { countDynamoDbRequests } from '../../src/platform/dynamodb/client';
+import { json } from '../../src/platform/http/api-gateway';
+import { httpHandler, type LambdaHttpHandler } from '../../src/platform/http/http-handler';
+import { routeOperations } from '../../src/platform/http/operations';
+import type { Observability } from '../../src/platform/observability/logger';
+import type { EventLimits } from '../../src/segment/event-rules';
+import { ingestSegmentEvents } from '../../src/segment/ingest-events';
+import { authenticatedSegmentBody, type SegmentRequestOptions } from '../../src/segment/webhook-request';
 import { webhookEvents } from './schema';
 
 export interface SegmentWebhookDependencies {

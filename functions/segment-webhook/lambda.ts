@@ -1,5 +1,5 @@
 /** Lambda entry of the Segment webhook: dependencies built once per container, at init. */
-import { loadConfig } from '../config/env';
+import { loadConfig } from '../../src/platform/config/env';
 import { segmentWebhookDependencies } from './dependencies';
 import { createSegmentWebhookHandler } from './handler';
 

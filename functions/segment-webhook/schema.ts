@@ -1,9 +1,9 @@
 /**
  * The webhook request: one Segment event (a JSON object) or a batch (a JSON array of them). Each
- * element is validated separately (functions/segment/spec.ts) so one bad event does not sink a batch.
+ * element is validated separately (src/segment/spec.ts) so one bad event does not sink a batch.
  */
 
-import { InvalidRequestError } from '../core/errors';
+import { InvalidRequestError } from '../../src/platform/core/errors';
 
 /** The events of a webhook body; throws an InvalidRequestError naming why the body is not acceptable. */
 export function webhookEvents(body: unknown, maxBatch: number): unknown[] {

@@ -17,7 +17,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type RouteSpec, routeKey } from '../../functions/routes';
+import { type RouteSpec, routeKey } from '../../src/platform/routes';
 
 export interface CrosswalkApiProps {
   /** Steady-state requests per second across the stage. */

@@ -11,25 +11,30 @@ import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-l
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DEFAULT_TIMEOUT_SECONDS, type TableGrant } from '../../functions/routes';
-import { KEY_PREFIX } from '../../functions/storage/table-schema';
+import { KEY_PREFIX } from '../../src/platform/dynamodb/table-schema';
+import {
+  DEFAULT_TIMEOUT_SECONDS,
+  type FunctionSpec,
+  functionSpecs,
+  type TableGrant,
+} from '../../src/platform/routes';
 
 /**
- * Modules the bundles take from functions/bundling/ instead (esbuild aliases; paths from the project
+ * Modules the bundles take from build/ instead (esbuild aliases; paths from the project
  * root): the environment credential provider in place of the SDK's default chain (about 130 KB less
  * per function, see lambda-credentials.ts), a stub for the Optimizely SDK's ODP-only JSON-schema
  * validator (json-schema.ts), and Node built-ins taken with `process.getBuiltinModule`
  * rather than ES module imports, whose facades load unused code (about 80 ms less per cold start,
- * see functions/bundling/builtins/README.md).
+ * see build/builtins/README.md).
  */
 const BUILTINS = ['http', 'https', 'process', 'crypto', 'fs', 'fs/promises', 'os', 'async_hooks'] as const;
 const BUNDLE_SUBSTITUTES: Record<string, string> = {
-  '@aws-sdk/credential-provider-node': './functions/bundling/lambda-credentials.ts',
+  '@aws-sdk/credential-provider-node': './build/lambda-credentials.ts',
   // The Optimizely SDK's JSON-schema validator, used by ODP only (see json-schema.ts).
-  'json-schema': './functions/bundling/json-schema.ts',
+  'json-schema': './build/json-schema.ts',
   ...Object.fromEntries(
     BUILTINS.flatMap((name) => {
-      const shim = `./functions/bundling/builtins/${name.replace(/[_/]/, '-')}.ts`;
+      const shim = `./build/builtins/${name.replace(/[_/]/, '-')}.ts`;
       return [
         [name, shim],
         [`node:${name}`, shim],
@@ -52,6 +57,8 @@ export const ESM_REQUIRE_BANNER = [
 export interface CrosswalkFunctionProps {
   /** Route-table name (`segment-webhook`); also names the logical ID (`SegmentWebhookFunction`). */
   functionName: string;
+  /** Names the logical ID instead of `functionName` (the route table's `logicalName`: a renamed function's old name). */
+  logicalName?: string;
   /** Entry file, relative to `projectRoot`. */
   entry: string;
   description: string;
@@ -76,7 +83,7 @@ export class CrosswalkFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: CrosswalkFunctionProps) {
     super(scope, id);
-    this.logicalId = functionLogicalId(props.functionName);
+    this.logicalId = logicalIdOf(props.logicalName ?? props.functionName);
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -108,7 +115,7 @@ export class CrosswalkFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       // No NODE_OPTIONS=--enable-source-maps: it parses the map at every cold start; the logger maps
-      // the frames of logged errors itself, lazily (functions/observability/stack-trace.ts).
+      // the frames of logged errors itself, lazily (src/platform/observability/stack-trace.ts).
       environment: { ...props.environment },
       bundling: {
         format: OutputFormat.ESM,
@@ -184,9 +191,19 @@ export class CrosswalkFunction extends Construct {
   }
 }
 
-/** `segment-webhook` → `SegmentWebhookFunction`. */
-export function functionLogicalId(functionName: string): string {
-  const pascal = functionName
+/**
+ * The logical ID of a route-table function: `segment-webhook` → `SegmentWebhookFunction`; a function
+ * with a `logicalName` keeps the ID of that name (`agent-api` → `DecideFunction`).
+ */
+export function functionLogicalId(
+  name: string,
+  specs: Readonly<Record<string, FunctionSpec>> = functionSpecs,
+): string {
+  return logicalIdOf(specs[name]?.logicalName ?? name);
+}
+
+function logicalIdOf(name: string): string {
+  const pascal = name
     .split(/[^A-Za-z0-9]+/)
     .filter((part) => part.length > 0)
     .map((part) => part[0]!.toUpperCase() + part.slice(1))

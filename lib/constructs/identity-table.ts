@@ -1,6 +1,6 @@
 /**
  * The single DynamoDB table of the identity cache (and stored datafiles). Its key shape and TTL
- * attribute come from functions/storage/table-schema.ts, the same constants the local table uses.
+ * attribute come from src/platform/dynamodb/table-schema.ts, the same constants the local table uses.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -10,7 +10,7 @@ import {
   TABLE_SORT_KEY,
   TABLE_STREAM_VIEW_TYPE,
   TABLE_TTL_ATTRIBUTE,
-} from '../../functions/storage/table-schema';
+} from '../../src/platform/dynamodb/table-schema';
 
 export interface IdentityTableProps {
   /** RETAIN for anything holding real data; DESTROY for throw-away stacks. */
@@ -30,7 +30,7 @@ export class IdentityTable extends Construct {
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: TABLE_TTL_ATTRIBUTE,
-      // The relay's trigger (events/relay.ts): new outbox items reach it through the stream.
+      // The relay's trigger (src/events/relay.ts): new outbox items reach it through the stream.
       stream: StreamViewType[TABLE_STREAM_VIEW_TYPE],
       // AWS-managed key (aws/dynamodb): key use shows in CloudTrail, no key policy to maintain and
       // no per-key charge. A customer key would only add control we do not use (docs/architecture.md#security).

@@ -2,7 +2,7 @@
  * A small client of a running Crosswalk, for the demo and the `npm run segment` sender: signed
  * Segment webhook posts (X-Signature over what Segment signs) and Agent-style decide calls.
  */
-import { hmacSha1Hex, segmentSignedPayload } from '../../functions/http/webhook-auth';
+import { hmacSha1Hex, segmentSignedPayload } from '../../src/platform/http/webhook-auth';
 
 export interface CrosswalkClientOptions {
   url: string;

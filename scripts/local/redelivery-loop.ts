@@ -3,8 +3,9 @@
  * that run a local Crosswalk) call the same handler every EVENT_REDELIVERY_INTERVAL_MS, one run at a
  * time, against the local table, so stored events are re-sent without AWS.
  */
-import type { RedeliveryReport } from '../../functions/events/redelivery';
-import type { RedeliveryHandler } from '../../functions/redelivery/handler';
+
+import type { RedeliveryHandler } from '../../functions/event-redelivery/handler';
+import type { RedeliveryReport } from '../../src/events/redelivery';
 import { lambdaContext } from './lambda-context';
 
 export interface RedeliveryLoop {
@@ -32,7 +33,7 @@ export function startRedeliveryLoop(options: {
   const run = (): Promise<RedeliveryReport> => {
     const next = running.then(async () => {
       // The function's 50 s timeout, as deployed: a run stops a little before it.
-      const report = await options.handler(SCHEDULED_EVENT, lambdaContext('redelivery', 50_000));
+      const report = await options.handler(SCHEDULED_EVENT, lambdaContext('event-redelivery', 50_000));
       totals.runs++;
       totals.redelivered += report.redelivered;
       totals.dropped += report.dropped;

@@ -1,17 +1,18 @@
 /**
- * The local HTTP server behind `npm start`: it serves every route of functions/routes.ts on loopback
+ * The local HTTP server behind `npm start`: it serves every route of src/platform/routes.ts on loopback
  * by turning each request into an API Gateway HTTP API event and calling the same Lambda handler
  * module (`functions/<name>/lambda.ts`) that AWS would. Tests may hand it handlers they built from
  * their own dependencies instead; `npm start` adds a few local-only routes (a datafile CDN and an
  * event sink) that are not part of the deployed API.
  *
- * It plays Lambda's part for work a handler defers past its answer (lambda/after-response.ts): the
+ * It plays Lambda's part for work a handler defers past its answer (src/platform/lambda/after-response.ts): the
  * response is written first and the deferred work runs after it, in this process. The server does
  * not hold each request until that work is done (one process stands for many Lambda environments,
  * and waiting on work shared by every request in flight cost two thirds of its throughput under
  * load); `idle()` waits for it, and `close()` drains it. `dropDeferredWork` simulates a process
  * killed after its answer.
  */
+
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -22,8 +23,8 @@ import {
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { LambdaHttpHandler } from '../../functions/http/http-handler';
-import type { AfterResponse } from '../../functions/lambda/after-response';
+import type { LambdaHttpHandler } from '../../src/platform/http/http-handler';
+import type { AfterResponse } from '../../src/platform/lambda/after-response';
 import {
   type FunctionName,
   functionSpecs,
@@ -31,8 +32,9 @@ import {
   type RouteSpec,
   routeKey,
   routes,
-} from '../../functions/routes';
+} from '../../src/platform/routes';
 import { apiGatewayEvent } from './api-gateway-event';
+import { dropDeferredWork } from './drop-deferred-work';
 import { lambdaContext } from './lambda-context';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -233,7 +235,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       ).then((f) => {
         if (f.afterResponse) {
           afterResponses.add(f.afterResponse);
-          if (options.dropDeferredWork) f.afterResponse.dropDeferredWork(true);
+          if (options.dropDeferredWork) dropDeferredWork(f.afterResponse);
         }
         return f;
       });

@@ -17,7 +17,6 @@ import { join, resolve } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Browser, type HTTPRequest, launch, type Page } from 'puppeteer-core';
-import { keyFingerprint } from '../../functions/http/auth';
 import { decide } from '../../scripts/demo/client';
 import { type DemoResult, runDemo } from '../../scripts/demo/run-demo';
 import { ALBERT, ALBERT_IDENTIFIERS } from '../../scripts/demo/story';
@@ -28,6 +27,7 @@ import {
   LOCAL_SEGMENT_TOKEN,
   SAMPLE_DATAFILE,
 } from '../../scripts/local/local-stack';
+import { keyFingerprint } from '../../src/platform/http/auth';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { startTestOptimizely, type TestOptimizely } from '../support/optimizely';

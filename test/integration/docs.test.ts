@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { variables } from '../../functions/config/env';
 import { examplesOf, runExample, shownOutput, stable } from '../../scripts/docs/examples';
 import { type DocsApp, startDocsApp } from '../../scripts/docs/examples-app';
+import { variables } from '../../src/platform/config/env';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { personalDataIn } from '../support/optimizely';
 

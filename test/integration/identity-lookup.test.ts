@@ -6,14 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { keyFingerprint } from '../../functions/http/auth';
-import { identitiesDependencies } from '../../functions/identities/dependencies';
-import { createIdentitiesHandler } from '../../functions/identities/handler';
-import { createObservability } from '../../functions/observability/logger';
+import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
+import { createIdentitiesHandler } from '../../functions/identity-lookup/handler';
 import { sendSegment } from '../../scripts/demo/client';
 import { runDemo } from '../../scripts/demo/run-demo';
 import { ALBERT, ALBERT_IDENTIFIERS } from '../../scripts/demo/story';
 import { SAMPLE_DATAFILE } from '../../scripts/local/local-stack';
+import { keyFingerprint } from '../../src/platform/http/auth';
+import { createObservability } from '../../src/platform/observability/logger';
 import { callHandler, startTestApp, type TestApp } from '../support/app';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 

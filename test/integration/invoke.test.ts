@@ -10,9 +10,9 @@ import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from '@jest/globals';
-import { type FunctionName, functionSpecs } from '../../functions/routes';
-import { createS3Client } from '../../functions/segment/backfill-sources';
 import { demoEvents } from '../../scripts/demo/story';
+import { type FunctionName, functionSpecs } from '../../src/platform/routes';
+import { createS3Client } from '../../src/segment/backfill-sources';
 import { startMoto } from '../support/moto';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -49,15 +49,15 @@ function invoke(
 describe('npm run invoke', () => {
   const order: FunctionName[] = [
     'segment-webhook',
-    'identities',
-    'profiles',
-    'decide',
+    'identity-lookup',
+    'profile-reads',
+    'agent-api',
     'health',
     'console',
     'optimizely-webhook',
   ];
-  const scheduled: FunctionName[] = ['redelivery'];
-  const onDemand: FunctionName[] = ['backfill'];
+  const scheduled: FunctionName[] = ['event-redelivery'];
+  const onDemand: FunctionName[] = ['segment-backfill'];
 
   it('covers every function of the route table', () => {
     expect([...order, ...scheduled, ...onDemand].sort()).toEqual(Object.keys(functionSpecs).sort());
@@ -79,7 +79,7 @@ describe('npm run invoke', () => {
           ),
         }),
       );
-      const result = await invoke(['backfill'], { S3_ENDPOINT: moto.endpoint });
+      const result = await invoke(['segment-backfill'], { S3_ENDPOINT: moto.endpoint });
       expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({
         code: 0,
         stderr: '',
@@ -94,7 +94,7 @@ describe('npm run invoke', () => {
   }, 60_000);
 
   it('runs the redelivery function on its scheduled-event sample, offline: an empty outbox, a complete run', async () => {
-    const result = await invoke(['redelivery']);
+    const result = await invoke(['event-redelivery']);
     expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({
       code: 0,
       stderr: '',
@@ -126,14 +126,14 @@ describe('npm run invoke', () => {
         status: 200,
         body: '',
       });
-      if (fn === 'identities')
+      if (fn === 'identity-lookup')
         expect(JSON.parse(answer.body)).toMatchObject({ canonicalId: expect.any(String) });
     },
     60_000,
   );
 
-  it('answers the track sample too (a second event file of the decide function)', async () => {
-    const result = await invoke(['decide', 'events/track.json']);
+  it('answers the track sample too (a second event file of the agent-api function)', async () => {
+    const result = await invoke(['agent-api', 'events/track.json']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ statusCode: 200 });
   }, 60_000);

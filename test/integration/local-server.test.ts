@@ -36,7 +36,7 @@ describe('local server', () => {
     expect(matchRoute('GET', '/health')?.route.function).toBe('health');
     expect(matchRoute('POST', '/health')).toBeUndefined();
     expect(matchRoute('GET', '/v1/identities/email/a%40b.example')).toMatchObject({
-      route: { function: 'identities', operation: 'describe' },
+      route: { function: 'identity-lookup', operation: 'describe' },
       pathParameters: { type: 'email', value: 'a@b.example' },
     });
     // %2541 is "%41" once decoded; decoding it a second time would wrongly give "A".

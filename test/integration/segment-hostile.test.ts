@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { hmacSha1Hex } from '../../functions/http/webhook-auth';
 import { SAMPLE_DATAFILE } from '../../scripts/local/local-stack';
+import { hmacSha1Hex } from '../../src/platform/http/webhook-auth';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { faultyDynamoDbClient } from '../support/faults';

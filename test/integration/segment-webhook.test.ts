@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { hmacSha1Hex } from '../../functions/http/webhook-auth';
 import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
 import { lambdaContext } from '../../scripts/local/lambda-context';
+import { hmacSha1Hex } from '../../src/platform/http/webhook-auth';
 import { buildHandlers, type Handlers, testConfig } from '../support/app';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { CALL_TYPES, fixture } from '../support/segment';
@@ -44,7 +44,7 @@ async function lookup(
     'GET /v1/identities/{type}/{value}',
     { type, value },
   );
-  const result = await handlers.identities(event, lambdaContext('identities'));
+  const result = await handlers['identity-lookup'](event, lambdaContext('identity-lookup'));
   return { status: result.statusCode, body: JSON.parse(result.body as string) as Record<string, unknown> };
 }
 

@@ -4,7 +4,7 @@
  * 471fdcd / go-sdk v2.3.1), `omitempty` fields left out when empty, map keys sorted, `<>&` escaped,
  * a final newline. The ported acceptance suite renders each answer's content this way and compares
  * the text Crosswalk sent with it, byte for byte. Written apart from Crosswalk's own encoder
- * (functions/core/go-json.ts), so that one cannot pass by agreeing with itself.
+ * (src/platform/core/go-json.ts), so that one cannot pass by agreeing with itself.
  */
 
 /** `interface{}` read back from JSON: every object a map, keys sorted at every depth. */

@@ -8,36 +8,36 @@
  */
 
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type Config, loadConfig } from '../../functions/config/env';
+import { decideDependencies } from '../../functions/agent-api/dependencies';
+import { createDecideHandler, type DecideDependencies } from '../../functions/agent-api/handler';
 import { createConsoleHandler } from '../../functions/console/handler';
-import { decideDependencies } from '../../functions/decide/dependencies';
-import { createDecideHandler, type DecideDependencies } from '../../functions/decide/handler';
-import { createHealthHandler } from '../../functions/health/handler';
-import type { LambdaHttpHandler } from '../../functions/http/http-handler';
-import { identitiesDependencies } from '../../functions/identities/dependencies';
-import { createIdentitiesHandler } from '../../functions/identities/handler';
-import { observabilityFor } from '../../functions/observability/setup';
-import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
-import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
-import { profilesDependencies } from '../../functions/profiles/dependencies';
-import { createProfilesHandler } from '../../functions/profiles/handler';
-import { redeliveryDependencies } from '../../functions/redelivery/dependencies';
+import { redeliveryDependencies } from '../../functions/event-redelivery/dependencies';
 import {
   createRedeliveryHandler,
   createRelayHandler,
   type RedeliveryHandler,
   type RedeliveryRun,
   type RelayHandler,
-} from '../../functions/redelivery/handler';
-import { type FunctionName, routeKey } from '../../functions/routes';
+} from '../../functions/event-redelivery/handler';
+import { observabilityFor } from '../../functions/from-config';
+import { createHealthHandler } from '../../functions/health/handler';
+import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
+import { createIdentitiesHandler } from '../../functions/identity-lookup/handler';
+import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
+import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
+import { profilesDependencies } from '../../functions/profile-reads/dependencies';
+import { createProfilesHandler } from '../../functions/profile-reads/handler';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
-import type { DependencyClients } from '../../functions/storage/dynamodb-client';
 import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
 import { lambdaContext } from '../../scripts/local/lambda-context';
 import { type OutboxStream, startOutboxStream } from '../../scripts/local/outbox-stream';
 import { type RedeliveryLoop, startRedeliveryLoop } from '../../scripts/local/redelivery-loop';
 import { type LocalServer, matchRoute, startLocalServer } from '../../scripts/local/server';
+import { type Config, loadConfig } from '../../src/platform/config/env';
+import type { DependencyClients } from '../../src/platform/dynamodb/client';
+import type { LambdaHttpHandler } from '../../src/platform/http/http-handler';
+import { type FunctionName, routeKey } from '../../src/platform/routes';
 
 /** A validated configuration for tests: the run's DynamoDB Local, quiet logs, no metrics. */
 export function testConfig(variables: Record<string, string | undefined>): Config {
@@ -55,7 +55,7 @@ export function testConfig(variables: Record<string, string | undefined>): Confi
 }
 
 /** The functions served over HTTP (redelivery is scheduled and backfill invoked on demand, not routed). */
-export type HttpFunctionName = Exclude<FunctionName, 'redelivery' | 'backfill'>;
+export type HttpFunctionName = Exclude<FunctionName, 'event-redelivery' | 'segment-backfill'>;
 export type Handlers = Record<HttpFunctionName, LambdaHttpHandler>;
 
 export interface BuiltApp {
@@ -63,7 +63,7 @@ export interface BuiltApp {
   /** The decide function's dependencies (its after-response, dispatcher, event delivery…). */
   decide: DecideDependencies;
   redeliver: RedeliveryHandler;
-  /** The redelivery function's stream trigger: sends what requests stored (events/relay.ts). */
+  /** The redelivery function's stream trigger: sends what requests stored (src/events/relay.ts). */
   relay: RelayHandler;
 }
 
@@ -74,11 +74,11 @@ export function buildApp(config: Config, clients: DependencyClients = {}): Built
     handlers: {
       health: createHealthHandler({ observability: observabilityFor(config) }),
       'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config, clients)),
-      identities: createIdentitiesHandler(identitiesDependencies(config, clients)),
-      decide: createDecideHandler(decide),
+      'identity-lookup': createIdentitiesHandler(identitiesDependencies(config, clients)),
+      'agent-api': createDecideHandler(decide),
       console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config, clients)),
-      profiles: createProfilesHandler(profilesDependencies(config, clients)),
+      'profile-reads': createProfilesHandler(profilesDependencies(config, clients)),
     },
     decide,
     redeliver: createRedeliveryHandler(redelivery),
@@ -139,7 +139,7 @@ export async function startTestApp(
   const server = await startLocalServer({
     port: 0,
     handlers: app.handlers,
-    afterResponses: { decide: app.decide.afterResponse },
+    afterResponses: { 'agent-api': app.decide.afterResponse },
     ...(options.dropDeferredWork ? { dropDeferredWork: true } : {}),
     ...(stream ? { background: [stream] } : {}),
   });
@@ -151,7 +151,7 @@ export async function startTestApp(
     config,
     server,
     url: server.url,
-    redeliverNow: () => app.redeliver({}, lambdaContext('redelivery', 50_000)),
+    redeliverNow: () => app.redeliver({}, lambdaContext('event-redelivery', 50_000)),
     ...(loop ? { loop } : {}),
     ...(stream ? { stream } : {}),
     close: async () => {

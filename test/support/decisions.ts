@@ -2,14 +2,14 @@
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isPromise, type MaybePromise } from '../../functions/core/maybe-promise';
-import type { Identifier } from '../../functions/identity/identifiers';
-import type { IdentityReader, ResolvedProfile } from '../../functions/identity/model';
-import { DatafileSource } from '../../functions/optimizely/datafile-source';
-import { CapturingEventDispatcher } from '../../functions/optimizely/event-dispatcher';
-import { createProjectRegistry, type Project } from '../../functions/optimizely/projects';
-import type { UserProfileService } from '../../functions/optimizely/sdk';
-import type { DatafileStore, StoredDatafile } from '../../functions/storage/datafile-store';
+import type { Identifier } from '../../src/identity/identifiers';
+import type { IdentityReader, ResolvedProfile } from '../../src/identity/model';
+import { DatafileSource } from '../../src/optimizely/datafile-source';
+import type { DatafileStore, StoredDatafile } from '../../src/optimizely/datafile-store';
+import { CapturingEventDispatcher } from '../../src/optimizely/event-dispatcher';
+import { createProjectRegistry, type Project } from '../../src/optimizely/projects';
+import type { UserProfileService } from '../../src/optimizely/sdk';
+import { isPromise, type MaybePromise } from '../../src/platform/core/maybe-promise';
 
 export const SAMPLE_DATAFILE_PATH = resolve(
   import.meta.dirname,
@@ -61,7 +61,7 @@ export async function sampleProject(
   userProfileService?: UserProfileService,
 ): Promise<{ project: Project; dispatcher: CapturingEventDispatcher }> {
   // Tests that only look at decisions call the SDK outside capture(): their events go nowhere.
-  const dispatcher = new CapturingEventDispatcher(() => undefined);
+  const dispatcher = new CapturingEventDispatcher();
   const source = new DatafileSource({
     store: new InMemoryDatafileStore(),
     urlTemplate: 'http://127.0.0.1:9/%s.json',

@@ -1,8 +1,8 @@
 /** Per-test-file tables on the run's DynamoDB Local, so integration tests stay isolated. */
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
 import { ensureTable } from '../../scripts/local/dynamodb-local';
+import { createDynamoDbClient } from '../../src/platform/dynamodb/client';
 
 export interface TestTable {
   tableName: string;

@@ -3,10 +3,10 @@
  * tests; what an app's SDK clients produce and what reached a loopback event API, for the
  * integration tests.
  */
-import { type EventBatch, eventUuids } from '../../functions/events/event-batch';
-import type { EventSender, SendOutcome } from '../../functions/events/event-sender';
-import type { Logger, Observability } from '../../functions/observability/logger';
-import type { LogEvent } from '../../functions/optimizely/sdk';
+import { type EventBatch, eventUuids } from '../../src/events/event-batch';
+import type { EventSender, SendOutcome } from '../../src/events/event-sender';
+import type { LogEvent } from '../../src/optimizely/sdk';
+import type { Logger, Observability } from '../../src/platform/observability/logger';
 
 /** A batch with one conversion event per uuid, all at `timestamp`. */
 export function eventBatch(uuids: readonly string[], timestamp = Date.now()): EventBatch {

@@ -8,8 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbClient } from '../../functions/storage/dynamodb-client';
 import { type DynamoDbLocal, freePort, startDynamoDbLocal } from '../../scripts/local/dynamodb-local';
+import { createDynamoDbClient } from '../../src/platform/dynamodb/client';
 
 export interface FaultyClient {
   client: DynamoDBClient;

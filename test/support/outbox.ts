@@ -1,14 +1,9 @@
 /** The event outbox in tests: what a test table holds (through the adapter), and an in-memory port. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DependencyUnavailableError } from '../../functions/core/errors';
-import { eventCount, eventUuids, oldestEventTime } from '../../functions/events/event-batch';
-import {
-  DynamoDbEventOutbox,
-  type EventOutbox,
-  type OutboxEntry,
-  type OutboxRef,
-  type StoredBatch,
-} from '../../functions/storage/event-outbox';
+import { DynamoDbEventOutbox } from '../../src/events/dynamodb/outbox';
+import { eventCount, eventUuids, oldestEventTime } from '../../src/events/event-batch';
+import type { EventOutbox, OutboxEntry, OutboxRef, StoredBatch } from '../../src/events/outbox';
+import { DependencyUnavailableError } from '../../src/platform/core/errors';
 
 /** Every stored batch, due or not. */
 export async function outboxContents(table: {

@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import fc from 'fast-check';
-import { applyChange, emptyEffects, emptyGraph, type GraphState } from '../../functions/identity/graph';
-import { profileSnapshot } from '../../functions/identity/profile';
-import type { IdentityRules } from '../../functions/identity/rules';
-import { toIdentityChange } from '../../functions/segment/identity-change';
-import { parseSegmentEvent } from '../../functions/segment/spec';
+import { applyChange, emptyEffects, emptyGraph, type GraphState } from '../../src/identity/graph';
+import { profileSnapshot } from '../../src/identity/profile';
+import type { IdentityRules } from '../../src/identity/rules';
+import { toIdentityChange } from '../../src/segment/identity-change';
+import { parseSegmentEvent } from '../../src/segment/spec';
 
 const fixtureDir = resolve(import.meta.dirname, '..', 'fixtures', 'segment');
 

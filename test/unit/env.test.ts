@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { deployableVariables, loadConfig, localVariables, variables } from '../../functions/config/env';
-import { ConfigurationError } from '../../functions/core/errors';
+import { deployableVariables, loadConfig, localVariables, variables } from '../../src/platform/config/env';
+import { ConfigurationError } from '../../src/platform/core/errors';
 
 describe('loadConfig', () => {
   it('fails naming the missing variable and how to fix it', () => {

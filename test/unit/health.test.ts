@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { createHealthHandler } from '../../functions/health/handler';
-import { silent } from '../../functions/observability/logger';
 import { lambdaContext } from '../../scripts/local/lambda-context';
+import { silent } from '../../src/platform/observability/logger';
 
 describe('health handler', () => {
   it('answers 200 with a JSON status on the sample API Gateway event', async () => {

@@ -6,13 +6,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
-import { cachedSecrets } from '../../functions/config/secrets';
-import { currentDeadline } from '../../functions/core/deadline';
-import { DependencyUnavailableError } from '../../functions/core/errors';
-import type { HttpEvent } from '../../functions/http/api-gateway';
-import { apiKeyAuth, keyFingerprint } from '../../functions/http/auth';
-import { DEADLINE_MARGIN_MS, httpHandler } from '../../functions/http/http-handler';
-import { createObservability, silent } from '../../functions/observability/logger';
+import { currentDeadline } from '../../src/platform/core/deadline';
+import { DependencyUnavailableError } from '../../src/platform/core/errors';
+import type { HttpEvent } from '../../src/platform/http/api-gateway';
+import { apiKeyAuth, keyFingerprint } from '../../src/platform/http/auth';
+import { DEADLINE_MARGIN_MS, httpHandler } from '../../src/platform/http/http-handler';
+import { createObservability, silent } from '../../src/platform/observability/logger';
+import { cachedSecrets } from '../../src/platform/secrets';
 import { recordingObservability } from '../support/events';
 
 const context = { awsRequestId: 'http-handler-test' } as Context;

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { outboundFetch } from '../../functions/http/outbound';
+import { outboundFetch } from '../../src/platform/http/outbound';
 
 let server: Server;
 let base: string;

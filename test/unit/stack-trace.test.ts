@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { build } from 'esbuild';
-import { sourceMappedStack } from '../../functions/observability/stack-trace';
+import { sourceMappedStack } from '../../src/platform/observability/stack-trace';
 
 let dir: string;
 let generatedFrame: string;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DynamoDbUserProfileStore } from '../../../functions/storage/dynamodb-agent-stores';
+import { DynamoDbUserProfileStore } from '../../../src/agent/dynamodb/stores';
 import { AgentRestUps, type RestUpsConfig } from '../../support/agent-rest-ups';
 import { startTestApp, type TestApp } from '../../support/app';
 import { createTestTable, type TestTable } from '../../support/dynamodb';

@@ -1,5 +1,5 @@
 /**
- * The backfill (functions/segment/backfill.ts) on DynamoDB Local: Segment's S3 archive (one file, a
+ * The backfill (src/segment/backfill.ts) on DynamoDB Local: Segment's S3 archive (one file, a
  * folder tree, an s3:// prefix on moto server) and Profiles Sync exports (CSV, NDJSON) load the graph
  * the webhook would have built; broken lines are reported with their line numbers and reasons, a
  * truncated gzip keeps what it held; running it twice, resuming after an interruption, or running it
@@ -14,19 +14,16 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { backfillDependencies } from '../../../functions/backfill/dependencies';
-import { createBackfillHandler } from '../../../functions/backfill/handler';
-import { type BackfillRun, type RejectedLine, runBackfill } from '../../../functions/segment/backfill';
-import {
-  type BackfillFile,
-  backfillFiles,
-  createS3Client,
-} from '../../../functions/segment/backfill-sources';
-import { DynamoDbIdentityStore } from '../../../functions/storage/dynamodb-identity-store';
+import { backfillDependencies } from '../../../functions/segment-backfill/dependencies';
+import { createBackfillHandler } from '../../../functions/segment-backfill/handler';
 import { sendSegment } from '../../../scripts/demo/client';
 import { demoEvents } from '../../../scripts/demo/story';
+import { DynamoDbIdentityStore } from '../../../src/identity/dynamodb/identity-store';
+import { type BackfillRun, type RejectedLine, runBackfill } from '../../../src/segment/backfill';
+import { type BackfillFile, backfillFiles, createS3Client } from '../../../src/segment/backfill-sources';
 import { startTestApp, testConfig } from '../../support/app';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
+import { listProfiles } from '../../support/identity-items';
 import { type Moto, startMoto } from '../../support/moto';
 
 const run = randomUUID().slice(0, 6);
@@ -86,8 +83,7 @@ async function backfill(
 
 /** The whole graph, as compared across runs: every profile's identifiers (with first sightings), traits, audiences, accounts. */
 async function graphOf(tableName: string) {
-  const store = new DynamoDbIdentityStore({ client: tables[0]!.client, tableName });
-  const profiles = await store.listProfiles();
+  const profiles = await listProfiles({ client: tables[0]!.client, tableName });
   return profiles
     .filter((p) => !p.expired)
     .map(({ state }) => ({

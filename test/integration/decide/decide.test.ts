@@ -1,11 +1,11 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { OpenAPIBackend } from 'openapi-backend';
-import { decideDependencies } from '../../../functions/decide/dependencies';
-import { createDecideHandler } from '../../../functions/decide/handler';
-import type { CachedIdentityReader } from '../../../functions/decisions/identity-cache';
-import { DynamoDbDatafileStore } from '../../../functions/storage/datafile-store';
-import { countDynamoDbRequests } from '../../../functions/storage/dynamodb-client';
+import { decideDependencies } from '../../../functions/agent-api/dependencies';
+import { createDecideHandler } from '../../../functions/agent-api/handler';
+import type { CachedIdentityReader } from '../../../src/identity/cache';
+import { DynamoDbDatafileStore } from '../../../src/optimizely/dynamodb/datafile-store';
+import { countDynamoDbRequests } from '../../../src/platform/dynamodb/client';
 import { agentApi } from '../../support/agent-openapi';
 import { callHandler, startTestApp, type TestApp } from '../../support/app';
 import { SAMPLE_DATAFILE_PATH, sampleDatafile } from '../../support/decisions';

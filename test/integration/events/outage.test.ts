@@ -25,7 +25,7 @@ import {
   summarize,
   type TrafficTarget,
 } from '../../../bench/lib/traffic';
-import { functionTimeoutMs } from '../../../functions/routes';
+import { functionTimeoutMs } from '../../../src/platform/routes';
 import { startTestApp, type TestApp } from '../../support/app';
 import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
@@ -282,10 +282,10 @@ describe('the event API down, slow and resetting (fault proxy), under concurrent
 
       // Answers unaffected: every one 200, within the function's timeout.
       expect(summarize(answers).byStatus).toEqual({ 200: answers.length });
-      expect(summarize(answers).maxMs).toBeLessThan(functionTimeoutMs('decide'));
+      expect(summarize(answers).maxMs).toBeLessThan(functionTimeoutMs('agent-api'));
       // No flush held an invocation past its timeout (the send timeout counts from the socket, and
       // the request's deadline bounds the wait for one).
-      expect(Math.max(...held)).toBeLessThan(functionTimeoutMs('decide'));
+      expect(Math.max(...held)).toBeLessThan(functionTimeoutMs('agent-api'));
       // 0 events lost: every event produced arrived; anything else that arrived is a produced
       // event again (a duplicate by uuid, which Optimizely discards).
       const counts = arrivals();

@@ -1,18 +1,15 @@
 /**
- * The event outbox on DynamoDB Local (functions/storage/event-outbox.ts): items keyed by due time in
+ * The event outbox on DynamoDB Local (src/events/dynamodb/outbox.ts): items keyed by due time in
  * a few shard partitions, found with Query, moved by a conditioned transaction that only one
  * claimant wins, split when too big for one item, expired by TTL.
  */
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { eventUuids } from '../../../functions/events/event-batch';
-import {
-  DynamoDbEventOutbox,
-  OUTBOX_SHARDS,
-  type StoredBatch,
-} from '../../../functions/storage/event-outbox';
-import { OUTBOX_KEY_PREFIX } from '../../../functions/storage/table-schema';
+import { DynamoDbEventOutbox, OUTBOX_SHARDS } from '../../../src/events/dynamodb/outbox';
+import { eventUuids } from '../../../src/events/event-batch';
+import type { StoredBatch } from '../../../src/events/outbox';
+import { OUTBOX_KEY_PREFIX } from '../../../src/platform/dynamodb/table-schema';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { eventBatch } from '../../support/events';
 import { outboxContents } from '../../support/outbox';

@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { person, summarize } from '../../../bench/lib/traffic';
-import { functionTimeoutMs } from '../../../functions/routes';
+import { functionTimeoutMs } from '../../../src/platform/routes';
 import { startTestApp, type TestApp } from '../../support/app';
 import { faultFreeProfiles, profilesByUserId } from '../../support/convergence';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
@@ -145,9 +145,9 @@ describe('DynamoDB slow, resetting, silent and throttling, one after the other, 
       expect(sender.outcomes.filter((o) => o.status === 503 && o.retryAfter !== '1')).toEqual([]);
       expect(summarize(sender.outcomes).maxMs).toBeLessThan(functionTimeoutMs('segment-webhook'));
       expect(summarize(decides).byStatus).toEqual({ 200: decides.length });
-      expect(summarize(decides).maxMs).toBeLessThan(functionTimeoutMs('decide'));
+      expect(summarize(decides).maxMs).toBeLessThan(functionTimeoutMs('agent-api'));
       expect(summarize(tracks).byStatus).toEqual({ 200: tracks.length });
-      expect(summarize(tracks).maxMs).toBeLessThan(functionTimeoutMs('decide'));
+      expect(summarize(tracks).maxMs).toBeLessThan(functionTimeoutMs('agent-api'));
 
       // Slow is not down: nothing failed open, nothing was refused.
       expect(sender.outcomes.filter(inPhase('latency')).filter((o) => o.status !== 200)).toEqual([]);

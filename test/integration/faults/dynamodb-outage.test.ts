@@ -19,9 +19,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { summarize } from '../../../bench/lib/traffic';
-import { functionTimeoutMs } from '../../../functions/routes';
-import { createDynamoDbClient } from '../../../functions/storage/dynamodb-client';
 import { ensureTable } from '../../../scripts/local/dynamodb-local';
+import { createDynamoDbClient } from '../../../src/platform/dynamodb/client';
+import { functionTimeoutMs } from '../../../src/platform/routes';
 import { startTestApp, type TestApp } from '../../support/app';
 import { faultFreeProfiles, profilesByUserId } from '../../support/convergence';
 import { arrivals, recordProduced } from '../../support/events';
@@ -122,7 +122,7 @@ describe('DynamoDB down for 10 seconds under load', () => {
 
       // Decide: always 200, within its timeout; on the request's identifiers while DynamoDB was down.
       expect(decideAll.byStatus).toEqual({ 200: decides.length });
-      expect(decideAll.maxMs).toBeLessThan(functionTimeoutMs('decide'));
+      expect(decideAll.maxMs).toBeLessThan(functionTimeoutMs('agent-api'));
       const sourcesDuring = new Set(decides.filter(within(outage)).map((o) => o.identitySource));
       expect(sourcesDuring).toEqual(new Set(['unavailable']));
       expect(decides.filter((o) => o.startedAt > outage.to + 500).map((o) => o.identitySource)).toContain(
@@ -139,7 +139,7 @@ describe('DynamoDB down for 10 seconds under load', () => {
             o.status === 503 && !(o.startedAt + o.ms >= doubleFault.from && o.startedAt <= doubleFault.to),
         ),
       ).toEqual([]);
-      expect(trackAll.maxMs).toBeLessThan(functionTimeoutMs('decide'));
+      expect(trackAll.maxMs).toBeLessThan(functionTimeoutMs('agent-api'));
       const accepted = tracks.filter((o) => o.status === 200).length;
       expect(
         await eventually(() => {

@@ -5,7 +5,7 @@
  * that names the cause, and decides as soon as the CDN is back (the failure is not remembered).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DynamoDbDatafileStore } from '../../../functions/storage/datafile-store';
+import { DynamoDbDatafileStore } from '../../../src/optimizely/dynamodb/datafile-store';
 import { startTestApp, type TestApp } from '../../support/app';
 import { sampleDatafile } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';

@@ -3,21 +3,22 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { benchPeople, graphEvents, mixedBatch } from '../../../bench/fixtures/segment-events';
-import { loadConfig } from '../../../functions/config/env';
-import { DependencyUnavailableError } from '../../../functions/core/errors';
-import { identifierKey } from '../../../functions/identity/identifiers';
-import { type IngestOptions, ingestChanges } from '../../../functions/identity/ingest';
-import { accountTraitsCache, createIdentityReader } from '../../../functions/identity/reader';
-import { createIdentityRules } from '../../../functions/identity/rules';
-import { eventLimitsFromConfig } from '../../../functions/segment/event-rules';
-import { ingestSegmentEvents } from '../../../functions/segment/ingest-events';
-import { countDynamoDbRequests, createDynamoDbClient } from '../../../functions/storage/dynamodb-client';
+import { eventLimitsFromConfig } from '../../../functions/from-config';
 import {
   DynamoDbIdentityStore,
   identifierItemKey,
   profileItemKey,
-} from '../../../functions/storage/dynamodb-identity-store';
+} from '../../../src/identity/dynamodb/identity-store';
+import { identifierKey } from '../../../src/identity/identifiers';
+import { type IngestOptions, ingestChanges } from '../../../src/identity/ingest';
+import { accountTraitsCache, createIdentityReader } from '../../../src/identity/reader';
+import { createIdentityRules } from '../../../src/identity/rules';
+import { loadConfig } from '../../../src/platform/config/env';
+import { DependencyUnavailableError } from '../../../src/platform/core/errors';
+import { countDynamoDbRequests, createDynamoDbClient } from '../../../src/platform/dynamodb/client';
+import { ingestSegmentEvents } from '../../../src/segment/ingest-events';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
+import { listProfiles } from '../../support/identity-items';
 import {
   applyInMemory,
   type ComparableProfile,
@@ -98,7 +99,7 @@ async function storedGraph(prefix: string): Promise<ComparableProfile[]> {
 /** No two live profile items share an identifier. */
 async function assertNoIdentifierOnTwoProfiles(): Promise<void> {
   const seen = new Map<string, string>();
-  for (const profile of await newStore().listProfiles()) {
+  for (const profile of await listProfiles(table)) {
     if (profile.expired) continue;
     for (const identifier of profile.state.identifiers) {
       const key = identifierKey(identifier);
@@ -413,7 +414,7 @@ describe('ingest into DynamoDB', () => {
     expect(await reader.resolve([{ type: 'anonymous_id', value: `${p}a` }])).toBeNull();
     expect(await reader.resolve([{ type: 'user_id', value: `${p}u` }])).toBeNull();
     expect(
-      (await newStore().listProfiles()).some((x) => x.state.identifiers.some((i) => i.value === `${p}u`)),
+      (await listProfiles(table)).some((x) => x.state.identifiers.some((i) => i.value === `${p}u`)),
     ).toBe(false);
   });
 
@@ -547,7 +548,7 @@ describe('ingest into DynamoDB', () => {
     ]);
     const rewritten = await reader.resolve([device]);
     expect(rewritten).toMatchObject({ anchor: user, anchorRule: 'legacy' });
-    const [stored] = (await newStore().listProfiles()).filter((x) => x.state.id === `${p}profile`);
+    const [stored] = (await listProfiles(table)).filter((x) => x.state.id === `${p}profile`);
     expect(stored).toMatchObject({ legacy: false, state: { pinnedAnchor: user } });
   });
 

@@ -17,13 +17,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { eventUuids } from '../../../functions/events/event-batch';
-import { createAfterResponse } from '../../../functions/lambda/after-response';
-import { createObservability } from '../../../functions/observability/logger';
-import { redeliveryDependencies } from '../../../functions/redelivery/dependencies';
-import { createRedeliveryHandler } from '../../../functions/redelivery/handler';
+import { redeliveryDependencies } from '../../../functions/event-redelivery/dependencies';
+import { createRedeliveryHandler } from '../../../functions/event-redelivery/handler';
 import { apiGatewayEvent } from '../../../scripts/local/api-gateway-event';
 import { lambdaContext } from '../../../scripts/local/lambda-context';
+import { eventUuids } from '../../../src/events/event-batch';
+import { createAfterResponse } from '../../../src/platform/lambda/after-response';
+import { createObservability } from '../../../src/platform/observability/logger';
 import { testConfig } from '../../support/app';
 import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
@@ -174,7 +174,7 @@ describe('after-response in a bundled handler under the runtime client', () => {
   });
 });
 
-describe('the decide function (functions/decide/lambda.ts) under the runtime client', () => {
+describe('the decide function (functions/agent-api/lambda.ts) under the runtime client', () => {
   let runtime: FakeLambdaRuntime | undefined;
   let lambda: LambdaEnvironment | undefined;
   let table: TestTable | undefined;
@@ -192,7 +192,7 @@ describe('the decide function (functions/decide/lambda.ts) under the runtime cli
     ]);
     optimizely.optimizely.eventDelayMs = EVENT_ENDPOINT_DELAY_MS;
     lambda = await startLambdaEnvironment({
-      entry: 'functions/decide/lambda.ts',
+      entry: 'functions/agent-api/lambda.ts',
       runtime,
       environment: {
         TABLE_NAME: table.tableName,
@@ -309,7 +309,7 @@ describe('the decide function (functions/decide/lambda.ts) under the runtime cli
       // Due now: the stored copy waits EVENT_RETRY_BASE_MS (a minute) before its first redelivery.
       clock: () => Date.now() + 2 * config.EVENT_RETRY_MAX_MS,
     });
-    const report = await redeliver({}, lambdaContext('redelivery', 50_000));
+    const report = await redeliver({}, lambdaContext('event-redelivery', 50_000));
 
     // Everything stored by this file's invocations (no relay runs here), the killed one included.
     expect(report).toMatchObject({ redelivered: all.length, stillUndelivered: 0, dropped: 0 });

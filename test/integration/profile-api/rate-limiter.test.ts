@@ -1,5 +1,5 @@
 /**
- * The limiter shared by every container (storage/dynamodb-rate-limiter.ts), on DynamoDB Local: at
+ * The limiter shared by every container (src/profile-api/dynamodb/rate-limiter.ts), on DynamoDB Local: at
  * most PROFILE_API_MAX_RPS permits in any one-second window, across containers, bursts included.
  * Time is injected (near the real clock: slot items expire by TTL a minute after their slot), so the
  * windows are exact.
@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { seededRandom } from '../../../bench/fixtures/segment-events';
-import { DynamoDbRateLimiter, slotPlan } from '../../../functions/storage/dynamodb-rate-limiter';
+import { DynamoDbRateLimiter, slotPlan } from '../../../src/profile-api/dynamodb/rate-limiter';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 
 let table: TestTable | undefined;

@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { DynamoDbIdentityStore } from '../../../functions/storage/dynamodb-identity-store';
 import { sendSegment } from '../../../scripts/demo/client';
 import {
   type LocalProfileApiServer,
@@ -14,6 +13,7 @@ import {
   startLocalProfileApi,
 } from '../../../scripts/local/local-profile-api';
 import { SAMPLE_DATAFILE } from '../../../scripts/local/local-stack';
+import { DynamoDbIdentityStore } from '../../../src/identity/dynamodb/identity-store';
 import { startTestApp, type TestApp } from '../../support/app';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';

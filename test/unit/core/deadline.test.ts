@@ -1,6 +1,6 @@
-/** The request's deadline carried with its async context (functions/core/deadline.ts). */
+/** The request's deadline carried with its async context (src/platform/core/deadline.ts). */
 import { describe, expect, it } from '@jest/globals';
-import { beforeDeadline, currentDeadline, timeLeft, withDeadline } from '../../../functions/core/deadline';
+import { beforeDeadline, currentDeadline, timeLeft, withDeadline } from '../../../src/platform/core/deadline';
 
 describe('the request deadline', () => {
   it('is absent outside a scope, and the earlier of two nested ones inside', async () => {

@@ -12,8 +12,8 @@ import {
   PayloadTooLargeError,
   UnauthenticatedError,
   UnknownProjectError,
-} from '../../../functions/core/errors';
-import { errorAnswer } from '../../../functions/http/error-response';
+} from '../../../src/platform/core/errors';
+import { errorAnswer } from '../../../src/platform/http/error-response';
 
 describe('the error table', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { goJsonText, goMap, goValue } from '../../../functions/core/go-json';
+import { goJsonText, goMap, goValue } from '../../../src/platform/core/go-json';
 
 describe("JSON as Optimizely Agent's Go encoder writes it", () => {
   it('ends with a newline and escapes <, >, &, U+2028 and U+2029 as Go does', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { LruCache } from '../../../functions/core/lru-cache';
+import { LruCache } from '../../../src/platform/core/lru-cache';
 
 describe('LruCache', () => {
   it('serves entries until their TTL passes, and a per-entry TTL overrides the default', () => {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { OverrideBook, UserProfileBridge, withOverrides } from '../../../functions/decisions/agent-state';
-import { decideFlags } from '../../../functions/decisions/decide';
-import { createOptimizelyClient } from '../../../functions/optimizely/projects';
-import type { OverrideStore } from '../../../functions/storage/agent-stores';
+import { OverrideBook, UserProfileBridge, withOverrides } from '../../../src/agent/agent-state';
+import { decideFlags } from '../../../src/agent/decide';
+import type { OverrideStore } from '../../../src/agent/stores';
+import { createOptimizelyClient } from '../../../src/optimizely/projects';
 import { now, sampleProject } from '../../support/decisions';
 
 class CountingOverrides implements OverrideStore {

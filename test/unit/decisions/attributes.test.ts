@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { IdentifierConflictError } from '../../../functions/core/errors';
-import { buildAttributes, profileAttributes, reservedKeys } from '../../../functions/decisions/attributes';
-import { accountBucketingId, isAccountBucketed } from '../../../functions/decisions/bucketing';
-import { requestIdentifiers } from '../../../functions/decisions/request-identifiers';
-import { createIdentityRules } from '../../../functions/identity/rules';
+import { buildAttributes, profileAttributes, reservedKeys } from '../../../src/agent/attributes';
+import { accountBucketingId, isAccountBucketed } from '../../../src/agent/bucketing';
+import { requestIdentifiers } from '../../../src/agent/request-identifiers';
+import { createIdentityRules } from '../../../src/identity/rules';
+import { IdentifierConflictError } from '../../../src/platform/core/errors';
 import { profile } from '../../support/decisions';
 
 const declared = new Set(['plan', 'country', 'high_value_customers', 'account_plan', 'account_seats']);

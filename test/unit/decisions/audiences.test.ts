@@ -1,10 +1,10 @@
 /**
  * Whether a saved user-profile entry is honoured for a client key: only while the attributes
- * Crosswalk holds certainly qualify for the experiment's audiences (optimizely/audiences.ts).
+ * Crosswalk holds certainly qualify for the experiment's audiences (src/optimizely/audiences.ts).
  */
 import { describe, expect, it } from '@jest/globals';
-import { qualifiesForExperiment } from '../../../functions/optimizely/audiences';
-import type { Project } from '../../../functions/optimizely/projects';
+import { qualifiesForExperiment } from '../../../src/optimizely/audiences';
+import type { Project } from '../../../src/optimizely/projects';
 
 function project(datafile: unknown): Project {
   return { datafile: JSON.stringify(datafile) } as unknown as Project;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildAttributes } from '../../../functions/decisions/attributes';
-import { decideFlags, type Person, trackEvent } from '../../../functions/decisions/decide';
-import { CachedIdentityReader } from '../../../functions/decisions/identity-cache';
+import { buildAttributes } from '../../../src/agent/attributes';
+import { decideFlags, type Person, trackEvent } from '../../../src/agent/decide';
+import { CachedIdentityReader } from '../../../src/identity/cache';
 import { InMemoryIdentityReader, now, profile, sampleProject } from '../../support/decisions';
 
 const ACCOUNT_FLAGS = ['team_dashboard'];

@@ -1,14 +1,9 @@
-/** Decide's reads fail open (functions/decisions/fail-open.ts) and agent state goes without what failed. */
+/** Decide's reads fail open (src/agent/fail-open.ts) and agent state goes without what failed. */
 import { describe, expect, it } from '@jest/globals';
-import { DependencyUnavailableError } from '../../../functions/core/errors';
-import {
-  type AgentState,
-  loadState,
-  storeProfile,
-  UserProfileBridge,
-} from '../../../functions/decisions/agent-state';
-import { readOrFailOpen, writeOrFailOpen } from '../../../functions/decisions/fail-open';
-import type { ExperimentBucketMap, UserProfileStore } from '../../../functions/storage/agent-stores';
+import { type AgentState, loadState, storeProfile, UserProfileBridge } from '../../../src/agent/agent-state';
+import { readOrFailOpen, writeOrFailOpen } from '../../../src/agent/fail-open';
+import type { ExperimentBucketMap, UserProfileStore } from '../../../src/agent/stores';
+import { DependencyUnavailableError } from '../../../src/platform/core/errors';
 import { recordingObservability } from '../../support/events';
 
 const unavailable = () => new DependencyUnavailableError('DynamoDB is unavailable or throttling');

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { verifyHubSignature } from '../../../functions/http/webhook-auth';
 import { sdkKeyFromDatafileUrl } from '../../../functions/optimizely-webhook/schema';
+import { verifyHubSignature } from '../../../src/platform/http/webhook-auth';
 
 describe('Optimizely webhook signature', () => {
   const body = '{"project_id":1,"event":"project.datafile_updated"}';

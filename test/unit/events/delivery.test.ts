@@ -1,15 +1,15 @@
 /**
- * The request path of Optimizely events (functions/events/delivery.ts) and the relay
- * (functions/events/relay.ts) on an in-memory outbox and a scripted event API: decide and track
- * answer once their events are stored, without sending anything; the relay sends what was stored,
- * merged, and deletes it; what the outbox cannot take is sent instead, and only a failure to both
- * store and deliver a conversion reaches the caller.
+ * The request path of Optimizely events (src/events/delivery.ts) and the relay (src/events/relay.ts)
+ * on an in-memory outbox and a scripted event API: decide and track answer once their events are
+ * stored, without sending anything; the relay sends what was stored, merged, and deletes it; what the
+ * outbox cannot take is sent instead, and only a failure to both store and deliver a conversion
+ * reaches the caller.
  */
 import { describe, expect, it } from '@jest/globals';
-import { DependencyUnavailableError } from '../../../functions/core/errors';
-import { createEventDelivery, type Deferral } from '../../../functions/events/delivery';
-import type { RedeliveryPolicy } from '../../../functions/events/redelivery-policy';
-import { relayStored } from '../../../functions/events/relay';
+import { createEventDelivery, type Deferral } from '../../../src/events/delivery';
+import type { RedeliveryPolicy } from '../../../src/events/redelivery-policy';
+import { relayStored } from '../../../src/events/relay';
+import { DependencyUnavailableError } from '../../../src/platform/core/errors';
 import {
   delivered,
   eventBatch,

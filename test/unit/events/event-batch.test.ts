@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mergeBatches, packBatches } from '../../../functions/events/event-batch';
+import { mergeBatches, packBatches } from '../../../src/events/event-batch';
 import { eventBatch } from '../../support/events';
 
 describe('merging event batches', () => {

@@ -1,8 +1,8 @@
-/** One POST to the event API and what its outcome means (functions/events/event-sender.ts). */
+/** One POST to the event API and what its outcome means (src/events/event-sender.ts). */
 import { describe, expect, it } from '@jest/globals';
-import { withDeadline } from '../../../functions/core/deadline';
-import { createEventSender, STORE_RESERVE_MS } from '../../../functions/events/event-sender';
-import type { OutboundFetch } from '../../../functions/http/outbound';
+import { createEventSender, STORE_RESERVE_MS } from '../../../src/events/event-sender';
+import { withDeadline } from '../../../src/platform/core/deadline';
+import type { OutboundFetch } from '../../../src/platform/http/outbound';
 import { eventBatch } from '../../support/events';
 
 /** A fetch answering statuses in turn (the last repeats), or throwing for `'network'`. */

@@ -1,11 +1,11 @@
 /**
- * One run of the redelivery function (functions/events/redelivery.ts) on an in-memory outbox: due
+ * One run of the redelivery function (src/events/redelivery.ts) on an in-memory outbox: due
  * batches are claimed, sent and removed; failures wait for their next backoff; refused and too-old
  * batches are dropped; the oldest waiting event's age is reported.
  */
 import { describe, expect, it } from '@jest/globals';
-import { redeliverDue } from '../../../functions/events/redelivery';
-import type { RedeliveryPolicy } from '../../../functions/events/redelivery-policy';
+import { redeliverDue } from '../../../src/events/redelivery';
+import type { RedeliveryPolicy } from '../../../src/events/redelivery-policy';
 import {
   delivered,
   eventBatch,

@@ -6,9 +6,9 @@ import {
   MissingDigestSecretError,
   profileAnchor,
   requestAnchor,
-} from '../../../functions/identity/experiment-id';
-import { normalizeIdentifier } from '../../../functions/identity/identifiers';
-import { createIdentityRules } from '../../../functions/identity/rules';
+} from '../../../src/identity/experiment-id';
+import { normalizeIdentifier } from '../../../src/identity/identifiers';
+import { createIdentityRules } from '../../../src/identity/rules';
 
 const rules = createIdentityRules();
 const SECRET = 'a-test-secret-of-32-characters!!';

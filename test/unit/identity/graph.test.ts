@@ -6,10 +6,10 @@ import {
   emptyGraph,
   type GraphState,
   type IdentityChange,
-} from '../../../functions/identity/graph';
-import { identifierKey } from '../../../functions/identity/identifiers';
-import { anchorOf, primaryAccountId, profileSnapshot } from '../../../functions/identity/profile';
-import { createIdentityRules, isBlocked, parseLimits } from '../../../functions/identity/rules';
+} from '../../../src/identity/graph';
+import { identifierKey } from '../../../src/identity/identifiers';
+import { anchorOf, primaryAccountId, profileSnapshot } from '../../../src/identity/profile';
+import { createIdentityRules, isBlocked, parseLimits } from '../../../src/identity/rules';
 import { applyInMemory, graphProfiles, streamEventArb, streamToSegment } from '../../support/segment';
 
 const rules = createIdentityRules();

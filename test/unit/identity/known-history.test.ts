@@ -5,19 +5,19 @@
  * join key that never anchors an experiment id. Also: the Profile API token is read on its own.
  */
 import { describe, expect, it } from '@jest/globals';
-import { loadConfig } from '../../../functions/config/env';
-import { MAIN_SECRETS, secretsSource } from '../../../functions/config/secrets';
-import { profileAnchor } from '../../../functions/identity/experiment-id';
+import { profileAnchor } from '../../../src/identity/experiment-id';
 import {
   applyChange,
   emptyEffects,
   emptyGraph,
   type IdentityChange,
   memberUpdates,
-} from '../../../functions/identity/graph';
-import { SEGMENT_ID_TYPE } from '../../../functions/identity/identifiers';
-import { type AccountState, LISTED_MEMBERS, mergeMembers } from '../../../functions/identity/profile';
-import { createIdentityRules, keptWithinLimits } from '../../../functions/identity/rules';
+} from '../../../src/identity/graph';
+import { SEGMENT_ID_TYPE } from '../../../src/identity/identifiers';
+import { type AccountState, LISTED_MEMBERS, mergeMembers } from '../../../src/identity/profile';
+import { createIdentityRules, keptWithinLimits } from '../../../src/identity/rules';
+import { loadConfig } from '../../../src/platform/config/env';
+import { MAIN_SECRETS, secretsSource } from '../../../src/platform/config/secrets';
 
 const rules = createIdentityRules();
 const change = (partial: Partial<IdentityChange>): IdentityChange => ({

@@ -1,14 +1,14 @@
 /**
- * The one rule for personal identifier values (identity/personal-values.ts): what is taken for an
+ * The one rule for personal identifier values (src/identity/personal-values.ts): what is taken for an
  * email address or a phone number whatever its type, so it is digested before it can become an
  * experiment id; and what is not, so the stable ids of everyone else do not move.
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createExperimentIds } from '../../../functions/identity/experiment-id';
-import { identifierKey, identifierListKey } from '../../../functions/identity/identifiers';
-import { isPersonalIdentifier, looksPersonal } from '../../../functions/identity/personal-values';
-import { createIdentityRules } from '../../../functions/identity/rules';
+import { createExperimentIds } from '../../../src/identity/experiment-id';
+import { identifierKey, identifierListKey } from '../../../src/identity/identifiers';
+import { isPersonalIdentifier, looksPersonal } from '../../../src/identity/personal-values';
+import { createIdentityRules } from '../../../src/identity/rules';
 
 const rules = createIdentityRules();
 

@@ -11,9 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { functionSpecs } from '../../../functions/routes';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
 import { readSettings } from '../../../lib/settings';
+import { functionSpecs } from '../../../src/platform/routes';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 let outdir: string;
@@ -39,7 +39,7 @@ beforeAll(() => {
       projectRoot,
       functionSpecs: {
         health: functionSpecs.health,
-        identities: functionSpecs.identities,
+        'identity-lookup': functionSpecs['identity-lookup'],
         console: functionSpecs.console,
       },
       routes: [],
@@ -95,7 +95,7 @@ describe('CrosswalkFunction bundling', () => {
     expect(code).not.toMatch(/from\s*"(node:)?(http|https|process|crypto|fs|fs\/promises|os|async_hooks)"/);
   });
 
-  it('loads the identities bundle, shims and all, as an ES module', async () => {
+  it('loads the identity-lookup bundle, shims and all, as an ES module', async () => {
     // As in Lambda, the entry builds its dependencies at import, from the stack's environment.
     process.env.TABLE_NAME ??= 'bundling-test';
     const module = (await import(pathToFileURL(join(assets.IdentitiesFunction!, 'index.mjs')).href)) as {
@@ -122,7 +122,7 @@ describe('CrosswalkFunction bundling', () => {
       { awsRequestId: 'bundling-test', functionName: 'console' },
     );
     expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
-    expect(script.body).toContain("const KEY_STORAGE = 'crosswalk.operatorKey';");
+    expect(script.body).toContain('"crosswalk.operatorKey"');
   });
 
   it('loads as an ES module and answers the sample event', async () => {

@@ -9,18 +9,18 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { EVENT_METRICS } from '../../../functions/events/redelivery-policy';
+import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
+import { CrosswalkStack } from '../../../lib/crosswalk-stack';
+import { EXAMPLE_SDK_KEY, readSettings } from '../../../lib/settings';
+import { EVENT_METRICS } from '../../../src/events/redelivery-policy';
+import { OUTBOX_RELAY_FILTER, TABLE_TTL_ATTRIBUTE } from '../../../src/platform/dynamodb/table-schema';
 import {
   type FunctionSpec,
   functionSpecs,
   RELAY_BATCH_SIZE,
   RELAY_BATCHING_WINDOW_MS,
   routes,
-} from '../../../functions/routes';
-import { OUTBOX_RELAY_FILTER, TABLE_TTL_ATTRIBUTE } from '../../../functions/storage/table-schema';
-import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
-import { CrosswalkStack } from '../../../lib/crosswalk-stack';
-import { EXAMPLE_SDK_KEY, readSettings } from '../../../lib/settings';
+} from '../../../src/platform/routes';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 const specs = Object.entries(functionSpecs as Record<string, FunctionSpec>);
@@ -209,8 +209,8 @@ describe('CrosswalkStack', () => {
     ],
     // The Profile API read-through writes what it learns through the webhook's ingest rules, and
     // counts its calls in the shared limiter (docs/profile-api.md).
-    identities: [...READ_THROUGH],
-    decide: [
+    'identity-lookup': [...READ_THROUGH],
+    'agent-api': [
       ...READ_THROUGH,
       { actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] },
       { actions: ['GetItem', 'PutItem', 'DeleteItem', 'Query'], leadingKeys: ['OVERRIDE#*'] },
@@ -219,13 +219,13 @@ describe('CrosswalkStack', () => {
     ],
     console: [],
     'optimizely-webhook': [{ actions: ['GetItem', 'PutItem'], leadingKeys: ['DATAFILE#*'] }],
-    redelivery: [
+    'event-redelivery': [
       { actions: ['Query', 'PutItem', 'DeleteItem'], leadingKeys: ['OUTBOX#*'] },
       { actions: ['Query', 'DeleteItem'], leadingKeys: ['ERASE#*'] },
       { actions: ['Query', 'DeleteItem'], leadingKeys: ['UPS#*', 'OVERRIDE#*'] },
     ],
-    profiles: [...READ_THROUGH],
-    backfill: [
+    'profile-reads': [...READ_THROUGH],
+    'segment-backfill': [
       {
         actions: ['GetItem', 'BatchGetItem', 'PutItem', 'DeleteItem', 'ConditionCheckItem'],
         leadingKeys: ['ID#*', 'PROFILE#*', 'ACCOUNT#*', 'MSG#*'],
@@ -238,13 +238,13 @@ describe('CrosswalkStack', () => {
     health: [],
     'segment-webhook': ['SEGMENT_SECRET_ARN'],
     // The Profile API token (secret `profileApi`): only the functions that call the Profile API.
-    identities: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN', 'PROFILE_API_SECRET_ARN'],
-    decide: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN', 'PROFILE_API_SECRET_ARN'],
+    'identity-lookup': ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN', 'PROFILE_API_SECRET_ARN'],
+    'agent-api': ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN', 'PROFILE_API_SECRET_ARN'],
     console: [],
     'optimizely-webhook': ['OPTIMIZELY_WEBHOOK_SECRET_ARN'],
-    redelivery: ['EXPERIMENT_ID_SECRET_ARN'],
-    profiles: ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN', 'PROFILE_API_SECRET_ARN'],
-    backfill: [],
+    'event-redelivery': ['EXPERIMENT_ID_SECRET_ARN'],
+    'profile-reads': ['API_KEYS_SECRET_ARN', 'EXPERIMENT_ID_SECRET_ARN', 'PROFILE_API_SECRET_ARN'],
+    'segment-backfill': [],
   };
   const SECRET_ARN_VARIABLES = [
     'SEGMENT_SECRET_ARN',
@@ -315,7 +315,7 @@ describe('CrosswalkStack', () => {
 
   it('runs each scheduled function on an EventBridge schedule, and routes none of them', () => {
     const scheduled = specs.filter(([, spec]) => spec.scheduleMinutes !== undefined);
-    expect(scheduled.map(([name]) => name)).toEqual(['redelivery']);
+    expect(scheduled.map(([name]) => name)).toEqual(['event-redelivery']);
     template.resourceCountIs('AWS::Events::Rule', scheduled.length);
     for (const [name, spec] of scheduled) {
       template.hasResourceProperties('AWS::Events::Rule', {
@@ -340,7 +340,7 @@ describe('CrosswalkStack', () => {
     expect(relays.map(([name]) => name)).toEqual(['redelivery']);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', relays.length);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      FunctionName: { Ref: functionLogicalId('redelivery') },
+      FunctionName: { Ref: functionLogicalId('event-redelivery') },
       EventSourceArn: { 'Fn::GetAtt': [tableLogicalId(), 'StreamArn'] },
       StartingPosition: 'LATEST',
       BatchSize: RELAY_BATCH_SIZE,
@@ -375,7 +375,7 @@ describe('CrosswalkStack', () => {
       statementsOf(name).filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
     for (const [name] of specs) expect({ name, s3: s3Statements(name) }).toEqual({ name, s3: [] });
     const { stack: withBucket, app: bucketApp } = synthesize({ backfillBucket: 'acme-segment-archive' });
-    const fn = withBucket.functions.get('backfill')!;
+    const fn = withBucket.functions.get('segment-backfill')!;
     const policies = Template.fromStack(withBucket).findResources('AWS::IAM::Policy', {
       Properties: { Roles: [{ Ref: withBucket.getLogicalId(fn.role.node.defaultChild as never) }] },
     });
@@ -439,22 +439,41 @@ describe('CrosswalkStack', () => {
     expect(tunedStage.Properties.RouteSettings['POST /webhooks/optimizely']?.ThrottlingBurstLimit).toBe(7);
   });
 
+  it('keeps the logical ids of renamed functions, so a deployed stack updates them in place', () => {
+    const ids = Object.keys(template.findResources('AWS::Lambda::Function')).sort();
+    expect(ids).toEqual(
+      [
+        'HealthFunction',
+        'SegmentWebhookFunction',
+        'IdentitiesFunction',
+        'DecideFunction',
+        'ProfilesFunction',
+        'BackfillFunction',
+        'ConsoleFunction',
+        'OptimizelyWebhookFunction',
+        'RedeliveryFunction',
+      ].sort(),
+    );
+    expect(functionLogicalId('agent-api')).toBe('DecideFunction');
+    expect(functionLogicalId('event-redelivery')).toBe('RedeliveryFunction');
+  });
+
   it('reserves (and caps) the concurrency of the Segment webhook and decide, so neither can starve the others', () => {
     const reservedOf = (t: Template, name: string) =>
       (t.findResources('AWS::Lambda::Function') as Record<string, { Properties: Record<string, unknown> }>)[
         functionLogicalId(name)
       ]!.Properties.ReservedConcurrentExecutions;
     expect(reservedOf(template, 'segment-webhook')).toBe(10);
-    expect(reservedOf(template, 'decide')).toBe(200);
+    expect(reservedOf(template, 'agent-api')).toBe(200);
     // The identities, redelivery and Optimizely webhook functions draw on the unreserved pool.
-    for (const [name] of specs.filter(([n]) => n !== 'segment-webhook' && n !== 'decide')) {
+    for (const [name] of specs.filter(([n]) => n !== 'segment-webhook' && n !== 'agent-api')) {
       expect(reservedOf(template, name)).toBeUndefined();
     }
     const { template: tuned } = synthesize({
       decideReservedConcurrency: '50',
       segmentReservedConcurrency: 5,
     });
-    expect(reservedOf(tuned, 'decide')).toBe(50);
+    expect(reservedOf(tuned, 'agent-api')).toBe(50);
     expect(reservedOf(tuned, 'segment-webhook')).toBe(5);
     expect(() => synthesize({ decideReservedConcurrency: '0' })).toThrow(/decideReservedConcurrency/);
   });

@@ -10,11 +10,11 @@ import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { loadConfig } from '../../../functions/config/env';
-import { type FunctionSpec, functionSpecs, routeKey, routes } from '../../../functions/routes';
 import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
 import { readSettings } from '../../../lib/settings';
+import { loadConfig } from '../../../src/platform/config/env';
+import { type FunctionSpec, functionSpecs, routeKey, routes } from '../../../src/platform/routes';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 const doc = readFileSync(resolve(projectRoot, 'docs', 'local-invoke.md'), 'utf8');
@@ -44,7 +44,9 @@ beforeAll(() => {
 describe('sam local invoke, as docs/local-invoke.md runs it', () => {
   it('documents one invoke per function of the route table', () => {
     expect(invocations.map((i) => i.logicalId).sort()).toEqual(
-      Object.keys(functionSpecs).map(functionLogicalId).sort(),
+      Object.keys(functionSpecs)
+        .map((name) => functionLogicalId(name))
+        .sort(),
     );
   });
 

@@ -1,7 +1,7 @@
-/** Segment's read shapes from a profile (functions/profile-api/compatible.ts): parameters, paging, refusals. */
+/** Segment's read shapes from a profile (src/profile-api/compatible.ts): parameters, paging, refusals. */
 import { describe, expect, it } from '@jest/globals';
-import { dict } from '../../../functions/core/dict';
-import type { ProfileState } from '../../../functions/identity/profile';
+import type { ProfileState } from '../../../src/identity/profile';
+import { dict } from '../../../src/platform/core/dict';
 import {
   accountLinks,
   externalIds,
@@ -9,7 +9,7 @@ import {
   ProfileApiError,
   userLinks,
   userTraits,
-} from '../../../functions/profile-api/compatible';
+} from '../../../src/profile-api/compatible';
 
 const profile: ProfileState = {
   id: 'p1',

@@ -1,19 +1,14 @@
 /**
- * Profile API answers → identity changes (functions/profile-api/profile-change.ts), and the rules
+ * Profile API answers → identity changes (src/profile-api/profile-change.ts), and the rules
  * they go through (graph.ts): the first sightings Segment gives make the anchor, and with it the
  * experiment id, the one the webhook would have chosen from the same history.
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import {
-  applyChange,
-  emptyEffects,
-  emptyGraph,
-  type IdentityChange,
-} from '../../../functions/identity/graph';
-import { identifierKey, SEGMENT_ID_TYPE } from '../../../functions/identity/identifiers';
-import { anchorOf, type ProfileState } from '../../../functions/identity/profile';
-import { createIdentityRules } from '../../../functions/identity/rules';
+import { applyChange, emptyEffects, emptyGraph, type IdentityChange } from '../../../src/identity/graph';
+import { identifierKey, SEGMENT_ID_TYPE } from '../../../src/identity/identifiers';
+import { anchorOf, type ProfileState } from '../../../src/identity/profile';
+import { createIdentityRules } from '../../../src/identity/rules';
 import {
   learnedAccounts,
   learnedIdentifiers,
@@ -21,8 +16,8 @@ import {
   MAX_EXTERNAL_IDS,
   primaryAccount,
   profileApiChanges,
-} from '../../../functions/profile-api/profile-change';
-import { askableIdentifier } from '../../../functions/profile-api/read-through';
+} from '../../../src/profile-api/profile-change';
+import { askableIdentifier } from '../../../src/profile-api/read-through';
 
 const rules = createIdentityRules();
 const limits = { maxIdentifierBytes: 1024, maxTraits: 200, maxTraitKeyBytes: 256, maxTraitValueBytes: 8192 };

@@ -1,14 +1,14 @@
 /**
- * A backfill's readers (functions/segment/records.ts, profiles-sync.ts): lines, gzip, NDJSON and CSV
+ * A backfill's readers (src/segment/records.ts, profiles-sync.ts): lines, gzip, NDJSON and CSV
  * records with their line numbers, Profiles Sync rows and the changes they make.
  */
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
-import { applyChange, emptyEffects, emptyGraph } from '../../../functions/identity/graph';
-import { SEGMENT_ID_TYPE } from '../../../functions/identity/identifiers';
-import { anchorOf } from '../../../functions/identity/profile';
-import { createIdentityRules } from '../../../functions/identity/rules';
+import { applyChange, emptyEffects, emptyGraph } from '../../../src/identity/graph';
+import { SEGMENT_ID_TYPE } from '../../../src/identity/identifiers';
+import { anchorOf } from '../../../src/identity/profile';
+import { createIdentityRules } from '../../../src/identity/rules';
 import {
   profilesSyncTable,
   type SyncRow,
@@ -16,7 +16,7 @@ import {
   syncRow,
   traitValue,
   warehouseDate,
-} from '../../../functions/segment/profiles-sync';
+} from '../../../src/segment/profiles-sync';
 import {
   csvFields,
   csvRecords,
@@ -24,7 +24,7 @@ import {
   linesOf,
   ndjsonRecords,
   type SourceRecord,
-} from '../../../functions/segment/records';
+} from '../../../src/segment/records';
 
 const rules = createIdentityRules();
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
+import { webhookEvents } from '../../../functions/segment-webhook/schema';
 import {
   hmacSha1Hex as segmentSignature,
   verifySegmentSignature,
-} from '../../../functions/http/webhook-auth';
-import { extractIdentifiers, toIdentityChange } from '../../../functions/segment/identity-change';
-import { parseSegmentEvent, type SegmentEvent } from '../../../functions/segment/spec';
-import { webhookEvents } from '../../../functions/segment-webhook/schema';
+} from '../../../src/platform/http/webhook-auth';
+import { extractIdentifiers, toIdentityChange } from '../../../src/segment/identity-change';
+import { parseSegmentEvent, type SegmentEvent } from '../../../src/segment/spec';
 import { CALL_TYPES, fixture } from '../../support/segment';
 
 function parsed(input: unknown): SegmentEvent {

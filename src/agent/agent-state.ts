@@ -1,0 +1,265 @@
+/**
+ * Optimizely Agent's per-user state, kept in DynamoDB so every container sees the same: forced
+ * variations (POST /v1/override) and the user profile service (sticky bucketing, POST /v1/lookup
+ * and /v1/save). Both are keyed by the person's stable experiment id, so a login or a merge keeps
+ * them. Both are loaded before a decision and put in place only for its duration, which is
+ * synchronous except for a flag with a CMAB rule (its prediction is awaited; decide.ts):
+ *
+ * - overrides through `client.setForcedVariation`, cleared once the last decision of that person
+ *   using them is done (the SDK keeps forced variations in the client, which every request of the
+ *   container shares, and an awaited decision reads them after other requests ran);
+ * - the profile through one `UserProfileService` per container whose lookup answers the profile
+ *   loaded for the decision it is called from (async-local, so an awaited decision finds its own),
+ *   and whose save collects what the SDK wants stored.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Client, UserProfile, UserProfileService } from '../optimizely/sdk';
+import { LruCache } from '../platform/core/lru-cache';
+import { finallyMaybe, type MaybePromise, thenMaybe } from '../platform/core/maybe-promise';
+import { type FailOpenPolicy, readOrFailOpen, writeOrFailOpen } from './fail-open';
+import type { ExperimentBucketMap, OverrideStore, UserProfileStore } from './stores';
+
+export interface OverrideChange {
+  /** The variation key the override had before, or null when there was none. */
+  previous: string | null;
+}
+
+/**
+ * The forced variations of every project, read one project at a time (one Query) and held for
+ * `ttlMs`: an override set in one container reaches the others within that time, and a decide
+ * pays no request for overrides in steady state. The container that writes sees its change at once.
+ */
+export class OverrideBook {
+  private readonly cache: LruCache<string, Promise<Map<string, Map<string, string>>>>;
+
+  constructor(
+    private readonly store: OverrideStore,
+    options: { ttlMs: number; now?: () => number },
+  ) {
+    this.cache = new LruCache({
+      maxEntries: 20,
+      ttlMs: options.ttlMs,
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  /** Experiment key → variation key forced for this person, in this project. */
+  async forUser(sdkKey: string, userId: string): Promise<ReadonlyMap<string, string>> {
+    let loading = this.cache.get(sdkKey);
+    if (!loading) {
+      loading = this.store.list(sdkKey);
+      this.cache.set(sdkKey, loading);
+      // A failed read is not cached: the next request asks again.
+      loading.catch(() => this.cache.delete(sdkKey));
+    }
+    return (await loading).get(userId) ?? new Map();
+  }
+
+  async set(
+    sdkKey: string,
+    userId: string,
+    experimentKey: string,
+    variationKey: string,
+  ): Promise<OverrideChange> {
+    const previous = await this.store.get(sdkKey, userId, experimentKey);
+    await this.store.put(sdkKey, userId, experimentKey, variationKey);
+    this.cache.delete(sdkKey);
+    return { previous };
+  }
+
+  async remove(sdkKey: string, userId: string, experimentKey: string): Promise<OverrideChange> {
+    const previous = await this.store.get(sdkKey, userId, experimentKey);
+    if (previous !== null) await this.store.remove(sdkKey, userId, experimentKey);
+    this.cache.delete(sdkKey);
+    return { previous };
+  }
+}
+
+/** Per client and person: decisions running with their overrides set, and every key set for them. */
+const forced = new WeakMap<Client, Map<string, { runs: number; keys: Set<string> }>>();
+
+/**
+ * Runs a decision with the person's overrides in place, and clears them once it is done. Two
+ * decisions of the same person that overlap (an awaited CMAB decision and another request) share
+ * them: the last one to finish clears them.
+ */
+export function withOverrides<T>(
+  client: Client,
+  userId: string,
+  overrides: ReadonlyMap<string, string>,
+  decide: () => MaybePromise<T>,
+): MaybePromise<T> {
+  if (overrides.size === 0) return decide();
+  let people = forced.get(client);
+  if (!people) {
+    people = new Map();
+    forced.set(client, people);
+  }
+  let running = people.get(userId);
+  if (!running) {
+    running = { runs: 0, keys: new Set() };
+    people.set(userId, running);
+  }
+  running.runs++;
+  for (const [experimentKey, variationKey] of overrides) {
+    // An override naming an experiment or variation the datafile lacks is ignored, as in Agent.
+    client.setForcedVariation(experimentKey, userId, variationKey);
+    running.keys.add(experimentKey);
+  }
+  const done = running;
+  return finallyMaybe(decide, () => {
+    if (--done.runs > 0) return;
+    people.delete(userId);
+    for (const experimentKey of done.keys) client.setForcedVariation(experimentKey, userId, null);
+  });
+}
+
+interface Running {
+  userId: string;
+  buckets: ExperimentBucketMap;
+  saved: ExperimentBucketMap | null;
+}
+
+/** A decision's result, and the profile to store when the SDK changed it (else null). */
+export interface WithProfile<T> {
+  result: T;
+  saved: ExperimentBucketMap | null;
+}
+
+/**
+ * The user profile service handed to every Optimizely client of the container. Outside `run` it
+ * knows nobody (lookups answer nothing, saves are dropped), which is right for a decision that
+ * asked to ignore the profile service.
+ */
+export class UserProfileBridge implements UserProfileService {
+  // The decision the SDK is calling from: an awaited (CMAB) decision saves after other requests ran.
+  private readonly running = new AsyncLocalStorage<Running | null>();
+
+  lookup(userId: string): UserProfile {
+    const running = this.running.getStore();
+    // The SDK accepts a missing profile; its type says otherwise.
+    if (!running || running.userId !== userId) return null as unknown as UserProfile;
+    return { user_id: userId, experiment_bucket_map: { ...running.buckets } };
+  }
+
+  save(profile: UserProfile): void {
+    const running = this.running.getStore();
+    if (!running || running.userId !== profile.user_id) return;
+    // Merged, not replaced: each flag's decision looks up and saves the whole profile, and an
+    // awaited one saves what it looked up before the flags decided after it saved theirs.
+    const buckets: ExperimentBucketMap = { ...running.buckets };
+    for (const [experimentId, entry] of Object.entries(profile.experiment_bucket_map)) {
+      if (entry?.variation_id) buckets[experimentId] = { variation_id: entry.variation_id };
+    }
+    running.buckets = buckets;
+    running.saved = buckets;
+  }
+
+  /** Runs part of a decision as if no profile service were there (nothing looked up or saved). */
+  without<T>(decide: () => T): T {
+    return this.running.run(null, decide);
+  }
+
+  /** Runs a decision with this person's profile. */
+  run<T>(
+    userId: string,
+    buckets: ExperimentBucketMap,
+    decide: () => MaybePromise<T>,
+  ): MaybePromise<WithProfile<T>> {
+    const running: Running = { userId, buckets, saved: null };
+    return thenMaybe(this.running.run(running, decide), (result) => ({ result, saved: running.saved }));
+  }
+}
+
+/** What a decision needs of Agent's state, and where it lives. Each part is off unless enabled. */
+export interface AgentState {
+  overrides: OverrideBook | null;
+  profiles: { store: UserProfileStore; bridge: UserProfileBridge } | null;
+  /** Decisions go on without state that could not be read (fail-open.ts); unset: they fail. */
+  failOpen?: FailOpenPolicy;
+}
+
+/** One person's state for one project, loaded before a decision. */
+export interface LoadedState {
+  overrides: ReadonlyMap<string, string>;
+  /** The saved entries this decision honours; null when the profile service is off or ignored. */
+  profile: ExperimentBucketMap | null;
+  /** Saved entries this decision does not honour: kept as they are when the profile is stored again. */
+  withheld: ExperimentBucketMap;
+}
+
+/**
+ * The loaded state with only the saved entries `honour` accepts (experiment id → honoured?); the
+ * others are withheld from the decision, not deleted.
+ */
+export function honourEntries(loaded: LoadedState, honour: (experimentId: string) => boolean): LoadedState {
+  if (loaded.profile === null) return loaded;
+  let profile: ExperimentBucketMap | undefined;
+  const withheld: ExperimentBucketMap = { ...loaded.withheld };
+  for (const [experimentId, entry] of Object.entries(loaded.profile)) {
+    if (honour(experimentId)) continue;
+    profile ??= { ...loaded.profile };
+    delete profile[experimentId];
+    withheld[experimentId] = entry;
+  }
+  return profile ? { ...loaded, profile, withheld } : loaded;
+}
+
+export async function loadState(
+  state: AgentState,
+  sdkKey: string,
+  userId: string,
+  useProfile: boolean,
+): Promise<LoadedState> {
+  const { overrides: book, profiles } = state;
+  const [overrides, profile] = await Promise.all([
+    book
+      ? readOrFailOpen(state.failOpen, 'overrides', () => book.forUser(sdkKey, userId)).then((r) =>
+          r.ok ? r.value : new Map<string, string>(),
+        )
+      : new Map<string, string>(),
+    // A profile that could not be read is not used, and so never saved over the stored one.
+    profiles && useProfile
+      ? readOrFailOpen(state.failOpen, 'profile', () => profiles.store.get(sdkKey, userId)).then((r) =>
+          r.ok ? (r.value ?? {}) : null,
+        )
+      : null,
+  ]);
+  return { overrides, profile, withheld: {} };
+}
+
+/**
+ * Runs a decision for one person with their overrides and profile in place (synchronous unless the
+ * decision is). `saved` is the profile to store (`storeProfile`) when the SDK changed it, else null.
+ */
+export function decideWithState<T>(
+  state: AgentState,
+  client: Client,
+  userId: string,
+  loaded: LoadedState,
+  decide: () => MaybePromise<T>,
+): MaybePromise<WithProfile<T>> {
+  const withForced = () => withOverrides(client, userId, loaded.overrides, decide);
+  if (!state.profiles || loaded.profile === null)
+    return thenMaybe(withForced(), (result) => ({ result, saved: null }));
+  return state.profiles.bridge.run(userId, loaded.profile, withForced);
+}
+
+/**
+ * Stores a profile the SDK changed during a decision (nothing when it did not), with the entries
+ * that decision was not given (`withheld`) kept as they were.
+ */
+export async function storeProfile(
+  state: AgentState,
+  sdkKey: string,
+  userId: string,
+  saved: ExperimentBucketMap | null,
+  withheld: ExperimentBucketMap = {},
+): Promise<void> {
+  const profiles = state.profiles;
+  if (saved && profiles) {
+    await writeOrFailOpen(state.failOpen, 'profile', () =>
+      profiles.store.put(sdkKey, userId, { ...withheld, ...saved }),
+    );
+  }
+}

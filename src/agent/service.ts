@@ -1,0 +1,480 @@
+/**
+ * The decide/track use cases: resolve the person through the identity reader, build the attributes,
+ * run the project's Optimizely client, and hand its events to the delivery path (events/delivery.ts):
+ * decide and track answer once their events are stored for the relay, never waiting for
+ * Optimizely's event API. Dependencies come from the decide entry point
+ * (functions/agent-api/dependencies.ts).
+ */
+
+import type { EventDelivery } from '../events/delivery';
+import type { EventBatch } from '../events/event-batch';
+import type { ExperimentIds } from '../identity/experiment-id';
+import { type Identifier, normalizeIdentifier } from '../identity/identifiers';
+import type { IdentityReader } from '../identity/model';
+import type { IdentityRules } from '../identity/rules';
+import { qualifiesForExperiment } from '../optimizely/audiences';
+import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
+import type { Project, ProjectRegistry } from '../optimizely/projects';
+import { NoIdentifierError } from '../platform/core/errors';
+import { isPromise } from '../platform/core/maybe-promise';
+import type { Observability } from '../platform/observability/logger';
+import type { ProfileReadThrough, ReadThroughWants } from '../profile-api/read-through';
+import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
+import {
+  type AgentState,
+  decideWithState,
+  honourEntries,
+  type LoadedState,
+  loadState,
+  storeProfile,
+} from './agent-state';
+import {
+  type AttributeInput,
+  type Attributes,
+  buildAttributes,
+  requestChangesAttributes,
+  storedAttributes,
+} from './attributes';
+import {
+  type AgentDecision,
+  type DecideOptionName,
+  decideFlags,
+  type ForcedDecision,
+  type Person,
+  type PersonSource,
+  type TrackAnswer,
+  trackEvent,
+} from './decide';
+import { type FailOpenPolicy, readOrFailOpen } from './fail-open';
+import { requestIdentifiers } from './request-identifiers';
+import type { ExperimentBucketMap } from './stores';
+
+export interface DecisionSettings {
+  accountBucketedFlags: readonly string[];
+  accountPrefix: string;
+  allowReserved: boolean;
+  rules: IdentityRules;
+}
+
+export interface DecisionDependencies {
+  identities: IdentityReader;
+  experimentIds: ExperimentIds;
+  projects: ProjectRegistry;
+  dispatcher: CapturingEventDispatcher;
+  events: EventDelivery;
+  settings: DecisionSettings;
+  /** Overrides and the user profile service (each off unless enabled). */
+  agentState: AgentState;
+  observability: Observability;
+  /** Decide, track and activate go on without an identity read that failed (fail-open.ts); unset: they fail. */
+  failOpen?: FailOpenPolicy;
+  /** Segment's Profile API on a miss (docs/profile-api.md); unset: off. */
+  readThrough?: ProfileReadThrough | undefined;
+}
+
+export interface PersonRequest {
+  userId?: string | undefined;
+  identifiers?: Record<string, string> | undefined;
+  userAttributes: Attributes;
+  /**
+   * True for an operator key: Optimizely Agent's answer in full, with Crosswalk's identity block
+   * when asked. False for a client key, whose answer carries nothing it did not send
+   * (docs/api.md, "What a client key gets").
+   */
+  operator: boolean;
+}
+
+/**
+ * The project a request is for: its SDK key, and its project already loading (the entry point
+ * starts the load before checking the body, so a cold container fetches the datafile while the
+ * request is validated and the person resolved).
+ */
+export interface ProjectRequest {
+  sdkKey: string;
+  project: Promise<Project>;
+}
+
+/**
+ * The project and the person, resolved together. An error of the project wins over one of the
+ * person, as Agent checks the SDK key before anything else.
+ */
+async function projectAndPerson(
+  deps: DecisionDependencies,
+  request: ProjectRequest,
+  person: PersonRequest,
+  failOpen = false,
+): Promise<[Project, Person]> {
+  const resolving = resolvePerson(deps, person, { failOpen, project: request.project });
+  resolving.catch(() => undefined);
+  const project = await request.project;
+  return [project, await resolving];
+}
+
+/** Optimizely Agent's answer when a request names nobody. */
+export const MISSING_USER_ID = 'missing "userId" in request payload';
+
+/**
+ * The person a request names: their profile when Segment knows them, and their experiment id. With
+ * `failOpen`, an identity read that failed leaves the request's identifiers to decide on. Not in the
+ * cache (and the cache answering), they may be learned from Segment's Profile API (`project`: whose
+ * declared attributes to ask for).
+ */
+export async function resolvePerson(
+  deps: DecisionDependencies,
+  request: PersonRequest,
+  options: { failOpen?: boolean; project?: Promise<Project> | undefined } = {},
+): Promise<Person> {
+  const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
+  if (ordered.length === 0)
+    throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
+  const read = await readOrFailOpen(options.failOpen ? deps.failOpen : undefined, 'identity', () =>
+    deps.identities.resolve(ordered),
+  );
+  let profile = read.ok ? read.value : null;
+  let source: PersonSource = 'cache';
+  // Only after a cache that answered: with DynamoDB failing, the read-through could write nothing.
+  if (read.ok && !profile && deps.readThrough) {
+    const { project } = options;
+    const learned = await deps.readThrough.resolve(ordered, () =>
+      project ? project.then((p) => wantsOf(deps.settings, p)) : { links: true },
+    );
+    if (learned.profile) {
+      profile = learned.profile;
+      source = 'profile-api';
+    }
+  }
+  const requested = request.userId?.trim() || undefined;
+  // A client key is answered with the identifier it sent; an operator key as before (Agent's echo
+  // of userId, else the experiment id).
+  const sent = requested ?? (request.operator ? undefined : sentValue(request.identifiers, ordered[0]!));
+  if (profile) {
+    const { id } = await deps.experimentIds.ofProfile(profile);
+    return {
+      experimentId: id,
+      answerUserId: sent ?? id,
+      userId: profile.userId,
+      profile,
+      matchedBy: profile.matchedBy,
+      accountId: profile.primaryAccount?.id ?? null,
+      source,
+    };
+  }
+  // Not known yet: the same anchor rule the profile will get when Segment links these identifiers.
+  const choice = await deps.experimentIds.ofRequest(ordered);
+  if (!choice)
+    throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
+  return {
+    experimentId: choice.id,
+    answerUserId: sent ?? choice.id,
+    userId: ordered.find((i) => i.type === 'user_id')?.value ?? null,
+    profile: null,
+    matchedBy: null,
+    accountId: null,
+    source: read.ok ? 'request' : 'unavailable',
+  };
+}
+
+/**
+ * What a read-through asks Segment for on behalf of a project: the traits its datafile declares (and
+ * may forward), the accounts when flags are account-bucketed or account attributes are declared, and
+ * those account attributes' traits.
+ */
+export function wantsOf(settings: DecisionSettings, project: Project): ReadThroughWants {
+  const prefix = settings.accountPrefix;
+  const traits: string[] = [];
+  const accountTraits: string[] = [];
+  for (const name of project.forwardedAttributes) {
+    if (name.startsWith('$')) continue;
+    if (prefix !== '' && name.startsWith(prefix)) accountTraits.push(name.slice(prefix.length));
+    else traits.push(name);
+  }
+  return {
+    traits,
+    links: settings.accountBucketedFlags.length > 0 || accountTraits.length > 0,
+    accountTraits,
+  };
+}
+
+/** The value, as the caller wrote it, of the request identifier that normalised to `first`. */
+function sentValue(identifiers: Record<string, string> | undefined, first: Identifier): string {
+  for (const [type, value] of Object.entries(identifiers ?? {})) {
+    const normalized = normalizeIdentifier({ type, value });
+    if (normalized.type === first.type && normalized.value === first.value) return value.trim();
+  }
+  return first.value;
+}
+
+function attributeInput(
+  deps: DecisionDependencies,
+  project: Project,
+  person: Person,
+  request: PersonRequest,
+): AttributeInput {
+  return {
+    profile: person.profile,
+    requestAttributes: request.userAttributes,
+    declared: project.forwardedAttributes,
+    accountPrefix: deps.settings.accountPrefix,
+    allowReserved: deps.settings.allowReserved,
+  };
+}
+
+function attributesFor(
+  deps: DecisionDependencies,
+  project: Project,
+  person: Person,
+  request: PersonRequest,
+): Attributes {
+  return buildAttributes(attributeInput(deps, project, person, request));
+}
+
+export interface DecideRequest extends PersonRequest, ProjectRequest {
+  keys: readonly string[];
+  decideOptions: readonly DecideOptionName[];
+  forcedDecisions: readonly ForcedDecision[];
+  /** Add Crosswalk's `identity` block to each decision. */
+  includeIdentity: boolean;
+}
+
+/**
+ * Decides; the decision events are stored before the answer and delivered by the relay. A request that dispatched nothing
+ * (DISABLE_DECISION_EVENT, no experiment) takes no extra step.
+ */
+export async function decideForRequest(
+  deps: DecisionDependencies,
+  request: DecideRequest,
+): Promise<AgentDecision[]> {
+  const [project, person] = await projectAndPerson(deps, request, request, true);
+  const attributes = attributesFor(deps, project, person, request);
+  const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
+  const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
+  const state = honouredFor(deps, project, person, request, loaded);
+  const captured = deps.dispatcher.capture(() =>
+    decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
+      decideFlags(project, person, {
+        keys: request.keys,
+        attributes,
+        shownAttributes: request.operator ? undefined : request.userAttributes,
+        options: request.decideOptions,
+        forcedDecisions: request.forcedDecisions,
+        accountBucketedFlags: deps.settings.accountBucketedFlags,
+        includeIdentity: request.operator && request.includeIdentity,
+        withReasons: request.operator,
+      }),
+    ),
+  );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
+  if (result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)) {
+    await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
+  }
+  await storeDecisionEvents(deps, batches);
+  return result.result;
+}
+
+/**
+ * The saved entries a decision honours: all of them for an operator key, as Agent does; for a
+ * client key, only those whose experiment's audiences the attributes Crosswalk itself holds still
+ * qualify for, so no entry can keep a person in an experiment the datafile's rules no longer give
+ * them (docs/agent-compatibility.md#sticky-bucketing-and-client-keys).
+ */
+function honouredFor(
+  deps: DecisionDependencies,
+  project: Project,
+  person: Person,
+  request: PersonRequest,
+  loaded: LoadedState,
+): LoadedState {
+  if (request.operator || loaded.profile === null) return loaded;
+  const held = storedAttributes(attributeInput(deps, project, person, request));
+  return honourEntries(loaded, (experimentId) => qualifiesForExperiment(project, experimentId, held));
+}
+
+/**
+ * Whether a decision may store the profile the SDK changed: never in READ_ONLY; always for an
+ * operator key; for a client key, only when nothing the caller supplied (attributes the SDK was
+ * given, forced decisions) could have shaped it, so no caller can write another person's future.
+ */
+function mayStoreProfile(
+  deps: DecisionDependencies,
+  project: Project,
+  person: Person,
+  request: PersonRequest & { decideOptions?: readonly DecideOptionName[] },
+  forced: boolean,
+): boolean {
+  if (request.decideOptions?.includes('READ_ONLY')) return false;
+  if (request.operator) return true;
+  return !forced && !requestChangesAttributes(attributeInput(deps, project, person, request));
+}
+
+/** Stores decision events for the relay before the answer (one PutItem); nothing when there are none. */
+async function storeDecisionEvents(deps: DecisionDependencies, batches: EventBatch[]): Promise<void> {
+  if (batches.length > 0) await deps.events.beforeDecideAnswer(batches);
+}
+
+export interface TrackRequest extends PersonRequest, ProjectRequest {
+  eventKey: string;
+  eventTags: Record<string, string | number | boolean | null>;
+  includeIdentity: boolean;
+}
+
+/**
+ * Tracks; answers once the conversion is stored for delivery (or, if storing failed, delivered).
+ * Only a failure of both is a retryable error.
+ */
+export async function trackForRequest(
+  deps: DecisionDependencies,
+  request: TrackRequest,
+): Promise<TrackAnswer> {
+  const [project, person] = await projectAndPerson(deps, request, request, true);
+  const attributes = attributesFor(deps, project, person, request);
+  const captured = deps.dispatcher.capture(() =>
+    trackEvent(
+      project,
+      person,
+      request.eventKey,
+      attributes,
+      request.eventTags,
+      request.operator && request.includeIdentity,
+    ),
+  );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
+  if (batches.length > 0) await deps.events.beforeTrackAnswer(batches);
+  return result;
+}
+
+export interface ActivateRequest extends PersonRequest, ProjectRequest {
+  query: ActivateQuery;
+}
+
+/** Agent's legacy activate; its impressions go the way of decide's events. */
+export async function activateForRequest(
+  deps: DecisionDependencies,
+  request: ActivateRequest,
+): Promise<AgentActivation[]> {
+  const [project, person] = await projectAndPerson(deps, request, request, true);
+  const selected = selectKeys(project, request.query);
+  const attributes = attributesFor(deps, project, person, request);
+  const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
+  const state = honouredFor(deps, project, person, request, loaded);
+  const captured = deps.dispatcher.capture(() =>
+    decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
+      activateKeys(
+        project,
+        person,
+        selected,
+        request.query,
+        attributes,
+        deps.settings.accountBucketedFlags,
+        (decide) => (deps.agentState.profiles ? deps.agentState.profiles.bridge.without(decide) : decide()),
+      ),
+    ),
+  );
+  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
+  const { result, batches } = isPromise(captured) ? await captured : captured;
+  if (result.saved && mayStoreProfile(deps, project, person, request, false)) {
+    await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
+  }
+  await storeDecisionEvents(deps, batches);
+  return result.result;
+}
+
+export interface OverrideRequest extends ProjectRequest {
+  userId: string;
+  experimentKey: string;
+  /** Empty: remove the override. */
+  variationKey: string;
+}
+
+/** Optimizely Agent's override answer, field for field and in its order. */
+export interface OverrideAnswer {
+  userId: string;
+  experimentKey: string;
+  variationKey: string;
+  prevVariationKey: string;
+  messages: string[] | null;
+}
+
+/**
+ * Sets or removes one forced variation, for the person the user id resolves to, with Agent's
+ * messages. Like Agent, an override naming an unknown experiment or variation is stored anyway
+ * (a datafile published later may have it) and reported.
+ */
+export async function overrideForRequest(
+  deps: DecisionDependencies,
+  request: OverrideRequest,
+): Promise<OverrideAnswer> {
+  const overrides = deps.agentState.overrides;
+  if (!overrides) throw new Error('overrides are not enabled');
+  const [project, person] = await projectAndPerson(deps, request, {
+    userId: request.userId,
+    userAttributes: {},
+    operator: true,
+  });
+  const answer: OverrideAnswer = {
+    userId: request.userId,
+    experimentKey: request.experimentKey,
+    variationKey: request.variationKey,
+    prevVariationKey: '',
+    messages: null,
+  };
+  const messages: string[] = [];
+  if (request.variationKey === '') {
+    const { previous } = await overrides.remove(request.sdkKey, person.experimentId, request.experimentKey);
+    answer.prevVariationKey = previous ?? '';
+    messages.push(previous === null ? 'no pre-existing override' : 'removing previous override');
+  } else {
+    const experiment = project.config.experimentsMap[request.experimentKey];
+    if (!experiment) messages.push('experimentKey not found in configuration');
+    else if (!(request.variationKey in experiment.variationsMap))
+      messages.push('variationKey not found in configuration');
+    const { previous } = await overrides.set(
+      request.sdkKey,
+      person.experimentId,
+      request.experimentKey,
+      request.variationKey,
+    );
+    if (previous !== null) {
+      answer.prevVariationKey = previous;
+      messages.push('updating previous override');
+    }
+  }
+  if (messages.length > 0) answer.messages = messages;
+  return answer;
+}
+
+function profiles(deps: DecisionDependencies) {
+  const enabled = deps.agentState.profiles;
+  if (!enabled) throw new Error('the user profile service is not enabled');
+  return enabled;
+}
+
+/** The saved bucketing of the person a user id resolves to (Agent's POST /v1/lookup). */
+export async function lookupProfile(
+  deps: DecisionDependencies,
+  request: ProjectRequest & { userId: string },
+): Promise<{ userId: string; experimentBucketMap: ExperimentBucketMap }> {
+  const { store } = profiles(deps);
+  const [, person] = await projectAndPerson(deps, request, {
+    userId: request.userId,
+    userAttributes: {},
+    operator: true,
+  });
+  const buckets = (await store.get(request.sdkKey, person.experimentId)) ?? {};
+  return { userId: request.userId, experimentBucketMap: buckets };
+}
+
+/** Replaces the saved bucketing of the person a user id resolves to (Agent's POST /v1/save). */
+export async function saveProfile(
+  deps: DecisionDependencies,
+  request: ProjectRequest & { userId: string; experimentBucketMap: ExperimentBucketMap },
+): Promise<void> {
+  const { store } = profiles(deps);
+  const [, person] = await projectAndPerson(deps, request, {
+    userId: request.userId,
+    userAttributes: {},
+    operator: true,
+  });
+  await store.put(request.sdkKey, person.experimentId, request.experimentBucketMap);
+}

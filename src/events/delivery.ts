@@ -1,0 +1,158 @@
+/**
+ * The request path of Optimizely events: stored before the answer, delivered by the relay
+ * (docs/events.md).
+ *
+ * - Decision and conversion events alike are written to the outbox before the request answers (one
+ *   PutItem per project batch, marked for the relay). The invocation then ends with its answer: it
+ *   never waits for Optimizely's event API, and an environment that dies after answering loses
+ *   nothing. The relay (src/events/relay.ts, fed by the table's stream) sends what was stored in
+ *   batches of many visitors and deletes it; what it cannot send, the redelivery function sends
+ *   later.
+ * - When the outbox cannot be written (DynamoDB failing), the events are sent to the event API
+ *   instead: a decide's after its answer (inside the invocation, platform/lambda/after-response.ts; before
+ *   it when no deferral is available), a track's before its answer, which is 503 only when that
+ *   fails too.
+ * - A request made of many operations (Agent's /v1/batch) stores its operations' decision events
+ *   once, merged into as few items as their size allows, before it answers (`gathered`).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DependencyUnavailableError } from '../platform/core/errors';
+import type { Observability } from '../platform/observability/logger';
+import { type EventBatch, eventCount, mergeBatches, oldestEventTime } from './event-batch';
+import type { EventSender } from './event-sender';
+import type { OutboxWriter } from './outbox';
+import { EVENT_METRICS, nextDueAt, type RedeliveryPolicy, storedExpiry } from './redelivery-policy';
+
+/** Runs work after the answer, inside the invocation; or says it cannot. */
+export interface Deferral {
+  /** False when nothing would hold the invocation open: the caller must await the work itself. */
+  readonly available: boolean;
+  defer(work: () => Promise<unknown>): void;
+}
+
+export interface EventDeliveryDependencies {
+  sender: EventSender;
+  outbox: OutboxWriter;
+  deferral: Deferral;
+  policy: RedeliveryPolicy;
+  observability: Observability;
+  clock?: () => number;
+}
+
+export interface EventDelivery {
+  /**
+   * Decision events of a request that is about to answer: resolves once they are stored for the
+   * relay (or, when the outbox failed, handed to the after-answer fallback). Never rejects.
+   */
+  beforeDecideAnswer(batches: EventBatch[]): Promise<void>;
+  /**
+   * Conversion events of a track request: resolves once they are stored (or, failing that,
+   * delivered); rejects with DependencyUnavailableError when neither worked.
+   */
+  beforeTrackAnswer(batches: EventBatch[]): Promise<void>;
+  /**
+   * Runs the operations of one request (Agent's batch): the decision events they hand over are held
+   * until `work` is done, then stored merged in one go, before the answer. Conversions are still
+   * stored before each operation's answer.
+   */
+  gathered<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export function createEventDelivery(deps: EventDeliveryDependencies): EventDelivery {
+  const { sender, outbox, deferral, policy } = deps;
+  const { logger, metrics } = deps.observability;
+  const clock = deps.clock ?? Date.now;
+  const gathering = new AsyncLocalStorage<EventBatch[]>();
+
+  const count = (name: string, events: number) => {
+    if (events > 0) metrics.metric(name, events);
+  };
+
+  function dropped(batch: EventBatch, outcome: { reason: string; status: number }): void {
+    const events = eventCount(batch);
+    logger.error('events dropped: the event API refused them', { events, ...outcome });
+    count(EVENT_METRICS.dropped, events);
+  }
+
+  /**
+   * Stores the batches for the relay: due for redelivery only after `retryBaseMs`, which leaves the
+   * relay that long to send them first. True when stored.
+   */
+  async function store(batches: EventBatch[], what: string): Promise<boolean> {
+    const now = clock();
+    try {
+      await outbox.put(
+        batches.map((batch) => ({
+          batch,
+          dueAt: nextDueAt(now, 1, policy),
+          expiresAt: storedExpiry(oldestEventTime(batch, now), policy),
+          relay: true,
+        })),
+      );
+      return true;
+    } catch (error) {
+      logger.warn(`${what} events could not be stored; sending them to the event API instead`, { error });
+      return false;
+    }
+  }
+
+  /** A decide's fallback when its events could not be stored: send; what fails now is lost. */
+  async function sendUnstored(batches: EventBatch[]): Promise<void> {
+    await Promise.all(
+      batches.map(async (batch) => {
+        const events = eventCount(batch);
+        const outcome = await sender.send(batch);
+        if (outcome.kind === 'delivered') return count(EVENT_METRICS.delivered, events);
+        if (outcome.kind === 'rejected') return dropped(batch, outcome);
+        logger.error('events lost: neither stored nor delivered', { events, reason: outcome.reason });
+        count(EVENT_METRICS.lost, events);
+      }),
+    );
+  }
+
+  async function storeDecisions(batches: EventBatch[]): Promise<void> {
+    if (await store(batches, 'decision')) return;
+    if (deferral.available) deferral.defer(() => sendUnstored(batches));
+    else await sendUnstored(batches);
+  }
+
+  return {
+    async gathered(work) {
+      const held: EventBatch[] = [];
+      try {
+        return await gathering.run(held, work);
+      } finally {
+        if (held.length > 0) await storeDecisions(mergeBatches(held));
+      }
+    },
+
+    async beforeDecideAnswer(batches) {
+      if (batches.length === 0) return;
+      const held = gathering.getStore();
+      if (held) {
+        held.push(...batches);
+        return;
+      }
+      await storeDecisions(batches);
+    },
+
+    async beforeTrackAnswer(batches) {
+      if (batches.length === 0) return;
+      if (await store(batches, 'conversion')) return;
+      // Not stored: deliver now, and only a failure of both is the caller's to retry.
+      const outcomes = await Promise.all(batches.map((batch) => sender.send(batch)));
+      let undelivered = 0;
+      outcomes.forEach((outcome, i) => {
+        const batch = batches[i]!;
+        if (outcome.kind === 'delivered') count(EVENT_METRICS.delivered, eventCount(batch));
+        else if (outcome.kind === 'rejected') dropped(batch, outcome);
+        else undelivered += eventCount(batch);
+      });
+      if (undelivered > 0) {
+        throw new DependencyUnavailableError(
+          'The conversion event could be neither delivered to Optimizely nor stored for redelivery',
+        );
+      }
+    },
+  };
+}
