@@ -265,10 +265,12 @@ export async function decideForRequest(
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
   const { result, batches } = isPromise(captured) ? await captured : captured;
-  if (result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)) {
-    await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
-  }
-  await storeDecisionEvents(deps, batches);
+  const saved =
+    result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)
+      ? result.saved
+      : null;
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, state, batches);
+  if (writes) await writes;
   return result.result;
 }
 
@@ -307,9 +309,29 @@ function mayStoreProfile(
   return !forced && !requestChangesAttributes(attributeInput(deps, project, person, request));
 }
 
-/** Stores decision events for the relay before the answer (one PutItem); nothing when there are none. */
-async function storeDecisionEvents(deps: DecisionDependencies, batches: EventBatch[]): Promise<void> {
-  if (batches.length > 0) await deps.events.beforeDecideAnswer(batches);
+/**
+ * What a decision writes before its answer: the profile the SDK changed (when it may be stored) and
+ * the decision events for the relay (one PutItem). The two are independent, so they go together: one
+ * round trip, not two. A decision that writes neither pays no await.
+ */
+function storeAfterDecision(
+  deps: DecisionDependencies,
+  sdkKey: string,
+  userId: string,
+  saved: ExperimentBucketMap | null,
+  state: LoadedState,
+  batches: EventBatch[],
+): Promise<unknown> | undefined {
+  const profileWrite = saved
+    ? storeProfile(deps.agentState, sdkKey, userId, saved, state.withheld)
+    : undefined;
+  const eventsWrite = batches.length > 0 ? deps.events.beforeDecideAnswer(batches) : undefined;
+  if (!profileWrite || !eventsWrite) return profileWrite ?? eventsWrite;
+  // Both settle before the answer (or the error a failed profile write makes): the events are on
+  // disk by then either way.
+  return Promise.allSettled([profileWrite, eventsWrite]).then(([profile]) => {
+    if (profile.status === 'rejected') throw profile.reason;
+  });
 }
 
 export interface TrackRequest extends PersonRequest, ProjectRequest {
@@ -373,10 +395,9 @@ export async function activateForRequest(
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
   const { result, batches } = isPromise(captured) ? await captured : captured;
-  if (result.saved && mayStoreProfile(deps, project, person, request, false)) {
-    await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, state.withheld);
-  }
-  await storeDecisionEvents(deps, batches);
+  const saved = result.saved && mayStoreProfile(deps, project, person, request, false) ? result.saved : null;
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, state, batches);
+  if (writes) await writes;
   return result.result;
 }
 

@@ -115,6 +115,12 @@ export interface TestAppOptions {
   relay?: boolean;
   /** The relay's batching window (default 10 ms: tests wait on `server.idle()`, not on the window). */
   relayWindowMs?: number;
+  /**
+   * Where the relay reads the table's stream: default the configured DynamoDB. A test whose handlers
+   * reach DynamoDB through a fault proxy names DynamoDB Local itself, as Lambda reads a stream beside
+   * the table, not through the function's network path.
+   */
+  streamEndpoint?: string;
 }
 
 /** The local HTTP server on a free port, serving handlers built from `variables`. */
@@ -129,8 +135,7 @@ export async function startTestApp(
     options.relay === false
       ? undefined
       : await startOutboxStream({
-          // The stream is read from DynamoDB Local itself, as Lambda reads it beside the table.
-          endpoint: process.env.DYNAMODB_ENDPOINT ?? config.DYNAMODB_ENDPOINT!,
+          endpoint: options.streamEndpoint ?? config.DYNAMODB_ENDPOINT ?? process.env.DYNAMODB_ENDPOINT!,
           tableName: config.TABLE_NAME,
           handler: app.relay,
           windowMs: options.relayWindowMs ?? 10,
