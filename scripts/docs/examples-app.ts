@@ -39,6 +39,8 @@ import { type LocalServer, startLocalServer } from '../local/server';
 export interface DocsApp {
   url: string;
   optimizely: LocalOptimizely;
+  /** Resolves once no request is in progress and the relay has sent what they stored. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ export async function startDocsApp(options: {
   return {
     url,
     optimizely,
+    idle: () => server.idle(),
     close: async () => {
       await server.close();
       await relay.stop();

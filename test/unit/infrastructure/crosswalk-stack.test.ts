@@ -337,7 +337,7 @@ describe('CrosswalkStack', () => {
       StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
     });
     const relays = specs.filter(([, spec]) => (spec as FunctionSpec).relaysOutboxStream);
-    expect(relays.map(([name]) => name)).toEqual(['redelivery']);
+    expect(relays.map(([name]) => name)).toEqual(['event-redelivery']);
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', relays.length);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionLogicalId('event-redelivery') },
@@ -350,7 +350,7 @@ describe('CrosswalkStack', () => {
     // Stream reads for the relay only, on the table's stream alone (ListStreams takes no resource).
     for (const [name] of specs) {
       const reads = statementsOf(name).filter(isStreamRead);
-      expect([name, reads.length > 0]).toEqual([name, name === 'redelivery']);
+      expect([name, reads.length > 0]).toEqual([name, name === 'event-redelivery']);
       for (const st of reads.filter((r) => !actionsOf(r).includes('dynamodb:ListStreams')))
         expect(st.Resource).toEqual({ 'Fn::GetAtt': [tableLogicalId(), 'StreamArn'] });
     }
