@@ -55,7 +55,8 @@ export const ASSUMPTIONS = {
 } as const;
 
 export interface BenchResults {
-  machine?: { date?: string };
+  /** `note` says where the figures come from when a sample combines runs. */
+  machine?: { date?: string; note?: string };
   results: Record<string, { value: number; floor?: number | null } | undefined>;
 }
 
@@ -186,7 +187,7 @@ export function costModel(bench: BenchResults): CostModel {
       PRICES.albHour +
       a.agentLcu * PRICES.albLcuHour);
   return {
-    benchDate: bench.machine?.date ?? 'unknown',
+    benchDate: bench.machine?.note ?? bench.machine?.date ?? 'unknown',
     decide,
     track,
     segment,
