@@ -6,7 +6,7 @@
 import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { countDynamoDbRequests } from '../src/platform/dynamodb/client';
 import { type BenchPerson, graphEvents, mixedBatch, type SegmentEvent } from './fixtures/segment-events';
-import { type HttpHandler, prepareCall } from './lib/harness';
+import { type HttpHandler, invoke, prepareCall } from './lib/harness';
 import type { Report } from './lib/report';
 import { median } from './lib/stats';
 
@@ -18,12 +18,7 @@ interface IngestSummary {
   rejected: unknown[];
 }
 
-async function postBatch(
-  handler: HttpHandler,
-  events: readonly SegmentEvent[],
-  token: string,
-  { retryUnavailable = false } = {},
-) {
+async function postBatch(handler: HttpHandler, events: readonly SegmentEvent[], token: string) {
   const call = prepareCall({
     functionName: 'segment-webhook',
     routeKey: 'POST /webhooks/segment',
@@ -31,17 +26,7 @@ async function postBatch(
     headers: { 'x-crosswalk-token': token },
     body: JSON.stringify(events),
   });
-  // Seeding only: a 503 (DynamoDB Local past its request timeout on a busy machine) is retried, as
-  // Segment retries it; the webhook is idempotent on messageId, so the graph is the same. Timed
-  // batches are not retried: a 503 there fails the bench.
-  let result = await handler(call.event, call.context);
-  for (let attempt = 1; retryUnavailable && result.statusCode === 503 && attempt < 5; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-    result = await handler(call.event, call.context);
-  }
-  if (result.statusCode !== 200) {
-    throw new Error(`the webhook answered ${result.statusCode} to a seeding batch: ${result.body}`);
-  }
+  const result = await invoke(handler, call);
   const summary = JSON.parse(result.body as string) as IngestSummary;
   if (summary.rejected.length > 0) {
     throw new Error(`the webhook rejected bench events: ${JSON.stringify(summary.rejected.slice(0, 3))}`);
@@ -58,7 +43,15 @@ export async function seedGraph(
   const events = graphEvents(people);
   const started = performance.now();
   for (let i = 0; i < events.length; i += BATCH) {
-    await postBatch(handler, events.slice(i, i + BATCH), token, { retryUnavailable: true });
+    // A busy machine can time DynamoDB Local out (a 503); the webhook is idempotent, so send again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await postBatch(handler, events.slice(i, i + BATCH), token);
+        break;
+      } catch (error) {
+        if (attempt === 3 || !String(error).includes('answered 503')) throw error;
+      }
+    }
   }
   return { events: events.length, seconds: (performance.now() - started) / 1000 };
 }

@@ -16,7 +16,7 @@ import { decideDependencies } from '../functions/agent-api/dependencies';
 import { createDecideHandler } from '../functions/agent-api/handler';
 import { segmentWebhookDependencies } from '../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../functions/segment-webhook/handler';
-import { ensureTable, freePort, startDynamoDbLocal } from '../scripts/local/dynamodb-local';
+import { ensureTable, startDynamoDbLocal } from '../scripts/local/dynamodb-local';
 import { startLocalOptimizely } from '../scripts/local/local-optimizely';
 import type { CachedIdentityReader } from '../src/identity/cache';
 import { loadConfig } from '../src/platform/config/env';
@@ -24,10 +24,11 @@ import { createDynamoDbClient } from '../src/platform/dynamodb/client';
 import { benchBackfill } from './backfill';
 import { bundledFunctions, bundleKb, coldStartMs, synthesize } from './cold-start';
 import { benchDecide } from './decide';
+import { benchDecideReads } from './decide-reads';
 import { benchEvents } from './events';
 import { benchDatafile } from './fixtures/datafile';
 import { type BenchPerson, benchPeople } from './fixtures/segment-events';
-import { loadDecide, startServerProcess } from './http-load';
+import { benchHttp } from './http-floor';
 import { benchIngest, seedGraph } from './ingest';
 import { collectGarbage, type HttpHandler } from './lib/harness';
 import { Report } from './lib/report';
@@ -204,26 +205,28 @@ async function main(): Promise<void> {
 
     if (run.has('http')) {
       section('Decide over HTTP (npm start, autocannon)');
-      const server = await startServerProcess(await freePort(), { ...process.env, ...benchEnv });
-      stops.unshift(() => server.stop());
       const bodies = people
         .filter((_, i) => i % 7 === 0)
         .map((p) => JSON.stringify({ identifiers: { anonymous_id: p.anonymousIds[0] }, userAttributes: {} }));
-      const load = await loadDecide({
-        url: `${server.url}/v1/decide?keys=${flagKey}`,
+      await benchHttp({
+        env: benchEnv,
         bodies,
-        headers: { 'x-api-key': API_KEY },
-        connections: 8,
-        durationSeconds: 10,
+        flagKey,
+        apiKey: API_KEY,
+        datafilePath,
+        eventEndpoint: optimizely.eventEndpoint,
+        report,
       });
-      await server.stop();
-      report.add('http_decide_rps', {
-        value: load.rps,
-        unit: 'req/s',
-        target: `reported; ${load.requests} requests, ${load.errors} errors, ${load.non2xx} non-2xx`,
-        check: () => load.errors === 0 && load.non2xx === 0,
+      section('Decide reads: round trips with a delayed DynamoDB (profile service and overrides on)');
+      await benchDecideReads({
+        env: benchEnv,
+        dynamoEndpoint: dynamo.endpoint,
+        tableName: TABLE,
+        people,
+        flagKey,
+        apiKey: API_KEY,
+        report,
       });
-      report.add('http_decide_p99_ms', { value: load.p99Ms, unit: 'ms', target: 'reported (8 connections)' });
     }
 
     if (run.has('events')) {

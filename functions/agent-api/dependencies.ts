@@ -5,7 +5,7 @@
  * tests, bench), in this process.
  */
 
-import { type AgentState, OverrideBook, UserProfileBridge } from '../../src/agent/agent-state';
+import { type AgentState, OverrideBook, ProfileBook, UserProfileBridge } from '../../src/agent/agent-state';
 import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../../src/agent/dynamodb/stores';
 import { createEventDelivery } from '../../src/events/delivery';
 import { DynamoDbOutboxWriter } from '../../src/events/dynamodb/outbox';
@@ -19,6 +19,7 @@ import { createProjectRegistry } from '../../src/optimizely/projects';
 import { boundedRequestHandler } from '../../src/optimizely/sdk';
 import type { Config } from '../../src/platform/config/env';
 import { secretsSource } from '../../src/platform/config/secrets';
+import { LruCache } from '../../src/platform/core/lru-cache';
 import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
 import { apiKeyAuth } from '../../src/platform/http/auth';
 import { outboundFetch } from '../../src/platform/http/outbound';
@@ -91,7 +92,11 @@ export function decideDependencies(
     profiles:
       config.USER_PROFILE_SERVICE === 'dynamodb'
         ? {
-            store: new DynamoDbUserProfileStore({ client, tableName, ttlDays: config.USER_PROFILE_TTL_DAYS }),
+            store: new ProfileBook(
+              new DynamoDbUserProfileStore({ client, tableName, ttlDays: config.USER_PROFILE_TTL_DAYS }),
+              // As long as a resolved identity: the same bound on what a container serves after an erasure.
+              { ttlMs: config.IDENTITY_CACHE_TTL_MS, maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES },
+            ),
             bridge: new UserProfileBridge(),
           }
         : null,
@@ -107,6 +112,14 @@ export function decideDependencies(
     decisions: {
       experimentIds: experimentIdsFromConfig(config, rules, secrets),
       identities,
+      ...(agentState.profiles
+        ? {
+            lastExperimentIds: new LruCache<string, string>({
+              maxEntries: config.IDENTITY_CACHE_MAX_ENTRIES,
+              ttlMs: Number.POSITIVE_INFINITY,
+            }),
+          }
+        : {}),
       readThrough: readThroughFromConfig(config, {
         client,
         rules,

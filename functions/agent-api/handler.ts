@@ -22,7 +22,7 @@ import {
 import { dict, reservedKeyIn } from '../../src/platform/core/dict';
 import { InvalidRequestError, NotPermittedError, PayloadTooLargeError } from '../../src/platform/core/errors';
 import { goMap } from '../../src/platform/core/go-json';
-import { nestingProblem } from '../../src/platform/core/nesting';
+import { nestingProblem, shallowJsonText } from '../../src/platform/core/nesting';
 import * as z from '../../src/platform/core/zod';
 import { type HttpEvent, json, queryAll, queryValues, rawBody } from '../../src/platform/http/api-gateway';
 import type { Authenticate, Caller } from '../../src/platform/http/auth';
@@ -136,7 +136,7 @@ export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler
         });
       }
     }
-    const tooDeep = nestingProblem(body);
+    const tooDeep = shallowJsonText(text) ? undefined : nestingProblem(body);
     if (tooDeep) throw new InvalidRequestError(`${PARSE_ERROR}: ${tooDeep}`);
     // Checked on the raw JSON: a parser drops `__proto__` silently instead of refusing it.
     for (const field of KEYED_FIELDS) {

@@ -32,6 +32,8 @@ const BUNDLE_SUBSTITUTES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './build/lambda-credentials.ts',
   // The Optimizely SDK's JSON-schema validator, used by ODP only (see json-schema.ts).
   'json-schema': './build/json-schema.ts',
+  // The SDK's event-stream support, for operations DynamoDB does not have (see event-streams.ts).
+  '@smithy/core/event-streams': './build/event-streams.ts',
   ...Object.fromEntries(
     BUILTINS.flatMap((name) => {
       const shim = `./build/builtins/${name.replace(/[_/]/, '-')}.ts`;

@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Client, UserProfile, UserProfileService } from '../optimizely/sdk';
 import { LruCache } from '../platform/core/lru-cache';
-import { finallyMaybe, type MaybePromise, thenMaybe } from '../platform/core/maybe-promise';
+import { finallyMaybe, isPromise, type MaybePromise, thenMaybe } from '../platform/core/maybe-promise';
 import { type FailOpenPolicy, readOrFailOpen, writeOrFailOpen } from './fail-open';
 import type { ExperimentBucketMap, OverrideStore, UserProfileStore } from './stores';
 
@@ -31,6 +31,8 @@ export interface OverrideChange {
  */
 export class OverrideBook {
   private readonly cache: LruCache<string, Promise<Map<string, Map<string, string>>>>;
+  /** The loaded lists themselves, for a synchronous answer once a project's list is in. */
+  private readonly held = new WeakMap<Promise<unknown>, Map<string, Map<string, string>>>();
 
   constructor(
     private readonly store: OverrideStore,
@@ -43,16 +45,32 @@ export class OverrideBook {
     });
   }
 
-  /** Experiment key → variation key forced for this person, in this project. */
-  async forUser(sdkKey: string, userId: string): Promise<ReadonlyMap<string, string>> {
+  /** Starts loading a project's overrides when they are not held (a decide does so on arrival). */
+  prefetch(sdkKey: string): void {
+    this.loading(sdkKey).catch(() => undefined);
+  }
+
+  /** Experiment key → variation key forced for this person, in this project (at once when held). */
+  forUser(sdkKey: string, userId: string): MaybePromise<ReadonlyMap<string, string>> {
+    const loading = this.loading(sdkKey);
+    const held = this.held.get(loading);
+    if (held) return held.get(userId) ?? NONE;
+    return loading.then((all) => all.get(userId) ?? NONE);
+  }
+
+  private loading(sdkKey: string): Promise<Map<string, Map<string, string>>> {
     let loading = this.cache.get(sdkKey);
     if (!loading) {
-      loading = this.store.list(sdkKey);
-      this.cache.set(sdkKey, loading);
-      // A failed read is not cached: the next request asks again.
-      loading.catch(() => this.cache.delete(sdkKey));
+      const started = this.store.list(sdkKey);
+      loading = started;
+      this.cache.set(sdkKey, started);
+      started.then(
+        (all) => this.held.set(started, all),
+        // A failed read is not cached: the next request asks again.
+        () => this.cache.delete(sdkKey),
+      );
     }
-    return (await loading).get(userId) ?? new Map();
+    return loading;
   }
 
   async set(
@@ -74,6 +92,8 @@ export class OverrideBook {
     return { previous };
   }
 }
+
+const NONE: ReadonlyMap<string, string> = new Map();
 
 /** Per client and person: decisions running with their overrides set, and every key set for them. */
 const forced = new WeakMap<Client, Map<string, { runs: number; keys: Set<string> }>>();
@@ -171,10 +191,95 @@ export class UserProfileBridge implements UserProfileService {
   }
 }
 
+/**
+ * Saved profiles as this container last read or wrote them, for `ttlMs` (IDENTITY_CACHE_TTL_MS): a
+ * returning person's decide reads nothing. Safe because a profile only gains entries between reads
+ * (a decision adds one; nothing but an operator's save or an erasure removes one): a copy up to
+ * `ttlMs` old may lack an entry another container added (that decision buckets again, on the same
+ * id and datafile, so the same variation unless the traffic allocation changed), and writes add
+ * entries to what is stored (`UserProfileStore.addEntries`), never dropping another container's. An
+ * erased person's profile can be served from here for up to `ttlMs`, as their identity can
+ * (docs/segment-setup.md, what still holds deleted data).
+ */
+export class ProfileBook {
+  private readonly cache: LruCache<string, Promise<ExperimentBucketMap | null>>;
+  private readonly held = new WeakMap<Promise<unknown>, { profile: ExperimentBucketMap | null }>();
+
+  constructor(
+    readonly store: UserProfileStore,
+    options: { ttlMs: number; maxEntries: number; now?: () => number },
+  ) {
+    this.cache = new LruCache({
+      maxEntries: Math.max(1, options.maxEntries),
+      ttlMs: options.ttlMs,
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  /** The person's saved profile (null: none), at once when this container holds it. */
+  get(sdkKey: string, userId: string): MaybePromise<ExperimentBucketMap | null> {
+    const key = `${sdkKey}\u0000${userId}`;
+    let loading = this.cache.get(key);
+    if (!loading) {
+      const started = this.store.get(sdkKey, userId);
+      loading = started;
+      this.cache.set(key, started);
+      started.then(
+        (profile) => this.held.set(started, { profile }),
+        // A failed read is not cached: the next request asks again.
+        () => {
+          if (this.cache.get(key) === started) this.cache.delete(key);
+        },
+      );
+    }
+    const held = this.held.get(loading);
+    return held ? held.profile : loading;
+  }
+
+  /** Starts reading profiles a request may need, before knowing which (decide's reads go together). */
+  prefetch(sdkKey: string, userIds: Iterable<string>): void {
+    for (const userId of userIds) {
+      const read = this.get(sdkKey, userId);
+      if (isPromise(read)) read.catch(() => undefined);
+    }
+  }
+
+  /** Adds the entries a decision made to the stored profile (read as `base`), and holds the result. */
+  async add(
+    sdkKey: string,
+    userId: string,
+    base: ExperimentBucketMap | null,
+    entries: ExperimentBucketMap,
+  ): Promise<void> {
+    this.hold(sdkKey, userId, await this.store.addEntries(sdkKey, userId, base, entries));
+  }
+
+  /** Replaces the stored profile (Agent's save) and holds it. */
+  async put(sdkKey: string, userId: string, buckets: ExperimentBucketMap): Promise<void> {
+    this.forget(sdkKey, userId);
+    await this.store.put(sdkKey, userId, buckets);
+    this.hold(sdkKey, userId, buckets);
+  }
+
+  forget(sdkKey: string, userId: string): void {
+    this.cache.delete(`${sdkKey}\u0000${userId}`);
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private hold(sdkKey: string, userId: string, profile: ExperimentBucketMap): void {
+    const known = Promise.resolve(profile);
+    this.held.set(known, { profile });
+    this.cache.set(`${sdkKey}\u0000${userId}`, known);
+  }
+}
+
 /** What a decision needs of Agent's state, and where it lives. Each part is off unless enabled. */
 export interface AgentState {
   overrides: OverrideBook | null;
-  profiles: { store: UserProfileStore; bridge: UserProfileBridge } | null;
+  profiles: { store: ProfileBook; bridge: UserProfileBridge } | null;
   /** Decisions go on without state that could not be read (fail-open.ts); unset: they fail. */
   failOpen?: FailOpenPolicy;
 }
@@ -184,6 +289,8 @@ export interface LoadedState {
   overrides: ReadonlyMap<string, string>;
   /** The saved entries this decision honours; null when the profile service is off or ignored. */
   profile: ExperimentBucketMap | null;
+  /** The profile as stored (null: none, or not read); what a write adds the decision's entries to. */
+  stored: ExperimentBucketMap | null;
   /** Saved entries this decision does not honour: kept as they are when the profile is stored again. */
   withheld: ExperimentBucketMap;
 }
@@ -205,27 +312,59 @@ export function honourEntries(loaded: LoadedState, honour: (experimentId: string
   return profile ? { ...loaded, profile, withheld } : loaded;
 }
 
-export async function loadState(
+const NOTHING_LOADED: LoadedState = { overrides: NONE, profile: null, stored: null, withheld: {} };
+
+/**
+ * The person's overrides and saved profile, read together; synchronous when the container holds
+ * both (or neither part is on), so a warm decide pays no await for them.
+ */
+export function loadState(
   state: AgentState,
   sdkKey: string,
   userId: string,
   useProfile: boolean,
-): Promise<LoadedState> {
+): MaybePromise<LoadedState> {
   const { overrides: book, profiles } = state;
-  const [overrides, profile] = await Promise.all([
-    book
-      ? readOrFailOpen(state.failOpen, 'overrides', () => book.forUser(sdkKey, userId)).then((r) =>
-          r.ok ? r.value : new Map<string, string>(),
-        )
-      : new Map<string, string>(),
-    // A profile that could not be read is not used, and so never saved over the stored one.
+  if (!book && !(profiles && useProfile)) return NOTHING_LOADED;
+  const overrides = book ? orFailOpen(state, 'overrides', () => book.forUser(sdkKey, userId), NONE) : NONE;
+  // A profile that could not be read is not used, and so never saved over the stored one.
+  const profile =
     profiles && useProfile
-      ? readOrFailOpen(state.failOpen, 'profile', () => profiles.store.get(sdkKey, userId)).then((r) =>
-          r.ok ? (r.value ?? {}) : null,
+      ? orFailOpen<ExperimentBucketMap | null | undefined>(
+          state,
+          'profile',
+          () => profiles.store.get(sdkKey, userId),
+          undefined,
         )
-      : null,
-  ]);
-  return { overrides, profile, withheld: {} };
+      : undefined;
+  const loaded = (
+    o: ReadonlyMap<string, string>,
+    p: ExperimentBucketMap | null | undefined,
+  ): LoadedState => ({
+    overrides: o,
+    profile: p === undefined ? null : (p ?? {}),
+    stored: p ?? null,
+    withheld: {},
+  });
+  if (!isPromise(overrides) && !isPromise(profile)) return loaded(overrides, profile);
+  return Promise.all([overrides, profile]).then(([o, p]) => loaded(o, p));
+}
+
+/** A read that may already be held: as it is when held, else within the fail-open budget (`fallback` when it failed open). */
+function orFailOpen<T>(
+  state: AgentState,
+  part: 'overrides' | 'profile',
+  read: () => MaybePromise<T>,
+  fallback: T,
+): MaybePromise<T> {
+  let first: MaybePromise<T>;
+  try {
+    first = read();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (!isPromise(first)) return first;
+  return readOrFailOpen(state.failOpen, part, () => first).then((r) => (r.ok ? r.value : fallback));
 }
 
 /**
@@ -246,20 +385,41 @@ export function decideWithState<T>(
 }
 
 /**
- * Stores a profile the SDK changed during a decision (nothing when it did not), with the entries
- * that decision was not given (`withheld`) kept as they were.
+ * Stores what a decision added to or changed in the person's profile: nothing when every entry the
+ * SDK saved was already stored (a returning person), else one write adding those entries.
+ * `withheld` entries (not honoured by this decision) are left as they are stored.
  */
 export async function storeProfile(
   state: AgentState,
   sdkKey: string,
   userId: string,
   saved: ExperimentBucketMap | null,
-  withheld: ExperimentBucketMap = {},
+  loaded: Pick<LoadedState, 'stored'>,
 ): Promise<void> {
   const profiles = state.profiles;
-  if (saved && profiles) {
-    await writeOrFailOpen(state.failOpen, 'profile', () =>
-      profiles.store.put(sdkKey, userId, { ...withheld, ...saved }),
-    );
+  if (!saved || !profiles) return;
+  const changes = changedEntries(loaded.stored, saved);
+  if (!changes) return;
+  await writeOrFailOpen(state.failOpen, 'profile', () =>
+    profiles.store.add(sdkKey, userId, loaded.stored, changes),
+  );
+}
+
+/** The entries of `saved` that `stored` lacks or holds with another variation; null when none. */
+export function changedEntries(
+  stored: ExperimentBucketMap | null,
+  saved: ExperimentBucketMap,
+): ExperimentBucketMap | null {
+  let changes: ExperimentBucketMap | null = null;
+  for (const [experimentId, entry] of Object.entries(saved)) {
+    if (
+      stored &&
+      Object.hasOwn(stored, experimentId) &&
+      stored[experimentId]?.variation_id === entry.variation_id
+    )
+      continue;
+    changes ??= {};
+    changes[experimentId] = entry;
   }
+  return changes;
 }

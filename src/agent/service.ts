@@ -9,13 +9,15 @@
 import type { EventDelivery } from '../events/delivery';
 import type { EventBatch } from '../events/event-batch';
 import type { ExperimentIds } from '../identity/experiment-id';
-import { type Identifier, normalizeIdentifier } from '../identity/identifiers';
-import type { IdentityReader } from '../identity/model';
+import { type Identifier, identifierListKey, normalizeIdentifier } from '../identity/identifiers';
+import type { IdentityReader, ResolvedProfile } from '../identity/model';
+import { isPersonalIdentifier } from '../identity/personal-values';
 import type { IdentityRules } from '../identity/rules';
 import { qualifiesForExperiment } from '../optimizely/audiences';
 import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
 import { NoIdentifierError } from '../platform/core/errors';
+import type { LruCache } from '../platform/core/lru-cache';
 import { isPromise } from '../platform/core/maybe-promise';
 import type { Observability } from '../platform/observability/logger';
 import type { ProfileReadThrough, ReadThroughWants } from '../profile-api/read-through';
@@ -45,7 +47,7 @@ import {
   type TrackAnswer,
   trackEvent,
 } from './decide';
-import { type FailOpenPolicy, readOrFailOpen } from './fail-open';
+import { type FailOpenPolicy, type ReadOutcome, readOrFailOpen } from './fail-open';
 import { requestIdentifiers } from './request-identifiers';
 import type { ExperimentBucketMap } from './stores';
 
@@ -70,6 +72,12 @@ export interface DecisionDependencies {
   failOpen?: FailOpenPolicy;
   /** Segment's Profile API on a miss (docs/profile-api.md); unset: off. */
   readThrough?: ProfileReadThrough | undefined;
+  /**
+   * The experiment id each identifier list last resolved to in this container, kept past the identity
+   * cache's TTL: which saved profile to read alongside the identity when the person is read again.
+   * A guess, checked once the identity is read (a merge can change the id).
+   */
+  lastExperimentIds?: LruCache<string, string> | undefined;
 }
 
 export interface PersonRequest {
@@ -127,9 +135,14 @@ export async function resolvePerson(
   const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
   if (ordered.length === 0)
     throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
-  const read = await readOrFailOpen(options.failOpen ? deps.failOpen : undefined, 'identity', () =>
-    deps.identities.resolve(ordered),
-  );
+  // A person the container holds needs no read, so no budget (a timer) either.
+  const held = deps.identities.held?.(ordered);
+  const read: ReadOutcome<ResolvedProfile | null> =
+    held !== undefined
+      ? { ok: true, value: held }
+      : await readOrFailOpen(options.failOpen ? deps.failOpen : undefined, 'identity', () =>
+          deps.identities.resolve(ordered),
+        );
   let profile = read.ok ? read.value : null;
   let source: PersonSource = 'cache';
   // Only after a cache that answered: with DynamoDB failing, the read-through could write nothing.
@@ -149,6 +162,7 @@ export async function resolvePerson(
   const sent = requested ?? (request.operator ? undefined : sentValue(request.identifiers, ordered[0]!));
   if (profile) {
     const { id } = await deps.experimentIds.ofProfile(profile);
+    deps.lastExperimentIds?.set(identifierListKey(ordered), id);
     return {
       experimentId: id,
       answerUserId: sent ?? id,
@@ -237,17 +251,49 @@ export interface DecideRequest extends PersonRequest, ProjectRequest {
 }
 
 /**
- * Decides; the decision events are stored before the answer and delivered by the relay. A request that dispatched nothing
- * (DISABLE_DECISION_EVENT, no experiment) takes no extra step.
+ * Starts the reads a decide will make besides the identity, so that a person not in the container's
+ * caches costs one round trip, not three: the project's overrides (keyed by SDK key alone), and the
+ * saved profiles of the experiment ids the person may turn out to have (the id this container last
+ * resolved these identifiers to, and each non-personal identifier's own value, which is the id of a
+ * person anchored on it). The reads are cached (agent-state.ts), so the decide finds them.
+ */
+function prefetchState(
+  deps: DecisionDependencies,
+  request: PersonRequest & ProjectRequest,
+  useProfile: boolean,
+) {
+  const { overrides, profiles } = deps.agentState;
+  overrides?.prefetch(request.sdkKey);
+  if (!profiles || !useProfile) return;
+  let ordered: Identifier[];
+  try {
+    ordered = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
+  } catch {
+    return; // resolvePerson answers the same error in its turn (after the project's, as Agent orders them)
+  }
+  const candidates = new Set<string>();
+  const known = deps.lastExperimentIds?.get(identifierListKey(ordered));
+  if (known !== undefined) candidates.add(known);
+  for (const identifier of ordered) {
+    if (!isPersonalIdentifier(deps.settings.rules, identifier)) candidates.add(identifier.value);
+  }
+  profiles.store.prefetch(request.sdkKey, candidates);
+}
+
+/**
+ * Decides; the decision events are stored before the answer and delivered by the relay. A request
+ * that dispatched nothing (DISABLE_DECISION_EVENT, no experiment) takes no extra step.
  */
 export async function decideForRequest(
   deps: DecisionDependencies,
   request: DecideRequest,
 ): Promise<AgentDecision[]> {
+  const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
+  prefetchState(deps, request, useProfile);
   const [project, person] = await projectAndPerson(deps, request, request, true);
   const attributes = attributesFor(deps, project, person, request);
-  const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
-  const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
+  const loading = loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
+  const loaded = isPromise(loading) ? await loading : loading;
   const state = honouredFor(deps, project, person, request, loaded);
   const captured = deps.dispatcher.capture(() =>
     decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
@@ -269,7 +315,7 @@ export async function decideForRequest(
     result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)
       ? result.saved
       : null;
-  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, state, batches);
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, loaded, batches);
   if (writes) await writes;
   return result.result;
 }
@@ -319,12 +365,10 @@ function storeAfterDecision(
   sdkKey: string,
   userId: string,
   saved: ExperimentBucketMap | null,
-  state: LoadedState,
+  loaded: Pick<LoadedState, 'stored'>,
   batches: EventBatch[],
 ): Promise<unknown> | undefined {
-  const profileWrite = saved
-    ? storeProfile(deps.agentState, sdkKey, userId, saved, state.withheld)
-    : undefined;
+  const profileWrite = saved ? storeProfile(deps.agentState, sdkKey, userId, saved, loaded) : undefined;
   const eventsWrite = batches.length > 0 ? deps.events.beforeDecideAnswer(batches) : undefined;
   if (!profileWrite || !eventsWrite) return profileWrite ?? eventsWrite;
   // Both settle before the answer (or the error a failed profile write makes): the events are on
@@ -396,7 +440,7 @@ export async function activateForRequest(
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
   const { result, batches } = isPromise(captured) ? await captured : captured;
   const saved = result.saved && mayStoreProfile(deps, project, person, request, false) ? result.saved : null;
-  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, state, batches);
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, loaded, batches);
   if (writes) await writes;
   return result.result;
 }
@@ -482,7 +526,8 @@ export async function lookupProfile(
     userAttributes: {},
     operator: true,
   });
-  const buckets = (await store.get(request.sdkKey, person.experimentId)) ?? {};
+  // Read from the table, not the container's copy: an operator looks at what is stored.
+  const buckets = (await store.store.get(request.sdkKey, person.experimentId)) ?? {};
   return { userId: request.userId, experimentBucketMap: buckets };
 }
 

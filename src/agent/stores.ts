@@ -22,6 +22,16 @@ export interface UserProfileStore {
   get(sdkKey: string, userId: string): Promise<ExperimentBucketMap | null>;
   /** Replaces the person's whole profile, as Agent's save does. */
   put(sdkKey: string, userId: string, buckets: ExperimentBucketMap): Promise<void>;
+  /**
+   * Adds (or changes) `entries` in the person's profile, read earlier as `base` (null: none), keeping
+   * entries another container wrote meanwhile. Returns the profile as stored.
+   */
+  addEntries(
+    sdkKey: string,
+    userId: string,
+    base: ExperimentBucketMap | null,
+    entries: ExperimentBucketMap,
+  ): Promise<ExperimentBucketMap>;
   /** Deletes the person's profile (a Segment delete's erasure); true when there was one. */
   remove(sdkKey: string, userId: string): Promise<boolean>;
   /** Every SDK key a profile was ever saved for (what an erasure must look through). */

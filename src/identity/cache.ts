@@ -39,6 +39,10 @@ export class CachedIdentityReader implements IdentityReader {
     this.negativeTtlMs = Math.min(options.negativeTtlMs, options.ttlMs);
   }
 
+  held(identifiers: readonly Identifier[]): ResolvedProfile | null | undefined {
+    return this.entries.get(identifierListKey(identifiers))?.profile;
+  }
+
   async resolve(identifiers: readonly Identifier[]): Promise<ResolvedProfile | null> {
     const key = identifierListKey(identifiers);
     const entry = this.entries.get(key);

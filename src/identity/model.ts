@@ -44,4 +44,6 @@ export interface IdentityReader {
    * One DynamoDB round trip in the common case; null when none is known or all have expired.
    */
   resolve(identifiers: readonly Identifier[]): Promise<ResolvedProfile | null>;
+  /** What a cache in front of the store holds for these identifiers, without reading (undefined: not held). */
+  held?(identifiers: readonly Identifier[]): ResolvedProfile | null | undefined;
 }

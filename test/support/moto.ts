@@ -10,9 +10,16 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-export async function startMoto(): Promise<Moto> {
+/**
+ * With `unauthenticatedActions`, moto checks every request's AWS Signature V4 (and IAM policies) after the first
+ * `unauthenticatedActions` requests (INITIAL_NO_AUTH_ACTION_COUNT), which set up a user and its key.
+ */
+export async function startMoto(options: { unauthenticatedActions?: number } = {}): Promise<Moto> {
   const port = await freePort();
   const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    ...(options.unauthenticatedActions === undefined
+      ? {}
+      : { env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: String(options.unauthenticatedActions) } }),
     stdio: 'ignore',
   });
   const endpoint = `http://127.0.0.1:${port}`;

@@ -213,6 +213,47 @@ export class DynamoDbUserProfileStore extends AgentItems implements UserProfileS
     await this.withRegistry(KEY_PREFIX.userProfile, sdkKey, write);
   }
 
+  /**
+   * One conditional write in the common case: the item must still hold `base` (or not exist when
+   * `base` is null). When another container changed it meanwhile, the profile is read again and the
+   * entries are added to what it holds (a race in that second step keeps today's last-writer-wins).
+   */
+  async addEntries(
+    sdkKey: string,
+    userId: string,
+    base: ExperimentBucketMap | null,
+    entries: ExperimentBucketMap,
+  ): Promise<ExperimentBucketMap> {
+    const merged = { ...base, ...entries };
+    const item = {
+      ...this.key(sdkKey, userId),
+      buckets: { S: JSON.stringify(merged) },
+      [TTL]: this.expiresAt(),
+    };
+    const conditional = this.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: item,
+        ...(base === null
+          ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PK } }
+          : {
+              ConditionExpression: '#b = :base',
+              ExpressionAttributeNames: { '#b': 'buckets' },
+              ExpressionAttributeValues: { ':base': { S: JSON.stringify(base) } },
+            }),
+      }),
+    );
+    try {
+      await this.withRegistry(KEY_PREFIX.userProfile, sdkKey, conditional);
+      return merged;
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+    }
+    const fresh = { ...(await this.get(sdkKey, userId)), ...entries };
+    await this.put(sdkKey, userId, fresh);
+    return fresh;
+  }
+
   async remove(sdkKey: string, userId: string): Promise<boolean> {
     const { Attributes } = await this.send<{ Attributes?: Item }>(
       new DeleteItemCommand({

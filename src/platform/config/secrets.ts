@@ -3,15 +3,15 @@
  * Optimizely webhook, experiment-id digest key, Segment's Profile API token), each read only by the
  * functions that need it (src/platform/routes.ts `secrets`; the stack grants each role its own and
  * passes their ARNs). Locally, from environment variables. Each entry point builds one
- * `SecretsSource` (platform/secrets.ts) per container. The Secrets Manager client is imported by
- * name (not with a dynamic import), so a bundle carries only the one command it sends.
+ * `SecretsSource` (platform/secrets.ts) per container. The one call, GetSecretValue, is a signed
+ * request of its own (secrets-manager.ts), not the SDK's Secrets Manager client.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, DependencyUnavailableError, isTransient } from '../core/errors';
 import * as z from '../core/zod';
 import type { SecretName } from '../routes';
 import { cachedSecrets, type Secrets, type SecretsSource } from '../secrets';
 import type { Config } from './env';
+import { getSecretValue } from './secrets-manager';
 
 const keyList = z._default(
   z.pipe(
@@ -118,12 +118,11 @@ export function parseSecretDocument(
 }
 
 async function fromSecretsManager(arns: readonly (readonly [SecretName, string])[]): Promise<Secrets> {
-  const client = new SecretsManagerClient({});
   const parts = await Promise.all(
     arns.map(async ([name, secretId]) => {
       let text: string | undefined;
       try {
-        text = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+        text = await getSecretValue(secretId);
       } catch (error) {
         // Throttling or an outage may pass; a missing secret or a denied read will not.
         if (isTransient(error)) {

@@ -22,6 +22,20 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/**
+ * True when JSON `text` has at most `max` opening brackets in all: then nothing parsed from it can
+ * nest deeper than `max`, and the walk can be skipped (a decide body has a handful).
+ */
+export function shallowJsonText(text: string, max = MAX_JSON_DEPTH): boolean {
+  let openers = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // `{` and `[`
+    if ((c === 123 || c === 91) && ++openers > max) return false;
+  }
+  return true;
+}
+
 /** The rule a parsed body breaks by its nesting, or undefined. */
 export function nestingProblem(value: unknown, what = 'body'): string | undefined {
   return nestedDeeperThan(value, MAX_JSON_DEPTH)

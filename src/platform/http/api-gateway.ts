@@ -49,7 +49,18 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
  * hand-written event without `rawQueryString` gives its single value.
  */
 export function queryAll(event: HttpEvent, name: string): string[] {
-  if (event.rawQueryString) return new URLSearchParams(event.rawQueryString).getAll(name);
+  const raw = event.rawQueryString;
+  if (raw) {
+    // URLSearchParams decodes `+` and `%XX`; a query with neither (the common one) is split as is.
+    if (raw.includes('%') || raw.includes('+')) return new URLSearchParams(raw).getAll(name);
+    const values: string[] = [];
+    for (const pair of raw.split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      if ((eq < 0 ? pair : pair.slice(0, eq)) === name) values.push(eq < 0 ? '' : pair.slice(eq + 1));
+    }
+    return values;
+  }
   const value = event.queryStringParameters?.[name];
   return value === undefined ? [] : [value];
 }

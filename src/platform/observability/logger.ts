@@ -67,7 +67,17 @@ export function createObservability(options: {
   const write = options.write ?? writeToStdio;
   const log = (level: EntryLevel) => (message: string, fields?: Fields) => {
     if (order[level] < threshold) return;
-    const entry = { level, message, time: new Date().toISOString(), ...contexts.getStore(), ...fields };
+    const context = contexts.getStore();
+    // Lambda sets the invocation's trace id in the environment; read per line, not per request.
+    const traceId = context && context.traceId === undefined ? process.env._X_AMZN_TRACE_ID : undefined;
+    const entry = {
+      level,
+      message,
+      time: new Date().toISOString(),
+      ...context,
+      ...(traceId ? { traceId } : {}),
+      ...fields,
+    };
     write(level, JSON.stringify(entry, errorReplacer));
   };
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };

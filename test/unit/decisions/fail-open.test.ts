@@ -1,6 +1,12 @@
 /** Decide's reads fail open (src/agent/fail-open.ts) and agent state goes without what failed. */
 import { describe, expect, it } from '@jest/globals';
-import { type AgentState, loadState, storeProfile, UserProfileBridge } from '../../../src/agent/agent-state';
+import {
+  type AgentState,
+  loadState,
+  ProfileBook,
+  storeProfile,
+  UserProfileBridge,
+} from '../../../src/agent/agent-state';
 import { readOrFailOpen, writeOrFailOpen } from '../../../src/agent/fail-open';
 import type { ExperimentBucketMap, UserProfileStore } from '../../../src/agent/stores';
 import { DependencyUnavailableError } from '../../../src/platform/core/errors';
@@ -75,6 +81,15 @@ class FailingProfiles implements UserProfileStore {
     if (this.failPuts) throw unavailable();
     this.puts.push(buckets);
   }
+  async addEntries(
+    sdkKey: string,
+    userId: string,
+    base: ExperimentBucketMap | null,
+    entries: ExperimentBucketMap,
+  ): Promise<ExperimentBucketMap> {
+    await this.put(sdkKey, userId, { ...base, ...entries });
+    return { ...base, ...entries };
+  }
   async remove(): Promise<boolean> {
     return false;
   }
@@ -86,7 +101,7 @@ class FailingProfiles implements UserProfileStore {
 describe('agent state when DynamoDB fails', () => {
   it('decides without a saved profile that could not be read, and so never saves one over it', async () => {
     const observability = recordingObservability();
-    const store = new FailingProfiles();
+    const store = new ProfileBook(new FailingProfiles(), { ttlMs: 30_000, maxEntries: 10 });
     const state: AgentState = {
       overrides: null,
       profiles: { store, bridge: new UserProfileBridge() },
@@ -98,14 +113,15 @@ describe('agent state when DynamoDB fails', () => {
 
   it('answers even when the profile the SDK changed cannot be saved', async () => {
     const observability = recordingObservability();
-    const store = new FailingProfiles();
-    store.failPuts = true;
+    const failing = new FailingProfiles();
+    failing.failPuts = true;
+    const store = new ProfileBook(failing, { ttlMs: 30_000, maxEntries: 10 });
     const state: AgentState = {
       overrides: null,
       profiles: { store, bridge: new UserProfileBridge() },
       failOpen: { readTimeoutMs: 1_000, observability },
     };
-    await storeProfile(state, 'sdk', 'u1', { '1': { variation_id: '3' } });
+    await storeProfile(state, 'sdk', 'u1', { '1': { variation_id: '3' } }, { stored: null });
     expect(observability.logged[0]?.message).toBe(
       'decide failed open: the profile was not saved: the store could not be written',
     );
