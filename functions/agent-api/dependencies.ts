@@ -73,6 +73,8 @@ export function decideDependencies(
     },
     policy: redeliveryPolicyFromConfig(config),
     observability,
+    // A decide's outbox write holds its answer no longer than one of its reads may (fail-open.ts).
+    decideStoreTimeoutMs: config.DECIDE_READ_TIMEOUT_MS,
   });
   const dispatcher = new CapturingEventDispatcher();
   const secrets = secretsSource(config);

@@ -40,6 +40,9 @@ export interface OutboxStream {
   stop(): Promise<void>;
 }
 
+/** Records per GetRecords call (the API's most). */
+const PAGE = 1000;
+
 type LambdaImage = NonNullable<OutboxStreamEvent['Records'][number]['dynamodb']>['NewImage'];
 
 /** Lambda's filter semantics for the patterns used here: arrays list allowed values, objects nest. */
@@ -122,10 +125,14 @@ export async function startOutboxStream(options: OutboxStreamOptions): Promise<O
     }
   }
 
+  /** Whether the last pass left records behind (a full page): a drain then waits for the next. */
+  let more = false;
   async function readOnce(): Promise<number> {
     let read = 0;
+    more = false;
     for (const [id, iterator] of [...iterators]) {
-      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: PAGE }));
+      if ((page.Records?.length ?? 0) >= PAGE) more = true;
       if (page.NextShardIterator) iterators.set(id, page.NextShardIterator);
       else {
         iterators.delete(id);
@@ -146,6 +153,7 @@ export async function startOutboxStream(options: OutboxStreamOptions): Promise<O
     while (!stopped) {
       const started = ++cycle;
       let read = 0;
+      let failed = false;
       try {
         if (Date.now() - lastDiscovery > 1_000) {
           lastDiscovery = Date.now();
@@ -153,6 +161,8 @@ export async function startOutboxStream(options: OutboxStreamOptions): Promise<O
         }
         read = await readOnce();
       } catch (error) {
+        // A pass that did not read every shard proves nothing to a drain: the next one must.
+        failed = true;
         options.onError?.(error);
       }
       const hurry = drainers.length > 0;
@@ -165,7 +175,7 @@ export async function startOutboxStream(options: OutboxStreamOptions): Promise<O
         firstPendingAt = Date.now();
         await invoke(batch);
       }
-      if (pending.length === 0) {
+      if (pending.length === 0 && !failed && !more) {
         const done = drainers.filter((d) => d.after < started);
         drainers = drainers.filter((d) => d.after >= started);
         for (const d of done) d.resolve();

@@ -16,7 +16,9 @@
  *   once, merged into as few items as their size allows, before it answers (`gathered`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { beforeDeadline, withDeadline } from '../platform/core/deadline';
 import { DependencyUnavailableError } from '../platform/core/errors';
+import { countFault, FAILED_OPEN_METRIC } from '../platform/observability/faults';
 import type { Observability } from '../platform/observability/logger';
 import { type EventBatch, eventCount, mergeBatches, oldestEventTime } from './event-batch';
 import type { EventSender } from './event-sender';
@@ -36,6 +38,13 @@ export interface EventDeliveryDependencies {
   deferral: Deferral;
   policy: RedeliveryPolicy;
   observability: Observability;
+  /**
+   * How long a decide's outbox write may hold its answer (DECIDE_READ_TIMEOUT_MS, the budget of its
+   * reads): past it, or on a failure, the events are sent after the answer instead. An item whose
+   * write timed out but landed may then be sent twice, under the same uuid. Unset: no budget but the
+   * request's deadline.
+   */
+  decideStoreTimeoutMs?: number;
   clock?: () => number;
 }
 
@@ -78,10 +87,10 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
    * Stores the batches for the relay: due for redelivery only after `retryBaseMs`, which leaves the
    * relay that long to send them first. True when stored.
    */
-  async function store(batches: EventBatch[], what: string): Promise<boolean> {
+  async function store(batches: EventBatch[], what: string, budgetMs?: number): Promise<boolean> {
     const now = clock();
-    try {
-      await outbox.put(
+    const put = () =>
+      outbox.put(
         batches.map((batch) => ({
           batch,
           dueAt: nextDueAt(now, 1, policy),
@@ -89,11 +98,37 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
           relay: true,
         })),
       );
+    try {
+      await (budgetMs === undefined ? put() : withinBudget(budgetMs, put));
       return true;
     } catch (error) {
-      logger.warn(`${what} events could not be stored; sending them to the event API instead`, { error });
+      if (budgetMs !== undefined) {
+        // Flagged as decide's reads are when they fail open (src/agent/fail-open.ts).
+        const fault = countFault(metrics, error);
+        metrics.metric(FAILED_OPEN_METRIC, 1);
+        logger.warn(`decide failed open: ${what} events not stored; sending them after the answer instead`, {
+          part: 'events',
+          fault,
+          error,
+        });
+      } else {
+        logger.warn(`${what} events could not be stored; sending them to the event API instead`, { error });
+      }
       return false;
     }
+  }
+
+  /** `work` with a deadline `ms` away (DynamoDB calls give up then), no longer waited for past it. */
+  function withinBudget<T>(ms: number, work: () => Promise<T>): Promise<T> {
+    return withDeadline(Date.now() + ms, () =>
+      beforeDeadline(
+        work(),
+        () =>
+          new DependencyUnavailableError(`The outbox write took longer than ${ms} ms`, {
+            cause: Object.assign(new Error('budget spent'), { name: 'TimeoutError' }),
+          }),
+      ),
+    );
   }
 
   /** A decide's fallback when its events could not be stored: send; what fails now is lost. */
@@ -111,7 +146,7 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
   }
 
   async function storeDecisions(batches: EventBatch[]): Promise<void> {
-    if (await store(batches, 'decision')) return;
+    if (await store(batches, 'decision', deps.decideStoreTimeoutMs)) return;
     if (deferral.available) deferral.defer(() => sendUnstored(batches));
     else await sendUnstored(batches);
   }

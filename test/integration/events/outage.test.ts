@@ -156,8 +156,17 @@ describe('a process killed right after every answer', () => {
   }
 
   it('loses no event: decisions and conversions are stored before the answer, and the relay sends them', async () => {
-    // The local server's simulation: deferred work is dropped instead of run, as a kill would.
-    app = await startTestApp(settings(), {}, { dropDeferredWork: true });
+    // The local server's simulation: deferred work is dropped instead of run, as a kill would. The
+    // relay owns an item until it is due (src/events/relay.ts): with the compressed 200 ms backoff a
+    // busy machine let items fall due before the relay saw them, and it rightly left them to the
+    // redelivery function (not run here). The deployed 60 s leaves them the relay's, as in AWS.
+    app = await startTestApp(
+      { ...settings(), EVENT_RETRY_BASE_MS: '60000', EVENT_RETRY_MAX_MS: '600000' },
+      {},
+      {
+        dropDeferredWork: true,
+      },
+    );
     const produced = recordProduced(app);
     optimizely!.optimizely.batches.length = 0;
     optimizely!.optimizely.eventStatus = 200;

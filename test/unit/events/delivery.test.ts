@@ -38,7 +38,7 @@ function heldDeferral(
   };
 }
 
-function setup(outcomes = [delivered], available = true) {
+function setup(outcomes = [delivered], available = true, decideStoreTimeoutMs?: number) {
   const sender = new ScriptedSender(outcomes);
   const outbox = new InMemoryEventOutbox();
   const deferral = heldDeferral(available);
@@ -51,6 +51,7 @@ function setup(outcomes = [delivered], available = true) {
     policy,
     observability,
     clock: () => now,
+    ...(decideStoreTimeoutMs === undefined ? {} : { decideStoreTimeoutMs }),
   });
   return { sender, outbox, deferral, observability, delivery, advance: (ms: number) => (now += ms) };
 }
@@ -81,6 +82,27 @@ describe('decision events', () => {
     await deferral.run();
     expect(sender.sent).toHaveLength(1);
     expect(observability.counted.EventsLost).toBe(1);
+  });
+
+  it('wait for the outbox no longer than their budget, then are sent after the answer, flagged as failed open', async () => {
+    const { delivery, sender, deferral, outbox, observability } = setup([delivered], true, 20);
+    // An outbox write that never answers (DynamoDB unreachable, its client still retrying).
+    outbox.put = () => new Promise<never>(() => {});
+    await delivery.beforeDecideAnswer([eventBatch(['d5'])]);
+    expect(sender.sent).toHaveLength(0);
+    expect(deferral.held).toHaveLength(1);
+    expect(observability.counted.DecideFailedOpen).toBe(1);
+    await deferral.run();
+    expect(sender.sent).toHaveLength(1);
+    expect(observability.counted.EventsDelivered).toBe(1);
+  });
+
+  it('within their budget are stored as usual', async () => {
+    const { delivery, deferral, outbox, observability } = setup([delivered], true, 5_000);
+    await delivery.beforeDecideAnswer([eventBatch(['d6'])]);
+    expect(outbox.uuids()).toEqual(['d6']);
+    expect(deferral.held).toHaveLength(0);
+    expect(observability.counted.DecideFailedOpen).toBeUndefined();
   });
 
   it('are sent before the answer when no deferral is available and the outbox failed', async () => {
