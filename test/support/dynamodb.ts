@@ -10,10 +10,7 @@ export interface TestTable {
   drop(): Promise<void>;
 }
 
-export async function createTestTable(
-  prefix = 'test',
-  options: { stream?: boolean } = {},
-): Promise<TestTable> {
+export async function createTestTable(prefix = 'test'): Promise<TestTable> {
   const endpoint = process.env.DYNAMODB_ENDPOINT;
   if (!endpoint)
     throw new Error(
@@ -21,7 +18,7 @@ export async function createTestTable(
     );
   const tableName = `${prefix}-${randomUUID().slice(0, 8)}`;
   const client = createDynamoDbClient({ endpoint });
-  await ensureTable(client, tableName, options);
+  await ensureTable(client, tableName);
   return {
     tableName,
     client,

@@ -119,8 +119,7 @@ function chunks<T>(items: readonly T[], count: number): T[][] {
 }
 
 beforeAll(async () => {
-  // No relay runs here: a table without the stream, as the figures this file checks do not need one.
-  table = await createTestTable('ingest', { stream: false });
+  table = await createTestTable('ingest');
 });
 
 afterAll(async () => {
