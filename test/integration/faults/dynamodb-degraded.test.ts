@@ -69,8 +69,6 @@ beforeAll(async () => {
       TABLE_NAME: table.tableName,
       OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
     }),
-    {},
-    { streamEndpoint: process.env.DYNAMODB_ENDPOINT! },
   );
 });
 
