@@ -5,9 +5,10 @@
  * - warm: the identity is in the container's cache; floor = bare `decide`.
  * - miss: the identity cache is emptied before every call, so the profile is read from DynamoDB;
  *   floor = bare `decide` + one `GetItem` of the person's identifier item on the same table.
- * - with event: the answer, then the decision event's flush to a loopback event endpoint (drained
- *   as the Lambda extension holds the invocation until it is done: the billed work of a production
- *   decide); floor = bare `decide` whose dispatcher POSTs the same event with the same HTTP client.
+ * - with event: the decision event stored in the outbox (one PutItem on DynamoDB Local) before the
+ *   answer, which is all a production decide now does for its event (the relay sends it later, in
+ *   another invocation); floor = bare `decide` whose dispatcher POSTs the same event to a loopback
+ *   endpoint with the same HTTP client (the cost of the old after-answer flush).
  * - memory: resident set after 100,000 decides vs after 10,000.
  * - CMAB: the same warm decide of a flag with a CMAB rule, which waits for a prediction from the
  *   loopback stand-in (a miss: IGNORE_CMAB_CACHE on every call) or takes the container's cached one;
@@ -257,7 +258,7 @@ export async function benchDecide(options: DecideBenchOptions): Promise<void> {
     target: 'reported (identifier + account)',
   });
 
-  // With the decision event delivered before answering.
+  // With the decision event stored before answering.
   const withEvent = await subjects(options, sample(options.people, 200, 3), true);
   // The floor posts with the same HTTP client (node:http, keep-alive) Crosswalk uses, so the ratio
   // is Crosswalk's own work, not a difference between HTTP clients.

@@ -28,16 +28,21 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { EVENT_METRICS } from '../src/events/redelivery-policy';
 import { deployableVariables } from '../src/platform/config/env';
+import { OUTBOX_RELAY_FILTER } from '../src/platform/dynamodb/table-schema';
 import { FAILED_OPEN_METRIC } from '../src/platform/observability/faults';
 import {
   type FunctionSpec,
   functionSpecs,
+  RELAY_BATCH_SIZE,
+  RELAY_BATCHING_WINDOW_MS,
   type RouteSpec,
   routes,
   type SecretName,
@@ -176,6 +181,21 @@ export class CrosswalkStack extends Stack {
           // A failed run is not retried: the next scheduled one does the same work.
           targets: [new LambdaFunction(fn.function, { retryAttempts: 0 })],
         });
+      }
+      if ((spec as FunctionSpec).relaysOutboxStream) {
+        fn.function.addEventSource(
+          new DynamoEventSource(this.table.table, {
+            startingPosition: StartingPosition.LATEST,
+            batchSize: RELAY_BATCH_SIZE,
+            maxBatchingWindow: Duration.millis(RELAY_BATCHING_WINDOW_MS),
+            // Only new outbox items marked for the relay: other writes never invoke it (nor bill).
+            filters: [FilterCriteria.filter(OUTBOX_RELAY_FILTER as unknown as Record<string, unknown>)],
+            // The relay never throws for a failed send (the outbox keeps the items); a crash retries
+            // the batch a little, then the scheduled redelivery sends the items when due.
+            retryAttempts: 2,
+            reportBatchItemFailures: false,
+          }),
+        );
       }
       functions.set(name, fn);
       this.suppressFunctionFindings(fn);

@@ -10,10 +10,10 @@
  * it started stops it again.
  */
 
-import type { RedeliveryHandler } from '../functions/event-redelivery/handler';
+import type { RedeliveryFunctionHandler } from '../functions/event-redelivery/handler';
 import { loadConfig } from '../src/platform/config/env';
 import { ConfigurationError } from '../src/platform/core/errors';
-import { routes } from '../src/platform/routes';
+import { RELAY_BATCH_SIZE, RELAY_BATCHING_WINDOW_MS, routes } from '../src/platform/routes';
 import { JavaMissingError, PortInUseError } from './local/dynamodb-local';
 import { describeBatch, LocalOptimizely } from './local/local-optimizely';
 import {
@@ -28,6 +28,7 @@ import {
   localSettings,
   startLocalDynamoDb,
 } from './local/local-stack';
+import { type OutboxStream, startOutboxStream } from './local/outbox-stream';
 import { type RedeliveryLoop, startRedeliveryLoop } from './local/redelivery-loop';
 import { importFunction, type LocalServer, localMemoryRoute, startLocalServer } from './local/server';
 
@@ -114,8 +115,10 @@ async function main(): Promise<void> {
   // 3. DynamoDB Local, then the handlers; any failure from here on stops what started.
   let dynamo: LocalDynamoDb | undefined;
   let redelivery: RedeliveryLoop | undefined;
+  let relay: OutboxStream | undefined;
   const stopAll = async () => {
     await redelivery?.stop().catch(() => undefined);
+    await relay?.stop().catch(() => undefined);
     await server.close().catch(() => undefined);
     await dynamo?.stop().catch(() => undefined);
   };
@@ -129,7 +132,17 @@ async function main(): Promise<void> {
     environment.DYNAMODB_ENDPOINT = dynamo.endpoint;
     Object.assign(process.env, environment);
     await server.preload();
-    const { handler: redeliver } = await importFunction<RedeliveryHandler>('event-redelivery');
+    const { handler: redeliver } = await importFunction<RedeliveryFunctionHandler>('event-redelivery');
+    // The relay's trigger: the table's stream, read as Lambda's event source mapping reads it.
+    relay = await startOutboxStream({
+      endpoint: dynamo.endpoint,
+      tableName: environment.TABLE_NAME!,
+      handler: redeliver,
+      batchSize: RELAY_BATCH_SIZE,
+      windowMs: RELAY_BATCHING_WINDOW_MS,
+      onError: (error) =>
+        console.error(JSON.stringify({ level: 'error', message: 'relay run failed', error: String(error) })),
+    });
     redelivery = startRedeliveryLoop({
       handler: redeliver,
       intervalMs: loadConfig(environment).EVENT_REDELIVERY_INTERVAL_MS,
@@ -170,7 +183,7 @@ async function main(): Promise<void> {
     `Events:     ${localEvents ? 'local sink, one log line per batch (set OPTIMIZELY_EVENT_ENDPOINT to send them to Optimizely)' : `sent to ${events}`}`,
   );
   console.log(
-    `Redelivery: every ${loadConfig(environment).EVENT_REDELIVERY_INTERVAL_MS / 1000} s from the outbox in DynamoDB (EVENT_REDELIVERY_INTERVAL_MS)`,
+    `Relay:      the table's stream, ${RELAY_BATCH_SIZE} items or ${RELAY_BATCHING_WINDOW_MS} ms per batch; redelivery every ${loadConfig(environment).EVENT_REDELIVERY_INTERVAL_MS / 1000} s from the outbox in DynamoDB (EVENT_REDELIVERY_INTERVAL_MS)`,
   );
   const readThrough = environment.SEGMENT_SPACE_ID
     ? `read-through from ${environment.SEGMENT_PROFILE_API_URL} (space ${environment.SEGMENT_SPACE_ID})`

@@ -1,7 +1,8 @@
 /**
  * What the decide function needs, built once per container from the configuration. `runtime.runtimeApi`
- * is Lambda's AWS_LAMBDA_RUNTIME_API (the entry reads it): given, the event flush runs after the
- * answer inside an internal extension; absent (local server, tests, bench), in this process.
+ * is Lambda's AWS_LAMBDA_RUNTIME_API (the entry reads it): given, the fallback send of events the
+ * outbox could not take runs after the answer inside an internal extension; absent (local server,
+ * tests, bench), in this process.
  */
 
 import { type AgentState, OverrideBook, ProfileBook, UserProfileBridge } from '../../src/agent/agent-state';
@@ -72,6 +73,8 @@ export function decideDependencies(
     },
     policy: redeliveryPolicyFromConfig(config),
     observability,
+    // A decide's outbox write holds its answer no longer than one of its reads may (fail-open.ts).
+    decideStoreTimeoutMs: config.DECIDE_READ_TIMEOUT_MS,
   });
   const dispatcher = new CapturingEventDispatcher();
   const secrets = secretsSource(config);

@@ -25,6 +25,16 @@ export function redeliveryDependencies(
   const outbox = new DynamoDbEventOutbox({ client, tableName });
   return {
     outbox,
+    relay: {
+      outbox,
+      // Twice at once (a keep-alive socket the server closed); later attempts are redelivery's.
+      sender: createEventSender({
+        endpoint: config.OPTIMIZELY_EVENT_ENDPOINT,
+        timeoutMs: config.EVENT_DELIVERY_TIMEOUT_MS,
+        attempts: 2,
+      }),
+      observability,
+    },
     // One try per run: the next attempt is scheduled by the outbox, with backoff.
     sender: createEventSender({
       endpoint: config.OPTIMIZELY_EVENT_ENDPOINT,

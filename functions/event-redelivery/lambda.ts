@@ -1,6 +1,6 @@
-/** Lambda entry of the redelivery function: dependencies built once per container, at init. */
+/** Lambda entry of the redelivery function (schedule and stream triggers): dependencies built once per container, at init. */
 import { loadConfig } from '../../src/platform/config/env';
 import { redeliveryDependencies } from './dependencies';
-import { createRedeliveryHandler } from './handler';
+import { createRedeliveryFunctionHandler } from './handler';
 
-export const handler = createRedeliveryHandler(redeliveryDependencies(loadConfig()));
+export const handler = createRedeliveryFunctionHandler(redeliveryDependencies(loadConfig()));

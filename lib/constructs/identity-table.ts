@@ -3,11 +3,12 @@
  * attribute come from src/platform/dynamodb/table-schema.ts, the same constants the local table uses.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import {
   TABLE_PARTITION_KEY,
   TABLE_SORT_KEY,
+  TABLE_STREAM_VIEW_TYPE,
   TABLE_TTL_ATTRIBUTE,
 } from '../../src/platform/dynamodb/table-schema';
 
@@ -29,6 +30,8 @@ export class IdentityTable extends Construct {
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: TABLE_TTL_ATTRIBUTE,
+      // The relay's trigger (src/events/relay.ts): new outbox items reach it through the stream.
+      stream: StreamViewType[TABLE_STREAM_VIEW_TYPE],
       // AWS-managed key (aws/dynamodb): key use shows in CloudTrail, no key policy to maintain and
       // no per-key charge. A customer key would only add control we do not use (docs/architecture.md#security).
       encryption: TableEncryption.AWS_MANAGED,

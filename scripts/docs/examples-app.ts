@@ -7,6 +7,8 @@
 import { decideDependencies } from '../../functions/agent-api/dependencies';
 import { createDecideHandler } from '../../functions/agent-api/handler';
 import { createConsoleHandler } from '../../functions/console/handler';
+import { redeliveryDependencies } from '../../functions/event-redelivery/dependencies';
+import { createRelayHandler } from '../../functions/event-redelivery/handler';
 import { observabilityFor } from '../../functions/from-config';
 import { createHealthHandler } from '../../functions/health/handler';
 import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
@@ -28,11 +30,14 @@ import {
   LOCAL_PROFILE_API_PREFIX,
   localEnvironment,
 } from '../local/local-stack';
+import { startOutboxStream } from '../local/outbox-stream';
 import { type LocalServer, startLocalServer } from '../local/server';
 
 export interface DocsApp {
   url: string;
   optimizely: LocalOptimizely;
+  /** Resolves once no request is in progress and the relay has sent what they stored. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,6 +64,14 @@ export async function startDocsApp(options: {
     datafiles: new Map(datafile ? [[config.OPTIMIZELY_SDK_KEY!, datafile]] : []),
   });
   const decide = decideDependencies(config);
+  // The relay on the table's stream sends the events decide and track store, as npm start does.
+  const relay = await startOutboxStream({
+    endpoint: options.dynamoDbEndpoint,
+    tableName: options.tableName,
+    handler: createRelayHandler(redeliveryDependencies(config)),
+    windowMs: 10,
+    pollMs: 20,
+  });
   const profileApi = demoProfileApi();
   const server: LocalServer = await startLocalServer({
     port,
@@ -76,6 +89,7 @@ export async function startDocsApp(options: {
       'profile-reads': createProfilesHandler(profilesDependencies(config)),
     },
     afterResponses: { 'agent-api': decide.afterResponse },
+    background: [relay],
   });
   await runDemo({
     url,
@@ -83,5 +97,13 @@ export async function startDocsApp(options: {
     segmentSecret: environment.SEGMENT_SHARED_SECRET,
     segmentToken: environment.SEGMENT_WEBHOOK_TOKEN,
   });
-  return { url, optimizely, close: () => server.close() };
+  return {
+    url,
+    optimizely,
+    idle: () => server.idle(),
+    close: async () => {
+      await server.close();
+      await relay.stop();
+    },
+  };
 }

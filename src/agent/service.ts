@@ -1,8 +1,8 @@
 /**
  * The decide/track use cases: resolve the person through the identity reader, build the attributes,
  * run the project's Optimizely client, and hand its events to the delivery path (events/delivery.ts):
- * a decide answers without waiting for Optimizely's event API; a track answers once its conversion
- * is stored for delivery. Dependencies come from the decide entry point
+ * decide and track answer once their events are stored for the relay, never waiting for
+ * Optimizely's event API. Dependencies come from the decide entry point
  * (functions/agent-api/dependencies.ts).
  */
 
@@ -281,8 +281,8 @@ function prefetchState(
 }
 
 /**
- * Decides; the decision events are delivered after the answer. A request that dispatched nothing
- * (DISABLE_DECISION_EVENT, no experiment) takes no extra step.
+ * Decides; the decision events are stored before the answer and delivered by the relay. A request
+ * that dispatched nothing (DISABLE_DECISION_EVENT, no experiment) takes no extra step.
  */
 export async function decideForRequest(
   deps: DecisionDependencies,
@@ -311,10 +311,12 @@ export async function decideForRequest(
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
   const { result, batches } = isPromise(captured) ? await captured : captured;
-  if (result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)) {
-    await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, loaded);
-  }
-  await deliverAfterDecide(deps, batches);
+  const saved =
+    result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)
+      ? result.saved
+      : null;
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, loaded, batches);
+  if (writes) await writes;
   return result.result;
 }
 
@@ -353,11 +355,27 @@ function mayStoreProfile(
   return !forced && !requestChangesAttributes(attributeInput(deps, project, person, request));
 }
 
-/** Hands decision events to delivery; awaited only when nothing can hold the invocation open after the answer. */
-async function deliverAfterDecide(deps: DecisionDependencies, batches: EventBatch[]): Promise<void> {
-  if (batches.length === 0) return;
-  const delivering = deps.events.afterDecide(batches);
-  if (delivering) await delivering;
+/**
+ * What a decision writes before its answer: the profile the SDK changed (when it may be stored) and
+ * the decision events for the relay (one PutItem). The two are independent, so they go together: one
+ * round trip, not two. A decision that writes neither pays no await.
+ */
+function storeAfterDecision(
+  deps: DecisionDependencies,
+  sdkKey: string,
+  userId: string,
+  saved: ExperimentBucketMap | null,
+  loaded: Pick<LoadedState, 'stored'>,
+  batches: EventBatch[],
+): Promise<unknown> | undefined {
+  const profileWrite = saved ? storeProfile(deps.agentState, sdkKey, userId, saved, loaded) : undefined;
+  const eventsWrite = batches.length > 0 ? deps.events.beforeDecideAnswer(batches) : undefined;
+  if (!profileWrite || !eventsWrite) return profileWrite ?? eventsWrite;
+  // Both settle before the answer (or the error a failed profile write makes): the events are on
+  // disk by then either way.
+  return Promise.allSettled([profileWrite, eventsWrite]).then(([profile]) => {
+    if (profile.status === 'rejected') throw profile.reason;
+  });
 }
 
 export interface TrackRequest extends PersonRequest, ProjectRequest {
@@ -396,7 +414,7 @@ export interface ActivateRequest extends PersonRequest, ProjectRequest {
   query: ActivateQuery;
 }
 
-/** Agent's legacy activate; its impressions go the way of decide's events (after the answer). */
+/** Agent's legacy activate; its impressions go the way of decide's events. */
 export async function activateForRequest(
   deps: DecisionDependencies,
   request: ActivateRequest,
@@ -421,10 +439,9 @@ export async function activateForRequest(
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
   const { result, batches } = isPromise(captured) ? await captured : captured;
-  if (result.saved && mayStoreProfile(deps, project, person, request, false)) {
-    await storeProfile(deps.agentState, request.sdkKey, person.experimentId, result.saved, loaded);
-  }
-  await deliverAfterDecide(deps, batches);
+  const saved = result.saved && mayStoreProfile(deps, project, person, request, false) ? result.saved : null;
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, loaded, batches);
+  if (writes) await writes;
   return result.result;
 }
 

@@ -1,30 +1,28 @@
 /**
- * The request path of Optimizely events: answer first, deliver right after, never lose what was
- * stored (docs/events.md).
+ * The request path of Optimizely events: stored before the answer, delivered by the relay
+ * (docs/events.md).
  *
- * - Decision events are sent after the answer, inside the same invocation (the deferral is the
- *   Lambda extension of platform/lambda/after-response.ts, or the local server). A batch the event API does
- *   not take (5xx, 429, timeout, network) goes to the outbox for the redelivery function. Until that
- *   write is done they exist only in memory: that is decide's loss window.
- * - Conversion events are stored in the outbox before the answer (one PutItem), then sent after it;
- *   once delivered, the stored copy is deleted. A track is answered 503 only when its conversion
- *   could be neither stored nor delivered.
- * - Without a deferral (the extension failed to register), the same work is awaited before the
- *   answer: slower, never less safe.
- * - After a few failures in a row, a container stops trying the event API for a while and stores
- *   directly, so an outage or a hanging endpoint costs one PutItem per request instead of timeouts
- *   billed in every invocation. When storing fails too (DynamoDB down), the event API is tried
- *   anyway: the pause saves time, never events.
- * - A request made of many operations (Agent's /v1/batch) delivers once: its operations' events are
- *   gathered and sent together after its answer, merged into as few event API requests as their
- *   size allows (`gathered`).
+ * - Decision and conversion events alike are written to the outbox before the request answers (one
+ *   PutItem per project batch, marked for the relay). The invocation then ends with its answer: it
+ *   never waits for Optimizely's event API, and an environment that dies after answering loses
+ *   nothing. The relay (src/events/relay.ts, fed by the table's stream) sends what was stored in
+ *   batches of many visitors and deletes it; what it cannot send, the redelivery function sends
+ *   later.
+ * - When the outbox cannot be written (DynamoDB failing), the events are sent to the event API
+ *   instead: a decide's after its answer (inside the invocation, platform/lambda/after-response.ts; before
+ *   it when no deferral is available), a track's before its answer, which is 503 only when that
+ *   fails too.
+ * - A request made of many operations (Agent's /v1/batch) stores its operations' decision events
+ *   once, merged into as few items as their size allows, before it answers (`gathered`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { beforeDeadline, withDeadline } from '../platform/core/deadline';
 import { DependencyUnavailableError } from '../platform/core/errors';
+import { countFault, FAILED_OPEN_METRIC } from '../platform/observability/faults';
 import type { Observability } from '../platform/observability/logger';
-import { type EventBatch, eventCount, mergeBatches, oldestEventTime, packBatches } from './event-batch';
-import type { EventSender, SendOutcome } from './event-sender';
-import type { OutboxRef, OutboxWriter } from './outbox';
+import { type EventBatch, eventCount, mergeBatches, oldestEventTime } from './event-batch';
+import type { EventSender } from './event-sender';
+import type { OutboxWriter } from './outbox';
 import { EVENT_METRICS, nextDueAt, type RedeliveryPolicy, storedExpiry } from './redelivery-policy';
 
 /** Runs work after the answer, inside the invocation; or says it cannot. */
@@ -40,74 +38,44 @@ export interface EventDeliveryDependencies {
   deferral: Deferral;
   policy: RedeliveryPolicy;
   observability: Observability;
+  /**
+   * How long a decide's outbox write may hold its answer (DECIDE_READ_TIMEOUT_MS, the budget of its
+   * reads): past it, or on a failure, the events are sent after the answer instead. An item whose
+   * write timed out but landed may then be sent twice, under the same uuid. Unset: no budget but the
+   * request's deadline.
+   */
+  decideStoreTimeoutMs?: number;
   clock?: () => number;
-  /** Failures in a row after which the container stops trying the event API for `retryBaseMs`. */
-  breakerThreshold?: number;
 }
 
 export interface EventDelivery {
   /**
-   * Decision events of a request that is about to answer. Returns a promise only when the caller
-   * must await it before answering (no deferral); never rejects.
+   * Decision events of a request that is about to answer: resolves once they are stored for the
+   * relay (or, when the outbox failed, handed to the after-answer fallback). Never rejects.
    */
-  afterDecide(batches: EventBatch[]): Promise<void> | undefined;
+  beforeDecideAnswer(batches: EventBatch[]): Promise<void>;
   /**
    * Conversion events of a track request: resolves once they are stored (or, failing that,
    * delivered); rejects with DependencyUnavailableError when neither worked.
    */
   beforeTrackAnswer(batches: EventBatch[]): Promise<void>;
   /**
-   * Runs the operations of one request (Agent's batch): the events they hand over are held until
-   * `work` is done, then delivered as above in one go (after the answer), merged. Conversions are
-   * still stored before each operation's answer.
+   * Runs the operations of one request (Agent's batch): the decision events they hand over are held
+   * until `work` is done, then stored merged in one go, before the answer. Conversions are still
+   * stored before each operation's answer.
    */
   gathered<T>(work: () => Promise<T>): Promise<T>;
 }
-
-/** What the operations of one gathered request handed over. */
-interface Gathering {
-  decisions: EventBatch[];
-  stored: { batch: EventBatch; ref: OutboxRef }[];
-}
-
-const DEFAULT_BREAKER_THRESHOLD = 3;
 
 export function createEventDelivery(deps: EventDeliveryDependencies): EventDelivery {
   const { sender, outbox, deferral, policy } = deps;
   const { logger, metrics } = deps.observability;
   const clock = deps.clock ?? Date.now;
-  const threshold = deps.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD;
-  let failuresInARow = 0;
-  let pausedUntil = 0;
-  const gathering = new AsyncLocalStorage<Gathering>();
+  const gathering = new AsyncLocalStorage<EventBatch[]>();
 
   const count = (name: string, events: number) => {
     if (events > 0) metrics.metric(name, events);
   };
-
-  /**
-   * Sends unless the event API has failed repeatedly just now (or `always`: nothing else can keep
-   * the events); records the outcome for that.
-   */
-  async function send(batch: EventBatch, always = false): Promise<SendOutcome & { skipped?: true }> {
-    if (!always && clock() < pausedUntil)
-      return { kind: 'retry', reason: 'event API failing; paused in this container', skipped: true };
-    const outcome = await sender.send(batch);
-    if (outcome.kind === 'retry') {
-      failuresInARow++;
-      if (failuresInARow >= threshold) {
-        pausedUntil = clock() + policy.retryBaseMs;
-        failuresInARow = 0;
-        logger.warn('event API failing: storing events for redelivery without trying it for a while', {
-          pauseMs: policy.retryBaseMs,
-          reason: outcome.reason,
-        });
-      }
-    } else {
-      failuresInARow = 0;
-    }
-    return outcome;
-  }
 
   function dropped(batch: EventBatch, outcome: { reason: string; status: number }): void {
     const events = eventCount(batch);
@@ -115,126 +83,99 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
     count(EVENT_METRICS.dropped, events);
   }
 
-  function entryFor(batch: EventBatch, now: number) {
-    return {
-      batch,
-      dueAt: nextDueAt(now, 1, policy),
-      expiresAt: storedExpiry(oldestEventTime(batch, now), policy),
-    };
+  /**
+   * Stores the batches for the relay: due for redelivery only after `retryBaseMs`, which leaves the
+   * relay that long to send them first. True when stored.
+   */
+  async function store(batches: EventBatch[], what: string, budgetMs?: number): Promise<boolean> {
+    const now = clock();
+    const put = () =>
+      outbox.put(
+        batches.map((batch) => ({
+          batch,
+          dueAt: nextDueAt(now, 1, policy),
+          expiresAt: storedExpiry(oldestEventTime(batch, now), policy),
+          relay: true,
+        })),
+      );
+    try {
+      await (budgetMs === undefined ? put() : withinBudget(budgetMs, put));
+      return true;
+    } catch (error) {
+      if (budgetMs !== undefined) {
+        // Flagged as decide's reads are when they fail open (src/agent/fail-open.ts).
+        const fault = countFault(metrics, error);
+        metrics.metric(FAILED_OPEN_METRIC, 1);
+        logger.warn(`decide failed open: ${what} events not stored; sending them after the answer instead`, {
+          part: 'events',
+          fault,
+          error,
+        });
+      } else {
+        logger.warn(`${what} events could not be stored; sending them to the event API instead`, { error });
+      }
+      return false;
+    }
   }
 
-  /** Decide's flush: send; store what failed; count everything. Never rejects. */
-  async function flushDecisions(batches: EventBatch[]): Promise<void> {
+  /** `work` with a deadline `ms` away (DynamoDB calls give up then), no longer waited for past it. */
+  function withinBudget<T>(ms: number, work: () => Promise<T>): Promise<T> {
+    return withDeadline(Date.now() + ms, () =>
+      beforeDeadline(
+        work(),
+        () =>
+          new DependencyUnavailableError(`The outbox write took longer than ${ms} ms`, {
+            cause: Object.assign(new Error('budget spent'), { name: 'TimeoutError' }),
+          }),
+      ),
+    );
+  }
+
+  /** A decide's fallback when its events could not be stored: send; what fails now is lost. */
+  async function sendUnstored(batches: EventBatch[]): Promise<void> {
     await Promise.all(
       batches.map(async (batch) => {
         const events = eventCount(batch);
-        const outcome = await send(batch);
+        const outcome = await sender.send(batch);
         if (outcome.kind === 'delivered') return count(EVENT_METRICS.delivered, events);
         if (outcome.kind === 'rejected') return dropped(batch, outcome);
-        try {
-          await outbox.put([entryFor(batch, clock())]);
-          logger.warn('events stored for redelivery', { events, reason: outcome.reason });
-          count(EVENT_METRICS.deferred, events);
-        } catch (error) {
-          if (outcome.skipped) {
-            const tried = await send(batch, true);
-            if (tried.kind === 'delivered') return count(EVENT_METRICS.delivered, events);
-            if (tried.kind === 'rejected') return dropped(batch, tried);
-          }
-          logger.error('events lost: neither delivered nor stored', {
-            events,
-            reason: outcome.reason,
-            error,
-          });
-          count(EVENT_METRICS.lost, events);
-        }
+        logger.error('events lost: neither stored nor delivered', { events, reason: outcome.reason });
+        count(EVENT_METRICS.lost, events);
       }),
     );
   }
 
-  /**
-   * Track's flush: the batches are stored (each merged batch names the stored copies it was made
-   * of); send them and delete what was delivered or refused.
-   */
-  async function flushStored(stored: { batch: EventBatch; refs: OutboxRef[] }[]): Promise<void> {
-    await Promise.all(
-      stored.map(async ({ batch, refs }) => {
-        const events = eventCount(batch);
-        const outcome = await send(batch);
-        if (outcome.kind === 'retry') {
-          logger.warn('events left for redelivery', { events, reason: outcome.reason });
-          return count(EVENT_METRICS.deferred, events);
-        }
-        if (outcome.kind === 'delivered') count(EVENT_METRICS.delivered, events);
-        else dropped(batch, outcome);
-        try {
-          await Promise.all(refs.map((ref) => outbox.remove(ref)));
-        } catch (error) {
-          // Sent again later by the redelivery function: a duplicate Optimizely discards (same uuid).
-          logger.warn('delivered events could not be removed from the outbox', { events, error });
-        }
-      }),
-    );
-  }
-
-  /** A gathered request's events, merged: sent after the answer (or now, without a deferral). */
-  async function flushGathered({ decisions, stored }: Gathering): Promise<void> {
-    const merged = {
-      decisions: mergeBatches(decisions),
-      stored: packBatches(stored.map(({ batch, ref }) => ({ batch, tag: ref }))).map(({ batch, tags }) => ({
-        batch,
-        refs: tags,
-      })),
-    };
-    const flush = () => Promise.all([flushDecisions(merged.decisions), flushStored(merged.stored)]);
-    if (deferral.available) deferral.defer(flush);
-    else await flush();
+  async function storeDecisions(batches: EventBatch[]): Promise<void> {
+    if (await store(batches, 'decision', deps.decideStoreTimeoutMs)) return;
+    if (deferral.available) deferral.defer(() => sendUnstored(batches));
+    else await sendUnstored(batches);
   }
 
   return {
     async gathered(work) {
-      const held: Gathering = { decisions: [], stored: [] };
+      const held: EventBatch[] = [];
       try {
         return await gathering.run(held, work);
       } finally {
-        if (held.decisions.length > 0 || held.stored.length > 0) await flushGathered(held);
+        if (held.length > 0) await storeDecisions(mergeBatches(held));
       }
     },
 
-    afterDecide(batches) {
-      if (batches.length === 0) return undefined;
+    async beforeDecideAnswer(batches) {
+      if (batches.length === 0) return;
       const held = gathering.getStore();
       if (held) {
-        held.decisions.push(...batches);
-        return undefined;
+        held.push(...batches);
+        return;
       }
-      if (deferral.available) {
-        deferral.defer(() => flushDecisions(batches));
-        return undefined;
-      }
-      return flushDecisions(batches);
+      await storeDecisions(batches);
     },
 
     async beforeTrackAnswer(batches) {
       if (batches.length === 0) return;
-      const now = clock();
-      let refs: OutboxRef[] | undefined;
-      try {
-        refs = await outbox.put(batches.map((batch) => entryFor(batch, now)));
-      } catch (error) {
-        logger.warn('conversion events could not be stored; delivering them before answering', { error });
-      }
-      if (refs) {
-        const stored = batches.map((batch, i) => ({ batch, ref: refs[i]! }));
-        const held = gathering.getStore();
-        if (held) held.stored.push(...stored);
-        else if (deferral.available)
-          deferral.defer(() => flushStored(stored.map(({ batch, ref }) => ({ batch, refs: [ref] }))));
-        else await flushStored(stored.map(({ batch, ref }) => ({ batch, refs: [ref] })));
-        return;
-      }
-      // Not stored: deliver now (even while paused), and only a failure of both is the caller's to retry.
-      const outcomes = await Promise.all(batches.map((batch) => send(batch, true)));
+      if (await store(batches, 'conversion')) return;
+      // Not stored: deliver now, and only a failure of both is the caller's to retry.
+      const outcomes = await Promise.all(batches.map((batch) => sender.send(batch)));
       let undelivered = 0;
       outcomes.forEach((outcome, i) => {
         const batch = batches[i]!;

@@ -1,6 +1,7 @@
 /**
- * The outbox of Optimizely event batches not delivered yet: what the request path stores when a
- * send fails, what the redelivery function sends again, what a Segment delete's erasure clears. The
+ * The outbox of Optimizely event batches not delivered yet: what the request path stores before it
+ * answers (the relay sends it at once), what the redelivery function sends again when the relay
+ * could not, what a Segment delete's erasure clears. The
  * DynamoDB adapter (dynamodb/outbox.ts) alone knows where and how batches are stored.
  */
 import type { EventBatch } from './event-batch';
@@ -16,6 +17,8 @@ export interface OutboxEntry {
   dueAt: number;
   /** Epoch seconds after which DynamoDB's TTL may delete it (past the delivery cut-off). */
   expiresAt: number;
+  /** Hand it to the relay through the table's stream (the request path's items). */
+  relay?: boolean;
 }
 
 export interface StoredBatch {

@@ -56,7 +56,21 @@ export interface FunctionSpec {
    * scheduled.
    */
   readsBackfillBucket?: boolean;
+  /**
+   * Triggered by the table's stream too, filtered to new outbox items marked for the relay
+   * (platform/dynamodb/table-schema.ts `OUTBOX_RELAY_FILTER`), RELAY_BATCH_SIZE records or
+   * RELAY_BATCHING_WINDOW_MS at a time (`npm start` reads the local table's stream the same way).
+   */
+  relaysOutboxStream?: boolean;
 }
+
+/** Stream records per relay invocation at most: each is one stored batch (a request's events). */
+export const RELAY_BATCH_SIZE = 1000;
+/**
+ * How long the stream trigger gathers records before invoking the relay: more visitors per event
+ * API request and fewer invocations, for at most this much more delay (Agent flushes every 30 s).
+ */
+export const RELAY_BATCHING_WINDOW_MS = 1000;
 
 const READ = ['GetItem', 'BatchGetItem'] as const;
 
@@ -199,6 +213,7 @@ export const functionSpecs = {
     // A run stops 5 s before this; a shorter run than the schedule keeps runs from overlapping.
     timeoutSeconds: 50,
     scheduleMinutes: 1,
+    relaysOutboxStream: true,
     sampleEvent: 'events/redelivery.json',
   },
 } as const satisfies Record<string, FunctionSpec>;

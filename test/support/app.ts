@@ -14,8 +14,10 @@ import { createConsoleHandler } from '../../functions/console/handler';
 import { redeliveryDependencies } from '../../functions/event-redelivery/dependencies';
 import {
   createRedeliveryHandler,
+  createRelayHandler,
   type RedeliveryHandler,
   type RedeliveryRun,
+  type RelayHandler,
 } from '../../functions/event-redelivery/handler';
 import { observabilityFor } from '../../functions/from-config';
 import { createHealthHandler } from '../../functions/health/handler';
@@ -29,6 +31,7 @@ import { segmentWebhookDependencies } from '../../functions/segment-webhook/depe
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
 import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
 import { lambdaContext } from '../../scripts/local/lambda-context';
+import { type OutboxStream, startOutboxStream } from '../../scripts/local/outbox-stream';
 import { type RedeliveryLoop, startRedeliveryLoop } from '../../scripts/local/redelivery-loop';
 import { type LocalServer, matchRoute, startLocalServer } from '../../scripts/local/server';
 import { type Config, loadConfig } from '../../src/platform/config/env';
@@ -60,10 +63,13 @@ export interface BuiltApp {
   /** The decide function's dependencies (its after-response, dispatcher, event delivery…). */
   decide: DecideDependencies;
   redeliver: RedeliveryHandler;
+  /** The redelivery function's stream trigger: sends what requests stored (src/events/relay.ts). */
+  relay: RelayHandler;
 }
 
 export function buildApp(config: Config, clients: DependencyClients = {}): BuiltApp {
   const decide = decideDependencies(config, clients);
+  const redelivery = redeliveryDependencies(config, clients);
   return {
     handlers: {
       health: createHealthHandler({ observability: observabilityFor(config) }),
@@ -75,7 +81,8 @@ export function buildApp(config: Config, clients: DependencyClients = {}): Built
       'profile-reads': createProfilesHandler(profilesDependencies(config, clients)),
     },
     decide,
-    redeliver: createRedeliveryHandler(redeliveryDependencies(config, clients)),
+    redeliver: createRedeliveryHandler(redelivery),
+    relay: createRelayHandler(redelivery),
   };
 }
 
@@ -91,6 +98,8 @@ export interface TestApp extends BuiltApp {
   redeliverNow(): Promise<RedeliveryRun>;
   /** Present when started with `redeliveryLoop`. */
   loop?: RedeliveryLoop;
+  /** The relay's trigger on the table's stream; absent with `relay: false`. */
+  stream?: OutboxStream;
   close(): Promise<void>;
 }
 
@@ -99,6 +108,19 @@ export interface TestAppOptions {
   redeliveryLoop?: boolean;
   /** The local server's crash simulation: deferred work is dropped instead of run. */
   dropDeferredWork?: boolean;
+  /**
+   * Run the relay on the table's stream, as `npm start` does (default true); false: stored events
+   * stay in the outbox until `redeliverNow()` or the loop sends them when due.
+   */
+  relay?: boolean;
+  /** The relay's batching window (default 10 ms: tests wait on `server.idle()`, not on the window). */
+  relayWindowMs?: number;
+  /**
+   * Where the relay reads the table's stream: default the configured DynamoDB. A test whose handlers
+   * reach DynamoDB through a fault proxy names DynamoDB Local itself, as Lambda reads a stream beside
+   * the table, not through the function's network path.
+   */
+  streamEndpoint?: string;
 }
 
 /** The local HTTP server on a free port, serving handlers built from `variables`. */
@@ -109,11 +131,22 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const config = testConfig(variables);
   const app = buildApp(config, clients);
+  const stream =
+    options.relay === false
+      ? undefined
+      : await startOutboxStream({
+          endpoint: options.streamEndpoint ?? config.DYNAMODB_ENDPOINT ?? process.env.DYNAMODB_ENDPOINT!,
+          tableName: config.TABLE_NAME,
+          handler: app.relay,
+          windowMs: options.relayWindowMs ?? 10,
+          pollMs: 20,
+        });
   const server = await startLocalServer({
     port: 0,
     handlers: app.handlers,
     afterResponses: { 'agent-api': app.decide.afterResponse },
     ...(options.dropDeferredWork ? { dropDeferredWork: true } : {}),
+    ...(stream ? { background: [stream] } : {}),
   });
   const loop = options.redeliveryLoop
     ? startRedeliveryLoop({ handler: app.redeliver, intervalMs: config.EVENT_REDELIVERY_INTERVAL_MS })
@@ -125,9 +158,11 @@ export async function startTestApp(
     url: server.url,
     redeliverNow: () => app.redeliver({}, lambdaContext('event-redelivery', 50_000)),
     ...(loop ? { loop } : {}),
+    ...(stream ? { stream } : {}),
     close: async () => {
       await loop?.stop();
       await server.close();
+      await stream?.stop();
     },
   };
 }

@@ -3,7 +3,7 @@
  * identity table, and the only code that builds its keys:
  *
  *   OUTBOX#<shard> / <dueAt, 15-digit epoch ms>#<id>   gzipped batch, attempts, firstEventAt,
- *                                                      storedAt, events, expiresAt (TTL)
+ *                                                      storedAt, events, expiresAt (TTL), relay
  *
  * Sorting on the due time lets the redelivery function find what is due with one Query per shard
  * (`sk <= now`), oldest due first, without a scan or an index. The shards (a fixed number: readers
@@ -11,6 +11,10 @@
  * writes here at once. Moving an item to a later due time changes its key, so it is a transaction
  * (delete where it was, put where it goes), conditioned on the item still being there: two
  * redelivery runs cannot both claim it.
+ *
+ * An item the request path writes carries `relay: true`: the table's stream hands exactly those
+ * (new items with that attribute, table-schema.ts `OUTBOX_RELAY_FILTER`) to the relay, which sends them
+ * before they are due. A claim's new item has no `relay`, so a rescheduled batch is never relayed.
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -25,6 +29,7 @@ import {
 import { DependencyUnavailableError, isTransient } from '../../platform/core/errors';
 import {
   OUTBOX_KEY_PREFIX,
+  OUTBOX_RELAY_ATTRIBUTE,
   TABLE_PARTITION_KEY as PK,
   TABLE_SORT_KEY as SK,
   TABLE_TTL_ATTRIBUTE as TTL,
@@ -113,7 +118,7 @@ export class DynamoDbOutboxWriter implements OutboxWriter {
   /** The items storing one batch: one, or several when its compressed form is too big for one. */
   protected items(
     batch: EventBatch,
-    entry: { dueAt: number; expiresAt: number },
+    entry: { dueAt: number; expiresAt: number; relay?: boolean },
     attempts: number,
     storedAt: number,
   ): Item[] {
@@ -129,6 +134,7 @@ export class DynamoDbOutboxWriter implements OutboxWriter {
         ...keyAttributes(outboxItemKey(shardOf(id), entry.dueAt, id)),
         ...attributes,
         storedAt: { N: String(storedAt) },
+        ...('relay' in entry && entry.relay ? { [OUTBOX_RELAY_ATTRIBUTE]: { BOOL: true } } : {}),
       },
     ];
   }
@@ -303,4 +309,37 @@ function stored(item: Item): StoredBatch {
     events: Number(item.events?.N ?? 0),
     expiresAt: Number(item[TTL]?.N ?? 0),
   };
+}
+
+/**
+ * An attribute value as a Lambda stream event carries it (binary as base64 text) or as the AWS SDK
+ * returns it (binary as bytes).
+ */
+export interface StreamAttributeValue {
+  S?: string;
+  N?: string;
+  B?: string | Uint8Array;
+  BOOL?: boolean;
+}
+
+/**
+ * The stored batch a stream record's new image holds; null when the image is not an outbox item.
+ * The relay reads items from here, not from the table: the record carries the whole item.
+ */
+export function storedBatchFromImage(image: Record<string, StreamAttributeValue>): StoredBatch | null {
+  const pk = image[PK]?.S;
+  const sk = image[SK]?.S;
+  const batch = image.batch?.B;
+  if (!pk?.startsWith(OUTBOX_KEY_PREFIX) || !sk || batch === undefined) return null;
+  const bytes = typeof batch === 'string' ? Buffer.from(batch, 'base64') : batch;
+  return stored({
+    [PK]: { S: pk },
+    [SK]: { S: sk },
+    batch: { B: bytes },
+    attempts: { N: image.attempts?.N ?? '0' },
+    dueAt: { N: image.dueAt?.N ?? '0' },
+    firstEventAt: { N: image.firstEventAt?.N ?? '0' },
+    events: { N: image.events?.N ?? '0' },
+    [TTL]: { N: image[TTL]?.N ?? '0' },
+  });
 }

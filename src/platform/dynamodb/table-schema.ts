@@ -9,10 +9,17 @@ export const TABLE_SORT_KEY = 'sk';
 /** Epoch seconds; DynamoDB deletes lazily, so readers must also filter on it. */
 export const TABLE_TTL_ATTRIBUTE = 'expiresAt';
 
+/**
+ * The table's stream: new images, read by the relay's trigger (new outbox items, src/events/relay.ts).
+ * Lambda's reads of it are not charged; records of other items are filtered out before invoking.
+ */
+export const TABLE_STREAM_VIEW_TYPE = 'NEW_IMAGE';
+
 export function createTableInput(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
+    StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW_TYPE },
     AttributeDefinitions: [
       { AttributeName: TABLE_PARTITION_KEY, AttributeType: 'S' },
       { AttributeName: TABLE_SORT_KEY, AttributeType: 'S' },
@@ -55,3 +62,16 @@ export type ItemFamily = keyof typeof KEY_PREFIX;
 
 /** Partition-key prefix of the Optimizely event outbox (events/dynamodb/outbox.ts). */
 export const OUTBOX_KEY_PREFIX = KEY_PREFIX.outbox;
+
+/** The attribute that marks an item for the relay (the stream filter names it). */
+export const OUTBOX_RELAY_ATTRIBUTE = 'relay';
+
+/**
+ * The stream records the relay is given, as a Lambda event filter pattern (DynamoDB Streams
+ * records): new outbox items marked for it. The stack's event source mapping uses it and the local
+ * stream poller applies it (scripts/local/outbox-stream.ts), so the two cannot drift.
+ */
+export const OUTBOX_RELAY_FILTER = {
+  eventName: ['INSERT'],
+  dynamodb: { NewImage: { [OUTBOX_RELAY_ATTRIBUTE]: { BOOL: [true] } } },
+} as const;

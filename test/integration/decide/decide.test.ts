@@ -453,9 +453,15 @@ describe('DynamoDB requests per decide', () => {
     await segment([call('identify', { userId, traits: { plan: 'pro' } })]);
     const deps = decideDependencies(server!.config);
     const decide = createDecideHandler(deps);
+    // Reads only: the decision events' outbox write is counted in its own test below.
     const requests = async (query: string, body: Json) => {
       const { result, requests } = await countDynamoDbRequests(() =>
-        callHandler(decide, { method: 'POST', url: `/v1/decide${query}`, headers: auth, body }),
+        callHandler(decide, {
+          method: 'POST',
+          url: `/v1/decide${query}`,
+          headers: auth,
+          body: { ...body, decideOptions: ['DISABLE_DECISION_EVENT'] },
+        }),
       );
       expect(result.statusCode).toBe(200);
       return requests;
@@ -478,6 +484,28 @@ describe('DynamoDB requests per decide', () => {
     );
     expect(await requests('?keys=team_dashboard', { userId: members[0] })).toBe(2);
     expect(await requests('?keys=team_dashboard', { userId: members[1] })).toBe(1);
+  });
+
+  it('adds one write when the decision produces events: the outbox item the relay sends', async () => {
+    const userId = `counted-events-${run}`;
+    await segment([call('identify', { userId, traits: { plan: 'pro' } })]);
+    const deps = decideDependencies(server!.config);
+    const decide = createDecideHandler(deps);
+    const requests = async (body: Json) => {
+      const { result, requests } = await countDynamoDbRequests(() =>
+        callHandler(decide, {
+          method: 'POST',
+          url: '/v1/decide?keys=checkout_redesign',
+          headers: auth,
+          body,
+        }),
+      );
+      expect(result.statusCode).toBe(200);
+      return requests;
+    };
+    await requests({ userId });
+    expect(await requests({ userId })).toBe(1);
+    expect(await requests({ userId, decideOptions: ['DISABLE_DECISION_EVENT'] })).toBe(0);
   });
 });
 

@@ -69,6 +69,8 @@ beforeAll(async () => {
       TABLE_NAME: table.tableName,
       OPTIMIZELY_EVENT_ENDPOINT: optimizely.eventEndpoint,
     }),
+    {},
+    { streamEndpoint: process.env.DYNAMODB_ENDPOINT! },
   );
 });
 

@@ -1,12 +1,14 @@
 /**
- * The request path of Optimizely events (src/events/delivery.ts) on an in-memory outbox and a
- * scripted event API: decide answers before anything is sent; track answers once its conversion is
- * stored; what fails is stored, what is refused is dropped, and only a failure to both store and
- * deliver a conversion reaches the caller.
+ * The request path of Optimizely events (src/events/delivery.ts) and the relay (src/events/relay.ts)
+ * on an in-memory outbox and a scripted event API: decide and track answer once their events are
+ * stored, without sending anything; the relay sends what was stored, merged, and deletes it; what the
+ * outbox cannot take is sent instead, and only a failure to both store and deliver a conversion
+ * reaches the caller.
  */
 import { describe, expect, it } from '@jest/globals';
 import { createEventDelivery, type Deferral } from '../../../src/events/delivery';
 import type { RedeliveryPolicy } from '../../../src/events/redelivery-policy';
+import { relayStored } from '../../../src/events/relay';
 import { DependencyUnavailableError } from '../../../src/platform/core/errors';
 import {
   delivered,
@@ -36,7 +38,7 @@ function heldDeferral(
   };
 }
 
-function setup(outcomes = [delivered], available = true) {
+function setup(outcomes = [delivered], available = true, decideStoreTimeoutMs?: number) {
   const sender = new ScriptedSender(outcomes);
   const outbox = new InMemoryEventOutbox();
   const deferral = heldDeferral(available);
@@ -49,226 +51,192 @@ function setup(outcomes = [delivered], available = true) {
     policy,
     observability,
     clock: () => now,
+    ...(decideStoreTimeoutMs === undefined ? {} : { decideStoreTimeoutMs }),
   });
   return { sender, outbox, deferral, observability, delivery, advance: (ms: number) => (now += ms) };
 }
 
 describe('decision events', () => {
-  it('answers without sending anything, then delivers after the answer', async () => {
-    const { delivery, sender, deferral, observability } = setup();
-
-    expect(delivery.afterDecide([eventBatch(['d1', 'd2'])])).toBeUndefined();
+  it('are stored for the relay before the answer; nothing is sent or deferred', async () => {
+    const { delivery, sender, deferral, outbox } = setup();
+    await delivery.beforeDecideAnswer([eventBatch(['d1', 'd2'])]);
+    expect(outbox.uuids()).toEqual(['d1', 'd2']);
     expect(sender.sent).toHaveLength(0);
-
-    await deferral.run();
-    expect(sender.sent).toHaveLength(1);
-    expect(observability.counted).toEqual({ EventsDelivered: 2 });
-  });
-
-  it('takes no step at all for a request that dispatched nothing', () => {
-    const { delivery, deferral } = setup();
-    expect(delivery.afterDecide([])).toBeUndefined();
     expect(deferral.held).toHaveLength(0);
+    // Due for redelivery only after the first backoff: until then the relay's.
+    expect([...outbox.items.values()][0]!.dueAt).toBeGreaterThan(NOW + policy.retryBaseMs / 2 - 1);
   });
 
-  it('stores a batch the event API did not take, due after the first backoff and kept a day past the cut-off', async () => {
-    const { delivery, deferral, outbox, observability } = setup([unavailable]);
-    const batch = eventBatch(['d3'], NOW - 1_000);
-
-    delivery.afterDecide([batch]);
-    await deferral.run();
-
-    const [stored] = [...outbox.items.values()];
-    expect(stored?.batch).toEqual(batch);
-    expect(stored?.dueAt).toBeGreaterThanOrEqual(NOW + policy.retryBaseMs / 2);
-    expect(stored?.dueAt).toBeLessThanOrEqual(NOW + policy.retryBaseMs);
-    expect(stored?.expiresAt).toBe(Math.ceil((NOW - 1_000 + policy.maxAgeMs + 86_400_000) / 1000));
-    expect(observability.counted).toEqual({ EventsDeferred: 1 });
-  });
-
-  it('drops a batch the event API refuses (4xx), counted and logged, storing nothing', async () => {
-    const { delivery, deferral, outbox, observability } = setup([refused]);
-
-    delivery.afterDecide([eventBatch(['d4', 'd5'])]);
-    await deferral.run();
-
+  it('take no step at all when there are none', async () => {
+    const { delivery, outbox, deferral } = setup();
+    await delivery.beforeDecideAnswer([]);
     expect(outbox.items.size).toBe(0);
-    expect(observability.counted).toEqual({ EventsDropped: 2 });
-    expect(observability.logged).toContainEqual(
-      expect.objectContaining({ level: 'error', message: 'events dropped: the event API refused them' }),
-    );
-  });
-
-  it('counts events lost when neither the event API nor the outbox takes them', async () => {
-    const { delivery, deferral, outbox, observability } = setup([unavailable]);
-    outbox.failPuts = true;
-
-    delivery.afterDecide([eventBatch(['d6'])]);
-    await expect(deferral.run()).resolves.toBeUndefined();
-
-    expect(observability.counted).toEqual({ EventsLost: 1 });
-  });
-
-  it('hands back the same work to await before answering when no extension holds the invocation', async () => {
-    const { delivery, deferral, sender, observability } = setup([delivered], false);
-
-    const delivering = delivery.afterDecide([eventBatch(['d7'])]);
-
-    expect(delivering).toBeInstanceOf(Promise);
-    await delivering;
     expect(deferral.held).toHaveLength(0);
+  });
+
+  it('are sent after the answer when the outbox cannot take them, and counted lost only when that fails too', async () => {
+    const { delivery, sender, deferral, outbox, observability } = setup([unavailable]);
+    outbox.failPuts = true;
+    await delivery.beforeDecideAnswer([eventBatch(['d3'])]);
+    expect(sender.sent).toHaveLength(0);
+    await deferral.run();
     expect(sender.sent).toHaveLength(1);
-    expect(observability.counted).toEqual({ EventsDelivered: 1 });
+    expect(observability.counted.EventsLost).toBe(1);
+  });
+
+  it('wait for the outbox no longer than their budget, then are sent after the answer, flagged as failed open', async () => {
+    const { delivery, sender, deferral, outbox, observability } = setup([delivered], true, 20);
+    // An outbox write that never answers (DynamoDB unreachable, its client still retrying).
+    outbox.put = () => new Promise<never>(() => {});
+    await delivery.beforeDecideAnswer([eventBatch(['d5'])]);
+    expect(sender.sent).toHaveLength(0);
+    expect(deferral.held).toHaveLength(1);
+    expect(observability.counted.DecideFailedOpen).toBe(1);
+    await deferral.run();
+    expect(sender.sent).toHaveLength(1);
+    expect(observability.counted.EventsDelivered).toBe(1);
+  });
+
+  it('within their budget are stored as usual', async () => {
+    const { delivery, deferral, outbox, observability } = setup([delivered], true, 5_000);
+    await delivery.beforeDecideAnswer([eventBatch(['d6'])]);
+    expect(outbox.uuids()).toEqual(['d6']);
+    expect(deferral.held).toHaveLength(0);
+    expect(observability.counted.DecideFailedOpen).toBeUndefined();
+  });
+
+  it('are sent before the answer when no deferral is available and the outbox failed', async () => {
+    const { delivery, sender, outbox, observability } = setup([delivered], false);
+    outbox.failPuts = true;
+    await delivery.beforeDecideAnswer([eventBatch(['d4'])]);
+    expect(sender.sent).toHaveLength(1);
+    expect(observability.counted.EventsDelivered).toBe(1);
   });
 });
 
 describe('conversion events', () => {
-  it('are stored before the answer, delivered after it, and then removed from the outbox', async () => {
-    const { delivery, deferral, outbox, sender, observability } = setup();
-
+  it('are stored before the answer and not sent by the request', async () => {
+    const { delivery, sender, outbox, deferral } = setup();
     await delivery.beforeTrackAnswer([eventBatch(['t1'])]);
     expect(outbox.uuids()).toEqual(['t1']);
     expect(sender.sent).toHaveLength(0);
-
-    await deferral.run();
-    expect(outbox.uuids()).toEqual([]);
-    expect(observability.counted).toEqual({ EventsDelivered: 1 });
-  });
-
-  it('stay in the outbox when the event API fails, and are removed when it refuses them', async () => {
-    const failing = setup([unavailable]);
-    await failing.delivery.beforeTrackAnswer([eventBatch(['t2'])]);
-    await failing.deferral.run();
-    expect(failing.outbox.uuids()).toEqual(['t2']);
-    expect(failing.observability.counted).toEqual({ EventsDeferred: 1 });
-
-    const refusing = setup([refused]);
-    await refusing.delivery.beforeTrackAnswer([eventBatch(['t3'])]);
-    await refusing.deferral.run();
-    expect(refusing.outbox.uuids()).toEqual([]);
-    expect(refusing.observability.counted).toEqual({ EventsDropped: 1 });
-  });
-
-  it('are delivered before the answer when they cannot be stored', async () => {
-    const { delivery, deferral, outbox, sender, observability } = setup();
-    outbox.failPuts = true;
-
-    await delivery.beforeTrackAnswer([eventBatch(['t4'])]);
-
-    expect(sender.sent).toHaveLength(1);
     expect(deferral.held).toHaveLength(0);
-    expect(observability.counted).toEqual({ EventsDelivered: 1 });
   });
 
-  it('make the track fail (retryably) only when they can be neither stored nor delivered', async () => {
+  it('are delivered before answering when they cannot be stored', async () => {
+    const { delivery, sender, outbox } = setup();
+    outbox.failPuts = true;
+    await delivery.beforeTrackAnswer([eventBatch(['t2'])]);
+    expect(sender.sent).toHaveLength(1);
+  });
+
+  it('fail the request only when they can be neither stored nor delivered', async () => {
     const { delivery, outbox } = setup([unavailable]);
     outbox.failPuts = true;
-
-    await expect(delivery.beforeTrackAnswer([eventBatch(['t5'])])).rejects.toThrow(
+    await expect(delivery.beforeTrackAnswer([eventBatch(['t3'])])).rejects.toThrow(
       DependencyUnavailableError,
     );
   });
 
-  it('are delivered before the answer, after being stored, when no extension holds the invocation', async () => {
-    const { delivery, deferral, outbox, sender } = setup([delivered], false);
-
-    await delivery.beforeTrackAnswer([eventBatch(['t6'])]);
-
-    expect(deferral.held).toHaveLength(0);
-    expect(sender.sent).toHaveLength(1);
-    expect(outbox.uuids()).toEqual([]);
+  it('refused for good while the outbox is down are dropped, not retried by the caller', async () => {
+    const { delivery, outbox, observability } = setup([refused]);
+    outbox.failPuts = true;
+    await delivery.beforeTrackAnswer([eventBatch(['t4'])]);
+    expect(observability.counted.EventsDropped).toBe(1);
   });
 });
 
-describe('a failing event API', () => {
-  it('is left alone for a while after failures in a row: events go straight to the outbox', async () => {
-    const { delivery, deferral, sender, outbox, advance } = setup([unavailable]);
-    for (const uuid of ['f1', 'f2', 'f3']) delivery.afterDecide([eventBatch([uuid])]);
-    await deferral.run();
-    expect(sender.sent).toHaveLength(3);
+describe('the relay', () => {
+  async function stored(uuids: string[][]) {
+    const context = setup();
+    for (const group of uuids) await context.delivery.beforeDecideAnswer([eventBatch(group)]);
+    return context;
+  }
 
-    delivery.afterDecide([eventBatch(['f4'])]);
-    await delivery.beforeTrackAnswer([eventBatch(['f5'])]);
-    await deferral.run();
-    expect(sender.sent).toHaveLength(3);
-    expect(outbox.uuids().sort()).toEqual(['f1', 'f2', 'f3', 'f4', 'f5']);
-
-    advance(policy.retryBaseMs);
-    sender.outcomes = [delivered];
-    delivery.afterDecide([eventBatch(['f6'])]);
-    await deferral.run();
-    expect(sender.sent).toHaveLength(4);
+  it('sends the stored batches merged into one request, then deletes them', async () => {
+    const { outbox, sender, observability } = await stored([['r1'], ['r2', 'r3'], ['r4']]);
+    const report = await relayStored({ outbox, sender, observability, clock: () => NOW + 1_000 }, [
+      ...outbox.items.values(),
+    ]);
+    expect(sender.sent.map((b) => b.visitors.length)).toEqual([4]);
+    expect(report).toMatchObject({ items: 3, posts: 1, visitors: 4, delivered: 4, late: 0 });
+    expect(outbox.items.size).toBe(0);
+    expect(observability.counted.EventsDelivered).toBe(4);
   });
 
-  it('is tried anyway while paused when the outbox cannot take the events either', async () => {
-    const { delivery, deferral, sender, outbox, observability } = setup([unavailable]);
-    for (const uuid of ['p1', 'p2', 'p3']) delivery.afterDecide([eventBatch([uuid])]);
-    await deferral.run();
-    // Paused now; the event API is back, DynamoDB is down.
-    sender.outcomes = [delivered];
-    outbox.failPuts = true;
-    await delivery.beforeTrackAnswer([eventBatch(['p4'])]);
-    delivery.afterDecide([eventBatch(['p5'])]);
-    await deferral.run();
-    expect(sender.sent.flatMap((b) => b.visitors.map((v) => v.visitor_id)).slice(3)).toEqual([
-      'visitor-p4',
-      'visitor-p5',
+  it('leaves what the event API did not take for the redelivery function', async () => {
+    const { outbox, sender, observability } = await stored([['r5'], ['r6']]);
+    sender.outcomes = [unavailable];
+    const report = await relayStored({ outbox, sender, observability, clock: () => NOW + 1_000 }, [
+      ...outbox.items.values(),
     ]);
-    expect(observability.counted.EventsLost).toBeUndefined();
+    expect(report.deferred).toBe(2);
+    expect(outbox.uuids().sort()).toEqual(['r5', 'r6']);
+  });
+
+  it('deletes what the event API refused for good, counted as dropped', async () => {
+    const { outbox, sender, observability } = await stored([['r7']]);
+    sender.outcomes = [refused];
+    await relayStored({ outbox, sender, observability, clock: () => NOW + 1_000 }, [
+      ...outbox.items.values(),
+    ]);
+    expect(outbox.items.size).toBe(0);
+    expect(observability.counted.EventsDropped).toBe(1);
+  });
+
+  it('skips items already due: they are the redelivery function’s', async () => {
+    const { outbox, sender, observability } = await stored([['r8']]);
+    const report = await relayStored(
+      { outbox, sender, observability, clock: () => NOW + policy.retryBaseMs + 1 },
+      [...outbox.items.values()],
+    );
+    expect(report).toMatchObject({ late: 1, posts: 0 });
+    expect(sender.sent).toHaveLength(0);
+    expect(outbox.uuids()).toEqual(['r8']);
+  });
+
+  it('keeps delivered items whose delete failed (redelivered later: a duplicate by uuid)', async () => {
+    const { outbox, sender, observability } = await stored([['r9']]);
+    outbox.failRemoves = true;
+    const report = await relayStored({ outbox, sender, observability, clock: () => NOW + 1_000 }, [
+      ...outbox.items.values(),
+    ]);
+    expect(report.delivered).toBe(1);
+    expect(outbox.uuids()).toEqual(['r9']);
   });
 });
 
 describe('a request of many operations (gathered)', () => {
-  it('holds its operations’ events and delivers them once, merged, after the work is done', async () => {
-    const { delivery, sender, deferral, outbox } = setup();
+  it('stores its operations’ decision events once, merged, before it answers', async () => {
+    const { delivery, sender, outbox } = setup();
     const answer = await delivery.gathered(async () => {
       for (let i = 0; i < 20; i++) {
-        expect(delivery.afterDecide([eventBatch([`d${i}`])])).toBeUndefined();
+        await delivery.beforeDecideAnswer([eventBatch([`d${i}`])]);
         await delivery.beforeTrackAnswer([eventBatch([`t${i}`])]);
       }
-      // Each conversion is stored before its operation answers; nothing is sent meanwhile.
+      // Each conversion is stored before its operation answers; decisions wait for the end.
       expect(outbox.items.size).toBe(20);
-      expect(sender.sent).toHaveLength(0);
       return 'answered';
     });
     expect(answer).toBe('answered');
+    expect(outbox.items.size).toBe(21);
     expect(sender.sent).toHaveLength(0);
-    await deferral.run();
-    // One POST for the decisions, one for the conversions (same envelope, kept apart by kind of flush).
-    expect(sender.sent.map((b) => b.visitors.length)).toEqual([20, 20]);
-    // Delivered: every stored copy the merged conversions were made of is removed.
-    expect(outbox.items.size).toBe(0);
   });
 
-  it('leaves every stored conversion for redelivery when the merged send fails', async () => {
-    const { delivery, deferral, outbox } = setup([unavailable]);
-    await delivery.gathered(async () => {
-      await delivery.beforeTrackAnswer([eventBatch(['t1'])]);
-      await delivery.beforeTrackAnswer([eventBatch(['t2'])]);
-    });
-    await deferral.run();
-    expect(outbox.items.size).toBe(2);
-  });
-
-  it('keeps requests apart: a request outside the gathering delivers on its own', async () => {
-    const { delivery, sender, deferral } = setup();
+  it('keeps requests apart: a request outside the gathering stores on its own', async () => {
+    const { delivery, outbox } = setup();
     let release: () => void = () => undefined;
     const gathering = delivery.gathered(
       () =>
         new Promise<void>((resolve) => {
-          delivery.afterDecide([eventBatch(['inside'])]);
+          void delivery.beforeDecideAnswer([eventBatch(['inside'])]);
           release = resolve;
         }),
     );
-    await Promise.resolve().then(() => delivery.afterDecide([eventBatch(['outside'])]));
-    await deferral.run();
-    expect(sender.sent.flatMap((b) => b.visitors.map((v) => v.visitor_id))).toEqual(['visitor-outside']);
+    await Promise.resolve().then(() => delivery.beforeDecideAnswer([eventBatch(['outside'])]));
+    expect(outbox.uuids()).toEqual(['outside']);
     release();
     await gathering;
-    await deferral.run();
-    expect(sender.sent.flatMap((b) => b.visitors.map((v) => v.visitor_id))).toEqual([
-      'visitor-outside',
-      'visitor-inside',
-    ]);
+    expect(outbox.uuids()).toEqual(['outside', 'inside']);
   });
 });

@@ -13,8 +13,14 @@ import { functionLogicalId } from '../../../lib/constructs/crosswalk-function';
 import { CrosswalkStack } from '../../../lib/crosswalk-stack';
 import { EXAMPLE_SDK_KEY, readSettings } from '../../../lib/settings';
 import { EVENT_METRICS } from '../../../src/events/redelivery-policy';
-import { TABLE_TTL_ATTRIBUTE } from '../../../src/platform/dynamodb/table-schema';
-import { type FunctionSpec, functionSpecs, routes } from '../../../src/platform/routes';
+import { OUTBOX_RELAY_FILTER, TABLE_TTL_ATTRIBUTE } from '../../../src/platform/dynamodb/table-schema';
+import {
+  type FunctionSpec,
+  functionSpecs,
+  RELAY_BATCH_SIZE,
+  RELAY_BATCHING_WINDOW_MS,
+  routes,
+} from '../../../src/platform/routes';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 const specs = Object.entries(functionSpecs as Record<string, FunctionSpec>);
@@ -63,6 +69,14 @@ const tableLogicalId = () => stack.getLogicalId(stack.table.table.node.defaultCh
 /** Any statement naming the table, its indexes or streams, whatever its shape. */
 const touchesTable = (s: Statement) => JSON.stringify(s.Resource).includes(tableLogicalId());
 const isSecretAction = (a: string) => a.startsWith('secretsmanager:');
+/** The relay's trigger reads the table's stream (DynamoEventSource's grant), nothing of its items. */
+const STREAM_READ = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:ListStreams',
+];
+const isStreamRead = (s: Statement) => actionsOf(s).every((a) => STREAM_READ.includes(a));
 
 describe('CrosswalkStack', () => {
   it.each(specs)(
@@ -246,7 +260,7 @@ describe('CrosswalkStack', () => {
 
   describe.each(specs)('least privilege of %s', (name) => {
     it('holds exactly its table grants, each limited to its item families by leading keys', () => {
-      const statements = statementsOf(name).filter(touchesTable);
+      const statements = statementsOf(name).filter((st) => touchesTable(st) && !isStreamRead(st));
       expect(
         statements.map((st) => ({
           actions: actionsOf(st).map((a) => a.replace('dynamodb:', '')),
@@ -256,7 +270,7 @@ describe('CrosswalkStack', () => {
       // The table itself, never its indexes or streams, and no DynamoDB action anywhere else.
       for (const st of statements) expect(st.Resource).toEqual({ 'Fn::GetAtt': [tableLogicalId(), 'Arn'] });
       const elsewhere = statementsOf(name)
-        .filter((st) => !touchesTable(st))
+        .filter((st) => !touchesTable(st) && !isStreamRead(st))
         .flatMap(actionsOf)
         .filter((a) => a.startsWith('dynamodb:'));
       expect(elsewhere).toEqual([]);
@@ -315,6 +329,30 @@ describe('CrosswalkStack', () => {
         FunctionName: { 'Fn::GetAtt': [functionLogicalId(name), 'Arn'] },
       });
       expect(routes.filter((r) => r.function === name)).toEqual([]);
+    }
+  });
+
+  it('streams the table (new images) to the relay, filtered to new outbox items marked for it', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+    const relays = specs.filter(([, spec]) => (spec as FunctionSpec).relaysOutboxStream);
+    expect(relays.map(([name]) => name)).toEqual(['event-redelivery']);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', relays.length);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionLogicalId('event-redelivery') },
+      EventSourceArn: { 'Fn::GetAtt': [tableLogicalId(), 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      BatchSize: RELAY_BATCH_SIZE,
+      MaximumBatchingWindowInSeconds: RELAY_BATCHING_WINDOW_MS / 1000,
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(OUTBOX_RELAY_FILTER) }] },
+    });
+    // Stream reads for the relay only, on the table's stream alone (ListStreams takes no resource).
+    for (const [name] of specs) {
+      const reads = statementsOf(name).filter(isStreamRead);
+      expect([name, reads.length > 0]).toEqual([name, name === 'event-redelivery']);
+      for (const st of reads.filter((r) => !actionsOf(r).includes('dynamodb:ListStreams')))
+        expect(st.Resource).toEqual({ 'Fn::GetAtt': [tableLogicalId(), 'StreamArn'] });
     }
   });
 
