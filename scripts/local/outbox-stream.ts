@@ -125,13 +125,29 @@ export async function startOutboxStream(options: OutboxStreamOptions): Promise<O
     }
   }
 
+  const readPage = (iterator: string) =>
+    streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: PAGE }));
+
   /** Whether the last pass left records behind (a full page): a drain then waits for the next. */
   let more = false;
   async function readOnce(): Promise<number> {
     let read = 0;
     more = false;
     for (const [id, iterator] of [...iterators]) {
-      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: PAGE }));
+      let page: Awaited<ReturnType<typeof readPage>>;
+      try {
+        page = await readPage(iterator);
+      } catch (error) {
+        const name = (error as Error).name;
+        if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') throw error;
+        // The iterator points at records the stream no longer holds (or it aged out): take a fresh one
+        // from the shard's oldest record on the next pass. What was trimmed stays in the outbox for
+        // the scheduled redelivery, as in Lambda when a stream record expires unread.
+        iterators.delete(id);
+        lastDiscovery = 0;
+        more = true;
+        continue;
+      }
       if ((page.Records?.length ?? 0) >= PAGE) more = true;
       if (page.NextShardIterator) iterators.set(id, page.NextShardIterator);
       else {

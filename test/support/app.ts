@@ -139,7 +139,7 @@ export async function startTestApp(
           tableName: config.TABLE_NAME,
           handler: app.relay,
           windowMs: options.relayWindowMs ?? 10,
-          pollMs: 20,
+          pollMs: 100, // a drain polls every 5 ms; idle polling stays light on the shared DynamoDB Local
         });
   const server = await startLocalServer({
     port: 0,
