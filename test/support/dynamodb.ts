@@ -10,7 +10,10 @@ export interface TestTable {
   drop(): Promise<void>;
 }
 
-export async function createTestTable(prefix = 'test'): Promise<TestTable> {
+export async function createTestTable(
+  prefix = 'test',
+  options: { stream?: boolean } = {},
+): Promise<TestTable> {
   const endpoint = process.env.DYNAMODB_ENDPOINT;
   if (!endpoint)
     throw new Error(
@@ -18,7 +21,7 @@ export async function createTestTable(prefix = 'test'): Promise<TestTable> {
     );
   const tableName = `${prefix}-${randomUUID().slice(0, 8)}`;
   const client = createDynamoDbClient({ endpoint });
-  await ensureTable(client, tableName);
+  await ensureTable(client, tableName, options);
   return {
     tableName,
     client,
