@@ -59,7 +59,8 @@ export async function benchBackfill(options: {
     await rawBatchWrite(options.client, options.config.TABLE_NAME, 1_000, `backfill-r${r}`);
     floors.push(1_000 / ((performance.now() - floorStarted) / 1000));
     const tableName = `crosswalk-bench-backfill-${r}`;
-    await ensureTable(options.client, tableName);
+    // No stream: nothing relays here, and DynamoDB Local slows its large transactions on a streamed table.
+    await ensureTable(options.client, tableName, { stream: false });
     try {
       const deps = backfillDependencies(
         { ...options.config, TABLE_NAME: tableName },
