@@ -73,14 +73,7 @@ export async function benchBackfill(options: {
       }));
       const started = performance.now();
       const { result: summary, requests } = await countDynamoDbRequests(() =>
-        runBackfill({
-          source: `bench-${r}`,
-          files: sources,
-          ingest: deps.ingest,
-          limits: deps.limits,
-          rules: deps.rules,
-          checkpoints: deps.checkpoints,
-        }),
+        runBackfill(deps, { source: `bench-${r}`, files: sources }),
       );
       const seconds = (performance.now() - started) / 1000;
       if (summary.totals.accepted !== events || summary.totals.rejected !== 0) {

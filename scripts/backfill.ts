@@ -84,13 +84,9 @@ async function main(): Promise<number> {
     console.error('\nbackfill: stopping after the batch being written (Ctrl-C again to quit at once)…');
   });
   let rejected = 0;
-  const summary = await runBackfill({
+  const summary = await runBackfill(deps, {
     source,
     files,
-    ingest: deps.ingest,
-    limits: deps.limits,
-    rules: deps.rules,
-    checkpoints: deps.checkpoints,
     ...(runId ? { runId } : {}),
     restart,
     shouldStop: () => stop,

@@ -4,21 +4,16 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbIdentityStore } from '../../src/identity/dynamodb/identity-store';
-import type { IngestOptions } from '../../src/identity/ingest';
-import type { IdentityRules } from '../../src/identity/rules';
 import type { Config } from '../../src/platform/config/env';
 import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
 import type { Observability } from '../../src/platform/observability/logger';
+import type { BackfillTarget } from '../../src/segment/backfill';
 import { createS3Client } from '../../src/segment/backfill-sources';
 import { DynamoDbBackfillCheckpoints } from '../../src/segment/dynamodb/backfill-checkpoints';
-import type { EventLimits } from '../../src/segment/event-rules';
 import { eventLimitsFromConfig, identityRulesFromConfig, observabilityFor } from '../from-config';
 
-export interface BackfillDependencies {
-  ingest: IngestOptions;
-  limits: EventLimits;
-  rules: IdentityRules;
-  checkpoints: DynamoDbBackfillCheckpoints;
+/** The run's target (`runBackfill(deps, run)`), the S3 client for `s3://` sources, logs. */
+export interface BackfillDependencies extends BackfillTarget {
   s3: () => S3Client;
   observability: Observability;
 }

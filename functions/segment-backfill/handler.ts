@@ -32,13 +32,9 @@ export function createBackfillHandler(deps: BackfillDependencies): BackfillHandl
     if (!parsed.success) throw new InvalidRequestError(z.describeIssues(parsed.error, 'event'));
     const { source, runId, restart } = parsed.data;
     const files = await backfillFiles(source, deps.s3);
-    const summary = await runBackfill({
+    const summary = await runBackfill(deps, {
       source,
       files,
-      ingest: deps.ingest,
-      limits: deps.limits,
-      rules: deps.rules,
-      checkpoints: deps.checkpoints,
       ...(runId ? { runId } : {}),
       ...(restart ? { restart } : {}),
       shouldStop: () => context.getRemainingTimeInMillis() < STOP_BEFORE_MS,

@@ -79,14 +79,19 @@ export interface BackfillSummary {
   perSecond: number;
 }
 
-export interface BackfillRun {
-  /** The source as given (names the run). */
-  source: string;
-  files: readonly BackfillFile[];
+/** Where a run writes, and by which rules: what the Lambda entry's dependencies hold (functions/segment-backfill). */
+export interface BackfillTarget {
   ingest: IngestOptions;
   limits: EventLimits;
   rules: IdentityRules;
   checkpoints: BackfillCheckpoints;
+}
+
+/** One run over a source. */
+export interface BackfillRun {
+  /** The source as given (names the run). */
+  source: string;
+  files: readonly BackfillFile[];
   runId?: string;
   /** Ignore a stored checkpoint and start from the first line. */
   restart?: boolean;
@@ -136,7 +141,14 @@ function dateOf(value: unknown): number | undefined {
   return Number.isFinite(at) ? at : undefined;
 }
 
-export async function runBackfill(run: BackfillRun): Promise<BackfillSummary> {
+export async function runBackfill(target: BackfillTarget, options: BackfillRun): Promise<BackfillSummary> {
+  const run = {
+    ...options,
+    ingest: target.ingest,
+    limits: target.limits,
+    rules: target.rules,
+    checkpoints: target.checkpoints,
+  };
   const now = run.now ?? Date.now;
   const started = now();
   const runId = run.runId ?? runIdOf(run.source);

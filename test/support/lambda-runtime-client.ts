@@ -17,9 +17,10 @@
  *   `Lambda-Runtime-Function-Error-Type` header when it throws; and only then ask for the next one.
  */
 import { existsSync } from 'node:fs';
-import { Agent, type IncomingHttpHeaders, request } from 'node:http';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { callRuntimeApi, type RuntimeApiAnswer } from '../../src/platform/lambda/runtime-api';
 
 type Handler = (event: unknown, context: Record<string, unknown>) => Promise<unknown>;
 
@@ -27,35 +28,14 @@ const RUNTIME = '/2018-06-01/runtime';
 // One keep-alive connection, as runtime clients hold one to the Runtime API.
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
 function call(
   method: string,
   path: string,
   body?: string,
   headers: Record<string, string> = {},
-): Promise<Answer> {
-  const api = process.env.AWS_LAMBDA_RUNTIME_API;
-  return new Promise((resolve, reject) => {
-    const req = request(`http://${api}${path}`, { method, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+): Promise<RuntimeApiAnswer> {
+  const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API ?? '';
+  return callRuntimeApi({ runtimeApi, method, path, headers, body, agent });
 }
 
 function errorPayload(error: unknown): { type: string; body: string } {

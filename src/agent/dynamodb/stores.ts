@@ -19,11 +19,13 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
+  type PutItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { dict } from '../../platform/core/dict';
 import { sendCommand } from '../../platform/dynamodb/client';
+import { queryPartition } from '../../platform/dynamodb/query';
 import {
+  type TableItem as Item,
   KEY_PREFIX,
   TABLE_PARTITION_KEY as PK,
   TABLE_SORT_KEY as SK,
@@ -31,8 +33,12 @@ import {
 } from '../../platform/dynamodb/table-schema';
 import type { ExperimentBucketMap, OverrideStore, UserProfileStore } from '../stores';
 
-type Item = Record<string, AttributeValue>;
 const DAY = 86_400;
+
+type WriteCondition = Pick<
+  PutItemCommandInput,
+  'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
 
 export interface AgentStoreOptions {
   client: DynamoDBClient;
@@ -65,10 +71,6 @@ abstract class AgentItems {
     return item !== undefined && !(item[TTL]?.N && Number(item[TTL].N) * 1000 <= this.now());
   }
 
-  protected send<T>(command: { input: unknown }): Promise<T> {
-    return sendCommand<T>(this.client, command);
-  }
-
   private readonly registered = new Set<string>();
 
   /**
@@ -80,7 +82,8 @@ abstract class AgentItems {
       await write;
       return;
     }
-    const register = this.send(
+    const register = sendCommand(
+      this.client,
       new PutItemCommand({
         TableName: this.tableName,
         Item: {
@@ -94,22 +97,28 @@ abstract class AgentItems {
     this.registered.add(sdkKey);
   }
 
+  /** Puts `item` of the `prefix` family (under `condition`, if any), registering its project alongside. */
+  protected async putItem(
+    prefix: string,
+    sdkKey: string,
+    item: Item,
+    condition?: Pick<
+      PutItemCommandInput,
+      'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+  ): Promise<void> {
+    const write = sendCommand(
+      this.client,
+      new PutItemCommand({ TableName: this.tableName, Item: item, ...condition }),
+    );
+    await this.withRegistry(prefix, sdkKey, write);
+  }
+
   protected async registry(prefix: string): Promise<string[]> {
     const keys: string[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':pk': { S: prefix } },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) if (item[SK]?.S) keys.push(item[SK].S);
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryPartition(this.client, this.tableName, prefix)) {
+      if (item[SK]?.S) keys.push(item[SK].S);
+    }
     return keys;
   }
 }
@@ -125,31 +134,20 @@ export class DynamoDbOverrideStore extends AgentItems implements OverrideStore {
 
   async list(sdkKey: string): Promise<Map<string, Map<string, string>>> {
     const out = new Map<string, Map<string, string>>();
-    let start: Item | undefined;
-    do {
-      const page = await this.send<{ Items?: Item[]; LastEvaluatedKey?: Item }>(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':pk': { S: `${KEY_PREFIX.override}${sdkKey}` } },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (!this.live(item)) continue;
-        const userId = item.userId?.S ?? '';
-        const byExperiment = out.get(userId) ?? new Map<string, string>();
-        byExperiment.set(item.experimentKey?.S ?? '', item.variationKey?.S ?? '');
-        out.set(userId, byExperiment);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const partition = `${KEY_PREFIX.override}${sdkKey}`;
+    for await (const item of queryPartition(this.client, this.tableName, partition)) {
+      if (!this.live(item)) continue;
+      const userId = item.userId?.S ?? '';
+      const byExperiment = out.get(userId) ?? new Map<string, string>();
+      byExperiment.set(item.experimentKey?.S ?? '', item.variationKey?.S ?? '');
+      out.set(userId, byExperiment);
+    }
     return out;
   }
 
   async get(sdkKey: string, userId: string, experimentKey: string): Promise<string | null> {
-    const { Item } = await this.send<{ Item?: Item }>(
+    const { Item } = await sendCommand(
+      this.client,
       new GetItemCommand({
         TableName: this.tableName,
         Key: this.key(sdkKey, userId, experimentKey),
@@ -160,19 +158,13 @@ export class DynamoDbOverrideStore extends AgentItems implements OverrideStore {
   }
 
   async put(sdkKey: string, userId: string, experimentKey: string, variationKey: string): Promise<void> {
-    const write = this.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          ...this.key(sdkKey, userId, experimentKey),
-          userId: { S: userId },
-          experimentKey: { S: experimentKey },
-          variationKey: { S: variationKey },
-          [TTL]: this.expiresAt(),
-        },
-      }),
-    );
-    await this.withRegistry(KEY_PREFIX.override, sdkKey, write);
+    await this.putItem(KEY_PREFIX.override, sdkKey, {
+      ...this.key(sdkKey, userId, experimentKey),
+      userId: { S: userId },
+      experimentKey: { S: experimentKey },
+      variationKey: { S: variationKey },
+      [TTL]: this.expiresAt(),
+    });
   }
 
   projects(): Promise<string[]> {
@@ -180,7 +172,8 @@ export class DynamoDbOverrideStore extends AgentItems implements OverrideStore {
   }
 
   async remove(sdkKey: string, userId: string, experimentKey: string): Promise<void> {
-    await this.send(
+    await sendCommand(
+      this.client,
       new DeleteItemCommand({ TableName: this.tableName, Key: this.key(sdkKey, userId, experimentKey) }),
     );
   }
@@ -191,8 +184,13 @@ export class DynamoDbUserProfileStore extends AgentItems implements UserProfileS
     return { [PK]: { S: `${KEY_PREFIX.userProfile}${sdkKey}#${userId}` }, [SK]: { S: 'UPS' } };
   }
 
+  private item(sdkKey: string, userId: string, buckets: ExperimentBucketMap): Item {
+    return { ...this.key(sdkKey, userId), buckets: { S: JSON.stringify(buckets) }, [TTL]: this.expiresAt() };
+  }
+
   async get(sdkKey: string, userId: string): Promise<ExperimentBucketMap | null> {
-    const { Item } = await this.send<{ Item?: Item }>(
+    const { Item } = await sendCommand(
+      this.client,
       new GetItemCommand({ TableName: this.tableName, Key: this.key(sdkKey, userId) }),
     );
     if (!this.live(Item)) return null;
@@ -200,17 +198,7 @@ export class DynamoDbUserProfileStore extends AgentItems implements UserProfileS
   }
 
   async put(sdkKey: string, userId: string, buckets: ExperimentBucketMap): Promise<void> {
-    const write = this.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          ...this.key(sdkKey, userId),
-          buckets: { S: JSON.stringify(buckets) },
-          [TTL]: this.expiresAt(),
-        },
-      }),
-    );
-    await this.withRegistry(KEY_PREFIX.userProfile, sdkKey, write);
+    await this.putItem(KEY_PREFIX.userProfile, sdkKey, this.item(sdkKey, userId, buckets));
   }
 
   /**
@@ -225,26 +213,16 @@ export class DynamoDbUserProfileStore extends AgentItems implements UserProfileS
     entries: ExperimentBucketMap,
   ): Promise<ExperimentBucketMap> {
     const merged = { ...base, ...entries };
-    const item = {
-      ...this.key(sdkKey, userId),
-      buckets: { S: JSON.stringify(merged) },
-      [TTL]: this.expiresAt(),
-    };
-    const conditional = this.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: item,
-        ...(base === null
-          ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PK } }
-          : {
-              ConditionExpression: '#b = :base',
-              ExpressionAttributeNames: { '#b': 'buckets' },
-              ExpressionAttributeValues: { ':base': { S: JSON.stringify(base) } },
-            }),
-      }),
-    );
+    const condition: WriteCondition =
+      base === null
+        ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PK } }
+        : {
+            ConditionExpression: '#b = :base',
+            ExpressionAttributeNames: { '#b': 'buckets' },
+            ExpressionAttributeValues: { ':base': { S: JSON.stringify(base) } },
+          };
     try {
-      await this.withRegistry(KEY_PREFIX.userProfile, sdkKey, conditional);
+      await this.putItem(KEY_PREFIX.userProfile, sdkKey, this.item(sdkKey, userId, merged), condition);
       return merged;
     } catch (error) {
       if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
@@ -255,7 +233,8 @@ export class DynamoDbUserProfileStore extends AgentItems implements UserProfileS
   }
 
   async remove(sdkKey: string, userId: string): Promise<boolean> {
-    const { Attributes } = await this.send<{ Attributes?: Item }>(
+    const { Attributes } = await sendCommand(
+      this.client,
       new DeleteItemCommand({
         TableName: this.tableName,
         Key: this.key(sdkKey, userId),

@@ -8,30 +8,25 @@
  * rare), erases what was derived from their identifiers and deletes each job once done. The TTL
  * is the tombstones' (the job holds the same identifiers): it only bounds a job that never succeeds.
  */
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  QueryCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sendCommand } from '../../platform/dynamodb/client';
+import { queryPartition } from '../../platform/dynamodb/query';
 import {
   KEY_PREFIX,
   TABLE_PARTITION_KEY as PK,
   TABLE_SORT_KEY as SK,
+  type TableItem,
   TABLE_TTL_ATTRIBUTE as TTL,
 } from '../../platform/dynamodb/table-schema';
 import type { ErasureJob, ErasureJobs } from '../erasure-jobs';
 import type { Identifier } from '../identifiers';
-
-type Item = Record<string, AttributeValue>;
 
 export function erasureJobItem(job: {
   messageId: string;
   identifiers: readonly Identifier[];
   requestedAt: number;
   expiresAt: number;
-}): Item {
+}): TableItem {
   const when = String(Math.max(0, Math.floor(job.requestedAt))).padStart(15, '0');
   return {
     [PK]: { S: KEY_PREFIX.erasure },
@@ -48,28 +43,18 @@ export class DynamoDbErasureJobs implements ErasureJobs {
 
   async pending(): Promise<ErasureJob[]> {
     const jobs: ErasureJob[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await sendCommand(
-        this.options.client,
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':pk': { S: KEY_PREFIX.erasure } },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        jobs.push({
-          ref: { sk: item[SK]?.S ?? '' },
-          messageId: item.messageId?.S ?? '',
-          identifiers: JSON.parse(item.identifiers?.S ?? '[]') as Identifier[],
-          requestedAt: Number(item.requestedAt?.N ?? 0),
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryPartition(
+      this.options.client,
+      this.options.tableName,
+      KEY_PREFIX.erasure,
+    )) {
+      jobs.push({
+        ref: { sk: item[SK]?.S ?? '' },
+        messageId: item.messageId?.S ?? '',
+        identifiers: JSON.parse(item.identifiers?.S ?? '[]') as Identifier[],
+        requestedAt: Number(item.requestedAt?.N ?? 0),
+      });
+    }
     return jobs;
   }
 

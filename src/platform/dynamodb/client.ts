@@ -106,8 +106,6 @@ export async function sendCommand<I extends ServiceInputTypes, O extends Service
   client: DynamoDBClient,
   command: DynamoDbCommand<I, O>,
 ): Promise<O>;
-/** @deprecated The untyped form, kept for src/agent/dynamodb/stores.ts until it moves to the typed one. */
-export async function sendCommand<T>(client: DynamoDBClient, command: { input: unknown }): Promise<T>;
 export async function sendCommand(client: DynamoDBClient, command: { input: unknown }): Promise<unknown> {
   try {
     return await client.send(command as DynamoDbCommand<ServiceInputTypes, ServiceOutputTypes>);

@@ -2,7 +2,10 @@
  * The identity table's physical shape, shared by the CDK stack and by the local table creation so
  * the two cannot drift. Item key formats live in the DynamoDB adapters, not here.
  */
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/** One item of the table, as the low-level client reads and writes it. */
+export type TableItem = Record<string, AttributeValue>;
 
 export const TABLE_PARTITION_KEY = 'pk';
 export const TABLE_SORT_KEY = 'sk';

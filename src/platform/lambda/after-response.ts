@@ -15,8 +15,8 @@
  * SHUTDOWN event: work still pending when the environment goes away is lost, so what must survive
  * that is stored before answering (docs/events.md).
  */
-import { type IncomingHttpHeaders, request } from 'node:http';
 import type { Logger } from '../observability/logger';
+import { callRuntimeApi, type RuntimeApiAnswer } from './runtime-api';
 
 /** 'unavailable': in Lambda, but no extension holds the invocation open; deferring is not safe. */
 export type AfterResponseMode = 'extension' | 'in-process' | 'unavailable';
@@ -194,17 +194,9 @@ async function register(runtimeApi: string, name: string): Promise<string> {
   return id;
 }
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
 /**
- * One request to the Runtime API on node:http (global fetch would load undici on the cold path).
  * A fresh connection each time (agent: false): two calls per invocation on loopback cost little,
- * and a reused keep-alive socket could meet a server-side close. No timeout: event/next blocks for
- * as long as the environment waits (frozen in between), as the Extensions API docs require.
+ * and a reused keep-alive socket could meet a server-side close.
  */
 function call(
   runtimeApi: string,
@@ -212,23 +204,8 @@ function call(
   path: string,
   headers: Record<string, string>,
   body?: string,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(`http://${runtimeApi}${path}`, { method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+): Promise<RuntimeApiAnswer> {
+  return callRuntimeApi({ runtimeApi, method, path, headers, body, agent: false });
 }
 
 function messageOf(error: unknown): string {

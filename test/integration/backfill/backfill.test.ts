@@ -68,13 +68,9 @@ async function backfill(
   const d = deps(tableName);
   const files = typeof source === 'string' ? await backfillFiles(source, d.s3) : source;
   const rejected: RejectedLine[] = [];
-  const summary = await runBackfill({
+  const summary = await runBackfill(d, {
     source: typeof source === 'string' ? source : `test-${run}`,
     files,
-    ingest: d.ingest,
-    limits: d.limits,
-    rules: d.rules,
-    checkpoints: d.checkpoints,
     onRejected: (r) => rejected.push(r),
     ...options,
   });
