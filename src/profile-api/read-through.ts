@@ -32,7 +32,7 @@ import { type IdentityRules, isBlocked } from '../identity/rules';
 import type { IdentityStore } from '../identity/store';
 import { LruCache } from '../platform/core/lru-cache';
 import type { Observability } from '../platform/observability/logger';
-import type { ProfileApiAnswer, ProfileApiClient, ProfileApiFailure } from './client';
+import type { ProfileApiAnswer, ProfileApiClient, ProfileApiFailure, ProfileApiRequest } from './client';
 import {
   type LearnedAccount,
   type LearnedTraits,
@@ -180,7 +180,7 @@ export function createProfileReadThrough(options: ReadThroughOptions): ProfileRe
               },
             );
           });
-    const call = async (request: Parameters<ProfileApiClient['get']>[0]): Promise<ProfileApiAnswer> => {
+    const call = async (request: ProfileApiRequest): Promise<ProfileApiAnswer> => {
       calls++;
       metrics.metric('ProfileApiCalls', 1);
       const answer = await options.client.get(request);
@@ -257,61 +257,50 @@ export function createProfileReadThrough(options: ReadThroughOptions): ProfileRe
         return finish('limited', null);
       }
       if (permits > 0) {
+        /**
+         * One optional part of the person: not found → nothing; a failure or an unusable answer →
+         * nothing, noted as `<part>:<failure>` in `incomplete`.
+         */
+        const part = async <T>(
+          name: string,
+          request: Omit<ProfileApiRequest, 'signal'>,
+          parse: (body: unknown) => { ok: true; value: T } | { ok: false },
+        ): Promise<T | undefined> => {
+          const answer = await call({ ...request, signal });
+          if (!answer.ok && answer.failure === 'not-found') return undefined;
+          const parsed = answer.ok ? parse(answer.body) : { ok: false as const };
+          if (parsed.ok) return parsed.value;
+          incomplete.push(answer.ok ? `${name}:malformed` : `${name}:${answer.failure}`);
+          return undefined;
+        };
+        const person = { collection: 'users', type: asked.type, value: asked.value } as const;
         const traitsCall = async () => {
           if (!traitsWanted) return;
-          const answer = await call({
-            collection: 'users',
-            type: asked.type,
-            value: asked.value,
-            resource: 'traits',
-            query: traitsQuery(want.traits),
-            signal,
-          });
-          if (!answer.ok && answer.failure === 'not-found') return;
-          const parsed = answer.ok
-            ? learnedTraits(answer.body, { limits: options.limits, fetchedAt })
-            : { ok: false as const };
-          if (parsed.ok) traits = parsed.value;
-          else incomplete.push(answer.ok ? 'traits:malformed' : `traits:${answer.failure}`);
+          traits = await part(
+            'traits',
+            { ...person, resource: 'traits', query: traitsQuery(want.traits) },
+            (body) => learnedTraits(body, { limits: options.limits, fetchedAt }),
+          );
         };
         const accountsCall = async () => {
           if (!want.links) return;
-          const answer = await call({
-            collection: 'users',
-            type: asked.type,
-            value: asked.value,
-            resource: 'links',
-            signal,
-          });
-          if (!answer.ok && answer.failure === 'not-found') return;
-          const parsed = answer.ok
-            ? learnedAccounts(answer.body, { limits: options.limits, now: fetchedAt })
-            : { ok: false as const };
-          if (!parsed.ok) {
-            incomplete.push(answer.ok ? 'links:malformed' : `links:${answer.failure}`);
-            return;
-          }
-          accounts = parsed.value;
-          const primary = primaryAccount(parsed.value);
+          accounts = await part('links', { ...person, resource: 'links' }, (body) =>
+            learnedAccounts(body, { limits: options.limits, now: fetchedAt }),
+          );
+          const primary = accounts && primaryAccount(accounts);
           if (!primary || !accountTraitsWanted) return;
-          const accountAnswer = await call({
-            collection: 'accounts',
-            type: 'group_id',
-            value: primary.id,
-            resource: 'traits',
-            query: traitsQuery(want.accountTraits),
-            signal,
-          });
           // An account Segment has no profile of keeps its id, without traits.
-          if (!accountAnswer.ok && accountAnswer.failure === 'not-found') return;
-          const accountParsed = accountAnswer.ok
-            ? learnedTraits(accountAnswer.body, { limits: options.limits, fetchedAt })
-            : { ok: false as const };
-          if (accountParsed.ok) accountTraits = accountParsed.value;
-          else
-            incomplete.push(
-              accountAnswer.ok ? 'account-traits:malformed' : `account-traits:${accountAnswer.failure}`,
-            );
+          accountTraits = await part(
+            'account-traits',
+            {
+              collection: 'accounts',
+              type: 'group_id',
+              value: primary.id,
+              resource: 'traits',
+              query: traitsQuery(want.accountTraits),
+            },
+            (body) => learnedTraits(body, { limits: options.limits, fetchedAt }),
+          );
         };
         await Promise.all([traitsCall(), accountsCall()]);
       }

@@ -17,7 +17,8 @@ export function relativeImportsOf(text: string): string[] {
   return found;
 }
 
-function tsFilesUnder(dir: string): string[] {
+/** Every `.ts` file below `dir`, node_modules and fixtures left out. */
+export function tsFilesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
