@@ -24,15 +24,8 @@ import type { BackfillCheckpoints, BackfillTotals } from './backfill-checkpoints
 import type { BackfillFile } from './backfill-sources';
 import { changeProblem, type EventLimits } from './event-rules';
 import { checkSegmentEvent } from './ingest-events';
-import {
-  type ProfilesSyncTable,
-  profilesSyncTable,
-  type SyncRow,
-  sameGroup,
-  syncChange,
-  syncRow,
-} from './profiles-sync';
-import { csvRecords, decompressed, type Line, linesOf, ndjsonRecords, type SourceRecord } from './records';
+import { type SyncRow, sameGroup, syncChange, syncRow } from './profiles-sync';
+import { decompressed, fileRecords, linesOf } from './records';
 
 /**
  * Changes per ingest call: a person's events in one batch become one write of their items, so the
@@ -289,7 +282,7 @@ export async function runBackfill(target: BackfillTarget, options: BackfillRun):
       }),
       () => undefined,
     );
-    const records = await recordsOf(linesOf(await decompressed(counted)));
+    const records = await fileRecords(linesOf(await decompressed(counted)));
     let group: { rows: SyncRow[]; first: number; last: number } | undefined;
     const flushGroup = async (after: Position) => {
       if (!group) return;
@@ -404,69 +397,5 @@ export async function runBackfill(target: BackfillTarget, options: BackfillRun):
     totals,
     seconds,
     perSecond: seconds > 0 ? (totals.lines - linesAtStart) / seconds : 0,
-  };
-}
-
-type FileRecords =
-  | { kind: 'archive'; records: AsyncIterable<SourceRecord> }
-  | { kind: ProfilesSyncTable; records: AsyncIterable<SourceRecord> }
-  | { kind: 'unknown'; why: string; records: AsyncIterable<SourceRecord> };
-
-/**
- * A file's records and what they are, from its first line: JSON objects are NDJSON (Segment
- * messages, or rows of a Profiles Sync table when they have its columns), anything else is CSV with
- * a header (a Profiles Sync table).
- */
-async function recordsOf(lines: AsyncGenerator<Line>): Promise<FileRecords> {
-  const iterator = lines[Symbol.asyncIterator]();
-  const head: Line[] = [];
-  let first: Line | undefined;
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) break;
-    head.push(next.value);
-    if (next.value.problem !== undefined || (next.value.text ?? '').trim() !== '') {
-      first = next.value;
-      break;
-    }
-  }
-  const replay: AsyncIterable<Line> = {
-    async *[Symbol.asyncIterator]() {
-      yield* head;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
-      }
-    },
-  };
-  const text = first?.text?.trim() ?? '';
-  if (text.startsWith('{')) {
-    let sample: Record<string, unknown> = {};
-    try {
-      sample = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // the first line is broken: taken as Segment messages, it will be refused with its reason
-    }
-    const keys = Object.keys(sample).map((k) => k.toLowerCase());
-    const table = profilesSyncTable(keys);
-    return table
-      ? { kind: table, records: ndjsonRecords(replay) }
-      : { kind: 'archive', records: ndjsonRecords(replay) };
-  }
-  if (first === undefined) return { kind: 'archive', records: ndjsonRecords(replay) };
-  const records = csvRecords(replay);
-  const header = first.text
-    ? first.text
-        .replace(/^\uFEFF/, '')
-        .split(',')
-        .map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase())
-    : [];
-  const table = profilesSyncTable(header);
-  if (table) return { kind: table, records };
-  return {
-    kind: 'unknown',
-    why: `neither Segment messages (NDJSON) nor a Profiles Sync table (columns: ${header.join(', ').slice(0, 200)})`,
-    records,
   };
 }

@@ -6,9 +6,11 @@
  * become rows keyed by the header's column names (lower-cased: warehouses export them in either
  * case). Each record carries its line number (the first line, for a CSV row over several), and a
  * line that cannot be read becomes a problem with its reason instead of stopping the file.
+ * `fileRecords` tells from a file's first line what it holds (Segment messages or a Profiles Sync table).
  */
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { type ProfilesSyncTable, profilesSyncTable } from './profiles-sync';
 
 /** A line longer than this is refused (Segment's events stop at 32 KB; warehouse rows are small). */
 export const MAX_LINE_BYTES = 1024 * 1024;
@@ -200,4 +202,68 @@ export async function* csvRecords(
     yield { line: first, value };
   }
   if (open) yield { line: open.line, problem: 'a quoted field is not closed at the end of the file' };
+}
+
+export type FileRecords =
+  | { kind: 'archive'; records: AsyncIterable<SourceRecord> }
+  | { kind: ProfilesSyncTable; records: AsyncIterable<SourceRecord> }
+  | { kind: 'unknown'; why: string; records: AsyncIterable<SourceRecord> };
+
+/**
+ * A file's records and what they are, from its first line: JSON objects are NDJSON (Segment
+ * messages, or rows of a Profiles Sync table when they have its columns), anything else is CSV with
+ * a header (a Profiles Sync table).
+ */
+export async function fileRecords(lines: AsyncGenerator<Line>): Promise<FileRecords> {
+  const iterator = lines[Symbol.asyncIterator]();
+  const head: Line[] = [];
+  let first: Line | undefined;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) break;
+    head.push(next.value);
+    if (next.value.problem !== undefined || (next.value.text ?? '').trim() !== '') {
+      first = next.value;
+      break;
+    }
+  }
+  const replay: AsyncIterable<Line> = {
+    async *[Symbol.asyncIterator]() {
+      yield* head;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    },
+  };
+  const text = first?.text?.trim() ?? '';
+  if (text.startsWith('{')) {
+    let sample: Record<string, unknown> = {};
+    try {
+      sample = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // the first line is broken: taken as Segment messages, it will be refused with its reason
+    }
+    const keys = Object.keys(sample).map((k) => k.toLowerCase());
+    const table = profilesSyncTable(keys);
+    return table
+      ? { kind: table, records: ndjsonRecords(replay) }
+      : { kind: 'archive', records: ndjsonRecords(replay) };
+  }
+  if (first === undefined) return { kind: 'archive', records: ndjsonRecords(replay) };
+  const records = csvRecords(replay);
+  const header = first.text
+    ? first.text
+        .replace(/^\uFEFF/, '')
+        .split(',')
+        .map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase())
+    : [];
+  const table = profilesSyncTable(header);
+  if (table) return { kind: table, records };
+  return {
+    kind: 'unknown',
+    why: `neither Segment messages (NDJSON) nor a Profiles Sync table (columns: ${header.join(', ').slice(0, 200)})`,
+    records,
+  };
 }
