@@ -12,8 +12,8 @@
  * - `decide_profile_dynamodb_requests_returning`: requests per warm decide of a returning person.
  */
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { decideDependencies } from '../functions/agent-api/dependencies';
-import { createDecideHandler } from '../functions/agent-api/handler';
+import { agentApiDependencies } from '../functions/agent-api/dependencies';
+import { createAgentApiHandler } from '../functions/agent-api/handler';
 import type { ProfileBook } from '../src/agent/agent-state';
 import type { CachedIdentityReader } from '../src/identity/cache';
 import { identifierItemKey } from '../src/identity/dynamodb/keys';
@@ -40,7 +40,7 @@ export async function benchDecideReads(options: {
   const proxy = await startFaultProxy(options.dynamoEndpoint);
   try {
     const container = () => {
-      const deps = decideDependencies(
+      const deps = agentApiDependencies(
         loadConfig({
           ...process.env,
           ...options.env,
@@ -50,7 +50,7 @@ export async function benchDecideReads(options: {
         }),
       );
       return {
-        handler: createDecideHandler(deps) as HttpHandler,
+        handler: createAgentApiHandler(deps) as HttpHandler,
         identities: deps.decisions.identities as CachedIdentityReader,
         profiles: deps.decisions.agentState.profiles?.store as ProfileBook,
       };

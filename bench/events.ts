@@ -19,8 +19,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { decideDependencies } from '../functions/agent-api/dependencies';
-import { createDecideHandler } from '../functions/agent-api/handler';
+import { agentApiDependencies } from '../functions/agent-api/dependencies';
+import { createAgentApiHandler } from '../functions/agent-api/handler';
 import { redeliveryDependencies } from '../functions/event-redelivery/dependencies';
 import { createRedeliveryHandler, createRelayHandler } from '../functions/event-redelivery/handler';
 import { freePort } from '../scripts/local/dynamodb-local';
@@ -229,7 +229,7 @@ async function eventApp(
     EVENT_RETRY_MAX_MS: '800',
     EVENT_REDELIVERY_INTERVAL_MS: '100',
   });
-  const decide = decideDependencies(config);
+  const decide = agentApiDependencies(config);
   const produced = { decisions: new Set<string>(), conversions: new Set<string>() };
   const dispatcher = decide.decisions.dispatcher;
   const dispatch = dispatcher.dispatchEvent.bind(dispatcher);
@@ -253,7 +253,7 @@ async function eventApp(
   });
   const server = await startLocalServer({
     port: 0,
-    handlers: { 'agent-api': createDecideHandler(decide) },
+    handlers: { 'agent-api': createAgentApiHandler(decide) },
     afterResponses: { 'agent-api': decide.afterResponse },
     dropDeferredWork,
     background: [stream],

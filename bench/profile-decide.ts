@@ -11,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { decideDependencies } from '../functions/agent-api/dependencies';
-import { createDecideHandler } from '../functions/agent-api/handler';
+import { agentApiDependencies } from '../functions/agent-api/dependencies';
+import { createAgentApiHandler } from '../functions/agent-api/handler';
 import { segmentWebhookDependencies } from '../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../functions/segment-webhook/handler';
 import { ensureTable, startDynamoDbLocal } from '../scripts/local/dynamodb-local';
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
         if (attempt === 3) throw error;
       }
     }
-    const handler = createDecideHandler(decideDependencies(config)) as HttpHandler;
+    const handler = createAgentApiHandler(agentApiDependencies(config)) as HttpHandler;
     const flagKey = generated.flagKeys.find((k) => !generated.accountBucketedFlags.includes(k)) as string;
     const calls = people.slice(0, 200).map((p, i) =>
       prepareCall({

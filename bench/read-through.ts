@@ -7,8 +7,8 @@
  * PROFILE_API_TIMEOUT_MS.
  */
 
-import { decideDependencies } from '../functions/agent-api/dependencies';
-import { createDecideHandler } from '../functions/agent-api/handler';
+import { agentApiDependencies } from '../functions/agent-api/dependencies';
+import { createAgentApiHandler } from '../functions/agent-api/handler';
 import { startLocalProfileApi } from '../scripts/local/local-profile-api';
 import type { Config } from '../src/platform/config/env';
 import { countDynamoDbRequests } from '../src/platform/dynamodb/client';
@@ -47,8 +47,8 @@ export async function benchReadThrough(options: {
     accounts: Object.fromEntries(people.map((p) => [p.account, { plan: 'enterprise', seats: 40 }])),
   });
   try {
-    const withReadThrough = createDecideHandler(
-      decideDependencies({
+    const withReadThrough = createAgentApiHandler(
+      agentApiDependencies({
         ...options.config,
         SEGMENT_PROFILE_API_URL: segment.url,
         SEGMENT_SPACE_ID: BENCH_SPACE,
@@ -58,7 +58,7 @@ export async function benchReadThrough(options: {
         PROFILE_API_MAX_RPS: 1_000,
       }),
     ) as HttpHandler;
-    const without = createDecideHandler(decideDependencies(options.config)) as HttpHandler;
+    const without = createAgentApiHandler(agentApiDependencies(options.config)) as HttpHandler;
     const call = (anon: string) =>
       prepareCall({
         functionName: 'agent-api',

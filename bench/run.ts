@@ -12,8 +12,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { decideDependencies } from '../functions/agent-api/dependencies';
-import { createDecideHandler } from '../functions/agent-api/handler';
+import { agentApiDependencies } from '../functions/agent-api/dependencies';
+import { createAgentApiHandler } from '../functions/agent-api/handler';
 import { segmentWebhookDependencies } from '../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../functions/segment-webhook/handler';
 import { ensureTable, startDynamoDbLocal } from '../scripts/local/dynamodb-local';
@@ -119,9 +119,9 @@ async function main(): Promise<void> {
     await ensureTable(client, TABLE);
     const webhook: HttpHandler = createSegmentWebhookHandler(segmentWebhookDependencies(config));
     const newDecideContainer = () => {
-      const deps = decideDependencies(config);
+      const deps = agentApiDependencies(config);
       return {
-        handler: createDecideHandler(deps) as HttpHandler,
+        handler: createAgentApiHandler(deps) as HttpHandler,
         identityCache: deps.decisions.identities as CachedIdentityReader,
         afterResponse: deps.afterResponse,
       };
@@ -173,8 +173,8 @@ async function main(): Promise<void> {
         `  (heap ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB used, rss ${(memory.rss / 2 ** 20).toFixed(0)} MiB)`,
       );
       // The same container with Agent's user profile service on (USER_PROFILE_SERVICE=dynamodb).
-      const withProfiles = createDecideHandler(
-        decideDependencies(loadConfig({ ...process.env, ...benchEnv, USER_PROFILE_SERVICE: 'dynamodb' })),
+      const withProfiles = createAgentApiHandler(
+        agentApiDependencies(loadConfig({ ...process.env, ...benchEnv, USER_PROFILE_SERVICE: 'dynamodb' })),
       ) as HttpHandler;
       await benchDecide({
         ...decideContainer,

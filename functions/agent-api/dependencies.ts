@@ -32,13 +32,13 @@ import {
   readThroughFromConfig,
   redeliveryPolicyFromConfig,
 } from '../from-config';
-import type { DecideDependencies } from './request';
+import type { AgentApiDependencies } from './request';
 
-export function decideDependencies(
+export function agentApiDependencies(
   config: Config,
   clients: DependencyClients = {},
   runtime: { runtimeApi?: string | undefined } = {},
-): DecideDependencies {
+): AgentApiDependencies {
   const observability = observabilityFor(config);
   const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   const reader = createIdentityReader({

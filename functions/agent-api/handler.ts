@@ -20,9 +20,9 @@ import { override } from './operations/override';
 import { restProfileLookup, restProfileSave } from './operations/rest-profile';
 import { save } from './operations/save';
 import { track } from './operations/track';
-import { type AgentApi, type AgentOperation, bodySchemas, type DecideDependencies } from './request';
+import { type AgentApi, type AgentApiDependencies, type AgentOperation, bodySchemas } from './request';
 
-export type { DecideDependencies } from './request';
+export type { AgentApiDependencies } from './request';
 
 /** The route table's operation names (src/platform/routes.ts) → the files that serve them. */
 const operations: Record<string, AgentOperation> = {
@@ -39,7 +39,7 @@ const operations: Record<string, AgentOperation> = {
   batch,
 };
 
-export function createDecideHandler(deps: DecideDependencies): LambdaHttpHandler {
+export function createAgentApiHandler(deps: AgentApiDependencies): LambdaHttpHandler {
   const api: AgentApi = {
     deps,
     schemas: bodySchemas(deps.limits),

@@ -4,12 +4,16 @@
  * during init: hence the top-level await, before the runtime asks for its first invocation.
  */
 import { loadConfig } from '../../src/platform/config/env';
-import { decideDependencies } from './dependencies';
-import { createDecideHandler } from './handler';
+import { agentApiDependencies } from './dependencies';
+import { createAgentApiHandler } from './handler';
 
-const dependencies = decideDependencies(loadConfig(), {}, { runtimeApi: process.env.AWS_LAMBDA_RUNTIME_API });
+const dependencies = agentApiDependencies(
+  loadConfig(),
+  {},
+  { runtimeApi: process.env.AWS_LAMBDA_RUNTIME_API },
+);
 await dependencies.afterResponse.ready;
 
-export const handler = createDecideHandler(dependencies);
+export const handler = createAgentApiHandler(dependencies);
 /** For whoever plays the runtime outside Lambda (the local server drains it after answering). */
 export const afterResponse = dependencies.afterResponse;

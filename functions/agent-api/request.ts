@@ -39,7 +39,7 @@ export interface BatchLimits {
   maxEvents: number;
 }
 
-export interface DecideDependencies {
+export interface AgentApiDependencies {
   authenticate: Authenticate;
   decisions: DecisionDependencies;
   limits: RequestLimits & { maxDecideKeys: number; maxBodyBytes: number; maxBatchBodyBytes: number };
@@ -52,7 +52,7 @@ export interface DecideDependencies {
 
 /** What an operation is handed besides its request: the dependencies, schemas, and the router (for batch). */
 export interface AgentApi {
-  deps: DecideDependencies;
+  deps: AgentApiDependencies;
   schemas: ReturnType<typeof bodySchemas>;
   /** Serves one request as the router does: what a batch runs each of its operations with. */
   serve: Operation<Caller>;

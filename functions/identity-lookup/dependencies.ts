@@ -12,12 +12,12 @@ import {
   observabilityFor,
   readThroughFromConfig,
 } from '../from-config';
-import type { IdentitiesDependencies } from './handler';
+import type { IdentityLookupDependencies } from './handler';
 
-export function identitiesDependencies(
+export function identityLookupDependencies(
   config: Config,
   clients: DependencyClients = {},
-): IdentitiesDependencies {
+): IdentityLookupDependencies {
   const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   const secrets = secretsSource(config);
   const rules = identityRulesFromConfig(config);

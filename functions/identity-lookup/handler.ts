@@ -19,7 +19,7 @@ import type { Observability } from '../../src/platform/observability/logger';
 import type { ProfileReadThrough } from '../../src/profile-api/read-through';
 import { identifierSchema } from './schema';
 
-export interface IdentitiesDependencies {
+export interface IdentityLookupDependencies {
   authenticate: Authenticate;
   maxIdentifierBytes: number;
   /** Cap of a lookup body (MAX_BODY_BYTES), checked before it is parsed. */
@@ -59,7 +59,7 @@ async function describedAnswer(profile: DescribedProfile, experimentIds: Experim
   };
 }
 
-export function createIdentitiesHandler(deps: IdentitiesDependencies): LambdaHttpHandler {
+export function createIdentityLookupHandler(deps: IdentityLookupDependencies): LambdaHttpHandler {
   const schema = identifierSchema(deps.maxIdentifierBytes);
 
   /** The one describe path: `requested` is the path's or the body's `{type, value}`, unchecked. */

@@ -1,6 +1,6 @@
 /** Lambda entry of the identities function: dependencies built once per container, at init. */
 import { loadConfig } from '../../src/platform/config/env';
-import { identitiesDependencies } from './dependencies';
-import { createIdentitiesHandler } from './handler';
+import { identityLookupDependencies } from './dependencies';
+import { createIdentityLookupHandler } from './handler';
 
-export const handler = createIdentitiesHandler(identitiesDependencies(loadConfig()));
+export const handler = createIdentityLookupHandler(identityLookupDependencies(loadConfig()));

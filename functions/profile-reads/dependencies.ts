@@ -6,9 +6,12 @@ import { secretsSource } from '../../src/platform/config/secrets';
 import { createDynamoDbClient, type DependencyClients } from '../../src/platform/dynamodb/client';
 import { apiKeyAuth } from '../../src/platform/http/auth';
 import { identityRulesFromConfig, observabilityFor, readThroughFromConfig } from '../from-config';
-import type { ProfilesDependencies } from './handler';
+import type { ProfileReadsDependencies } from './handler';
 
-export function profilesDependencies(config: Config, clients: DependencyClients = {}): ProfilesDependencies {
+export function profileReadsDependencies(
+  config: Config,
+  clients: DependencyClients = {},
+): ProfileReadsDependencies {
   const client = clients.dynamoDb ?? createDynamoDbClient({ endpoint: config.DYNAMODB_ENDPOINT });
   const secrets = secretsSource(config);
   const observability = observabilityFor(config);

@@ -33,7 +33,7 @@ import {
 } from '../../src/profile-api/compatible';
 import type { ProfileReadThrough } from '../../src/profile-api/read-through';
 
-export interface ProfilesDependencies {
+export interface ProfileReadsDependencies {
   authenticate: Authenticate;
   store: Pick<IdentityStore, 'getIdentifiers' | 'getProfilesAndAccounts' | 'getAccount'>;
   /** Segment's Profile API for someone the cache does not know; unset: off. */
@@ -103,7 +103,7 @@ function segmentError(error: unknown, observability: Observability): HttpResult 
   return json(500, { error: { code: 'server_error', message: 'Internal server error' } });
 }
 
-export function createProfilesHandler(deps: ProfilesDependencies): LambdaHttpHandler {
+export function createProfileReadsHandler(deps: ProfileReadsDependencies): LambdaHttpHandler {
   const { store } = deps;
 
   async function person(identifier: Identifier): Promise<ProfileState | null> {

@@ -1,6 +1,6 @@
 /** Lambda entry of the profiles function: dependencies built once per container, at init. */
 import { loadConfig } from '../../src/platform/config/env';
-import { profilesDependencies } from './dependencies';
-import { createProfilesHandler } from './handler';
+import { profileReadsDependencies } from './dependencies';
+import { createProfileReadsHandler } from './handler';
 
-export const handler = createProfilesHandler(profilesDependencies(loadConfig()));
+export const handler = createProfileReadsHandler(profileReadsDependencies(loadConfig()));

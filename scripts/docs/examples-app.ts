@@ -4,19 +4,19 @@
  * names, with the demo story already sent. Used by `npm run docs:examples` and by the docs test.
  */
 
-import { decideDependencies } from '../../functions/agent-api/dependencies';
-import { createDecideHandler } from '../../functions/agent-api/handler';
+import { agentApiDependencies } from '../../functions/agent-api/dependencies';
+import { createAgentApiHandler } from '../../functions/agent-api/handler';
 import { createConsoleHandler } from '../../functions/console/handler';
 import { redeliveryDependencies } from '../../functions/event-redelivery/dependencies';
 import { createRelayHandler } from '../../functions/event-redelivery/handler';
 import { observabilityFor } from '../../functions/from-config';
 import { createHealthHandler } from '../../functions/health/handler';
-import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
-import { createIdentitiesHandler } from '../../functions/identity-lookup/handler';
+import { identityLookupDependencies } from '../../functions/identity-lookup/dependencies';
+import { createIdentityLookupHandler } from '../../functions/identity-lookup/handler';
 import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
 import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
-import { profilesDependencies } from '../../functions/profile-reads/dependencies';
-import { createProfilesHandler } from '../../functions/profile-reads/handler';
+import { profileReadsDependencies } from '../../functions/profile-reads/dependencies';
+import { createProfileReadsHandler } from '../../functions/profile-reads/handler';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
 import { loadConfig } from '../../src/platform/config/env';
@@ -63,7 +63,7 @@ export async function startDocsApp(options: {
   const optimizely = new LocalOptimizely({
     datafiles: new Map(datafile ? [[config.OPTIMIZELY_SDK_KEY!, datafile]] : []),
   });
-  const decide = decideDependencies(config);
+  const decide = agentApiDependencies(config);
   // The relay on the table's stream sends the events decide and track store, as npm start does.
   const relay = await startOutboxStream({
     endpoint: options.dynamoDbEndpoint,
@@ -82,11 +82,11 @@ export async function startDocsApp(options: {
     handlers: {
       health: createHealthHandler({ observability: observabilityFor(config) }),
       'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config)),
-      'identity-lookup': createIdentitiesHandler(identitiesDependencies(config)),
-      'agent-api': createDecideHandler(decide),
+      'identity-lookup': createIdentityLookupHandler(identityLookupDependencies(config)),
+      'agent-api': createAgentApiHandler(decide),
       console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config)),
-      'profile-reads': createProfilesHandler(profilesDependencies(config)),
+      'profile-reads': createProfileReadsHandler(profileReadsDependencies(config)),
     },
     afterResponses: { 'agent-api': decide.afterResponse },
     background: [relay],

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
-import { createIdentitiesHandler } from '../../functions/identity-lookup/handler';
+import { identityLookupDependencies } from '../../functions/identity-lookup/dependencies';
+import { createIdentityLookupHandler } from '../../functions/identity-lookup/handler';
 import { sendSegment } from '../../scripts/demo/client';
 import { runDemo } from '../../scripts/demo/run-demo';
 import { ALBERT, ALBERT_IDENTIFIERS } from '../../scripts/demo/story';
@@ -170,7 +170,10 @@ describe('the profile read log line', () => {
       metrics: 'off',
       write: (_level, line) => lines.push(line),
     });
-    const handler = createIdentitiesHandler({ ...identitiesDependencies(app!.config), observability });
+    const handler = createIdentityLookupHandler({
+      ...identityLookupDependencies(app!.config),
+      observability,
+    });
     const answer = await callHandler(handler, {
       method: 'POST',
       url: '/v1/identities/lookup',

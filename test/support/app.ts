@@ -8,8 +8,8 @@
  */
 
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { decideDependencies } from '../../functions/agent-api/dependencies';
-import { createDecideHandler, type DecideDependencies } from '../../functions/agent-api/handler';
+import { agentApiDependencies } from '../../functions/agent-api/dependencies';
+import { type AgentApiDependencies, createAgentApiHandler } from '../../functions/agent-api/handler';
 import { createConsoleHandler } from '../../functions/console/handler';
 import { redeliveryDependencies } from '../../functions/event-redelivery/dependencies';
 import {
@@ -21,12 +21,12 @@ import {
 } from '../../functions/event-redelivery/handler';
 import { observabilityFor } from '../../functions/from-config';
 import { createHealthHandler } from '../../functions/health/handler';
-import { identitiesDependencies } from '../../functions/identity-lookup/dependencies';
-import { createIdentitiesHandler } from '../../functions/identity-lookup/handler';
+import { identityLookupDependencies } from '../../functions/identity-lookup/dependencies';
+import { createIdentityLookupHandler } from '../../functions/identity-lookup/handler';
 import { optimizelyWebhookDependencies } from '../../functions/optimizely-webhook/dependencies';
 import { createOptimizelyWebhookHandler } from '../../functions/optimizely-webhook/handler';
-import { profilesDependencies } from '../../functions/profile-reads/dependencies';
-import { createProfilesHandler } from '../../functions/profile-reads/handler';
+import { profileReadsDependencies } from '../../functions/profile-reads/dependencies';
+import { createProfileReadsHandler } from '../../functions/profile-reads/handler';
 import { segmentWebhookDependencies } from '../../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../../functions/segment-webhook/handler';
 import { apiGatewayEvent } from '../../scripts/local/api-gateway-event';
@@ -61,24 +61,24 @@ export type Handlers = Record<HttpFunctionName, LambdaHttpHandler>;
 export interface BuiltApp {
   handlers: Handlers;
   /** The decide function's dependencies (its after-response, dispatcher, event delivery…). */
-  decide: DecideDependencies;
+  decide: AgentApiDependencies;
   redeliver: RedeliveryHandler;
   /** The redelivery function's stream trigger: sends what requests stored (src/events/relay.ts). */
   relay: RelayHandler;
 }
 
 export function buildApp(config: Config, clients: DependencyClients = {}): BuiltApp {
-  const decide = decideDependencies(config, clients);
+  const decide = agentApiDependencies(config, clients);
   const redelivery = redeliveryDependencies(config, clients);
   return {
     handlers: {
       health: createHealthHandler({ observability: observabilityFor(config) }),
       'segment-webhook': createSegmentWebhookHandler(segmentWebhookDependencies(config, clients)),
-      'identity-lookup': createIdentitiesHandler(identitiesDependencies(config, clients)),
-      'agent-api': createDecideHandler(decide),
+      'identity-lookup': createIdentityLookupHandler(identityLookupDependencies(config, clients)),
+      'agent-api': createAgentApiHandler(decide),
       console: createConsoleHandler({ observability: observabilityFor(config) }),
       'optimizely-webhook': createOptimizelyWebhookHandler(optimizelyWebhookDependencies(config, clients)),
-      'profile-reads': createProfilesHandler(profilesDependencies(config, clients)),
+      'profile-reads': createProfileReadsHandler(profileReadsDependencies(config, clients)),
     },
     decide,
     redeliver: createRedeliveryHandler(redelivery),

@@ -22,7 +22,7 @@ export interface ProfileIdentifier extends Identifier {
   firstSeen?: string;
 }
 
-/** A profile as `POST /v1/identities/lookup` answers it (functions/identities/handler.ts). */
+/** A profile as `POST /v1/identities/lookup` answers it (functions/identity-lookup/handler.ts). */
 export interface Profile {
   canonicalId: string;
   canonicalIdFrom?: { type?: string; digested?: boolean; rule?: string };

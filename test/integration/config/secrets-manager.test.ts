@@ -1,5 +1,5 @@
 /**
- * The signed GetSecretValue call (functions/config/secrets-manager.ts) against moto's Secrets
+ * The signed GetSecretValue call (src/platform/config/secrets-manager.ts) against moto's Secrets
  * Manager on loopback: the secret read back, a missing secret named as Secrets Manager names it
  * (and not retryable), and the container's secrets source reading every purpose through it.
  */

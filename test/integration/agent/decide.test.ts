@@ -1,8 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { OpenAPIBackend } from 'openapi-backend';
-import { decideDependencies } from '../../../functions/agent-api/dependencies';
-import { createDecideHandler } from '../../../functions/agent-api/handler';
+import { agentApiDependencies } from '../../../functions/agent-api/dependencies';
+import { createAgentApiHandler } from '../../../functions/agent-api/handler';
 import type { CachedIdentityReader } from '../../../src/identity/cache';
 import { DynamoDbDatafileStore } from '../../../src/optimizely/dynamodb/datafile-store';
 import { countDynamoDbRequests } from '../../../src/platform/dynamodb/client';
@@ -451,8 +451,8 @@ describe('DynamoDB requests per decide', () => {
   it('makes one request on an identity-cache miss (two for an account new to the container) and none when warm', async () => {
     const userId = `counted-${run}`;
     await segment([call('identify', { userId, traits: { plan: 'pro' } })]);
-    const deps = decideDependencies(server!.config);
-    const decide = createDecideHandler(deps);
+    const deps = agentApiDependencies(server!.config);
+    const decide = createAgentApiHandler(deps);
     // Reads only: the decision events' outbox write is counted in its own test below.
     const requests = async (query: string, body: Json) => {
       const { result, requests } = await countDynamoDbRequests(() =>
@@ -489,8 +489,8 @@ describe('DynamoDB requests per decide', () => {
   it('adds one write when the decision produces events: the outbox item the relay sends', async () => {
     const userId = `counted-events-${run}`;
     await segment([call('identify', { userId, traits: { plan: 'pro' } })]);
-    const deps = decideDependencies(server!.config);
-    const decide = createDecideHandler(deps);
+    const deps = agentApiDependencies(server!.config);
+    const decide = createAgentApiHandler(deps);
     const requests = async (body: Json) => {
       const { result, requests } = await countDynamoDbRequests(() =>
         callHandler(decide, {
