@@ -103,7 +103,7 @@ export class CrosswalkApi extends Construct {
     };
     cfnStage.routeSettings = settings;
     // Route settings may only name routes that exist.
-    cfnStage.addDependency(added!.node.defaultChild as CfnRoute);
+    cfnStage.addResourceDependency(added!.node.defaultChild as CfnRoute);
     return added!;
   }
 
