@@ -1,14 +1,21 @@
 /**
  * Cold start as a fresh process sees it: `node` importing a function's bundled asset from
  * `cdk synth` (cdk.out) and answering its sample event once, against a floor of a fresh `node`
- * process that does nothing. Also reports each bundle's minified size.
+ * process that does nothing. Also reports each bundle's minified size, and a "same-work floor": a
+ * fresh process that only builds the DynamoDB client (bundled as the functions bundle it) and sends
+ * one GetItem, the least any function that reads DynamoDB on its first request can cost.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { functionLogicalId } from '../lib/constructs/crosswalk-function';
+import {
+  BUNDLE_SUBSTITUTES,
+  ESM_REQUIRE_BANNER,
+  functionLogicalId,
+  SHA256_ONLY,
+} from '../lib/constructs/crosswalk-function';
 import { type FunctionSpec, functionSpecs } from '../src/platform/routes';
 import { median } from './lib/stats';
 
@@ -116,6 +123,72 @@ process.exit(0);
   for (let i = 0; i < runs; i++) {
     floors.push(await timeProcess(['-e', ''], env, null));
     samples.push(await timeProcess(['--input-type=module', '-e', script], env, success));
+  }
+  return { value: median(samples), floor: median(floors) };
+}
+
+/**
+ * Bundles `@aws-sdk/client-dynamodb` alone with the function construct's esbuild settings and
+ * substitutes (lib/constructs/crosswalk-function.ts), for the same-work floor. Returns the file.
+ */
+export async function bundleDynamoDbClientOnly(): Promise<string> {
+  const { build } = await import('esbuild');
+  const work = mkdtempSync(join(tmpdir(), 'crosswalk-same-work-'));
+  const entry = join(work, 'entry.ts');
+  writeFileSync(entry, "export { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';\n");
+  const outfile = join(work, 'index.mjs');
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    banner: { js: ESM_REQUIRE_BANNER },
+    nodePaths: [join(repoRoot, 'node_modules')],
+    absWorkingDir: repoRoot,
+    alias: Object.fromEntries(
+      Object.entries({ ...BUNDLE_SUBSTITUTES, ...SHA256_ONLY }).map(([module, substitute]) => [
+        module,
+        resolve(repoRoot, substitute),
+      ]),
+    ),
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/**
+ * The same-work floor's script: the DynamoDB client built as `createDynamoDbClient` builds it for an
+ * endpoint (src/platform/dynamodb/client.ts), and one GetItem of a key that is not there.
+ */
+export function sameWorkScript(bundle: string): string {
+  return `
+const { DynamoDBClient, GetItemCommand } = await import(${JSON.stringify(pathToFileURL(bundle).href)});
+const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, region: 'local',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+await client.send(new GetItemCommand({ TableName: process.env.TABLE_NAME, Key: { pk: { S: 'none' }, sk: { S: 'none' } } }));
+process.stdout.write('"statusCode":200');
+process.exit(0);
+`;
+}
+
+/** Median wall-clock ms of the same-work floor's process, alternating with bare `node` runs. */
+export async function sameWorkFloorMs(
+  bundle: string,
+  env: NodeJS.ProcessEnv,
+  runs: number,
+): Promise<{ value: number; floor: number }> {
+  const script = sameWorkScript(bundle);
+  const samples: number[] = [];
+  const floors: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    floors.push(await timeProcess(['-e', ''], env, null));
+    samples.push(await timeProcess(['--input-type=module', '-e', script], env, /"statusCode":200/));
   }
   return { value: median(samples), floor: median(floors) };
 }

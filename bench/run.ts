@@ -23,7 +23,15 @@ import { loadConfig } from '../src/platform/config/env';
 import { createDynamoDbClient } from '../src/platform/dynamodb/client';
 import { type FunctionSpec, functionSpecs } from '../src/platform/routes';
 import { benchBackfill } from './backfill';
-import { bundledFunctions, bundleKb, cdkOutReadThrough, coldStartMs, synthesize } from './cold-start';
+import {
+  bundleDynamoDbClientOnly,
+  bundledFunctions,
+  bundleKb,
+  cdkOutReadThrough,
+  coldStartMs,
+  sameWorkFloorMs,
+  synthesize,
+} from './cold-start';
 import { benchDecide } from './decide';
 import { benchDecideReads } from './decide-reads';
 import { benchEvents } from './events';
@@ -263,6 +271,15 @@ async function main(): Promise<void> {
           check: (x) => (x.ratio ?? Infinity) <= 2.0,
         });
       }
+      // The least a function reading DynamoDB on its first request can cost: the bundled client built
+      // and one GetItem sent, nothing of Crosswalk (see docs/benchmarks.md, cold starts).
+      const sameWork = await sameWorkFloorMs(await bundleDynamoDbClientOnly(), coldEnv, 9);
+      report.add('cold_start_ms_same_work_floor', {
+        value: sameWork.value,
+        unit: 'ms',
+        floor: sameWork.floor,
+        target: 'reported (DynamoDB client + one GetItem)',
+      });
       for (const fn of functions) {
         // The backfill runs on demand, for minutes, off any request path: its size is reported only.
         const onDemand = fn.name === 'segment-backfill';

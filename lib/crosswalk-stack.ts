@@ -163,6 +163,7 @@ export class CrosswalkStack extends Stack {
         environment,
         logRetention: settings.logRetention,
         logRemovalPolicy,
+        ...((spec as FunctionSpec).readsBackfillBucket ? { usesS3: true } : {}),
       });
       fn.grantTable(this.table.table, spec.table);
       fn.grantSecrets(spec.secrets.map((secret) => this.secrets[secret]));

@@ -28,8 +28,18 @@ import {
  * rather than ES module imports, whose facades load unused code (about 80 ms less per cold start,
  * see build/builtins/README.md).
  */
-const BUILTINS = ['http', 'https', 'process', 'crypto', 'fs', 'fs/promises', 'os', 'async_hooks'] as const;
-const BUNDLE_SUBSTITUTES: Record<string, string> = {
+const BUILTINS = [
+  'http',
+  'https',
+  'process',
+  'crypto',
+  'fs',
+  'fs/promises',
+  'os',
+  'async_hooks',
+  'zlib',
+] as const;
+export const BUNDLE_SUBSTITUTES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './build/lambda-credentials.ts',
   // The Optimizely SDK's JSON-schema validator, used by ODP only (see json-schema.ts).
   'json-schema': './build/json-schema.ts',
@@ -47,6 +57,9 @@ const BUNDLE_SUBSTITUTES: Record<string, string> = {
     }),
   ),
 };
+
+/** For functions without S3: the SDK's checksums reduced to the SHA-256 their calls use (see checksum.ts). */
+export const SHA256_ONLY: Record<string, string> = { '@smithy/core/checksum': './build/checksum.ts' };
 
 /**
  * ESM bundles have no `require`; some bundled CommonJS dependencies still call it for Node
@@ -77,6 +90,8 @@ export interface CrosswalkFunctionProps {
   logRetention: RetentionDays;
   /** Log groups follow the table's policy so a retained stack keeps its logs too. */
   logRemovalPolicy: RemovalPolicy;
+  /** Calls S3 (the backfill): keeps the SDK's full checksum module (MD5, CRC) instead of build/checksum.ts. */
+  usesS3?: boolean;
 }
 
 export class CrosswalkFunction extends Construct {
@@ -148,7 +163,9 @@ export class CrosswalkFunction extends Construct {
         bundleAwsSDK: true,
         externalModules: [],
         esbuildArgs: Object.fromEntries(
-          Object.entries(BUNDLE_SUBSTITUTES).map(([module, substitute]) => [`--alias:${module}`, substitute]),
+          Object.entries({ ...BUNDLE_SUBSTITUTES, ...(props.usesS3 ? {} : SHA256_ONLY) }).map(
+            ([module, substitute]) => [`--alias:${module}`, substitute],
+          ),
         ),
         // No Docker here: bundling must use the project's esbuild, never silently fall back.
         forceDockerBundling: false,

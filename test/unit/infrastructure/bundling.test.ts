@@ -103,10 +103,25 @@ describe('CrosswalkFunction bundling', () => {
     expect(code).not.toContain('mnemonist/lru-cache');
   });
 
-  it('takes http, https, process, crypto, fs and os through their shims, not ES module imports', () => {
+  it('takes http, https, process, crypto, fs, os and zlib through their shims, not ES module imports', () => {
     const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
     expect(code).toContain('getBuiltinModule("node:http")');
-    expect(code).not.toMatch(/from\s*"(node:)?(http|https|process|crypto|fs|fs\/promises|os|async_hooks)"/);
+    expect(code).not.toMatch(
+      /from\s*"(node:)?(http|https|process|crypto|fs|fs\/promises|os|async_hooks|zlib)"/,
+    );
+  });
+
+  it("keeps the SDK's SHA-256 only (no pure-JS fallback) in a function without S3", () => {
+    const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
+    expect(code).toContain('Sha256: update after the HMAC was digested');
+    // The JS fallback's round constants (0x428a2f98 = 1116352408) are not there.
+    expect(code).not.toContain('1116352408');
+  });
+
+  it('leaves the route table out of function bundles (they dispatch on `routes` only)', () => {
+    const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
+    expect(code).toContain('/v1/identities/lookup');
+    expect(code).not.toContain(functionSpecs.health.description);
   });
 
   it('loads the identity-lookup bundle, shims and all, as an ES module', async () => {
