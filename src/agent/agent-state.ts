@@ -9,13 +9,13 @@
  *   using them is done (the SDK keeps forced variations in the client, which every request of the
  *   container shares, and an awaited decision reads them after other requests ran);
  * - the profile through one `UserProfileService` per container whose lookup answers the profile
- *   loaded for the decision it is called from (async-local, so an awaited decision finds its own),
- *   and whose save collects what the SDK wants stored.
+ *   loaded for the decision it is called from (the decision's scope, optimizely/decision-scope.ts,
+ *   so an awaited decision finds its own), and whose save collects what the SDK wants stored.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { currentDecision, type Decided, runDecision } from '../optimizely/decision-scope';
 import type { Client, UserProfile, UserProfileService } from '../optimizely/sdk';
 import { LruCache } from '../platform/core/lru-cache';
-import { finallyMaybe, isPromise, type MaybePromise, thenMaybe } from '../platform/core/maybe-promise';
+import { finallyMaybe, isPromise, type MaybePromise } from '../platform/core/maybe-promise';
 import { type FailOpenPolicy, readOrFailOpen, writeOrFailOpen } from './fail-open';
 import type { ExperimentBucketMap, OverrideStore, UserProfileStore } from './stores';
 
@@ -134,36 +134,22 @@ export function withOverrides<T>(
   });
 }
 
-interface Running {
-  userId: string;
-  buckets: ExperimentBucketMap;
-  saved: ExperimentBucketMap | null;
-}
-
-/** A decision's result, and the profile to store when the SDK changed it (else null). */
-export interface WithProfile<T> {
-  result: T;
-  saved: ExperimentBucketMap | null;
-}
-
 /**
- * The user profile service handed to every Optimizely client of the container. Outside `run` it
- * knows nobody (lookups answer nothing, saves are dropped), which is right for a decision that
- * asked to ignore the profile service.
+ * The user profile service handed to every Optimizely client of the container. It answers and
+ * updates the profile of the decision running (optimizely/decision-scope.ts); outside one, or in a
+ * decision without a profile, it knows nobody (lookups answer nothing, saves are dropped), which is
+ * right for a decision that asked to ignore the profile service.
  */
 export class UserProfileBridge implements UserProfileService {
-  // The decision the SDK is calling from: an awaited (CMAB) decision saves after other requests ran.
-  private readonly running = new AsyncLocalStorage<Running | null>();
-
   lookup(userId: string): UserProfile {
-    const running = this.running.getStore();
+    const running = currentDecision()?.profile;
     // The SDK accepts a missing profile; its type says otherwise.
     if (!running || running.userId !== userId) return null as unknown as UserProfile;
     return { user_id: userId, experiment_bucket_map: { ...running.buckets } };
   }
 
   save(profile: UserProfile): void {
-    const running = this.running.getStore();
+    const running = currentDecision()?.profile;
     if (!running || running.userId !== profile.user_id) return;
     // Merged, not replaced: each flag's decision looks up and saves the whole profile, and an
     // awaited one saves what it looked up before the flags decided after it saved theirs.
@@ -173,21 +159,6 @@ export class UserProfileBridge implements UserProfileService {
     }
     running.buckets = buckets;
     running.saved = buckets;
-  }
-
-  /** Runs part of a decision as if no profile service were there (nothing looked up or saved). */
-  without<T>(decide: () => T): T {
-    return this.running.run(null, decide);
-  }
-
-  /** Runs a decision with this person's profile. */
-  run<T>(
-    userId: string,
-    buckets: ExperimentBucketMap,
-    decide: () => MaybePromise<T>,
-  ): MaybePromise<WithProfile<T>> {
-    const running: Running = { userId, buckets, saved: null };
-    return thenMaybe(this.running.run(running, decide), (result) => ({ result, saved: running.saved }));
   }
 }
 
@@ -369,7 +340,9 @@ function orFailOpen<T>(
 
 /**
  * Runs a decision for one person with their overrides and profile in place (synchronous unless the
- * decision is). `saved` is the profile to store (`storeProfile`) when the SDK changed it, else null.
+ * decision is): one decision scope (optimizely/decision-scope.ts) collects what the SDK dispatches
+ * and saves. `saved` is the profile to store (`storeProfile`) when the SDK changed it, else null;
+ * `batches` the decision events, merged per project.
  */
 export function decideWithState<T>(
   state: AgentState,
@@ -377,11 +350,10 @@ export function decideWithState<T>(
   userId: string,
   loaded: LoadedState,
   decide: () => MaybePromise<T>,
-): MaybePromise<WithProfile<T>> {
-  const withForced = () => withOverrides(client, userId, loaded.overrides, decide);
-  if (!state.profiles || loaded.profile === null)
-    return thenMaybe(withForced(), (result) => ({ result, saved: null }));
-  return state.profiles.bridge.run(userId, loaded.profile, withForced);
+): MaybePromise<Decided<T>> {
+  const profile =
+    state.profiles && loaded.profile !== null ? { userId, buckets: loaded.profile, saved: null } : null;
+  return runDecision(profile, () => withOverrides(client, userId, loaded.overrides, decide));
 }
 
 /**

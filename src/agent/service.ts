@@ -14,6 +14,7 @@ import type { IdentityReader, ResolvedProfile } from '../identity/model';
 import { isPersonalIdentifier } from '../identity/personal-values';
 import type { IdentityRules } from '../identity/rules';
 import { qualifiesForExperiment } from '../optimizely/audiences';
+import { withoutProfile } from '../optimizely/decision-scope';
 import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
 import { NoIdentifierError } from '../platform/core/errors';
@@ -295,29 +296,27 @@ export async function decideForRequest(
   const loading = loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const loaded = isPromise(loading) ? await loading : loading;
   const state = honouredFor(deps, project, person, request, loaded);
-  const captured = deps.dispatcher.capture(() =>
-    decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
-      decideFlags(project, person, {
-        keys: request.keys,
-        attributes,
-        shownAttributes: request.operator ? undefined : request.userAttributes,
-        options: request.decideOptions,
-        forcedDecisions: request.forcedDecisions,
-        accountBucketedFlags: deps.settings.accountBucketedFlags,
-        includeIdentity: request.operator && request.includeIdentity,
-        withReasons: request.operator,
-      }),
-    ),
+  const decided = decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
+    decideFlags(project, person, {
+      keys: request.keys,
+      attributes,
+      shownAttributes: request.operator ? undefined : request.userAttributes,
+      options: request.decideOptions,
+      forcedDecisions: request.forcedDecisions,
+      accountBucketedFlags: deps.settings.accountBucketedFlags,
+      includeIdentity: request.operator && request.includeIdentity,
+      withReasons: request.operator,
+    }),
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
-  const { result, batches } = isPromise(captured) ? await captured : captured;
-  const saved =
-    result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)
-      ? result.saved
+  const { result, saved, batches } = isPromise(decided) ? await decided : decided;
+  const stored =
+    saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)
+      ? saved
       : null;
-  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, loaded, batches);
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, stored, loaded, batches);
   if (writes) await writes;
-  return result.result;
+  return result;
 }
 
 /**
@@ -424,25 +423,23 @@ export async function activateForRequest(
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
   const state = honouredFor(deps, project, person, request, loaded);
-  const captured = deps.dispatcher.capture(() =>
-    decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
-      activateKeys(
-        project,
-        person,
-        selected,
-        request.query,
-        attributes,
-        deps.settings.accountBucketedFlags,
-        (decide) => (deps.agentState.profiles ? deps.agentState.profiles.bridge.without(decide) : decide()),
-      ),
+  const decided = decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
+    activateKeys(
+      project,
+      person,
+      selected,
+      request.query,
+      attributes,
+      deps.settings.accountBucketedFlags,
+      withoutProfile,
     ),
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
-  const { result, batches } = isPromise(captured) ? await captured : captured;
-  const saved = result.saved && mayStoreProfile(deps, project, person, request, false) ? result.saved : null;
-  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, loaded, batches);
+  const { result, saved, batches } = isPromise(decided) ? await decided : decided;
+  const stored = saved && mayStoreProfile(deps, project, person, request, false) ? saved : null;
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, stored, loaded, batches);
   if (writes) await writes;
-  return result.result;
+  return result;
 }
 
 export interface OverrideRequest extends ProjectRequest {

@@ -8,10 +8,10 @@
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { withDeadline } from '../core/deadline';
+import { requestScope, withinScope } from '../core/request-scope';
 import type { AfterResponse } from '../lambda/after-response';
 import { countFault } from '../observability/faults';
-import { type Observability, withLogContext } from '../observability/logger';
+import type { Observability } from '../observability/logger';
 import type { HttpEvent, HttpResult } from './api-gateway';
 import { json } from './api-gateway';
 import { errorAnswer } from './error-response';
@@ -70,27 +70,24 @@ export function httpHandler(
     // sent a sensible one, else the Lambda request id (which the logs carry too).
     const sent = event.headers?.['x-request-id'] ?? event.headers?.['X-Request-Id'];
     const requestId = sent && /^[\x21-\x7e][\x20-\x7e]{0,127}$/.test(sent) ? sent : context.awsRequestId;
-    return withLogContext(
-      {
-        requestId: context.awsRequestId,
-        // The trace id is read when a line is written (logger.ts): process.env is slow to read.
-        route: event.routeKey,
-        coldStart: invocations++ === 0,
-      },
-      () => {
-        const answer = async () => {
-          const result = await wrapped(event, context);
-          result.headers = { ...result.headers, 'x-request-id': requestId };
-          return result;
-        };
-        // Every outbound call of the request (and of work it defers past its answer) gives up by
-        // then: Lambda's timeout would end the invocation without an answer. (A hand-made context
-        // without the method has no deadline.)
-        return typeof context.getRemainingTimeInMillis === 'function'
-          ? withDeadline(Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, answer)
-          : answer();
-      },
-    );
+    const answer = async () => {
+      const result = await wrapped(event, context);
+      result.headers = { ...result.headers, 'x-request-id': requestId };
+      return result;
+    };
+    // One scope for the request: its log context, and the deadline by which every outbound call of
+    // the request (and of work it defers past its answer) gives up, as Lambda's timeout would end the
+    // invocation without an answer. (A hand-made context without the method has no deadline.)
+    const log = {
+      requestId: context.awsRequestId,
+      // The trace id is read when a line is written (logger.ts): process.env is slow to read.
+      route: event.routeKey,
+      coldStart: invocations++ === 0,
+    };
+    if (typeof context.getRemainingTimeInMillis !== 'function') return withinScope({ log }, answer);
+    const at = Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
+    const outer = requestScope().deadline;
+    return withinScope({ log, deadline: outer === undefined ? at : Math.min(outer, at) }, answer);
   };
   if (!afterResponse) return run;
   return async (event, context) => {
