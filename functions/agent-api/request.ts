@@ -120,6 +120,9 @@ export function loadedProject(api: AgentApi, event: HttpEvent): Promise<Project>
   return projectOf(api, event).project;
 }
 
+const invalid = (problem: string) => new InvalidRequestError(PARSE_ERROR, { detail: problem });
+const tooDeep = (problem: string) => new InvalidRequestError(`${PARSE_ERROR}: ${problem}`);
+
 /** How `parseBody` reads a body besides its schema. */
 export interface BodyReading<T> {
   /** The size limit and the setting that names it (default MAX_BODY_BYTES). */
@@ -142,14 +145,7 @@ export function parseBody<S extends z.ZodMiniType>(
   reading: BodyReading<z.infer<S>> = {},
 ): z.infer<S> {
   const [maxBytes, setting] = reading.limit ?? [api.deps.limits.maxBodyBytes, 'MAX_BODY_BYTES'];
-  const body =
-    readJsonBody(event, {
-      maxBytes,
-      setting,
-      empty: {},
-      invalid: (problem) => new InvalidRequestError(PARSE_ERROR, { detail: problem }),
-      tooDeep: (problem) => new InvalidRequestError(`${PARSE_ERROR}: ${problem}`),
-    }) ?? {};
+  const body = readJsonBody(event, { maxBytes, setting, empty: {}, invalid, tooDeep }) ?? {};
   const fast = reading.fast?.(body);
   if (fast !== undefined) return fast;
   // Checked on the raw JSON: a parser drops `__proto__` silently instead of refusing it.

@@ -26,8 +26,12 @@ export function requestScope(): RequestScope {
 
 const NONE: RequestScope = Object.freeze({});
 
-/** Runs `fn` in the current scope with `parts` replaced (one context switch, however many parts). */
-export function withinScope<T>(parts: RequestScope, fn: () => T): T {
+/** Runs `fn(...args)` in the current scope with `parts` replaced (one context switch, however many parts). */
+export function withinScope<A extends unknown[], T>(
+  parts: RequestScope,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
   const current = storage.getStore();
-  return storage.run(current === undefined ? parts : { ...current, ...parts }, fn);
+  return storage.run(current === undefined ? parts : { ...current, ...parts }, fn, ...args);
 }

@@ -44,6 +44,13 @@ const lowercaseHeaders = {
  */
 export const DEADLINE_MARGIN_MS = 1_000;
 
+/** The wrapped handler's answer, naming its request. */
+async function answer(wrapped: LambdaHttpHandler, event: HttpEvent, context: Context, requestId: string) {
+  const result = await wrapped(event, context);
+  result.headers = { ...result.headers, 'x-request-id': requestId };
+  return result;
+}
+
 export function httpHandler(
   fn: HttpHandlerFn,
   { logger, metrics }: Observability,
@@ -70,11 +77,6 @@ export function httpHandler(
     // sent a sensible one, else the Lambda request id (which the logs carry too).
     const sent = event.headers?.['x-request-id'] ?? event.headers?.['X-Request-Id'];
     const requestId = sent && /^[\x21-\x7e][\x20-\x7e]{0,127}$/.test(sent) ? sent : context.awsRequestId;
-    const answer = async () => {
-      const result = await wrapped(event, context);
-      result.headers = { ...result.headers, 'x-request-id': requestId };
-      return result;
-    };
     // One scope for the request: its log context, and the deadline by which every outbound call of
     // the request (and of work it defers past its answer) gives up, as Lambda's timeout would end the
     // invocation without an answer. (A hand-made context without the method has no deadline.)
@@ -84,10 +86,12 @@ export function httpHandler(
       route: event.routeKey,
       coldStart: invocations++ === 0,
     };
-    if (typeof context.getRemainingTimeInMillis !== 'function') return withinScope({ log }, answer);
+    if (typeof context.getRemainingTimeInMillis !== 'function')
+      return withinScope({ log }, answer, wrapped, event, context, requestId);
     const at = Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
     const outer = requestScope().deadline;
-    return withinScope({ log, deadline: outer === undefined ? at : Math.min(outer, at) }, answer);
+    const deadline = outer === undefined ? at : Math.min(outer, at);
+    return withinScope({ log, deadline }, answer, wrapped, event, context, requestId);
   };
   if (!afterResponse) return run;
   return async (event, context) => {
