@@ -342,7 +342,8 @@ function orFailOpen<T>(
  * Runs a decision for one person with their overrides and profile in place (synchronous unless the
  * decision is): one decision scope (optimizely/decision-scope.ts) collects what the SDK dispatches
  * and saves. `saved` is the profile to store (`storeProfile`) when the SDK changed it, else null;
- * `batches` the decision events, merged per project.
+ * `batches` the decision events, merged per project. `mayAwait`: a flag with a CMAB rule may be
+ * decided (decision-scope.ts).
  */
 export function decideWithState<T>(
   state: AgentState,
@@ -350,10 +351,11 @@ export function decideWithState<T>(
   userId: string,
   loaded: LoadedState,
   decide: () => MaybePromise<T>,
+  mayAwait: boolean,
 ): MaybePromise<Decided<T>> {
   const profile =
     state.profiles && loaded.profile !== null ? { userId, buckets: loaded.profile, saved: null } : null;
-  return runDecision(profile, () => withOverrides(client, userId, loaded.overrides, decide));
+  return runDecision(profile, () => withOverrides(client, userId, loaded.overrides, decide), mayAwait);
 }
 
 /**

@@ -296,17 +296,23 @@ export async function decideForRequest(
   const loading = loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const loaded = isPromise(loading) ? await loading : loading;
   const state = honouredFor(deps, project, person, request, loaded);
-  const decided = decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
-    decideFlags(project, person, {
-      keys: request.keys,
-      attributes,
-      shownAttributes: request.operator ? undefined : request.userAttributes,
-      options: request.decideOptions,
-      forcedDecisions: request.forcedDecisions,
-      accountBucketedFlags: deps.settings.accountBucketedFlags,
-      includeIdentity: request.operator && request.includeIdentity,
-      withReasons: request.operator,
-    }),
+  const decided = decideWithState(
+    deps.agentState,
+    project.client,
+    person.experimentId,
+    state,
+    () =>
+      decideFlags(project, person, {
+        keys: request.keys,
+        attributes,
+        shownAttributes: request.operator ? undefined : request.userAttributes,
+        options: request.decideOptions,
+        forcedDecisions: request.forcedDecisions,
+        accountBucketedFlags: deps.settings.accountBucketedFlags,
+        includeIdentity: request.operator && request.includeIdentity,
+        withReasons: request.operator,
+      }),
+    mayAwaitFor(project, request.keys),
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
   const { result, saved, batches } = isPromise(decided) ? await decided : decided;
@@ -317,6 +323,12 @@ export async function decideForRequest(
   const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, stored, loaded, batches);
   if (writes) await writes;
   return result;
+}
+
+/** Whether deciding `keys` (none: every flag) may await a CMAB prediction. */
+function mayAwaitFor(project: Project, keys: readonly string[]): boolean {
+  if (project.cmabFlags.size === 0) return false;
+  return keys.length === 0 || keys.some((key) => project.cmabFlags.has(key));
 }
 
 /**
@@ -423,16 +435,22 @@ export async function activateForRequest(
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
   const state = honouredFor(deps, project, person, request, loaded);
-  const decided = decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
-    activateKeys(
-      project,
-      person,
-      selected,
-      request.query,
-      attributes,
-      deps.settings.accountBucketedFlags,
-      withoutProfile,
-    ),
+  const decided = decideWithState(
+    deps.agentState,
+    project.client,
+    person.experimentId,
+    state,
+    () =>
+      activateKeys(
+        project,
+        person,
+        selected,
+        request.query,
+        attributes,
+        deps.settings.accountBucketedFlags,
+        withoutProfile,
+      ),
+    project.cmabFlags.size > 0,
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
   const { result, saved, batches } = isPromise(decided) ? await decided : decided;

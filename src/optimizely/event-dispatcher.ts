@@ -25,6 +25,6 @@ export class CapturingEventDispatcher implements EventDispatcher {
 
   /** Runs `fn` as a decision without a profile (a track) and returns what it dispatched, merged into batches. */
   capture<T>(fn: () => MaybePromise<T>): MaybePromise<{ result: T; batches: EventBatch[] }> {
-    return thenMaybe(runDecision(null, fn), ({ result, batches }) => ({ result, batches }));
+    return thenMaybe(runDecision(null, fn, true), ({ result, batches }) => ({ result, batches }));
   }
 }

@@ -98,10 +98,14 @@ export function queryAll(event: HttpEvent, name: string): string[] {
 
 /** A list parameter: repeated (`keys=a&keys=b`) or comma-separated, empty items dropped. */
 export function queryValues(event: HttpEvent, name: string): string[] {
-  return queryAll(event, name)
-    .flatMap((raw) => raw.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v.length > 0);
+  const values: string[] = [];
+  for (const raw of queryAll(event, name)) {
+    for (const item of raw.split(',')) {
+      const value = item.trim();
+      if (value.length > 0) values.push(value);
+    }
+  }
+  return values;
 }
 
 /** A header by its lowercase name (httpHandler lowercases every name first). */

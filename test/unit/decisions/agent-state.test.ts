@@ -58,7 +58,7 @@ const hola = { attr_1: 'hola' };
 
 /** Runs `fn` as one decision of `userId` with the saved profile `buckets` (as decideWithState does). */
 const decideAs = <T>(userId: string, buckets: Record<string, { variation_id: string }>, fn: () => T) =>
-  runDecision({ userId, buckets, saved: null }, fn);
+  runDecision({ userId, buckets, saved: null }, fn, false);
 
 describe('OverrideBook', () => {
   it("reads a project's overrides once per TTL, sees its own writes at once, and never caches a failed read", async () => {
