@@ -19,7 +19,7 @@ import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
 import { NoIdentifierError } from '../platform/core/errors';
 import type { LruCache } from '../platform/core/lru-cache';
-import { isPromise } from '../platform/core/maybe-promise';
+import { isPromise, type MaybePromise } from '../platform/core/maybe-promise';
 import type { Observability } from '../platform/observability/logger';
 import type { ProfileReadThrough, ReadThroughWants } from '../profile-api/read-through';
 import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
@@ -114,9 +114,9 @@ async function projectAndPerson(
   failOpen = false,
 ): Promise<[Project, Person]> {
   const resolving = resolvePerson(deps, person, { failOpen, project: request.project });
-  resolving.catch(() => undefined);
+  if (isPromise(resolving)) resolving.catch(() => undefined);
   const project = await request.project;
-  return [project, await resolving];
+  return [project, isPromise(resolving) ? await resolving : resolving];
 }
 
 /** Optimizely Agent's answer when a request names nobody. */
@@ -126,18 +126,42 @@ export const MISSING_USER_ID = 'missing "userId" in request payload';
  * The person a request names: their profile when Segment knows them, and their experiment id. With
  * `failOpen`, an identity read that failed leaves the request's identifiers to decide on. Not in the
  * cache (and the cache answering), they may be learned from Segment's Profile API (`project`: whose
- * declared attributes to ask for).
+ * declared attributes to ask for). At once for a person the container holds (no read, no await);
+ * a problem with the request is a rejection, never a throw, so the caller can let the project's
+ * error win.
  */
-export async function resolvePerson(
+export function resolvePerson(
   deps: DecisionDependencies,
   request: PersonRequest,
   options: { failOpen?: boolean; project?: Promise<Project> | undefined } = {},
+): MaybePromise<Person> {
+  try {
+    const ordered: Identifier[] = requestIdentifiers(
+      request.userId,
+      request.identifiers,
+      deps.settings.rules,
+    );
+    if (ordered.length === 0)
+      throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
+    // A person the container holds needs no read, so no budget (a timer) either.
+    const held = deps.identities.held?.(ordered);
+    if (held) {
+      const choice = deps.experimentIds.ofProfile(held);
+      if (!isPromise(choice)) return knownPerson(deps, request, ordered, held, choice.id, 'cache');
+    }
+    return readPerson(deps, request, ordered, held, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+async function readPerson(
+  deps: DecisionDependencies,
+  request: PersonRequest,
+  ordered: Identifier[],
+  held: ResolvedProfile | null | undefined,
+  options: { failOpen?: boolean; project?: Promise<Project> | undefined },
 ): Promise<Person> {
-  const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
-  if (ordered.length === 0)
-    throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
-  // A person the container holds needs no read, so no budget (a timer) either.
-  const held = deps.identities.held?.(ordered);
   const read: ReadOutcome<ResolvedProfile | null> =
     held !== undefined
       ? { ok: true, value: held }
@@ -157,22 +181,9 @@ export async function resolvePerson(
       source = 'profile-api';
     }
   }
-  const requested = request.userId?.trim() || undefined;
-  // A client key is answered with the identifier it sent; an operator key as before (Agent's echo
-  // of userId, else the experiment id).
-  const sent = requested ?? (request.operator ? undefined : sentValue(request.identifiers, ordered[0]!));
   if (profile) {
     const { id } = await deps.experimentIds.ofProfile(profile);
-    deps.lastExperimentIds?.set(identifierListKey(ordered), id);
-    return {
-      experimentId: id,
-      answerUserId: sent ?? id,
-      userId: profile.userId,
-      profile,
-      matchedBy: profile.matchedBy,
-      accountId: profile.primaryAccount?.id ?? null,
-      source,
-    };
+    return knownPerson(deps, request, ordered, profile, id, source);
   }
   // Not known yet: the same anchor rule the profile will get when Segment links these identifiers.
   const choice = await deps.experimentIds.ofRequest(ordered);
@@ -180,13 +191,42 @@ export async function resolvePerson(
     throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
   return {
     experimentId: choice.id,
-    answerUserId: sent ?? choice.id,
+    answerUserId: answerUserIdOf(request, ordered) ?? choice.id,
     userId: ordered.find((i) => i.type === 'user_id')?.value ?? null,
     profile: null,
     matchedBy: null,
     accountId: null,
     source: read.ok ? 'request' : 'unavailable',
   };
+}
+
+function knownPerson(
+  deps: DecisionDependencies,
+  request: PersonRequest,
+  ordered: Identifier[],
+  profile: ResolvedProfile,
+  experimentId: string,
+  source: PersonSource,
+): Person {
+  deps.lastExperimentIds?.set(identifierListKey(ordered), experimentId);
+  return {
+    experimentId,
+    answerUserId: answerUserIdOf(request, ordered) ?? experimentId,
+    userId: profile.userId,
+    profile,
+    matchedBy: profile.matchedBy,
+    accountId: profile.primaryAccount?.id ?? null,
+    source,
+  };
+}
+
+/**
+ * What the answer names the person by: a client key is answered with the identifier it sent; an
+ * operator key as before (Agent's echo of userId, else the experiment id: undefined here).
+ */
+function answerUserIdOf(request: PersonRequest, ordered: Identifier[]): string | undefined {
+  const requested = request.userId?.trim() || undefined;
+  return requested ?? (request.operator ? undefined : sentValue(request.identifiers, ordered[0]!));
 }
 
 /**
@@ -212,6 +252,16 @@ export function wantsOf(settings: DecisionSettings, project: Project): ReadThrou
 
 /** The value, as the caller wrote it, of the request identifier that normalised to `first`. */
 function sentValue(identifiers: Record<string, string> | undefined, first: Identifier): string {
+  if (identifiers) {
+    // One identifier (and no userId, or this is not asked): it is the one `first` came from.
+    let only: string | undefined;
+    let count = 0;
+    for (const type in identifiers) {
+      only = identifiers[type];
+      if (++count > 1) break;
+    }
+    if (count === 1 && only !== undefined) return only.trim();
+  }
   for (const [type, value] of Object.entries(identifiers ?? {})) {
     const normalized = normalizeIdentifier({ type, value });
     if (normalized.type === first.type && normalized.value === first.value) return value.trim();

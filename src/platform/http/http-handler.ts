@@ -23,12 +23,14 @@ export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<
  * API Gateway's HTTP API (payload 2.0) already lowercases header names; hand-written events
  * (`npm run invoke`, `sam local invoke`) may not. Rebuilds the map only when a name needs it.
  */
+// Upper-case ASCII, or anything outside printable ASCII (which toLowerCase may change too).
+const UPPER_CASE = /[A-Z]|[^ -~]/;
 const lowercaseHeaders = {
   before: (request: middy.Request<HttpEvent, HttpResult>) => {
     const headers = request.event.headers;
     if (!headers) return;
     for (const name in headers) {
-      if (name !== name.toLowerCase()) {
+      if (UPPER_CASE.test(name)) {
         const lowered: Record<string, string | undefined> = {};
         for (const [key, value] of Object.entries(headers)) lowered[key.toLowerCase()] = value;
         request.event.headers = lowered;
