@@ -5,8 +5,8 @@
  * checks the key before anything else). This module is the one place the handler awaits a project.
  */
 
-import type { DecisionDependencies, ProjectRequest } from '../../src/agent/service';
-import { MISSING_USER_ID } from '../../src/agent/service';
+import { MISSING_USER_ID, type ProjectRequest } from '../../src/agent/person';
+import type { DecisionDependencies } from '../../src/agent/service';
 import type { Project } from '../../src/optimizely/projects';
 import { reservedKeyIn } from '../../src/platform/core/dict';
 import { InvalidRequestError, NotPermittedError } from '../../src/platform/core/errors';

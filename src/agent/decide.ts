@@ -5,6 +5,9 @@
  * synchronous dispatch into the event dispatcher, and the CMAB prediction of a flag that has a CMAB
  * rule: such a flag is decided with the SDK's `decideAsync` (which calls the prediction service),
  * every other flag with its synchronous `decide` (which never does).
+ *
+ * Past 300 lines on purpose: Agent's decision shape, the identity block and the options table are
+ * the contract of the two calls below, and read best beside them.
  */
 
 import type { Identifier } from '../identity/identifiers';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { OverrideBook, UserProfileBridge, withOverrides } from '../../../src/agent/agent-state';
 import { decideFlags } from '../../../src/agent/decide';
+import { OverrideBook, withOverrides } from '../../../src/agent/overrides';
+import { UserProfileBridge } from '../../../src/agent/profiles';
 import type { OverrideStore } from '../../../src/agent/stores';
 import { runDecision } from '../../../src/optimizely/decision-scope';
 import { createOptimizelyClient } from '../../../src/optimizely/projects';
