@@ -1,7 +1,7 @@
 /**
  * The decision the Optimizely SDK is running, as its callbacks see it: the event dispatcher
  * (event-dispatcher.ts) adds what the SDK dispatches to it, and the user profile service
- * (agent/agent-state.ts) answers and updates the profile loaded for it. The SDK calls both from
+ * (agent/profiles.ts) answers and updates the profile loaded for it. The SDK calls both from
  * inside `decide`/`track`, synchronously, except for a flag with a CMAB rule, whose decision goes on
  * after its prediction is awaited; such a decision rides in the request's scope
  * (platform/core/request-scope.ts), the one ambient state a request has, and still finds its own
