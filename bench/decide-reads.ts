@@ -14,7 +14,7 @@
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { agentApiDependencies } from '../functions/agent-api/dependencies';
 import { createAgentApiHandler } from '../functions/agent-api/handler';
-import type { ProfileBook } from '../src/agent/agent-state';
+import type { ProfileBook } from '../src/agent/profiles';
 import type { CachedIdentityReader } from '../src/identity/cache';
 import { identifierItemKey } from '../src/identity/dynamodb/keys';
 import { loadConfig } from '../src/platform/config/env';

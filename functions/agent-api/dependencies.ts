@@ -5,8 +5,10 @@
  * tests, bench), in this process.
  */
 
-import { type AgentState, OverrideBook, ProfileBook, UserProfileBridge } from '../../src/agent/agent-state';
+import type { AgentState } from '../../src/agent/agent-state';
 import { DynamoDbOverrideStore, DynamoDbUserProfileStore } from '../../src/agent/dynamodb/stores';
+import { OverrideBook } from '../../src/agent/overrides';
+import { ProfileBook, UserProfileBridge } from '../../src/agent/profiles';
 import { createEventDelivery } from '../../src/events/delivery';
 import { DynamoDbOutboxWriter } from '../../src/events/dynamodb/outbox';
 import { createEventSender } from '../../src/events/event-sender';

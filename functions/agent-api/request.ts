@@ -5,8 +5,8 @@
  * checks the key before anything else). This module is the one place the handler awaits a project.
  */
 
-import type { DecisionDependencies, ProjectRequest } from '../../src/agent/service';
-import { MISSING_USER_ID } from '../../src/agent/service';
+import { MISSING_USER_ID, type ProjectRequest } from '../../src/agent/person';
+import type { DecisionDependencies } from '../../src/agent/service';
 import type { Project } from '../../src/optimizely/projects';
 import { reservedKeyIn } from '../../src/platform/core/dict';
 import { InvalidRequestError, NotPermittedError } from '../../src/platform/core/errors';
@@ -17,6 +17,7 @@ import type { Operation } from '../../src/platform/http/operations';
 import type { AfterResponse } from '../../src/platform/lambda/after-response';
 import {
   activateBodySchema,
+  decideBodyFastPath,
   decideBodySchema,
   KEYED_FIELDS,
   lookupBodySchema,
@@ -63,6 +64,7 @@ export type AgentOperation = (api: AgentApi, event: HttpEvent, caller: Caller) =
 export function bodySchemas(limits: RequestLimits) {
   return {
     decide: decideBodySchema(limits),
+    decideFast: decideBodyFastPath(limits),
     track: trackBodySchema(limits),
     activate: activateBodySchema(limits),
     override: overrideBodySchema(limits),
@@ -118,6 +120,20 @@ export function loadedProject(api: AgentApi, event: HttpEvent): Promise<Project>
   return projectOf(api, event).project;
 }
 
+const invalid = (problem: string) => new InvalidRequestError(PARSE_ERROR, { detail: problem });
+const tooDeep = (problem: string) => new InvalidRequestError(`${PARSE_ERROR}: ${problem}`);
+
+/** How `parseBody` reads a body besides its schema. */
+export interface BodyReading<T> {
+  /** The size limit and the setting that names it (default MAX_BODY_BYTES). */
+  limit?: [maxBytes: number, setting: string];
+  /**
+   * A hand-written check of the common shape (schema.ts): the parsed body when it is one, else
+   * undefined and the schema decides. It never refuses, so every message is the schema's.
+   */
+  fast?: (body: unknown) => T | undefined;
+}
+
 /**
  * The body as Agent reads it: empty (or `null`) is an empty object, anything else must be JSON
  * of the operation's schema. Crosswalk's explanation follows Agent's wording.
@@ -126,16 +142,12 @@ export function parseBody<S extends z.ZodMiniType>(
   api: AgentApi,
   schema: S,
   event: HttpEvent,
-  [maxBytes, setting] = [api.deps.limits.maxBodyBytes, 'MAX_BODY_BYTES'],
+  reading: BodyReading<z.infer<S>> = {},
 ): z.infer<S> {
-  const body =
-    readJsonBody(event, {
-      maxBytes,
-      setting,
-      empty: {},
-      invalid: (problem) => new InvalidRequestError(PARSE_ERROR, { detail: problem }),
-      tooDeep: (problem) => new InvalidRequestError(`${PARSE_ERROR}: ${problem}`),
-    }) ?? {};
+  const [maxBytes, setting] = reading.limit ?? [api.deps.limits.maxBodyBytes, 'MAX_BODY_BYTES'];
+  const body = readJsonBody(event, { maxBytes, setting, empty: {}, invalid, tooDeep }) ?? {};
+  const fast = reading.fast?.(body);
+  if (fast !== undefined) return fast;
   // Checked on the raw JSON: a parser drops `__proto__` silently instead of refusing it.
   for (const field of KEYED_FIELDS) {
     const key = reservedKeyIn((body as Record<string, unknown> | null)?.[field]);

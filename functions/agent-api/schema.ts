@@ -7,7 +7,8 @@
 
 import { RESERVED_PREFIX } from '../../src/agent/attributes';
 import { identifierText } from '../../src/identity/identifier-schema';
-import { reservedKeyIn } from '../../src/platform/core/dict';
+import { hasControlCharacter } from '../../src/identity/identifiers';
+import { RESERVED_KEYS, reservedKeyIn } from '../../src/platform/core/dict';
 import { InvalidRequestError } from '../../src/platform/core/errors';
 import * as z from '../../src/platform/core/zod';
 
@@ -83,6 +84,70 @@ export function decideBodySchema(limits: RequestLimits) {
     fetchSegments: z.optional(z.boolean()),
     fetchSegmentsOptions: z.optional(z.array(z.enum(['IGNORE_CACHE', 'RESET_CACHE']))),
   });
+}
+
+export type DecideBody = z.infer<ReturnType<typeof decideBodySchema>>;
+
+const DECIDE_FIELDS: ReadonlySet<string> = new Set([
+  'userId',
+  'identifiers',
+  'userAttributes',
+  'decideOptions',
+  'forcedDecisions',
+  'fetchSegments',
+]);
+
+/** True when `s` follows the identifier rules (identifierText) and is at most `max` bytes. */
+function identifierOk(s: unknown, max: number): s is string {
+  return (
+    typeof s === 'string' &&
+    s.isWellFormed() &&
+    !hasControlCharacter(s) &&
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most values need no count.
+    (s.length * 3 <= max || Buffer.byteLength(s, 'utf8') <= max)
+  );
+}
+
+const isPlainRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The decide body most callers send, checked by hand: a user id or a few identifiers, attributes,
+ * option names, no forced decisions. Answers the body as `decideBodySchema` parses it (defaults
+ * filled in), or undefined for anything else, valid or not, which the schema then parses and words
+ * the problem of: a body is never refused here, so every 4xx message is the schema's. (The schema
+ * costs more than the rest of a warm decide's own work; docs/benchmarks.md.) Reserved keys
+ * (`__proto__`…) are left to the schema's caller too.
+ */
+export function decideBodyFastPath(limits: RequestLimits): (body: unknown) => DecideBody | undefined {
+  const { maxIdentifiers, maxIdentifierBytes, allowReserved } = limits;
+  return (body) => {
+    if (!isPlainRecord(body)) return undefined;
+    for (const key of Object.keys(body)) if (!DECIDE_FIELDS.has(key)) return undefined;
+    const { userId, identifiers, userAttributes = {}, decideOptions = [], forcedDecisions = [] } = body;
+    if (userId !== undefined && !identifierOk(userId, maxIdentifierBytes)) return undefined;
+    if (identifiers !== undefined) {
+      if (!isPlainRecord(identifiers)) return undefined;
+      const types = Object.keys(identifiers);
+      if (types.length > maxIdentifiers) return undefined;
+      for (const type of types) {
+        if (type === '' || RESERVED_KEYS.has(type) || !identifierOk(type, 128)) return undefined;
+        const value = identifiers[type];
+        if (value === '' || !identifierOk(value, maxIdentifierBytes)) return undefined;
+      }
+    }
+    if (!isPlainRecord(userAttributes)) return undefined;
+    for (const key of Object.keys(userAttributes)) {
+      if (RESERVED_KEYS.has(key) || (!allowReserved && key.startsWith(RESERVED_PREFIX))) return undefined;
+      const type = typeof userAttributes[key];
+      if (type !== 'string' && type !== 'number' && type !== 'boolean' && userAttributes[key] !== null)
+        return undefined;
+    }
+    if (!Array.isArray(decideOptions) || !decideOptions.every((o) => typeof o === 'string')) return undefined;
+    if (!Array.isArray(forcedDecisions) || forcedDecisions.length > 0) return undefined;
+    if (body.fetchSegments !== undefined && typeof body.fetchSegments !== 'boolean') return undefined;
+    return { ...body, userAttributes, decideOptions, forcedDecisions } as DecideBody;
+  };
 }
 
 export function trackBodySchema(limits: RequestLimits) {

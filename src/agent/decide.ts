@@ -5,6 +5,9 @@
  * synchronous dispatch into the event dispatcher, and the CMAB prediction of a flag that has a CMAB
  * rule: such a flag is decided with the SDK's `decideAsync` (which calls the prediction service),
  * every other flag with its synchronous `decide` (which never does).
+ *
+ * Past 300 lines on purpose: Agent's decision shape, the identity block and the options table are
+ * the contract of the two calls below, and read best beside them.
  */
 
 import type { Identifier } from '../identity/identifiers';
@@ -169,6 +172,45 @@ function toAgent(
   };
 }
 
+interface FlagContext {
+  context: OptimizelyUserContext;
+  /** What `userContext.attributes` answers, as Go writes a map. */
+  shown: Attributes;
+}
+
+/** The user context a flag is decided in: bucketed on the person, or on `bucketingId` (their account). */
+function userContextFor(
+  project: Project,
+  person: Person,
+  input: DecideInput,
+  bucketingId: string | null,
+): FlagContext {
+  const attributes =
+    bucketingId === null ? input.attributes : { ...input.attributes, [BUCKETING_ID_ATTRIBUTE]: bucketingId };
+  const context = project.client.createUserContext(person.experimentId, attributes);
+  for (const forced of input.forcedDecisions) {
+    // An absent or empty ruleKey forces the flag as a whole, as Agent does.
+    const decisionContext = forced.ruleKey
+      ? { flagKey: forced.flagKey, ruleKey: forced.ruleKey }
+      : { flagKey: forced.flagKey };
+    context.setForcedDecision(decisionContext, { variationKey: forced.variationKey });
+  }
+  return { context, shown: goMap(input.shownAttributes ?? attributes) };
+}
+
+/** The answer for one flag: Agent's shape, or null when only enabled flags are wanted and it is not. */
+function answerFor(
+  project: Project,
+  person: Person,
+  flag: FlagContext,
+  identity: IdentityInfo | undefined,
+  onlyEnabled: boolean,
+  decision: OptimizelyDecision,
+): AgentDecision | null {
+  if (onlyEnabled && !decision.enabled) return null;
+  return toAgent(project, decision, person.answerUserId, flag.shown, identity);
+}
+
 /**
  * Decisions in request order; with several keys (or none) and ENABLED_FLAGS_ONLY, disabled ones are
  * left out. Synchronous unless a requested flag has a CMAB rule (`project.cmabFlags`).
@@ -179,42 +221,23 @@ export function decideFlags(
   input: DecideInput,
 ): MaybePromise<AgentDecision[]> {
   const keys = input.keys.length > 0 ? input.keys : project.flagKeys;
-  const options = input.options
-    .filter((o) => input.withReasons !== false || o !== 'INCLUDE_REASONS')
-    .map((o) => sdkOptions[o])
-    .filter((o) => o !== undefined);
-  const contexts = new Map<
-    string | null,
-    { context: OptimizelyUserContext; attributes: Attributes; shown: Attributes }
-  >();
-
-  const contextFor = (bucketingId: string | null) => {
-    let entry = contexts.get(bucketingId);
-    if (!entry) {
-      const attributes =
-        bucketingId === null
-          ? input.attributes
-          : { ...input.attributes, [BUCKETING_ID_ATTRIBUTE]: bucketingId };
-      const context = project.client.createUserContext(person.experimentId, attributes);
-      for (const forced of input.forcedDecisions) {
-        // An absent or empty ruleKey forces the flag as a whole, as Agent does.
-        const decisionContext = forced.ruleKey
-          ? { flagKey: forced.flagKey, ruleKey: forced.ruleKey }
-          : { flagKey: forced.flagKey };
-        context.setForcedDecision(decisionContext, { variationKey: forced.variationKey });
-      }
-      entry = { context, attributes, shown: goMap(input.shownAttributes ?? attributes) };
-      contexts.set(bucketingId, entry);
-    }
-    return entry;
-  };
-
+  const options: OptimizelyDecideOption[] = [];
+  for (const o of input.options) {
+    const option = sdkOptions[o];
+    if (option !== undefined && (input.withReasons !== false || o !== 'INCLUDE_REASONS'))
+      options.push(option);
+  }
+  const contexts = new Map<string | null, FlagContext>();
   const onlyEnabled = input.keys.length !== 1 && input.options.includes('ENABLED_FLAGS_ONLY');
   const decisions: MaybePromise<AgentDecision | null>[] = [];
   // A key asked for twice is decided once (one decision, one event), as Agent's DecideForKeys does.
-  for (const key of new Set(keys)) {
+  for (const key of keys.length === 1 ? keys : new Set(keys)) {
     const accountId = accountBucketingId(key, input.accountBucketedFlags, person.accountId);
-    const { context, shown } = contextFor(accountId);
+    let flag = contexts.get(accountId);
+    if (!flag) {
+      flag = userContextFor(project, person, input, accountId);
+      contexts.set(accountId, flag);
+    }
     const identity = input.includeIdentity
       ? {
           canonicalId: person.experimentId,
@@ -225,19 +248,22 @@ export function decideFlags(
           source: person.source,
         }
       : undefined;
-    const answer = (decision: OptimizelyDecision) =>
-      onlyEnabled && !decision.enabled
-        ? null
-        : toAgent(project, decision, person.answerUserId, shown, identity);
     // An account-bucketed flag sticks to the account through its bucketing id; a person's saved
     // profile (which the SDK keys by user) must not pull one member away from their account.
     const flagOptions =
       accountId === null ? options : [...options, OptimizelyDecideOption.IGNORE_USER_PROFILE_SERVICE];
-    decisions.push(
-      project.cmabFlags.has(key)
-        ? context.decideAsync(key, flagOptions).then(answer)
-        : answer(context.decide(key, flagOptions)),
-    );
+    if (project.cmabFlags.has(key)) {
+      const awaited = flag;
+      decisions.push(
+        awaited.context
+          .decideAsync(key, flagOptions)
+          .then((decision) => answerFor(project, person, awaited, identity, onlyEnabled, decision)),
+      );
+    } else {
+      decisions.push(
+        answerFor(project, person, flag, identity, onlyEnabled, flag.context.decide(key, flagOptions)),
+      );
+    }
   }
   const settled = allMaybe(decisions);
   return Array.isArray(settled) ? present(settled) : settled.then(present);

@@ -1,5 +1,5 @@
 /**
- * The decide/track use cases: resolve the person through the identity reader, build the attributes,
+ * The decide/track/activate use cases: resolve the person (person.ts), build the attributes,
  * run the project's Optimizely client, and hand its events to the delivery path (events/delivery.ts):
  * decide and track answer once their events are stored for the relay, never waiting for
  * Optimizely's event API. Dependencies come from the decide entry point
@@ -8,19 +8,14 @@
 
 import type { EventDelivery } from '../events/delivery';
 import type { EventBatch } from '../events/event-batch';
-import type { ExperimentIds } from '../identity/experiment-id';
-import { type Identifier, identifierListKey, normalizeIdentifier } from '../identity/identifiers';
-import type { IdentityReader, ResolvedProfile } from '../identity/model';
+import { type Identifier, identifierListKey } from '../identity/identifiers';
 import { isPersonalIdentifier } from '../identity/personal-values';
-import type { IdentityRules } from '../identity/rules';
 import { qualifiesForExperiment } from '../optimizely/audiences';
+import { withoutProfile } from '../optimizely/decision-scope';
 import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
-import { NoIdentifierError } from '../platform/core/errors';
-import type { LruCache } from '../platform/core/lru-cache';
 import { isPromise } from '../platform/core/maybe-promise';
 import type { Observability } from '../platform/observability/logger';
-import type { ProfileReadThrough, ReadThroughWants } from '../profile-api/read-through';
 import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
 import {
   type AgentState,
@@ -43,179 +38,21 @@ import {
   decideFlags,
   type ForcedDecision,
   type Person,
-  type PersonSource,
   type TrackAnswer,
   trackEvent,
 } from './decide';
-import { type FailOpenPolicy, type ReadOutcome, readOrFailOpen } from './fail-open';
+import { type PersonDependencies, type PersonRequest, type ProjectRequest, projectAndPerson } from './person';
 import { requestIdentifiers } from './request-identifiers';
 import type { ExperimentBucketMap } from './stores';
 
-export interface DecisionSettings {
-  accountBucketedFlags: readonly string[];
-  accountPrefix: string;
-  allowReserved: boolean;
-  rules: IdentityRules;
-}
-
-export interface DecisionDependencies {
-  identities: IdentityReader;
-  experimentIds: ExperimentIds;
+/** What the decide, track and activate use cases need; built by functions/agent-api/dependencies.ts. */
+export interface DecisionDependencies extends PersonDependencies {
   projects: ProjectRegistry;
   dispatcher: CapturingEventDispatcher;
   events: EventDelivery;
-  settings: DecisionSettings;
   /** Overrides and the user profile service (each off unless enabled). */
   agentState: AgentState;
   observability: Observability;
-  /** Decide, track and activate go on without an identity read that failed (fail-open.ts); unset: they fail. */
-  failOpen?: FailOpenPolicy;
-  /** Segment's Profile API on a miss (docs/profile-api.md); unset: off. */
-  readThrough?: ProfileReadThrough | undefined;
-  /**
-   * The experiment id each identifier list last resolved to in this container, kept past the identity
-   * cache's TTL: which saved profile to read alongside the identity when the person is read again.
-   * A guess, checked once the identity is read (a merge can change the id).
-   */
-  lastExperimentIds?: LruCache<string, string> | undefined;
-}
-
-export interface PersonRequest {
-  userId?: string | undefined;
-  identifiers?: Record<string, string> | undefined;
-  userAttributes: Attributes;
-  /**
-   * True for an operator key: Optimizely Agent's answer in full, with Crosswalk's identity block
-   * when asked. False for a client key, whose answer carries nothing it did not send
-   * (docs/api.md, "What a client key gets").
-   */
-  operator: boolean;
-}
-
-/**
- * The project a request is for: its SDK key, and its project already loading (the entry point
- * starts the load before checking the body, so a cold container fetches the datafile while the
- * request is validated and the person resolved).
- */
-export interface ProjectRequest {
-  sdkKey: string;
-  project: Promise<Project>;
-}
-
-/**
- * The project and the person, resolved together. An error of the project wins over one of the
- * person, as Agent checks the SDK key before anything else.
- */
-async function projectAndPerson(
-  deps: DecisionDependencies,
-  request: ProjectRequest,
-  person: PersonRequest,
-  failOpen = false,
-): Promise<[Project, Person]> {
-  const resolving = resolvePerson(deps, person, { failOpen, project: request.project });
-  resolving.catch(() => undefined);
-  const project = await request.project;
-  return [project, await resolving];
-}
-
-/** Optimizely Agent's answer when a request names nobody. */
-export const MISSING_USER_ID = 'missing "userId" in request payload';
-
-/**
- * The person a request names: their profile when Segment knows them, and their experiment id. With
- * `failOpen`, an identity read that failed leaves the request's identifiers to decide on. Not in the
- * cache (and the cache answering), they may be learned from Segment's Profile API (`project`: whose
- * declared attributes to ask for).
- */
-export async function resolvePerson(
-  deps: DecisionDependencies,
-  request: PersonRequest,
-  options: { failOpen?: boolean; project?: Promise<Project> | undefined } = {},
-): Promise<Person> {
-  const ordered: Identifier[] = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
-  if (ordered.length === 0)
-    throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
-  // A person the container holds needs no read, so no budget (a timer) either.
-  const held = deps.identities.held?.(ordered);
-  const read: ReadOutcome<ResolvedProfile | null> =
-    held !== undefined
-      ? { ok: true, value: held }
-      : await readOrFailOpen(options.failOpen ? deps.failOpen : undefined, 'identity', () =>
-          deps.identities.resolve(ordered),
-        );
-  let profile = read.ok ? read.value : null;
-  let source: PersonSource = 'cache';
-  // Only after a cache that answered: with DynamoDB failing, the read-through could write nothing.
-  if (read.ok && !profile && deps.readThrough) {
-    const { project } = options;
-    const learned = await deps.readThrough.resolve(ordered, () =>
-      project ? project.then((p) => wantsOf(deps.settings, p)) : { links: true },
-    );
-    if (learned.profile) {
-      profile = learned.profile;
-      source = 'profile-api';
-    }
-  }
-  const requested = request.userId?.trim() || undefined;
-  // A client key is answered with the identifier it sent; an operator key as before (Agent's echo
-  // of userId, else the experiment id).
-  const sent = requested ?? (request.operator ? undefined : sentValue(request.identifiers, ordered[0]!));
-  if (profile) {
-    const { id } = await deps.experimentIds.ofProfile(profile);
-    deps.lastExperimentIds?.set(identifierListKey(ordered), id);
-    return {
-      experimentId: id,
-      answerUserId: sent ?? id,
-      userId: profile.userId,
-      profile,
-      matchedBy: profile.matchedBy,
-      accountId: profile.primaryAccount?.id ?? null,
-      source,
-    };
-  }
-  // Not known yet: the same anchor rule the profile will get when Segment links these identifiers.
-  const choice = await deps.experimentIds.ofRequest(ordered);
-  if (!choice)
-    throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
-  return {
-    experimentId: choice.id,
-    answerUserId: sent ?? choice.id,
-    userId: ordered.find((i) => i.type === 'user_id')?.value ?? null,
-    profile: null,
-    matchedBy: null,
-    accountId: null,
-    source: read.ok ? 'request' : 'unavailable',
-  };
-}
-
-/**
- * What a read-through asks Segment for on behalf of a project: the traits its datafile declares (and
- * may forward), the accounts when flags are account-bucketed or account attributes are declared, and
- * those account attributes' traits.
- */
-export function wantsOf(settings: DecisionSettings, project: Project): ReadThroughWants {
-  const prefix = settings.accountPrefix;
-  const traits: string[] = [];
-  const accountTraits: string[] = [];
-  for (const name of project.forwardedAttributes) {
-    if (name.startsWith('$')) continue;
-    if (prefix !== '' && name.startsWith(prefix)) accountTraits.push(name.slice(prefix.length));
-    else traits.push(name);
-  }
-  return {
-    traits,
-    links: settings.accountBucketedFlags.length > 0 || accountTraits.length > 0,
-    accountTraits,
-  };
-}
-
-/** The value, as the caller wrote it, of the request identifier that normalised to `first`. */
-function sentValue(identifiers: Record<string, string> | undefined, first: Identifier): string {
-  for (const [type, value] of Object.entries(identifiers ?? {})) {
-    const normalized = normalizeIdentifier({ type, value });
-    if (normalized.type === first.type && normalized.value === first.value) return value.trim();
-  }
-  return first.value;
 }
 
 function attributeInput(
@@ -295,8 +132,12 @@ export async function decideForRequest(
   const loading = loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const loaded = isPromise(loading) ? await loading : loading;
   const state = honouredFor(deps, project, person, request, loaded);
-  const captured = deps.dispatcher.capture(() =>
-    decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
+  const decided = decideWithState(
+    deps.agentState,
+    project.client,
+    person.experimentId,
+    state,
+    () =>
       decideFlags(project, person, {
         keys: request.keys,
         attributes,
@@ -307,17 +148,23 @@ export async function decideForRequest(
         includeIdentity: request.operator && request.includeIdentity,
         withReasons: request.operator,
       }),
-    ),
+    mayAwaitFor(project, request.keys),
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
-  const { result, batches } = isPromise(captured) ? await captured : captured;
-  const saved =
-    result.saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)
-      ? result.saved
+  const { result, saved, batches } = isPromise(decided) ? await decided : decided;
+  const stored =
+    saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)
+      ? saved
       : null;
-  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, loaded, batches);
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, stored, loaded, batches);
   if (writes) await writes;
-  return result.result;
+  return result;
+}
+
+/** Whether deciding `keys` (none: every flag) may await a CMAB prediction. */
+function mayAwaitFor(project: Project, keys: readonly string[]): boolean {
+  if (project.cmabFlags.size === 0) return false;
+  return keys.length === 0 || keys.some((key) => project.cmabFlags.has(key));
 }
 
 /**
@@ -424,8 +271,12 @@ export async function activateForRequest(
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
   const state = honouredFor(deps, project, person, request, loaded);
-  const captured = deps.dispatcher.capture(() =>
-    decideWithState(deps.agentState, project.client, person.experimentId, state, () =>
+  const decided = decideWithState(
+    deps.agentState,
+    project.client,
+    person.experimentId,
+    state,
+    () =>
       activateKeys(
         project,
         person,
@@ -433,114 +284,14 @@ export async function activateForRequest(
         request.query,
         attributes,
         deps.settings.accountBucketedFlags,
-        (decide) => (deps.agentState.profiles ? deps.agentState.profiles.bridge.without(decide) : decide()),
+        withoutProfile,
       ),
-    ),
+    project.cmabFlags.size > 0,
   );
   // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
-  const { result, batches } = isPromise(captured) ? await captured : captured;
-  const saved = result.saved && mayStoreProfile(deps, project, person, request, false) ? result.saved : null;
-  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, saved, loaded, batches);
+  const { result, saved, batches } = isPromise(decided) ? await decided : decided;
+  const stored = saved && mayStoreProfile(deps, project, person, request, false) ? saved : null;
+  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, stored, loaded, batches);
   if (writes) await writes;
-  return result.result;
-}
-
-export interface OverrideRequest extends ProjectRequest {
-  userId: string;
-  experimentKey: string;
-  /** Empty: remove the override. */
-  variationKey: string;
-}
-
-/** Optimizely Agent's override answer, field for field and in its order. */
-export interface OverrideAnswer {
-  userId: string;
-  experimentKey: string;
-  variationKey: string;
-  prevVariationKey: string;
-  messages: string[] | null;
-}
-
-/**
- * Sets or removes one forced variation, for the person the user id resolves to, with Agent's
- * messages. Like Agent, an override naming an unknown experiment or variation is stored anyway
- * (a datafile published later may have it) and reported.
- */
-export async function overrideForRequest(
-  deps: DecisionDependencies,
-  request: OverrideRequest,
-): Promise<OverrideAnswer> {
-  const overrides = deps.agentState.overrides;
-  if (!overrides) throw new Error('overrides are not enabled');
-  const [project, person] = await projectAndPerson(deps, request, {
-    userId: request.userId,
-    userAttributes: {},
-    operator: true,
-  });
-  const answer: OverrideAnswer = {
-    userId: request.userId,
-    experimentKey: request.experimentKey,
-    variationKey: request.variationKey,
-    prevVariationKey: '',
-    messages: null,
-  };
-  const messages: string[] = [];
-  if (request.variationKey === '') {
-    const { previous } = await overrides.remove(request.sdkKey, person.experimentId, request.experimentKey);
-    answer.prevVariationKey = previous ?? '';
-    messages.push(previous === null ? 'no pre-existing override' : 'removing previous override');
-  } else {
-    const experiment = project.config.experimentsMap[request.experimentKey];
-    if (!experiment) messages.push('experimentKey not found in configuration');
-    else if (!(request.variationKey in experiment.variationsMap))
-      messages.push('variationKey not found in configuration');
-    const { previous } = await overrides.set(
-      request.sdkKey,
-      person.experimentId,
-      request.experimentKey,
-      request.variationKey,
-    );
-    if (previous !== null) {
-      answer.prevVariationKey = previous;
-      messages.push('updating previous override');
-    }
-  }
-  if (messages.length > 0) answer.messages = messages;
-  return answer;
-}
-
-function profiles(deps: DecisionDependencies) {
-  const enabled = deps.agentState.profiles;
-  if (!enabled) throw new Error('the user profile service is not enabled');
-  return enabled;
-}
-
-/** The saved bucketing of the person a user id resolves to (Agent's POST /v1/lookup). */
-export async function lookupProfile(
-  deps: DecisionDependencies,
-  request: ProjectRequest & { userId: string },
-): Promise<{ userId: string; experimentBucketMap: ExperimentBucketMap }> {
-  const { store } = profiles(deps);
-  const [, person] = await projectAndPerson(deps, request, {
-    userId: request.userId,
-    userAttributes: {},
-    operator: true,
-  });
-  // Read from the table, not the container's copy: an operator looks at what is stored.
-  const buckets = (await store.store.get(request.sdkKey, person.experimentId)) ?? {};
-  return { userId: request.userId, experimentBucketMap: buckets };
-}
-
-/** Replaces the saved bucketing of the person a user id resolves to (Agent's POST /v1/save). */
-export async function saveProfile(
-  deps: DecisionDependencies,
-  request: ProjectRequest & { userId: string; experimentBucketMap: ExperimentBucketMap },
-): Promise<void> {
-  const { store } = profiles(deps);
-  const [, person] = await projectAndPerson(deps, request, {
-    userId: request.userId,
-    userAttributes: {},
-    operator: true,
-  });
-  await store.put(request.sdkKey, person.experimentId, request.experimentBucketMap);
+  return result;
 }

@@ -20,6 +20,7 @@
 import { createHmac } from 'node:crypto';
 import { ConfigurationError } from '../platform/core/errors';
 import { LruCache } from '../platform/core/lru-cache';
+import type { MaybePromise } from '../platform/core/maybe-promise';
 import { type Identifier, identifierKey, SEGMENT_ID_TYPE, type SightedIdentifier } from './identifiers';
 import { isPersonalIdentifier } from './personal-values';
 import { compareByPriority, type IdentityRules } from './rules';
@@ -173,8 +174,8 @@ export interface AnchoredProfile {
 }
 
 export interface ExperimentIds {
-  /** The experiment id of a known profile. */
-  ofProfile(profile: AnchoredProfile): Promise<ExperimentIdChoice>;
+  /** The experiment id of a known profile: at once unless a personal anchor's digest needs the secret. */
+  ofProfile(profile: AnchoredProfile): MaybePromise<ExperimentIdChoice>;
   /** The experiment id of someone not known yet, from the request's identifiers. */
   ofRequest(identifiers: readonly Identifier[]): Promise<ExperimentIdChoice | undefined>;
   /**
@@ -205,18 +206,26 @@ export function createExperimentIds(options: {
     ttlMs: Number.POSITIVE_INFINITY,
   });
 
-  async function idOf(anchor: Identifier, rule: ExperimentIdRule): Promise<ExperimentIdChoice> {
+  function idOf(anchor: Identifier, rule: ExperimentIdRule): MaybePromise<ExperimentIdChoice> {
     if (!isPersonalIdentifier(rules, anchor))
       return { id: anchor.value, fromType: anchor.type, digested: false, rule };
     const key = identifierKey(anchor);
-    let id = digests.get(key);
-    if (id === undefined) {
-      const secret = await options.secret();
-      if (!secret) throw new MissingDigestSecretError();
-      id = identifierDigest(secret, anchor);
-      digests.set(key, id);
-    }
-    return { id, fromType: anchor.type, digested: true, rule };
+    const id = digests.get(key);
+    if (id !== undefined) return { id, fromType: anchor.type, digested: true, rule };
+    return digestOf(anchor, key).then((digest) => ({
+      id: digest,
+      fromType: anchor.type,
+      digested: true,
+      rule,
+    }));
+  }
+
+  async function digestOf(anchor: Identifier, key: string): Promise<string> {
+    const secret = await options.secret();
+    if (!secret) throw new MissingDigestSecretError();
+    const id = identifierDigest(secret, anchor);
+    digests.set(key, id);
+    return id;
   }
 
   return {

@@ -214,7 +214,9 @@ export const batch: AgentOperation = async (api, event, caller) => {
   const { limits, decisions } = api.deps;
   let body: BatchBody;
   try {
-    body = parseBody(api, batchBodySchema, event, [limits.maxBatchBodyBytes, 'BATCH_MAX_BODY_BYTES']);
+    body = parseBody(api, batchBodySchema, event, {
+      limit: [limits.maxBatchBodyBytes, 'BATCH_MAX_BODY_BYTES'],
+    });
   } catch (error) {
     if (!(error instanceof InvalidRequestError)) throw error;
     throw new InvalidRequestError('cannot decode the operation body', { detail: error.message });

@@ -18,7 +18,7 @@ const isDecideOption = (name: string): name is DecideOptionName =>
 export const decide: AgentOperation = async (api, event, caller) => {
   const { limits, decisions } = api.deps;
   const [project, { body, userId, options, keys }] = await checkedRequest(api, event, () => {
-    const body = parseBody(api, api.schemas.decide, event);
+    const body = parseBody(api, api.schemas.decide, event, { fast: api.schemas.decideFast });
     const userId = userIdOf(body.userId, body.identifiers);
     const options = body.decideOptions.map((name) => {
       if (!isDecideOption(name)) throw new InvalidRequestError(`invalid option: ${name}`);

@@ -1,5 +1,6 @@
 /** Agent's POST /v1/lookup: a person's saved user profile (sticky bucketing), for operators. */
-import { lookupProfile, MISSING_USER_ID } from '../../../src/agent/service';
+import { MISSING_USER_ID } from '../../../src/agent/person';
+import { lookupProfile } from '../../../src/agent/state-operations';
 import { InvalidRequestError } from '../../../src/platform/core/errors';
 import { json } from '../../../src/platform/http/api-gateway';
 import { type AgentOperation, parseBody, profileRequest } from '../request';

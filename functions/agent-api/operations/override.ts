@@ -1,5 +1,5 @@
 /** Agent's POST /v1/override: an operator pins a person's variation of an experiment (ENABLE_OVERRIDES). */
-import { overrideForRequest } from '../../../src/agent/service';
+import { overrideForRequest } from '../../../src/agent/state-operations';
 import { InvalidRequestError, NotPermittedError } from '../../../src/platform/core/errors';
 import { json } from '../../../src/platform/http/api-gateway';
 import { type AgentOperation, checkedRequest, parseBody, requireOperator } from '../request';

@@ -3,7 +3,7 @@
  * sticky bucketing here, under the person's experiment id (docs/agent-compatibility.md). A lookup
  * or save: POST with a JSON body, or GET with a query.
  */
-import { lookupProfile, saveProfile } from '../../../src/agent/service';
+import { lookupProfile, saveProfile } from '../../../src/agent/state-operations';
 import { dict } from '../../../src/platform/core/dict';
 import { goMap } from '../../../src/platform/core/go-json';
 import { json } from '../../../src/platform/http/api-gateway';

@@ -1,5 +1,6 @@
 /** Agent's POST /v1/save: an operator writes a person's user profile (sticky bucketing). */
-import { MISSING_USER_ID, saveProfile } from '../../../src/agent/service';
+import { MISSING_USER_ID } from '../../../src/agent/person';
+import { saveProfile } from '../../../src/agent/state-operations';
 import { dict } from '../../../src/platform/core/dict';
 import { InvalidRequestError } from '../../../src/platform/core/errors';
 import { type AgentOperation, parseBody, profileRequest } from '../request';

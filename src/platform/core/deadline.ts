@@ -1,29 +1,27 @@
 /**
- * The time by which the work of one request must be done, carried with the request's async context
- * (AsyncLocalStorage), so an outbound call deep in a store adapter or the event sender can give up
- * in time without every layer passing a deadline along. The HTTP wrapper sets it from Lambda's
+ * The time by which the work of one request must be done, carried in the request's scope
+ * (request-scope.ts), so an outbound call deep in a store adapter or the event sender can give up in
+ * time without every layer passing a deadline along. The HTTP wrapper sets it from Lambda's
  * remaining time; a step with a tighter budget of its own (decide's identity read) nests a shorter
  * one. Work deferred past the answer keeps the deadline of the request that deferred it, which is
  * also when Lambda ends the invocation. Outside any scope there is no deadline.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-
-const scopes = new AsyncLocalStorage<number>();
+import { requestScope, withinScope } from './request-scope';
 
 /** Runs `fn` with a deadline (epoch ms); an enclosing earlier deadline still applies. */
 export function withDeadline<T>(at: number, fn: () => T): T {
-  const outer = scopes.getStore();
-  return scopes.run(outer === undefined ? at : Math.min(outer, at), fn);
+  const outer = requestScope().deadline;
+  return withinScope({ deadline: outer === undefined ? at : Math.min(outer, at) }, fn);
 }
 
 /** The deadline of the current scope (epoch ms), if any. */
 export function currentDeadline(): number | undefined {
-  return scopes.getStore();
+  return requestScope().deadline;
 }
 
 /** Milliseconds left before the current deadline less `reserveMs` (never below 0); undefined without one. */
 export function timeLeft(reserveMs = 0): number | undefined {
-  const at = scopes.getStore();
+  const at = requestScope().deadline;
   return at === undefined ? undefined : Math.max(0, at - reserveMs - Date.now());
 }
 

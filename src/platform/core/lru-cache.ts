@@ -36,7 +36,8 @@ export class LruCache<K, V> {
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
+    // An entry that never expires needs no clock read (a cache of digests is read on every request).
+    if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= this.now()) {
       this.entries.delete(key);
       return undefined;
     }

@@ -28,10 +28,10 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
  */
 export function shallowJsonText(text: string, max = MAX_JSON_DEPTH): boolean {
   let openers = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    // `{` and `[`
-    if ((c === 123 || c === 91) && ++openers > max) return false;
+  for (const bracket of ['{', '[']) {
+    for (let i = text.indexOf(bracket); i >= 0; i = text.indexOf(bracket, i + 1)) {
+      if (++openers > max) return false;
+    }
   }
   return true;
 }

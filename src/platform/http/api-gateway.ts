@@ -33,7 +33,8 @@ export interface JsonBodyRules {
 export function readJsonBody(event: HttpEvent, rules: JsonBodyRules): unknown {
   const invalid = rules.invalid ?? ((problem) => new InvalidRequestError(`body: ${problem}`));
   const body = rawBody(event);
-  if (Buffer.byteLength(body, 'utf8') > rules.maxBytes) {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most bodies need no count.
+  if (body.length * 3 > rules.maxBytes && Buffer.byteLength(body, 'utf8') > rules.maxBytes) {
     throw new PayloadTooLargeError(
       `body: larger than ${rules.maxBytes} bytes (${rules.setting ?? 'MAX_BODY_BYTES'})`,
     );
@@ -79,6 +80,8 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 export function queryAll(event: HttpEvent, name: string): string[] {
   const raw = event.rawQueryString;
   if (raw) {
+    // A name that is not in the query at all (as written: `%` could hide it, so only without one).
+    if (!raw.includes(name) && !raw.includes('%')) return [];
     // URLSearchParams decodes `+` and `%XX`; a query with neither (the common one) is split as is.
     if (raw.includes('%') || raw.includes('+')) return new URLSearchParams(raw).getAll(name);
     const values: string[] = [];
@@ -95,10 +98,14 @@ export function queryAll(event: HttpEvent, name: string): string[] {
 
 /** A list parameter: repeated (`keys=a&keys=b`) or comma-separated, empty items dropped. */
 export function queryValues(event: HttpEvent, name: string): string[] {
-  return queryAll(event, name)
-    .flatMap((raw) => raw.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v.length > 0);
+  const values: string[] = [];
+  for (const raw of queryAll(event, name)) {
+    for (const item of raw.split(',')) {
+      const value = item.trim();
+      if (value.length > 0) values.push(value);
+    }
+  }
+  return values;
 }
 
 /** A header by its lowercase name (httpHandler lowercases every name first). */

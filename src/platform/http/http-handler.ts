@@ -8,10 +8,10 @@
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { withDeadline } from '../core/deadline';
+import { requestScope, withinScope } from '../core/request-scope';
 import type { AfterResponse } from '../lambda/after-response';
 import { countFault } from '../observability/faults';
-import { type Observability, withLogContext } from '../observability/logger';
+import type { Observability } from '../observability/logger';
 import type { HttpEvent, HttpResult } from './api-gateway';
 import { json } from './api-gateway';
 import { errorAnswer } from './error-response';
@@ -23,12 +23,14 @@ export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<
  * API Gateway's HTTP API (payload 2.0) already lowercases header names; hand-written events
  * (`npm run invoke`, `sam local invoke`) may not. Rebuilds the map only when a name needs it.
  */
+// Upper-case ASCII, or anything outside printable ASCII (which toLowerCase may change too).
+const UPPER_CASE = /[A-Z]|[^ -~]/;
 const lowercaseHeaders = {
   before: (request: middy.Request<HttpEvent, HttpResult>) => {
     const headers = request.event.headers;
     if (!headers) return;
     for (const name in headers) {
-      if (name !== name.toLowerCase()) {
+      if (UPPER_CASE.test(name)) {
         const lowered: Record<string, string | undefined> = {};
         for (const [key, value] of Object.entries(headers)) lowered[key.toLowerCase()] = value;
         request.event.headers = lowered;
@@ -43,6 +45,13 @@ const lowercaseHeaders = {
  * answer the 503 and let the after-response extension let go.
  */
 export const DEADLINE_MARGIN_MS = 1_000;
+
+/** The wrapped handler's answer, naming its request. */
+async function answer(wrapped: LambdaHttpHandler, event: HttpEvent, context: Context, requestId: string) {
+  const result = await wrapped(event, context);
+  result.headers = { ...result.headers, 'x-request-id': requestId };
+  return result;
+}
 
 export function httpHandler(
   fn: HttpHandlerFn,
@@ -70,27 +79,21 @@ export function httpHandler(
     // sent a sensible one, else the Lambda request id (which the logs carry too).
     const sent = event.headers?.['x-request-id'] ?? event.headers?.['X-Request-Id'];
     const requestId = sent && /^[\x21-\x7e][\x20-\x7e]{0,127}$/.test(sent) ? sent : context.awsRequestId;
-    return withLogContext(
-      {
-        requestId: context.awsRequestId,
-        // The trace id is read when a line is written (logger.ts): process.env is slow to read.
-        route: event.routeKey,
-        coldStart: invocations++ === 0,
-      },
-      () => {
-        const answer = async () => {
-          const result = await wrapped(event, context);
-          result.headers = { ...result.headers, 'x-request-id': requestId };
-          return result;
-        };
-        // Every outbound call of the request (and of work it defers past its answer) gives up by
-        // then: Lambda's timeout would end the invocation without an answer. (A hand-made context
-        // without the method has no deadline.)
-        return typeof context.getRemainingTimeInMillis === 'function'
-          ? withDeadline(Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, answer)
-          : answer();
-      },
-    );
+    // One scope for the request: its log context, and the deadline by which every outbound call of
+    // the request (and of work it defers past its answer) gives up, as Lambda's timeout would end the
+    // invocation without an answer. (A hand-made context without the method has no deadline.)
+    const log = {
+      requestId: context.awsRequestId,
+      // The trace id is read when a line is written (logger.ts): process.env is slow to read.
+      route: event.routeKey,
+      coldStart: invocations++ === 0,
+    };
+    if (typeof context.getRemainingTimeInMillis !== 'function')
+      return withinScope({ log }, answer, wrapped, event, context, requestId);
+    const at = Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
+    const outer = requestScope().deadline;
+    const deadline = outer === undefined ? at : Math.min(outer, at);
+    return withinScope({ log, deadline }, answer, wrapped, event, context, requestId);
   };
   if (!afterResponse) return run;
   return async (event, context) => {

@@ -5,10 +5,11 @@
  * Entry points build one `Observability` per container from the configuration and hand it to the
  * domain objects that log; domain modules never build their own. Every line written while a
  * request runs carries that request's context (request id, trace id, route, cold start), set once
- * by the shared HTTP wrapper through `withLogContext`; AsyncLocalStorage keeps concurrent requests
- * of the local server apart.
+ * by the shared HTTP wrapper through `withLogContext` (or with the request's other parts in one go),
+ * in the request's scope (platform/core/request-scope.ts), which keeps concurrent requests of the
+ * local server apart.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { requestScope, withinScope } from '../core/request-scope';
 import { sourceMappedStack } from './stack-trace';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -44,11 +45,16 @@ export interface LogContext {
   coldStart?: boolean;
 }
 
-const contexts = new AsyncLocalStorage<LogContext>();
+declare module '../core/request-scope' {
+  interface RequestScope {
+    /** What every log line written for the request carries. */
+    readonly log?: LogContext;
+  }
+}
 
 /** Runs `fn` with `context` attached to every log line written inside it. */
 export function withLogContext<T>(context: LogContext, fn: () => T): T {
-  return contexts.run(context, fn);
+  return withinScope({ log: context }, fn);
 }
 
 export type LineWriter = (level: EntryLevel, line: string) => void;
@@ -67,7 +73,7 @@ export function createObservability(options: {
   const write = options.write ?? writeToStdio;
   const log = (level: EntryLevel) => (message: string, fields?: Fields) => {
     if (order[level] < threshold) return;
-    const context = contexts.getStore();
+    const context = requestScope().log;
     // Lambda sets the invocation's trace id in the environment; read per line, not per request.
     const traceId = context && context.traceId === undefined ? process.env._X_AMZN_TRACE_ID : undefined;
     const entry = {

@@ -4,8 +4,9 @@
  * what is stored, keeping those another container added since this one read the profile.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { changedEntries, ProfileBook, storeProfile } from '../../../src/agent/agent-state';
+import { changedEntries, storeProfile } from '../../../src/agent/agent-state';
 import { DynamoDbUserProfileStore } from '../../../src/agent/dynamodb/stores';
+import { ProfileBook } from '../../../src/agent/profiles';
 import { countDynamoDbRequests } from '../../../src/platform/dynamodb/client';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { OverrideBook, UserProfileBridge, withOverrides } from '../../../src/agent/agent-state';
 import { decideFlags } from '../../../src/agent/decide';
+import { OverrideBook, withOverrides } from '../../../src/agent/overrides';
+import { UserProfileBridge } from '../../../src/agent/profiles';
 import type { OverrideStore } from '../../../src/agent/stores';
+import { runDecision } from '../../../src/optimizely/decision-scope';
 import { createOptimizelyClient } from '../../../src/optimizely/projects';
 import { now, sampleProject } from '../../support/decisions';
 
@@ -54,6 +56,10 @@ const datafile = readFileSync(
 );
 const noEvents = { dispatchEvent: async () => ({ statusCode: 200 }) };
 const hola = { attr_1: 'hola' };
+
+/** Runs `fn` as one decision of `userId` with the saved profile `buckets` (as decideWithState does). */
+const decideAs = <T>(userId: string, buckets: Record<string, { variation_id: string }>, fn: () => T) =>
+  runDecision({ userId, buckets, saved: null }, fn, false);
 
 describe('OverrideBook', () => {
   it("reads a project's overrides once per TTL, sees its own writes at once, and never caches a failed read", async () => {
@@ -108,22 +114,22 @@ describe('withOverrides', () => {
 });
 
 describe('UserProfileBridge', () => {
-  it("answers the running person's profile, collects what the SDK saves, and knows nobody outside a run", () => {
+  it("answers the running decision's profile, collects what the SDK saves, and knows nobody outside a decision", () => {
     const bridge = new UserProfileBridge();
     const client = createOptimizelyClient(datafile, noEvents, { userProfileService: bridge });
     const sticky = { '16911963060': { variation_id: '16927770169' } };
     // The saved variation_2 wins over bucketing (which would give variation_1), audiences unchecked.
-    const { result, saved } = now(bridge.run('u2', sticky, () => client.getVariation('ab_test1', 'u2')));
+    const { result, saved } = now(decideAs('u2', sticky, () => client.getVariation('ab_test1', 'u2')));
     expect(result).toBe('variation_2');
     expect(saved).toBeNull();
 
-    const fresh = now(bridge.run('u3', {}, () => client.activate('ab_test1', 'u3', hola)));
+    const fresh = now(decideAs('u3', {}, () => client.activate('ab_test1', 'u3', hola)));
     expect(fresh.result).toBe('variation_1');
     expect(fresh.saved).toEqual({ '16911963060': { variation_id: '16905941566' } });
 
     expect(bridge.lookup('u3')).toBeNull();
     bridge.save({ user_id: 'u3', experiment_bucket_map: {} });
-    expect(now(bridge.run('u4', {}, () => bridge.lookup('u3')))).toEqual({ result: null, saved: null });
+    expect(now(decideAs('u4', {}, () => bridge.lookup('u3')))).toMatchObject({ result: null, saved: null });
   });
 });
 
@@ -161,7 +167,7 @@ describe('sticky bucketing and account-level bucketing', () => {
       '21471100002': { variation_id: teamOtherId },
       '21471100003': { variation_id: searchOtherId },
     };
-    const { result } = now(bridge.run('member-7', saved, () => now(decideFlags(project, member, input))));
+    const { result } = now(decideAs('member-7', saved, () => now(decideFlags(project, member, input))));
     expect(result.map((d) => d.variationKey)).toEqual([natural[0], searchOther]);
     expect(teamOther).not.toBe(natural[0]);
   });

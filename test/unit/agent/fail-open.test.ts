@@ -1,13 +1,8 @@
 /** Decide's reads fail open (src/agent/fail-open.ts) and agent state goes without what failed. */
 import { describe, expect, it } from '@jest/globals';
-import {
-  type AgentState,
-  loadState,
-  ProfileBook,
-  storeProfile,
-  UserProfileBridge,
-} from '../../../src/agent/agent-state';
+import { type AgentState, loadState, storeProfile } from '../../../src/agent/agent-state';
 import { readOrFailOpen, writeOrFailOpen } from '../../../src/agent/fail-open';
+import { ProfileBook, UserProfileBridge } from '../../../src/agent/profiles';
 import type { ExperimentBucketMap, UserProfileStore } from '../../../src/agent/stores';
 import { DependencyUnavailableError } from '../../../src/platform/core/errors';
 import { recordingObservability } from '../../support/events';
