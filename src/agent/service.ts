@@ -4,6 +4,9 @@
  * decide and track answer once their events are stored for the relay, never waiting for
  * Optimizely's event API. Dependencies come from the decide entry point
  * (functions/agent-api/dependencies.ts).
+ *
+ * Over 300 lines on purpose: decide, activate and track share private steps (honoured state, who may
+ * save a profile, what is stored before the answer) that would otherwise have to be exported.
  */
 
 import type { EventDelivery } from '../events/delivery';
@@ -11,10 +14,10 @@ import type { EventBatch } from '../events/event-batch';
 import { type Identifier, identifierListKey } from '../identity/identifiers';
 import { isPersonalIdentifier } from '../identity/personal-values';
 import { qualifiesForExperiment } from '../optimizely/audiences';
-import { withoutProfile } from '../optimizely/decision-scope';
+import { type Decided, withoutProfile } from '../optimizely/decision-scope';
 import type { CapturingEventDispatcher } from '../optimizely/event-dispatcher';
 import type { Project, ProjectRegistry } from '../optimizely/projects';
-import { isPromise } from '../platform/core/maybe-promise';
+import { isPromise, type MaybePromise } from '../platform/core/maybe-promise';
 import type { Observability } from '../platform/observability/logger';
 import { type ActivateQuery, type AgentActivation, activateKeys, selectKeys } from './activate';
 import {
@@ -131,12 +134,9 @@ export async function decideForRequest(
   const attributes = attributesFor(deps, project, person, request);
   const loading = loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const loaded = isPromise(loading) ? await loading : loading;
-  const state = honouredFor(deps, project, person, request, loaded);
-  const decided = decideWithState(
-    deps.agentState,
-    project.client,
-    person.experimentId,
-    state,
+  return decideAndStore(
+    deps,
+    { project, person, request, loaded, forced: request.forcedDecisions.length > 0 },
     () =>
       decideFlags(project, person, {
         keys: request.keys,
@@ -150,15 +150,42 @@ export async function decideForRequest(
       }),
     mayAwaitFor(project, request.keys),
   );
-  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
-  const { result, saved, batches } = isPromise(decided) ? await decided : decided;
-  const stored =
-    saved && mayStoreProfile(deps, project, person, request, request.forcedDecisions.length > 0)
-      ? saved
-      : null;
-  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, stored, loaded, batches);
-  if (writes) await writes;
-  return result;
+}
+
+/**
+ * Runs one decision with the person's honoured saved entries and overrides, then stores what it
+ * changed (the user profile, if this caller may save it) and its events before the answer.
+ */
+function decideAndStore<T>(
+  deps: DecisionDependencies,
+  on: {
+    project: Project;
+    person: Person;
+    request: PersonRequest & ProjectRequest;
+    loaded: LoadedState;
+    forced: boolean;
+  },
+  decide: () => MaybePromise<T>,
+  mayAwait: boolean,
+): MaybePromise<T> {
+  const { project, person, request, loaded } = on;
+  const state = honouredFor(deps, project, person, request, loaded);
+  const decided = decideWithState(
+    deps.agentState,
+    project.client,
+    person.experimentId,
+    state,
+    decide,
+    mayAwait,
+  );
+  // Awaited only when a CMAB flag made the decision asynchronous or something is written: the
+  // common warm decide pays no tick here.
+  const finish = ({ result, saved, batches }: Decided<T>): MaybePromise<T> => {
+    const stored = saved && mayStoreProfile(deps, project, person, request, on.forced) ? saved : null;
+    const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, stored, loaded, batches);
+    return writes ? writes.then(() => result) : result;
+  };
+  return isPromise(decided) ? decided.then(finish) : finish(decided);
 }
 
 /** Whether deciding `keys` (none: every flag) may await a CMAB prediction. */
@@ -270,12 +297,9 @@ export async function activateForRequest(
   const selected = selectKeys(project, request.query);
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
-  const state = honouredFor(deps, project, person, request, loaded);
-  const decided = decideWithState(
-    deps.agentState,
-    project.client,
-    person.experimentId,
-    state,
+  return decideAndStore(
+    deps,
+    { project, person, request, loaded, forced: false },
     () =>
       activateKeys(
         project,
@@ -288,10 +312,4 @@ export async function activateForRequest(
       ),
     project.cmabFlags.size > 0,
   );
-  // Awaited only when a CMAB flag made the decision asynchronous: the common one pays no tick.
-  const { result, saved, batches } = isPromise(decided) ? await decided : decided;
-  const stored = saved && mayStoreProfile(deps, project, person, request, false) ? saved : null;
-  const writes = storeAfterDecision(deps, request.sdkKey, person.experimentId, stored, loaded, batches);
-  if (writes) await writes;
-  return result;
 }
