@@ -36,7 +36,7 @@ import {
   type ProxyMode,
   startFaultProxy,
 } from '../../support/fault-proxy';
-import { pause, watchUnhandledRejections } from '../../support/load';
+import { eventually, pause, watchUnhandledRejections } from '../../support/load';
 import { type CapturedMetrics, captureMetrics } from '../../support/metrics';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';
 
@@ -120,6 +120,16 @@ describe('DynamoDB slow, resetting, silent and throttling, one after the other, 
           override = { status: response.status, retryAfter: response.headers.get('retry-after') };
         }
         await pause(PHASE_MS);
+        // On a busy machine a phase of fixed length could pass without one decide or webhook call
+        // both starting and ending inside it (nothing to assert on): it lasts until each has one.
+        await eventually(
+          () => {
+            const inside = within({ from, to: Date.now() });
+            return decides.some(inside) && sender.outcomes.some(inside);
+          },
+          30_000,
+          100,
+        );
         proxy!.set(PASS);
         windows[phase.name] = { from, to: Date.now() };
         // A breath between faults, so each phase's answers are its own.

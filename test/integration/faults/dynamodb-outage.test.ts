@@ -17,6 +17,7 @@
  * adds DynamoDB Local's start-up. FAULT_REPORT=1 prints the figures.
  */
 import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { summarize } from '../../../bench/lib/traffic';
 import { ensureTable } from '../../../scripts/local/dynamodb-local';
@@ -36,6 +37,7 @@ import { type RestartableDynamoDb, startRestartableDynamoDb } from '../../suppor
 import { eventually, pause, watchUnhandledRejections } from '../../support/load';
 import { type CapturedMetrics, captureMetrics } from '../../support/metrics';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';
+import { outboxUuids } from '../../support/outbox';
 
 jest.setTimeout(180_000);
 
@@ -45,6 +47,8 @@ const run = `dd${randomUUID().slice(0, 6)}`;
 let db: RestartableDynamoDb | undefined;
 let optimizely: TestOptimizely | undefined;
 let app: TestApp | undefined;
+/** The outage table through a client of the test's own (it reconnects after the restart). */
+let outboxTable: { client: DynamoDBClient; tableName: string } | undefined;
 // From before the app starts until after it stops: its metric lines stay off the test output.
 let metrics: CapturedMetrics | undefined;
 
@@ -53,7 +57,7 @@ beforeAll(async () => {
   [db, optimizely] = await Promise.all([startRestartableDynamoDb(), startTestOptimizely()]);
   const client = createDynamoDbClient({ endpoint: db.endpoint });
   await ensureTable(client, 'outage-table');
-  client.destroy();
+  outboxTable = { client, tableName: 'outage-table' };
   app = await startTestApp(
     faultAppSettings({
       DYNAMODB_ENDPOINT: db.endpoint,
@@ -71,6 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await optimizely?.close();
+  outboxTable?.client.destroy();
   await db?.close();
   metrics?.restore();
 });
@@ -106,9 +111,23 @@ describe('DynamoDB down for 10 seconds under load', () => {
       await pause(OUTAGE_MS / 2 - 1_000);
       await db!.restart();
       outage.to = Date.now();
-      await pause(2_000);
+      // The load runs on until a decide finds a known person in the cache again: a fixed pause gave
+      // a machine busy restarting DynamoDB Local (its first requests take seconds) too few decides.
+      const recovered = await eventually(
+        () => decides.some((o) => o.startedAt > outage.to + 500 && o.identitySource === 'cache'),
+        60_000,
+        100,
+      );
       await load.stop();
       await app!.server.idle();
+      // Events the relay did not send (it saw them past their due time, or the event API refused
+      // them) wait in the outbox for the redelivery loop: idle() does not wait for that, so the
+      // decision events were compared while some were still on their way (3 of 477 on CI).
+      const drained = await eventually(
+        async () => (await outboxUuids(outboxTable!)).length === 0,
+        60_000,
+        250,
+      );
 
       const webhook = summarize(sender.outcomes);
       const decideAll = summarize(decides);
@@ -125,9 +144,7 @@ describe('DynamoDB down for 10 seconds under load', () => {
       expect(decideAll.maxMs).toBeLessThan(functionTimeoutMs('agent-api'));
       const sourcesDuring = new Set(decides.filter(within(outage)).map((o) => o.identitySource));
       expect(sourcesDuring).toEqual(new Set(['unavailable']));
-      expect(decides.filter((o) => o.startedAt > outage.to + 500).map((o) => o.identitySource)).toContain(
-        'cache',
-      );
+      expect(recovered).toBe(true);
       expect(metrics!.counts.DecideFailedOpen).toBeGreaterThan(0);
 
       // Track: 200 or 503 within its timeout (503 only while neither store could take it);
@@ -140,17 +157,13 @@ describe('DynamoDB down for 10 seconds under load', () => {
         ),
       ).toEqual([]);
       expect(trackAll.maxMs).toBeLessThan(functionTimeoutMs('agent-api'));
+      // What the sink holds is final once the outbox is empty.
+      expect(drained).toBe(true);
       const accepted = tracks.filter((o) => o.status === 200).length;
-      expect(
-        await eventually(() => {
-          const arrived = arrivals(optimizely!.optimizely.batches);
-          return [...produced.conversions].filter((uuid) => arrived.has(uuid)).length >= accepted;
-        }),
-      ).toBe(true);
       const arrived = arrivals(optimizely!.optimizely.batches);
       expect([...produced.conversions].filter((uuid) => arrived.has(uuid))).toHaveLength(accepted);
-      // Decision events: every one arrives but those neither delivered nor stored while both
-      // were down, which EventsLost counts (decide's events are kept in memory only,
+      // Decision events: every one has arrived but those neither delivered nor stored while both
+      // were down, which EventsLost counts (decide's events are then kept in memory only,
       // docs/events.md); duplicates only by uuid.
       const lost = [...produced.decisions].filter((uuid) => !arrived.has(uuid));
       expect(lost.length).toBe(metrics!.counts.EventsLost ?? 0);
