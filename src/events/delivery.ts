@@ -15,15 +15,22 @@
  * - A request made of many operations (Agent's /v1/batch) stores its operations' decision events
  *   once, merged into as few items as their size allows, before it answers (`gathered`).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { beforeDeadline, withDeadline } from '../platform/core/deadline';
 import { DependencyUnavailableError } from '../platform/core/errors';
+import { requestScope, withinScope } from '../platform/core/request-scope';
 import { countFault, FAILED_OPEN_METRIC } from '../platform/observability/faults';
 import type { Observability } from '../platform/observability/logger';
 import { type EventBatch, eventCount, mergeBatches, oldestEventTime } from './event-batch';
 import type { EventSender } from './event-sender';
 import type { OutboxWriter } from './outbox';
 import { EVENT_METRICS, nextDueAt, type RedeliveryPolicy, storedExpiry } from './redelivery-policy';
+
+declare module '../platform/core/request-scope' {
+  interface RequestScope {
+    /** A /v1/batch's decision events, held until all its operations answered (`gathered`). */
+    readonly gatheredEvents?: EventBatch[];
+  }
+}
 
 /** Runs work after the answer, inside the invocation; or says it cannot. */
 export interface Deferral {
@@ -71,8 +78,6 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
   const { sender, outbox, deferral, policy } = deps;
   const { logger, metrics } = deps.observability;
   const clock = deps.clock ?? Date.now;
-  const gathering = new AsyncLocalStorage<EventBatch[]>();
-
   const count = (name: string, events: number) => {
     if (events > 0) metrics.metric(name, events);
   };
@@ -155,7 +160,7 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
     async gathered(work) {
       const held: EventBatch[] = [];
       try {
-        return await gathering.run(held, work);
+        return await withinScope({ gatheredEvents: held }, work);
       } finally {
         if (held.length > 0) await storeDecisions(mergeBatches(held));
       }
@@ -163,7 +168,7 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
 
     async beforeDecideAnswer(batches) {
       if (batches.length === 0) return;
-      const held = gathering.getStore();
+      const held = requestScope().gatheredEvents;
       if (held) {
         held.push(...batches);
         return;
