@@ -95,21 +95,22 @@ export interface DecideRequest extends PersonRequest, ProjectRequest {
  * caches costs one round trip, not three: the project's overrides (keyed by SDK key alone), and the
  * saved profiles of the experiment ids the person may turn out to have (the id this container last
  * resolved these identifiers to, and each non-personal identifier's own value, which is the id of a
- * person anchored on it). The reads are cached (agent-state.ts), so the decide finds them.
+ * person anchored on it). The reads are cached (agent-state.ts), so the decide finds them. Answers
+ * the request's identifiers in resolution order when it normalised them, for resolvePerson to reuse.
  */
 function prefetchState(
   deps: DecisionDependencies,
   request: PersonRequest & ProjectRequest,
   useProfile: boolean,
-) {
+): Identifier[] | undefined {
   const { overrides, profiles } = deps.agentState;
   overrides?.prefetch(request.sdkKey);
-  if (!profiles || !useProfile) return;
+  if (!profiles || !useProfile) return undefined;
   let ordered: Identifier[];
   try {
     ordered = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
   } catch {
-    return; // resolvePerson answers the same error in its turn (after the project's, as Agent orders them)
+    return undefined; // resolvePerson answers the same error in its turn (after the project's, as Agent orders them)
   }
   const candidates = new Set<string>();
   const known = deps.lastExperimentIds?.get(identifierListKey(ordered));
@@ -118,6 +119,7 @@ function prefetchState(
     if (!isPersonalIdentifier(deps.settings.rules, identifier)) candidates.add(identifier.value);
   }
   profiles.store.prefetch(request.sdkKey, candidates);
+  return ordered;
 }
 
 /**
@@ -129,8 +131,8 @@ export async function decideForRequest(
   request: DecideRequest,
 ): Promise<AgentDecision[]> {
   const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
-  prefetchState(deps, request, useProfile);
-  const [project, person] = await projectAndPerson(deps, request, request, true);
+  const ordered = prefetchState(deps, request, useProfile);
+  const [project, person] = await projectAndPerson(deps, request, request, { failOpen: true, ordered });
   const attributes = attributesFor(deps, project, person, request);
   const loading = loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const loaded = isPromise(loading) ? await loading : loading;
@@ -242,7 +244,7 @@ function storeAfterDecision(
   loaded: Pick<LoadedState, 'stored'>,
   batches: EventBatch[],
 ): Promise<unknown> | undefined {
-  const profileWrite = saved ? storeProfile(deps.agentState, sdkKey, userId, saved, loaded) : undefined;
+  const profileWrite = storeProfile(deps.agentState, sdkKey, userId, saved, loaded);
   const eventsWrite = batches.length > 0 ? deps.events.beforeDecideAnswer(batches) : undefined;
   if (!profileWrite || !eventsWrite) return profileWrite ?? eventsWrite;
   // Both settle before the answer (or the error a failed profile write makes): the events are on
@@ -266,7 +268,7 @@ export async function trackForRequest(
   deps: DecisionDependencies,
   request: TrackRequest,
 ): Promise<TrackAnswer> {
-  const [project, person] = await projectAndPerson(deps, request, request, true);
+  const [project, person] = await projectAndPerson(deps, request, request, { failOpen: true });
   const attributes = attributesFor(deps, project, person, request);
   const captured = deps.dispatcher.capture(() =>
     trackEvent(
@@ -293,7 +295,7 @@ export async function activateForRequest(
   deps: DecisionDependencies,
   request: ActivateRequest,
 ): Promise<AgentActivation[]> {
-  const [project, person] = await projectAndPerson(deps, request, request, true);
+  const [project, person] = await projectAndPerson(deps, request, request, { failOpen: true });
   const selected = selectKeys(project, request.query);
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);
