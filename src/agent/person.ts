@@ -71,9 +71,13 @@ export async function projectAndPerson(
   deps: PersonDependencies,
   request: ProjectRequest,
   person: PersonRequest,
-  options: { failOpen?: boolean; ordered?: Identifier[] | undefined } = {},
+  options: { failOpen?: boolean; whileReading?: ((ordered: Identifier[]) => void) | undefined } = {},
 ): Promise<[Project, Person]> {
-  const resolving = resolvePerson(deps, person, { ...options, project: request.project });
+  const resolving = resolvePerson(deps, person, {
+    failOpen: options.failOpen,
+    whileReading: options.whileReading,
+    project: request.project,
+  });
   if (isPromise(resolving)) resolving.catch(() => undefined);
   const project = await request.project;
   return [project, isPromise(resolving) ? await resolving : resolving];
@@ -86,23 +90,27 @@ export const MISSING_USER_ID = 'missing "userId" in request payload';
  * The person a request names: their profile when Segment knows them, and their experiment id. With
  * `failOpen`, an identity read that failed leaves the request's identifiers to decide on. Not in the
  * cache (and the cache answering), they may be learned from Segment's Profile API (`project`: whose
- * declared attributes to ask for). `ordered`: the request's identifiers as `requestIdentifiers`
- * answered them, when the caller already has them (decide's prefetch), so they are not normalised
- * twice. At once for a person the container holds (no read, no await); a problem with the request is
- * a rejection, never a throw, so the caller can let the project's error win.
+ * declared attributes to ask for). At once for a person the container holds (no read, no await);
+ * a problem with the request is a rejection, never a throw, so the caller can let the project's
+ * error win. `whileReading` is called, with the request's identifiers in resolution order, only
+ * when the person has to be read, before anything is awaited: a caller's own reads for this person
+ * (decide's saved profiles) then go with the identity read, and a held person costs none of them.
  */
 export function resolvePerson(
   deps: PersonDependencies,
   request: PersonRequest,
   options: {
-    failOpen?: boolean;
+    failOpen?: boolean | undefined;
     project?: Promise<Project> | undefined;
-    ordered?: Identifier[] | undefined;
+    whileReading?: ((ordered: Identifier[]) => void) | undefined;
   } = {},
 ): MaybePromise<Person> {
   try {
-    const ordered: Identifier[] =
-      options.ordered ?? requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
+    const ordered: Identifier[] = requestIdentifiers(
+      request.userId,
+      request.identifiers,
+      deps.settings.rules,
+    );
     if (ordered.length === 0)
       throw new NoIdentifierError(MISSING_USER_ID, { detail: 'Send userId or at least one identifier' });
     // A person the container holds needs no read, so no budget (a timer) either.
@@ -111,6 +119,7 @@ export function resolvePerson(
       const choice = deps.experimentIds.ofProfile(held);
       if (!isPromise(choice)) return knownPerson(deps, request, ordered, held, choice.id, 'cache');
     }
+    options.whileReading?.(ordered);
     return readPerson(deps, request, ordered, held, options);
   } catch (error) {
     return Promise.reject(error);
