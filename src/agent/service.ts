@@ -122,7 +122,10 @@ export async function decideForRequest(
   deps.agentState.overrides?.prefetch(request.sdkKey);
   const [project, person] = await projectAndPerson(deps, request, request, {
     failOpen: true,
-    whileReading: useProfile ? (ordered) => prefetchProfiles(deps, request.sdkKey, ordered) : undefined,
+    whileReading:
+      useProfile && deps.agentState.profiles
+        ? (ordered) => prefetchProfiles(deps, request.sdkKey, ordered)
+        : undefined,
   });
   const attributes = attributesFor(deps, project, person, request);
   const loading = loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
