@@ -128,20 +128,21 @@ export function decideWithState<T>(
 /**
  * Stores what a decision added to or changed in the person's profile: nothing when every entry the
  * SDK saved was already stored (a returning person), else one write adding those entries.
- * `withheld` entries (not honoured by this decision) are left as they are stored.
+ * `withheld` entries (not honoured by this decision) are left as they are stored. With nothing to
+ * write it answers undefined, not a promise, so a returning person's decide awaits nothing for it.
  */
-export async function storeProfile(
+export function storeProfile(
   state: AgentState,
   sdkKey: string,
   userId: string,
   saved: ExperimentBucketMap | null,
   loaded: Pick<LoadedState, 'stored'>,
-): Promise<void> {
+): Promise<void> | undefined {
   const profiles = state.profiles;
-  if (!saved || !profiles) return;
+  if (!saved || !profiles) return undefined;
   const changes = changedEntries(loaded.stored, saved);
-  if (!changes) return;
-  await writeOrFailOpen(state.failOpen, 'profile', () =>
+  if (!changes) return undefined;
+  return writeOrFailOpen(state.failOpen, 'profile', () =>
     profiles.store.add(sdkKey, userId, loaded.stored, changes),
   );
 }

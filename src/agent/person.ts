@@ -71,9 +71,13 @@ export async function projectAndPerson(
   deps: PersonDependencies,
   request: ProjectRequest,
   person: PersonRequest,
-  failOpen = false,
+  options: { failOpen?: boolean; whileReading?: ((ordered: Identifier[]) => void) | undefined } = {},
 ): Promise<[Project, Person]> {
-  const resolving = resolvePerson(deps, person, { failOpen, project: request.project });
+  const resolving = resolvePerson(deps, person, {
+    failOpen: options.failOpen,
+    whileReading: options.whileReading,
+    project: request.project,
+  });
   if (isPromise(resolving)) resolving.catch(() => undefined);
   const project = await request.project;
   return [project, isPromise(resolving) ? await resolving : resolving];
@@ -88,12 +92,18 @@ export const MISSING_USER_ID = 'missing "userId" in request payload';
  * cache (and the cache answering), they may be learned from Segment's Profile API (`project`: whose
  * declared attributes to ask for). At once for a person the container holds (no read, no await);
  * a problem with the request is a rejection, never a throw, so the caller can let the project's
- * error win.
+ * error win. `whileReading` is called, with the request's identifiers in resolution order, only
+ * when the person has to be read, before anything is awaited: a caller's own reads for this person
+ * (decide's saved profiles) then go with the identity read, and a held person costs none of them.
  */
 export function resolvePerson(
   deps: PersonDependencies,
   request: PersonRequest,
-  options: { failOpen?: boolean; project?: Promise<Project> | undefined } = {},
+  options: {
+    failOpen?: boolean | undefined;
+    project?: Promise<Project> | undefined;
+    whileReading?: ((ordered: Identifier[]) => void) | undefined;
+  } = {},
 ): MaybePromise<Person> {
   try {
     const ordered: Identifier[] = requestIdentifiers(
@@ -109,6 +119,7 @@ export function resolvePerson(
       const choice = deps.experimentIds.ofProfile(held);
       if (!isPromise(choice)) return knownPerson(deps, request, ordered, held, choice.id, 'cache');
     }
+    options.whileReading?.(ordered);
     return readPerson(deps, request, ordered, held, options);
   } catch (error) {
     return Promise.reject(error);

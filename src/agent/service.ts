@@ -45,7 +45,6 @@ import {
   trackEvent,
 } from './decide';
 import { type PersonDependencies, type PersonRequest, type ProjectRequest, projectAndPerson } from './person';
-import { requestIdentifiers } from './request-identifiers';
 import type { ExperimentBucketMap } from './stores';
 
 /** What the decide, track and activate use cases need; built by functions/agent-api/dependencies.ts. */
@@ -91,33 +90,23 @@ export interface DecideRequest extends PersonRequest, ProjectRequest {
 }
 
 /**
- * Starts the reads a decide will make besides the identity, so that a person not in the container's
- * caches costs one round trip, not three: the project's overrides (keyed by SDK key alone), and the
- * saved profiles of the experiment ids the person may turn out to have (the id this container last
- * resolved these identifiers to, and each non-personal identifier's own value, which is the id of a
- * person anchored on it). The reads are cached (agent-state.ts), so the decide finds them.
+ * The saved profiles a decide may need, read while the person is (resolvePerson's `whileReading`),
+ * so that a person not in the container's caches costs one round trip, not two: those of the
+ * experiment ids the person may turn out to have (the id this container last resolved these
+ * identifiers to, and each non-personal identifier's own value, which is the id of a person anchored
+ * on it). The reads are cached (agent-state.ts), so the decide finds them. A person the container
+ * holds is not read, and costs none of this.
  */
-function prefetchState(
-  deps: DecisionDependencies,
-  request: PersonRequest & ProjectRequest,
-  useProfile: boolean,
-) {
-  const { overrides, profiles } = deps.agentState;
-  overrides?.prefetch(request.sdkKey);
-  if (!profiles || !useProfile) return;
-  let ordered: Identifier[];
-  try {
-    ordered = requestIdentifiers(request.userId, request.identifiers, deps.settings.rules);
-  } catch {
-    return; // resolvePerson answers the same error in its turn (after the project's, as Agent orders them)
-  }
+function prefetchProfiles(deps: DecisionDependencies, sdkKey: string, ordered: Identifier[]): void {
+  const profiles = deps.agentState.profiles;
+  if (!profiles) return;
   const candidates = new Set<string>();
   const known = deps.lastExperimentIds?.get(identifierListKey(ordered));
   if (known !== undefined) candidates.add(known);
   for (const identifier of ordered) {
     if (!isPersonalIdentifier(deps.settings.rules, identifier)) candidates.add(identifier.value);
   }
-  profiles.store.prefetch(request.sdkKey, candidates);
+  profiles.store.prefetch(sdkKey, candidates);
 }
 
 /**
@@ -129,8 +118,15 @@ export async function decideForRequest(
   request: DecideRequest,
 ): Promise<AgentDecision[]> {
   const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
-  prefetchState(deps, request, useProfile);
-  const [project, person] = await projectAndPerson(deps, request, request, true);
+  // The project's overrides are keyed by SDK key alone: their read goes with the person's.
+  deps.agentState.overrides?.prefetch(request.sdkKey);
+  const [project, person] = await projectAndPerson(deps, request, request, {
+    failOpen: true,
+    whileReading:
+      useProfile && deps.agentState.profiles
+        ? (ordered) => prefetchProfiles(deps, request.sdkKey, ordered)
+        : undefined,
+  });
   const attributes = attributesFor(deps, project, person, request);
   const loading = loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
   const loaded = isPromise(loading) ? await loading : loading;
@@ -242,7 +238,7 @@ function storeAfterDecision(
   loaded: Pick<LoadedState, 'stored'>,
   batches: EventBatch[],
 ): Promise<unknown> | undefined {
-  const profileWrite = saved ? storeProfile(deps.agentState, sdkKey, userId, saved, loaded) : undefined;
+  const profileWrite = storeProfile(deps.agentState, sdkKey, userId, saved, loaded);
   const eventsWrite = batches.length > 0 ? deps.events.beforeDecideAnswer(batches) : undefined;
   if (!profileWrite || !eventsWrite) return profileWrite ?? eventsWrite;
   // Both settle before the answer (or the error a failed profile write makes): the events are on
@@ -266,7 +262,7 @@ export async function trackForRequest(
   deps: DecisionDependencies,
   request: TrackRequest,
 ): Promise<TrackAnswer> {
-  const [project, person] = await projectAndPerson(deps, request, request, true);
+  const [project, person] = await projectAndPerson(deps, request, request, { failOpen: true });
   const attributes = attributesFor(deps, project, person, request);
   const captured = deps.dispatcher.capture(() =>
     trackEvent(
@@ -293,7 +289,7 @@ export async function activateForRequest(
   deps: DecisionDependencies,
   request: ActivateRequest,
 ): Promise<AgentActivation[]> {
-  const [project, person] = await projectAndPerson(deps, request, request, true);
+  const [project, person] = await projectAndPerson(deps, request, request, { failOpen: true });
   const selected = selectKeys(project, request.query);
   const attributes = attributesFor(deps, project, person, request);
   const loaded = await loadState(deps.agentState, request.sdkKey, person.experimentId, true);

@@ -16,7 +16,7 @@ import {
   SegmentSender,
   type TrafficTarget,
 } from '../../bench/lib/traffic';
-import { SAMPLE_DATAFILE_PATH } from './decisions';
+import { SAMPLE_DATAFILE_PATH } from './agent';
 import { pause } from './load';
 
 export const FAULT_ADMIN_KEY = 'fault-admin-key';

@@ -23,10 +23,10 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
   PutItemCommand,
-  QueryCommand,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError, isTransient } from '../../platform/core/errors';
+import { queryPartition, queryPartitionPages } from '../../platform/dynamodb/query';
 import {
   OUTBOX_KEY_PREFIX,
   OUTBOX_RELAY_ATTRIBUTE,
@@ -46,7 +46,11 @@ const DUE_DIGITS = 15;
 type Item = Record<string, AttributeValue>;
 
 export function outboxItemKey(shard: number, dueAt: number, id: string): { pk: string; sk: string } {
-  return { pk: `${OUTBOX_KEY_PREFIX}${shard}`, sk: `${dueKey(dueAt)}#${id}` };
+  return { pk: shardPartition(shard), sk: `${dueKey(dueAt)}#${id}` };
+}
+
+function shardPartition(shard: number): string {
+  return `${OUTBOX_KEY_PREFIX}${shard}`;
 }
 
 function dueKey(dueAt: number): string {
@@ -147,63 +151,45 @@ export class DynamoDbEventOutbox extends DynamoDbOutboxWriter implements EventOu
     let complete = true;
     if (visitorIds.size === 0) return { events, complete };
     for (let shard = 0; shard < OUTBOX_SHARDS; shard++) {
-      let start: Item | undefined;
-      do {
-        let page: { Items?: Item[]; LastEvaluatedKey?: Item };
+      for await (const item of queryPartition(this.client, this.tableName, shardPartition(shard))) {
+        const batch = stored(item).batch;
+        const visitors = batch.visitors.filter((v) => !visitorIds.has(v.visitor_id));
+        if (visitors.length === batch.visitors.length) continue;
+        const before = eventCount(batch);
+        const kept = { ...batch, visitors };
+        const condition = {
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK },
+        };
         try {
-          page = await this.client.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: '#pk = :pk',
-              ExpressionAttributeNames: { '#pk': PK },
-              ExpressionAttributeValues: { ':pk': { S: `${OUTBOX_KEY_PREFIX}${shard}` } },
-              ...(start ? { ExclusiveStartKey: start } : {}),
-            }),
-          );
-        } catch (error) {
-          unavailable('read', error);
-        }
-        for (const item of page.Items ?? []) {
-          const batch = stored(item).batch;
-          const visitors = batch.visitors.filter((v) => !visitorIds.has(v.visitor_id));
-          if (visitors.length === batch.visitors.length) continue;
-          const before = eventCount(batch);
-          const kept = { ...batch, visitors };
-          const condition = {
-            ConditionExpression: 'attribute_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': PK },
-          };
-          try {
-            if (visitors.length === 0) {
-              await this.client.send(
-                new DeleteItemCommand({
-                  TableName: this.tableName,
-                  Key: keyAttributes(stored(item).ref.keys[0]!),
-                  ...condition,
-                }),
-              );
-            } else {
-              // The same key and schedule; only the batch (and its count) change.
-              await this.client.send(
-                new PutItemCommand({
-                  TableName: this.tableName,
-                  Item: {
-                    ...item,
-                    batch: { B: gzipSync(JSON.stringify(kept)) },
-                    events: { N: String(eventCount(kept)) },
-                  },
-                  ...condition,
-                }),
-              );
-            }
-            events += before - eventCount(kept);
-          } catch (error) {
-            if ((error as Error).name !== 'ConditionalCheckFailedException') unavailable('update', error);
-            complete = false;
+          if (visitors.length === 0) {
+            await this.client.send(
+              new DeleteItemCommand({
+                TableName: this.tableName,
+                Key: keyAttributes(stored(item).ref.keys[0]!),
+                ...condition,
+              }),
+            );
+          } else {
+            // The same key and schedule; only the batch (and its count) change.
+            await this.client.send(
+              new PutItemCommand({
+                TableName: this.tableName,
+                Item: {
+                  ...item,
+                  batch: { B: gzipSync(JSON.stringify(kept)) },
+                  events: { N: String(eventCount(kept)) },
+                },
+                ...condition,
+              }),
+            );
           }
+          events += before - eventCount(kept);
+        } catch (error) {
+          if ((error as Error).name !== 'ConditionalCheckFailedException') unavailable('update', error);
+          complete = false;
         }
-        start = page.LastEvaluatedKey;
-      } while (start);
+      }
     }
     return { events, complete };
   }
@@ -212,30 +198,15 @@ export class DynamoDbEventOutbox extends DynamoDbOutboxWriter implements EventOu
     // '~' sorts after every character of an id, so every item due at `now` is included.
     const upper = `${dueKey(now)}#~`;
     for (let shard = 0; shard < OUTBOX_SHARDS; shard++) {
-      let start: Item | undefined;
-      do {
-        let page: { Items?: Item[]; LastEvaluatedKey?: Item };
-        try {
-          page = await this.client.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: '#pk = :pk AND #sk <= :upper',
-              ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-              ExpressionAttributeValues: {
-                ':pk': { S: `${OUTBOX_KEY_PREFIX}${shard}` },
-                ':upper': { S: upper },
-              },
-              Limit: pageSize,
-              ...(start ? { ExclusiveStartKey: start } : {}),
-            }),
-          );
-        } catch (error) {
-          unavailable('read', error);
-        }
-        const items = (page.Items ?? []).map(stored);
-        if (items.length > 0) yield items;
-        start = page.LastEvaluatedKey;
-      } while (start);
+      const range = { sortKeyAtMost: upper, pageSize };
+      for await (const page of queryPartitionPages(
+        this.client,
+        this.tableName,
+        shardPartition(shard),
+        range,
+      )) {
+        yield page.map(stored);
+      }
     }
   }
 

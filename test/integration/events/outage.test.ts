@@ -26,8 +26,8 @@ import {
   type TrafficTarget,
 } from '../../../bench/lib/traffic';
 import { functionTimeoutMs } from '../../../src/platform/routes';
+import { SAMPLE_DATAFILE_PATH } from '../../support/agent';
 import { startTestApp, type TestApp } from '../../support/app';
-import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { arrivals as arrivalsIn, recordProduced } from '../../support/events';
 import { type FaultProxy, PASS, type ProxyMode, startFaultProxy } from '../../support/fault-proxy';

@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { eventCount, eventUuids } from '../../../src/events/event-batch';
+import { SAMPLE_DATAFILE_PATH } from '../../support/agent';
 import { startTestApp, type TestApp } from '../../support/app';
-import { SAMPLE_DATAFILE_PATH } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { type CapturedMetrics, captureMetrics } from '../../support/metrics';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';

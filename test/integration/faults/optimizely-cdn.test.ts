@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DynamoDbDatafileStore } from '../../../src/optimizely/dynamodb/datafile-store';
+import { sampleDatafile } from '../../support/agent';
 import { startTestApp, type TestApp } from '../../support/app';
-import { sampleDatafile } from '../../support/decisions';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { type FaultProxy, PASS, startFaultProxy } from '../../support/fault-proxy';
 import { startTestOptimizely, type TestOptimizely } from '../../support/optimizely';

@@ -7,7 +7,7 @@ import { UserProfileBridge } from '../../../src/agent/profiles';
 import type { OverrideStore } from '../../../src/agent/stores';
 import { runDecision } from '../../../src/optimizely/decision-scope';
 import { createOptimizelyClient } from '../../../src/optimizely/projects';
-import { now, sampleProject } from '../../support/decisions';
+import { now, sampleProject } from '../../support/agent';
 
 class CountingOverrides implements OverrideStore {
   readonly items = new Map<string, string>();

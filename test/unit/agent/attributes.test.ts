@@ -4,7 +4,7 @@ import { accountBucketingId, isAccountBucketed } from '../../../src/agent/bucket
 import { requestIdentifiers } from '../../../src/agent/request-identifiers';
 import { createIdentityRules } from '../../../src/identity/rules';
 import { IdentifierConflictError } from '../../../src/platform/core/errors';
-import { profile } from '../../support/decisions';
+import { profile } from '../../support/agent';
 
 const declared = new Set(['plan', 'country', 'high_value_customers', 'account_plan', 'account_seats']);
 const albert = profile('albert-123', {

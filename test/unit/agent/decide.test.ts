@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { buildAttributes } from '../../../src/agent/attributes';
 import { decideFlags, type Person, trackEvent } from '../../../src/agent/decide';
 import { CachedIdentityReader } from '../../../src/identity/cache';
-import { InMemoryIdentityReader, now, profile, sampleProject } from '../../support/decisions';
+import { InMemoryIdentityReader, now, profile, sampleProject } from '../../support/agent';
 
 const ACCOUNT_FLAGS = ['team_dashboard'];
 

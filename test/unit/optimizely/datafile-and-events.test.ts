@@ -4,7 +4,7 @@ import { CapturingEventDispatcher } from '../../../src/optimizely/event-dispatch
 import { createProjectRegistry } from '../../../src/optimizely/projects';
 import { DependencyUnavailableError, UnknownProjectError } from '../../../src/platform/core/errors';
 import { createObservability } from '../../../src/platform/observability/logger';
-import { InMemoryDatafileStore, now, sampleDatafile } from '../../support/decisions';
+import { InMemoryDatafileStore, now, sampleDatafile } from '../../support/agent';
 
 function withRevision(revision: number): string {
   return JSON.stringify({ ...JSON.parse(sampleDatafile()), revision: String(revision) });

@@ -1,4 +1,7 @@
-/** Shared pieces for decide/track tests: the sample datafile, an in-memory identity reader, profiles. */
+/**
+ * Shared pieces for the agent API's decide/track tests (src/agent): the sample datafile, an in-memory
+ * identity reader, profiles.
+ */
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
