@@ -151,10 +151,11 @@ export async function bareClient(datafile: string, dispatcher: EventDispatcher):
 }
 
 /**
- * Calls each side makes before the warm decide is timed. At 2,000 the handler's code was still being
- * optimized (the bare SDK's, smaller, sooner): in one process, the first 9 × 2,000 timed calls after
- * 2,000 of warm-up ran 10–35 % slower than the next (docs/benchmarks.md), so the figure mixed warm-up
- * into "warm". About half a second of calls here; a busy Lambda environment makes as many in seconds.
+ * Calls each side makes before the warm decide is timed. After 2,000, the first 9 × 2,000 timed calls
+ * of a process ran 15 % to twice as slow as the next ones (ratio 2.5–3.6 against 2.2–3.0, four runs:
+ * docs/benchmarks.md), the handler's code still being optimized and the machine still busy with the
+ * seeding, so "warm" mixed in the warm-up. About half a second of calls; a busy environment makes as
+ * many in seconds.
  */
 const WARM_UP_CALLS = 20_000;
 
