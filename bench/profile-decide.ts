@@ -1,38 +1,74 @@
 /**
- * `npx tsx bench/profile-decide.ts`: a CPU profile of the warm decide (the identity in the container's
- * cache, no event), for finding where the µs above the bare SDK go. Seeds a small graph on DynamoDB
- * Local, warms the handler, then profiles only the timed loop through `node:inspector` and prints self
- * time grouped by module (package, or Crosswalk file) and by function. Writes the raw profile to
+ * A CPU profile of the warm decide (the identity in the container's cache, no event), for finding
+ * where the µs above the bare SDK go. Seeds the bench's graph on DynamoDB Local and times the warm
+ * decide exactly as `npm run bench` does (bench/decide.ts: the same people, calls and floor,
+ * interleaved), then profiles only the handler's loop through `node:inspector` and prints self time
+ * grouped by module (package, or Crosswalk file) and by function. Writes the raw profile to
  * decide.cpuprofile (open it in Chrome DevTools or speedscope for the flame graph).
  *
- *   PROFILE_CALLS=50000 USER_PROFILE_SERVICE=dynamodb npx tsx bench/profile-decide.ts
+ *   npx tsx bench/compiled.ts bench/profile-decide.ts      compiled as the bench and the stack compile
+ *   npx tsx bench/profile-decide.ts                        through tsx (readable names, plus tsx's __name)
+ *   PROFILE_CALLS=50000 PROFILE_PEOPLE=300 USER_PROFILE_SERVICE=dynamodb npx tsx bench/profile-decide.ts
+ *
+ * Compiled, frames are placed through the bundle's source map (file and line; names are minified).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { agentApiDependencies } from '../functions/agent-api/dependencies';
 import { createAgentApiHandler } from '../functions/agent-api/handler';
 import { segmentWebhookDependencies } from '../functions/segment-webhook/dependencies';
 import { createSegmentWebhookHandler } from '../functions/segment-webhook/handler';
 import { ensureTable, startDynamoDbLocal } from '../scripts/local/dynamodb-local';
-import { createOptimizelyClient } from '../src/optimizely/projects';
-import { OptimizelyDecideOption } from '../src/optimizely/sdk';
+import type { EventDispatcher } from '../src/optimizely/sdk';
 import { loadConfig } from '../src/platform/config/env';
 import { createDynamoDbClient } from '../src/platform/dynamodb/client';
+import { bareClient, type Subject, timeWarmDecide, warmSubjects } from './decide';
 import { benchDatafile } from './fixtures/datafile';
 import { benchPeople } from './fixtures/segment-events';
 import { seedGraph } from './ingest';
-import { type HttpHandler, invoke, prepareCall } from './lib/harness';
+import { type HttpHandler, invoke } from './lib/harness';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const CALLS = Number(process.env.PROFILE_CALLS ?? 40_000);
+// The bench's quick run (BENCH_PEOPLE=2000): the warm people are a sample of this graph.
+const PEOPLE = Number(process.env.PROFILE_PEOPLE ?? 2_000);
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
   children?: number[];
+}
+
+/** Run from a bundle (bench/compiled.ts): its source map, to place frames in the sources. */
+function bundleSourceMap(): { url: string; map: SourceMap } | undefined {
+  const script = process.argv[1];
+  if (!script?.endsWith('.mjs') || !existsSync(`${script}.map`)) return undefined;
+  return {
+    url: pathToFileURL(script).href,
+    map: new SourceMap(JSON.parse(readFileSync(`${script}.map`, 'utf8'))),
+  };
+}
+
+/** A compiled frame moved to its source file and line (its name stays the minified one). */
+function placeFrame(node: ProfileNode, bundle: ReturnType<typeof bundleSourceMap>): ProfileNode {
+  if (!bundle || node.callFrame.url !== bundle.url) return node;
+  const entry = bundle.map.findEntry(node.callFrame.lineNumber, node.callFrame.columnNumber) as {
+    originalSource?: string;
+    originalLine?: number;
+  };
+  if (!entry.originalSource) return node;
+  const source = entry.originalSource.startsWith('file:')
+    ? new URL(entry.originalSource).pathname
+    : resolve(repoRoot, entry.originalSource);
+  return {
+    ...node,
+    callFrame: { ...node.callFrame, url: source, lineNumber: entry.originalLine ?? 0 },
+  };
 }
 
 function moduleOf(url: string): string {
@@ -60,10 +96,13 @@ function summarize(nodes: ProfileNode[], total: number, by: (n: ProfileNode) => 
     .join('\n');
 }
 
+const noEvents: EventDispatcher = { dispatchEvent: async () => ({ statusCode: 200 }) };
+
 async function main(): Promise<void> {
   const work = tmpdir();
   const generated = benchDatafile(40);
   const datafile = JSON.stringify(generated.datafile);
+  const sdkKey = String(generated.datafile.sdkKey);
   const datafilePath = join(work, `profile-datafile-${process.pid}.json`);
   writeFileSync(datafilePath, datafile);
   const dynamo = await startDynamoDbLocal({});
@@ -79,7 +118,7 @@ async function main(): Promise<void> {
       CROSSWALK_METRICS: 'off',
       API_KEYS: 'k',
       SEGMENT_WEBHOOK_TOKEN: 't',
-      OPTIMIZELY_SDK_KEY: String(generated.datafile.sdkKey),
+      OPTIMIZELY_SDK_KEY: sdkKey,
       OPTIMIZELY_DATAFILE: datafilePath,
       OPTIMIZELY_EVENT_ENDPOINT: 'http://127.0.0.1:9/v1/events',
       ACCOUNT_BUCKETED_FLAGS: generated.accountBucketedFlags.join(','),
@@ -88,7 +127,7 @@ async function main(): Promise<void> {
     };
     const config = loadConfig(env);
     await ensureTable(createDynamoDbClient({ endpoint: dynamo.endpoint }), config.TABLE_NAME);
-    const people = benchPeople(300);
+    const people = benchPeople(PEOPLE);
     const webhook = createSegmentWebhookHandler(segmentWebhookDependencies(config));
     // A fresh DynamoDB Local can time out its first transactions: seeding is idempotent, so again.
     for (let attempt = 1; ; attempt++) {
@@ -99,45 +138,25 @@ async function main(): Promise<void> {
         if (attempt === 3) throw error;
       }
     }
-    const handler = createAgentApiHandler(agentApiDependencies(config)) as HttpHandler;
-    const flagKey = generated.flagKeys.find((k) => !generated.accountBucketedFlags.includes(k)) as string;
-    const calls = people.slice(0, 200).map((p, i) =>
-      prepareCall({
-        functionName: 'decide',
-        routeKey: 'POST /v1/decide',
-        url: `/v1/decide?keys=${flagKey}`,
-        headers: { 'x-api-key': 'k' },
-        body: JSON.stringify({
-          identifiers: i % 2 === 0 ? { user_id: p.userId } : { anonymous_id: p.anonymousIds[0] },
-          userAttributes: { platform: 'web' },
-          decideOptions: ['DISABLE_DECISION_EVENT'],
-        }),
-      }),
-    );
-    const bare = createOptimizelyClient(datafile, { dispatchEvent: async () => ({ statusCode: 200 }) });
-    await bare.onReady();
-    const contexts = calls.map((_, i) => ({ id: `person-${i}`, attributes: { platform: 'web' } }));
-    const disable = [OptimizelyDecideOption.DISABLE_DECISION_EVENT];
-    const loop = async (n: number) => {
-      for (let i = 0; i < n; i++) await invoke(handler, calls[i % calls.length]!);
+    const deps = agentApiDependencies(config);
+    const options = {
+      handler: createAgentApiHandler(deps) as HttpHandler,
+      afterResponse: deps.afterResponse,
+      apiKey: 'k',
+      sdkKey,
+      flagKey: generated.flagKeys.find((k) => !generated.accountBucketedFlags.includes(k)) as string,
+      people,
     };
-    const bareLoop = (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const c = contexts[i % contexts.length]!;
-        bare.createUserContext(c.id, c.attributes)?.decide(flagKey, disable);
-      }
-    };
-    await loop(CALLS / 2);
-    bareLoop(CALLS / 2);
-    let started = performance.now();
-    await loop(CALLS);
-    const handlerUs = ((performance.now() - started) * 1000) / CALLS;
-    started = performance.now();
-    bareLoop(CALLS);
-    const bareUs = ((performance.now() - started) * 1000) / CALLS;
+    const warm = await warmSubjects(options);
+    const times = await timeWarmDecide(options, warm, await bareClient(datafile, noEvents));
     console.log(
-      `warm decide ${handlerUs.toFixed(1)} µs, bare SDK ${bareUs.toFixed(1)} µs (${(handlerUs / bareUs).toFixed(2)}×)`,
+      `warm decide ${times.a.toFixed(1)} µs, bare SDK ${times.b.toFixed(1)} µs (${(times.a / times.b).toFixed(2)}×; ` +
+        `the bench's decide_warm_us, measured the same way)`,
     );
+    let w = 0;
+    const loop = async (n: number) => {
+      for (let i = 0; i < n; i++) await invoke(options.handler, (warm[w++ % warm.length] as Subject).call);
+    };
 
     const session = new Session();
     session.connect();
@@ -149,7 +168,10 @@ async function main(): Promise<void> {
     session.disconnect();
     const out = join(repoRoot, 'decide.cpuprofile');
     writeFileSync(out, JSON.stringify(profile));
-    const nodes = profile.nodes.filter((n) => n.callFrame.functionName !== '(idle)');
+    const bundle = bundleSourceMap();
+    const nodes = profile.nodes
+      .filter((n) => n.callFrame.functionName !== '(idle)')
+      .map((n) => placeFrame(n, bundle));
     const total = nodes.reduce((s, n) => s + (n.hitCount ?? 0), 0);
     console.log(`\nself time by module (${total} samples):`);
     console.log(summarize(nodes, total, (n) => moduleOf(n.callFrame.url), 25));

@@ -3,6 +3,8 @@
  * Local with a generated 40-flag datafile and a ≥10,000-person identity graph. Prints a table and
  * writes bench-results.json. Nothing leaves loopback: Optimizely's event API and CDN and Segment's
  * Profile API are local fakes. See docs/benchmarks.md for what each figure means and the latest results.
+ * `npm run bench` runs this file compiled as the stack compiles a function (bench/compiled.ts), not
+ * through tsx; `npx tsx bench/run.ts` still works, with tsx's `keepNames` cost on every figure.
  *
  *   npm run bench                 everything (about 3 minutes on 2 cores)
  *   BENCH_PEOPLE=2000 npm run bench   a smaller graph, for a quick look
