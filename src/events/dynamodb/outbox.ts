@@ -15,6 +15,9 @@
  * An item the request path writes carries `relay: true`: the table's stream hands exactly those
  * (new items with that attribute, table-schema.ts `OUTBOX_RELAY_FILTER`) to the relay, which sends them
  * before they are due. A claim's new item has no `relay`, so a rescheduled batch is never relayed.
+ *
+ * Past 300 lines on purpose: the key layout, the request path's write, the relay's and redelivery's
+ * claims and the erasure all build the same keys and belong in the one module that owns them.
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';

@@ -10,12 +10,13 @@
  *
  * Every client counts the requests it sends into the current `countDynamoDbRequests` scope, so the
  * webhook can report requests per batch and tests and the bench can assert requests per decide,
- * with concurrent requests of the local server kept apart.
+ * with concurrent requests of the local server kept apart (the counter rides in the request's one
+ * scope, core/request-scope.ts).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
 import { beforeDeadline, timeLeft } from '../core/deadline';
 import { DependencyUnavailableError, isTransient } from '../core/errors';
+import { requestScope, withinScope } from '../core/request-scope';
 
 /** Bounds of one attempt; DynamoDB answers in milliseconds, so these only ever cut a fault short. */
 export const DYNAMODB_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3 };
@@ -25,20 +26,26 @@ interface CountScope {
   /** The enclosing scope: a request counts in every scope it runs in (a bench around a handler). */
   parent: CountScope | undefined;
 }
-const scopes = new AsyncLocalStorage<CountScope>();
+
+declare module '../core/request-scope' {
+  interface RequestScope {
+    /** The innermost `countDynamoDbRequests` counter of this part of the request. */
+    readonly dynamoDbCount?: CountScope;
+  }
+}
 
 /** Runs `fn` and counts the DynamoDB requests it sends (through any client built here). */
 export async function countDynamoDbRequests<T>(
   fn: () => Promise<T>,
 ): Promise<{ result: T; requests: number }> {
-  const scope: CountScope = { requests: 0, parent: scopes.getStore() };
-  const result = await scopes.run(scope, fn);
+  const scope: CountScope = { requests: 0, parent: requestScope().dynamoDbCount };
+  const result = await withinScope({ dynamoDbCount: scope }, fn);
   return { result, requests: scope.requests };
 }
 
 /** DynamoDB requests counted so far in the innermost `countDynamoDbRequests` scope (0 outside one). */
 export function dynamoDbRequestsSoFar(): number {
-  return scopes.getStore()?.requests ?? 0;
+  return requestScope().dynamoDbCount?.requests ?? 0;
 }
 
 /** Clients an entry's dependencies may be given instead of building their own (tests inject faults). */
@@ -69,7 +76,7 @@ export function createDynamoDbClient(
     : new DynamoDBClient(bounded);
   client.middlewareStack.add(
     (next) => (args) => {
-      for (let scope = scopes.getStore(); scope; scope = scope.parent) scope.requests++;
+      for (let scope = requestScope().dynamoDbCount; scope; scope = scope.parent) scope.requests++;
       return next(args);
     },
     { step: 'initialize', name: 'crosswalkRequestCounter' },
