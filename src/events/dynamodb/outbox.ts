@@ -29,6 +29,7 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError, isTransient } from '../../platform/core/errors';
+import { GroupWriter } from '../../platform/dynamodb/group-writer';
 import { queryPartition, queryPartitionPages } from '../../platform/dynamodb/query';
 import {
   OUTBOX_KEY_PREFIX,
@@ -79,11 +80,14 @@ export class DynamoDbOutboxWriter implements OutboxWriter {
   protected readonly client: DynamoDBClient;
   protected readonly tableName: string;
   protected readonly clock: () => number;
+  /** Puts and deletes, grouped when concurrent requests of one process write at once. */
+  private readonly writer: GroupWriter;
 
   constructor(options: { client: DynamoDBClient; tableName: string; clock?: () => number }) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.clock = options.clock ?? Date.now;
+    this.writer = new GroupWriter(this.client, this.tableName);
   }
 
   async put(entries: readonly OutboxEntry[]): Promise<OutboxRef[]> {
@@ -92,11 +96,7 @@ export class DynamoDbOutboxWriter implements OutboxWriter {
       entries.map(async (entry) => {
         const items = this.items(entry.batch, entry, 0, storedAt);
         try {
-          await Promise.all(
-            items.map((item) =>
-              this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })),
-            ),
-          );
+          await this.writer.write(items.map((item) => ({ PutRequest: { Item: item } })));
         } catch (error) {
           unavailable('write to', error);
         }
@@ -107,15 +107,8 @@ export class DynamoDbOutboxWriter implements OutboxWriter {
 
   async remove(ref: OutboxRef): Promise<void> {
     try {
-      await Promise.all(
-        ref.keys.map((key) =>
-          this.client.send(
-            new DeleteItemCommand({
-              TableName: this.tableName,
-              Key: { [PK]: { S: key.pk }, [SK]: { S: key.sk } },
-            }),
-          ),
-        ),
+      await this.writer.write(
+        ref.keys.map((key) => ({ DeleteRequest: { Key: { [PK]: { S: key.pk }, [SK]: { S: key.sk } } } })),
       );
     } catch (error) {
       unavailable('delete from', error);

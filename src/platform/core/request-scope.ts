@@ -35,3 +35,8 @@ export function withinScope<A extends unknown[], T>(
   const current = storage.getStore();
   return storage.run(current === undefined ? parts : { ...current, ...parts }, fn, ...args);
 }
+
+/** Runs `fn` outside any request's scope: work shared by several requests (a grouped write) is none's. */
+export function outsideScope<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
