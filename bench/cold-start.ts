@@ -72,11 +72,11 @@ export function bundleKb(fn: BundledFunction): number {
   return statSync(fn.bundle).size / 1024;
 }
 
-/**
- * Wall-clock ms of one fresh process. Spawned asynchronously: the bench's loopback fakes (event
- * API, datafile CDN) live in this process and must keep answering while the child runs.
- */
-async function timeProcess(args: string[], env: NodeJS.ProcessEnv, answers: RegExp | null): Promise<number> {
+/** One fresh `node` process: its wall-clock ms and what it printed; throws when it exits non-zero. */
+export async function runNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ wallMs: number; stdout: string; stderr: string }> {
   const start = process.hrtime.bigint();
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -88,13 +88,22 @@ async function timeProcess(args: string[], env: NodeJS.ProcessEnv, answers: RegE
     stderr += d.toString();
   });
   const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  if (status !== 0) throw new Error(`cold start process failed (${status}): ${stderr || stdout}`);
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  if (status !== 0) throw new Error(`process failed (${status}): ${stderr || stdout}`);
+  return { wallMs, stdout, stderr };
+}
+
+/**
+ * Wall-clock ms of one fresh process. Spawned asynchronously: the bench's loopback fakes (event
+ * API, datafile CDN) live in this process and must keep answering while the child runs.
+ */
+async function timeProcess(args: string[], env: NodeJS.ProcessEnv, answers: RegExp | null): Promise<number> {
+  const { wallMs, stdout, stderr } = await runNode(args, env);
   // The measured process must have answered successfully, or a failing path would time as fast.
   if (answers && !answers.test(stdout)) {
     throw new Error(`cold start process did not answer successfully: ${stdout} ${stderr}`);
   }
-  return elapsed;
+  return wallMs;
 }
 
 /**

@@ -12,7 +12,6 @@
  *
  * Profiles are written to cold-<function>.cpuprofile (open in Chrome DevTools or speedscope).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -26,9 +25,11 @@ import {
   type BundledFunction,
   bundleDynamoDbClientOnly,
   bundledFunctions,
+  runNode,
   sameWorkScript,
   synthesize,
 } from './cold-start';
+import { localEngineEnv } from './lib/harness';
 import { median } from './lib/stats';
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -61,19 +62,7 @@ interface Run {
 }
 
 async function runProcess(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  const start = process.hrtime.bigint();
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const status = await new Promise<number | null>((done) => child.once('close', done));
-  const wall = Number(process.hrtime.bigint() - start) / 1e6;
-  if (status !== 0) throw new Error(`process failed (${status}): ${stderr || stdout}`);
+  const { wallMs: wall, stdout } = await runNode(args, env);
   const line = stdout.split('\n').find((l) => l.startsWith('MARKS '));
   return { wall, marks: line ? (JSON.parse(line.slice(6)) as Marks) : null, stdout };
 }
@@ -224,13 +213,7 @@ async function main(): Promise<void> {
     // As the bench's cold-start section (bench/run.ts).
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      TABLE_NAME: TABLE,
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      AWS_REGION: 'local',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      LOG_LEVEL: 'error',
-      CROSSWALK_METRICS: 'off',
+      ...localEngineEnv(TABLE, dynamo.endpoint),
       API_KEYS: '',
       SEGMENT_WEBHOOK_TOKEN: '',
       OPTIMIZELY_SDK_KEY: 'local-sample',

@@ -30,7 +30,7 @@ import { bareClient, type Subject, timeWarmDecide, warmSubjects } from './decide
 import { benchDatafile } from './fixtures/datafile';
 import { benchPeople } from './fixtures/segment-events';
 import { seedGraph } from './ingest';
-import { type HttpHandler, invoke } from './lib/harness';
+import { type HttpHandler, invoke, localEngineEnv } from './lib/harness';
 
 const repoRoot = resolve(import.meta.dirname, '..');
 const CALLS = Number(process.env.PROFILE_CALLS ?? 40_000);
@@ -109,13 +109,7 @@ async function main(): Promise<void> {
   try {
     const env = {
       ...process.env,
-      TABLE_NAME: 'crosswalk-profile',
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      AWS_REGION: 'local',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      LOG_LEVEL: 'error',
-      CROSSWALK_METRICS: 'off',
+      ...localEngineEnv('crosswalk-profile', dynamo.endpoint),
       API_KEYS: 'k',
       SEGMENT_WEBHOOK_TOKEN: 't',
       OPTIMIZELY_SDK_KEY: sdkKey,

@@ -41,7 +41,7 @@ import { benchDatafile } from './fixtures/datafile';
 import { type BenchPerson, benchPeople } from './fixtures/segment-events';
 import { benchHttp } from './http-floor';
 import { benchIngest, seedGraph } from './ingest';
-import { collectGarbage, type HttpHandler } from './lib/harness';
+import { collectGarbage, type HttpHandler, localEngineEnv } from './lib/harness';
 import { Report } from './lib/report';
 import { benchReadThrough } from './read-through';
 import { benchSeedPattern } from './seed-pattern';
@@ -104,13 +104,7 @@ async function main(): Promise<void> {
   const stops: (() => Promise<void>)[] = [() => optimizely.close(), () => dynamo.stop()];
   try {
     const benchEnv: Record<string, string> = {
-      TABLE_NAME: TABLE,
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      AWS_REGION: 'local',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      LOG_LEVEL: 'error',
-      CROSSWALK_METRICS: 'off',
+      ...localEngineEnv(TABLE, dynamo.endpoint),
       API_KEYS: API_KEY,
       SEGMENT_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
       OPTIMIZELY_SDK_KEY: sdkKey,

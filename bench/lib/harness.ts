@@ -61,3 +61,19 @@ export async function collectGarbage(): Promise<void> {
   gc();
   gc();
 }
+
+/**
+ * What every bench process gives a function to run on DynamoDB Local: the table, the endpoint, fixed
+ * local credentials and quiet logs and metrics. Each bench adds its keys and Optimizely settings.
+ */
+export function localEngineEnv(tableName: string, dynamoEndpoint: string): Record<string, string> {
+  return {
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: dynamoEndpoint,
+    AWS_REGION: 'local',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    LOG_LEVEL: 'error',
+    CROSSWALK_METRICS: 'off',
+  };
+}
