@@ -279,6 +279,12 @@ function arrivals(api: LocalOptimizelyServer): Map<string, number> {
   return counts;
 }
 
+/** `items` starting at `start` (modulo its length), wrapping round to the beginning. */
+function rotate<T>(items: readonly T[], start: number): T[] {
+  const at = items.length === 0 ? 0 : start % items.length;
+  return [...items.slice(at), ...items.slice(0, at)];
+}
+
 async function traffic(
   url: string,
   options: EventsBenchOptions,
@@ -400,7 +406,8 @@ async function batchVisitors(options: EventsBenchOptions, datafiles: Map<string,
     const ends = Date.now() + 5_000;
     const loads = await Promise.all(
       Array.from({ length: 8 }, (_, c) =>
-        traffic(app.server.url, options, people.slice(c * 50), () => Date.now() < ends),
+        // Each client starts 50 people further on (wrapping on a small graph, BENCH_PEOPLE=300).
+        traffic(app.server.url, options, rotate(people, c * 50), () => Date.now() < ends),
       ),
     );
     await app.server.idle();
