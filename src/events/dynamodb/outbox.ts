@@ -6,11 +6,11 @@
  *                                                      storedAt, events, expiresAt (TTL), relay
  *
  * Sorting on the due time lets the redelivery function find what is due with one Query per shard
- * (`sk <= now`), oldest due first, without a scan or an index. The shards (a fixed number: readers
- * query each of them) spread an outage's writes over several partitions, since every failed request
- * writes here at once. Moving an item to a later due time changes its key, so it is a transaction
- * (delete where it was, put where it goes), conditioned on the item still being there: two
- * redelivery runs cannot both claim it.
+ * (`sk <= now`, the shards asked at once), oldest due first, without a scan or an index. The shards
+ * (a fixed number: readers query each of them) spread an outage's writes over several partitions,
+ * since every failed request writes here at once. Moving an item to a later due time changes its
+ * key, so it is a transaction (delete where it was, put where it goes), conditioned on the item
+ * still being there: two redelivery runs cannot both claim it.
  *
  * An item the request path writes carries `relay: true`: the table's stream hands exactly those
  * (new items with that attribute, table-schema.ts `OUTBOX_RELAY_FILTER`) to the relay, which sends them
@@ -190,18 +190,26 @@ export class DynamoDbEventOutbox extends DynamoDbOutboxWriter implements EventOu
     return { events, complete };
   }
 
+  /**
+   * Every shard's first page is asked for at once, then the shards are handed over one after the
+   * other as before, each in due order, a page at a time (the later pages of a shard when its
+   * earlier ones are taken). A run that finds little or nothing due, as most do, waits for one
+   * round trip instead of one per shard. A page read ahead may be stale by the time it is taken:
+   * a claim is conditioned on the item still being there (`reschedule`), so nothing is sent twice.
+   */
   async *due(now: number, pageSize: number): AsyncIterable<StoredBatch[]> {
     // '~' sorts after every character of an id, so every item due at `now` is included.
-    const upper = `${dueKey(now)}#~`;
-    for (let shard = 0; shard < OUTBOX_SHARDS; shard++) {
-      const range = { sortKeyAtMost: upper, pageSize };
-      for await (const page of queryPartitionPages(
-        this.client,
-        this.tableName,
-        shardPartition(shard),
-        range,
-      )) {
-        yield page.map(stored);
+    const range = { sortKeyAtMost: `${dueKey(now)}#~`, pageSize };
+    const shards = Array.from({ length: OUTBOX_SHARDS }, (_, shard) =>
+      queryPartitionPages(this.client, this.tableName, shardPartition(shard), range),
+    );
+    const firstPages = shards.map((pages) => pages.next());
+    // A shard the caller never reaches (it stopped at its deadline, or an earlier shard failed)
+    // must not fail the process with an unhandled rejection; a shard it reaches throws as before.
+    for (const first of firstPages) first.catch(() => {});
+    for (const [shard, pages] of shards.entries()) {
+      for (let page = await firstPages[shard]!; !page.done; page = await pages.next()) {
+        yield page.value.map(stored);
       }
     }
   }

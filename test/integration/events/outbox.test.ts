@@ -4,7 +4,7 @@
  * claimant wins, split when too big for one item, expired by TTL.
  */
 import { randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DynamoDbEventOutbox, OUTBOX_SHARDS } from '../../../src/events/dynamodb/outbox';
 import { eventUuids } from '../../../src/events/event-batch';
@@ -65,6 +65,66 @@ describe('DynamoDbEventOutbox', () => {
     expect(await outboxContents(table!)).toEqual([]);
   });
 
+  it('asks every shard for its first page at once, then hands the shards over in order, page by page', async () => {
+    const run = randomUUID().slice(0, 6);
+    const uuids = Array.from({ length: 24 }, (_, i) => `${run}-${i}`);
+    const refs = await outbox.put(
+      uuids.map((uuid, i) => ({ batch: eventBatch([uuid], NOW - 1_000), dueAt: NOW + i, expiresAt: 2e9 })),
+    );
+    const queries = watchedQueries();
+    const reading = new DynamoDbEventOutbox({ client: queries.client, tableName: table!.tableName });
+
+    const pages: StoredBatch[][] = [];
+    try {
+      for await (const page of reading.due(NOW + 60_000, 1)) pages.push(page);
+    } finally {
+      for (const ref of refs) await outbox.remove(ref);
+    }
+
+    // Before any shard answered, every shard had been asked.
+    expect(queries.inFlightAtFirstAnswer).toBe(OUTBOX_SHARDS);
+    const found = pages.flat();
+    expect(found.map((s) => eventUuids(s.batch)[0]).sort()).toEqual([...uuids].sort());
+    // One page per item (page size 1), shard after shard, each shard in due order.
+    expect(pages.every((page) => page.length === 1)).toBe(true);
+    const shardOrder = found.map((item) => Number(item.ref.keys[0]!.pk.slice(OUTBOX_KEY_PREFIX.length)));
+    expect(shardOrder).toEqual([...shardOrder].sort((a, b) => a - b));
+    for (let i = 1; i < found.length; i++) {
+      if (shardOrder[i] === shardOrder[i - 1]) expect(found[i]!.dueAt).toBeGreaterThan(found[i - 1]!.dueAt);
+    }
+  });
+
+  it("fails on a shard's failed read when it gets there, and not at all for a shard it never reaches", async () => {
+    const [ref] = await outbox.put([{ batch: eventBatch(['first-shard']), dueAt: NOW, expiresAt: 2e9 }]);
+    const readShard = Number(ref!.keys[0]!.pk.slice(OUTBOX_KEY_PREFIX.length));
+    const failing = `${OUTBOX_KEY_PREFIX}${OUTBOX_SHARDS - 1}`;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const queries = watchedQueries(failing);
+      const reading = new DynamoDbEventOutbox({ client: queries.client, tableName: table!.tableName });
+      // A caller that stops at the first page (its deadline) never hears of the last shard's failure.
+      if (readShard < OUTBOX_SHARDS - 1) {
+        for await (const page of reading.due(NOW, 25)) {
+          expect(page.map((s) => eventUuids(s.batch)[0])).toContain('first-shard');
+          break;
+        }
+      }
+      // One that reads on gets the failure when it reaches that shard.
+      await expect(async () => {
+        for await (const _ of reading.due(NOW, 25)) {
+          // every page
+        }
+      }).rejects.toThrow('shard unavailable');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await outbox.remove(ref!);
+    }
+  });
+
   it('lets exactly one of two concurrent claims move a batch, with one more attempt', async () => {
     const [ref] = await outbox.put([{ batch: eventBatch(['claimed']), dueAt: NOW, expiresAt: 2e9 }]);
     const [item] = await dueNow(NOW);
@@ -116,6 +176,33 @@ describe('DynamoDbEventOutbox', () => {
     await outbox.remove(ref!);
   });
 });
+
+/**
+ * The test table's client with its Queries watched: how many were in flight when the first one was
+ * answered, and a partition whose Query fails.
+ */
+function watchedQueries(failingPartition?: string): {
+  client: DynamoDBClient;
+  inFlightAtFirstAnswer: number;
+} {
+  const watched = { client: table!.client, inFlightAtFirstAnswer: 0 };
+  let inFlight = 0;
+  let answered = false;
+  const send = async (command: QueryCommand) => {
+    const partition = command.input.ExpressionAttributeValues?.[':pk']?.S;
+    inFlight++;
+    try {
+      if (partition === failingPartition) throw new Error('shard unavailable');
+      return await table!.client.send(command);
+    } finally {
+      if (!answered) watched.inFlightAtFirstAnswer = inFlight;
+      answered = true;
+      inFlight--;
+    }
+  };
+  watched.client = { send } as unknown as DynamoDBClient;
+  return watched;
+}
 
 function randomBytesText(length: number): string {
   let text = '';
