@@ -14,7 +14,7 @@ import {
   BUNDLE_SUBSTITUTES,
   ESM_REQUIRE_BANNER,
   functionLogicalId,
-  SHA256_ONLY,
+  WITHOUT_S3,
 } from '../lib/constructs/crosswalk-function';
 import { type FunctionSpec, functionSpecs } from '../src/platform/routes';
 import { median } from './lib/stats';
@@ -161,7 +161,7 @@ export async function bundleDynamoDbClientOnly(): Promise<string> {
     nodePaths: [join(repoRoot, 'node_modules')],
     absWorkingDir: repoRoot,
     alias: Object.fromEntries(
-      Object.entries({ ...BUNDLE_SUBSTITUTES, ...SHA256_ONLY }).map(([module, substitute]) => [
+      Object.entries({ ...BUNDLE_SUBSTITUTES, ...WITHOUT_S3 }).map(([module, substitute]) => [
         module,
         resolve(repoRoot, substitute),
       ]),

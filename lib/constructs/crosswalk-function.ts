@@ -24,9 +24,12 @@ import {
  * root): the environment credential provider in place of the SDK's default chain (about 130 KB less
  * per function, see lambda-credentials.ts), a stub for the Optimizely SDK's ODP-only JSON-schema
  * validator (json-schema.ts), inert stand-ins for the SDK's event streams and DynamoDB endpoint
- * discovery (event-streams.ts, endpoint-discovery.ts), and Node built-ins taken with `process.getBuiltinModule`
+ * discovery (event-streams.ts, endpoint-discovery.ts), the runtime's invocation store read as the
+ * runtime registers it (lambda-invoke-store.ts), the Optimizely SDK's MurmurHash3 and UUIDs as small
+ * ES modules (murmurhash.ts, uuid.ts), and Node built-ins taken with `process.getBuiltinModule`
  * rather than ES module imports, whose facades load unused code (about 80 ms less per cold start,
- * see build/builtins/README.md).
+ * see build/builtins/README.md). Each substitute is tested against what it replaces in
+ * test/unit/infrastructure/bundle-substitutes.test.ts.
  */
 const BUILTINS = [
   'http',
@@ -47,6 +50,11 @@ export const BUNDLE_SUBSTITUTES: Record<string, string> = {
   '@smithy/core/event-streams': './build/event-streams.ts',
   // DynamoDB endpoint discovery, which no command of ours installs (see endpoint-discovery.ts).
   '@aws-sdk/middleware-endpoint-discovery': './build/endpoint-discovery.ts',
+  // The SDK's view of the runtime's per-invocation store (trace ids), without a store of its own (see lambda-invoke-store.ts).
+  '@aws/lambda-invoke-store': './build/lambda-invoke-store.ts',
+  // The Optimizely SDK's hash (MurmurHash3 only, as an ES module) and ids (crypto.randomUUID) (see murmurhash.ts, uuid.ts).
+  murmurhash: './build/murmurhash.ts',
+  uuid: './build/uuid.ts',
   ...Object.fromEntries(
     BUILTINS.flatMap((name) => {
       const shim = `./build/builtins/${name.replace(/[_/]/, '-')}.ts`;
@@ -58,8 +66,17 @@ export const BUNDLE_SUBSTITUTES: Record<string, string> = {
   ),
 };
 
-/** For functions without S3: the SDK's checksums reduced to the SHA-256 their calls use (see checksum.ts). */
-export const SHA256_ONLY: Record<string, string> = { '@smithy/core/checksum': './build/checksum.ts' };
+/**
+ * For functions without S3 (the backfill's S3 client keeps the originals): the SDK's checksums
+ * reduced to the SHA-256 their calls use (checksum.ts), its HTTP/1.1 handler without HTTP/2 and the
+ * `100 Continue` wait of S3 uploads (node-http-handler.ts), and its retry settings without the adaptive
+ * mode (retry.ts).
+ */
+export const WITHOUT_S3: Record<string, string> = {
+  '@smithy/core/checksum': './build/checksum.ts',
+  '@smithy/node-http-handler': './build/node-http-handler.ts',
+  '@smithy/core/retry': './build/retry.ts',
+};
 
 /**
  * ESM bundles have no `require`; some bundled CommonJS dependencies still call it for Node
@@ -90,7 +107,7 @@ export interface CrosswalkFunctionProps {
   logRetention: RetentionDays;
   /** Log groups follow the table's policy so a retained stack keeps its logs too. */
   logRemovalPolicy: RemovalPolicy;
-  /** Calls S3 (the backfill): keeps the SDK's full checksum module (MD5, CRC) instead of build/checksum.ts. */
+  /** Calls S3 (the backfill): keeps the SDK's modules that WITHOUT_S3 replaces (its checksums, MD5 and CRC, among them). */
   usesS3?: boolean;
 }
 
@@ -163,7 +180,7 @@ export class CrosswalkFunction extends Construct {
         bundleAwsSDK: true,
         externalModules: [],
         esbuildArgs: Object.fromEntries(
-          Object.entries({ ...BUNDLE_SUBSTITUTES, ...(props.usesS3 ? {} : SHA256_ONLY) }).map(
+          Object.entries({ ...BUNDLE_SUBSTITUTES, ...(props.usesS3 ? {} : WITHOUT_S3) }).map(
             ([module, substitute]) => [`--alias:${module}`, substitute],
           ),
         ),

@@ -118,6 +118,14 @@ describe('CrosswalkFunction bundling', () => {
     expect(code).not.toContain('1116352408');
   });
 
+  it("takes the SDK's HTTP handler, retry settings and invocation store from build/ in a function without S3", () => {
+    const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
+    expect(code).toContain('adaptive retry mode is not bundled');
+    // The original handler's periodic warning, and the invoke-store package's own store keys.
+    expect(code).not.toContain('socket usage at capacity');
+    expect(code).not.toContain('_AWS_LAMBDA_X_RAY_TRACE_ID');
+  });
+
   it('leaves the route table out of function bundles (they dispatch on `routes` only)', () => {
     const code = readFileSync(join(assets.IdentitiesFunction!, 'index.mjs'), 'utf8');
     expect(code).toContain('/v1/identities/lookup');
