@@ -1,6 +1,7 @@
 /**
  * A handler module run as Lambda runs it, on loopback: bundled with esbuild the way the stack bundles
- * functions (ESM, node24, the `require` banner), started in a child process under the JavaScript
+ * functions (ESM, node24, the `require` banner, the build/ substitutes of a function without S3, so
+ * the bundled HTTP handler, retry and hash stand-ins are what these tests run), started in a child process under the JavaScript
  * runtime client (lambda-runtime-client.ts), against the fake Runtime and Extensions API
  * (fake-lambda-runtime.ts). Used by the Lambda-path tests and by the bench's flush figures.
  */
@@ -9,7 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { ESM_REQUIRE_BANNER } from '../../lib/constructs/crosswalk-function';
+import {
+  BUNDLE_SUBSTITUTES,
+  ESM_REQUIRE_BANNER,
+  WITHOUT_S3,
+} from '../../lib/constructs/crosswalk-function';
 import { FakeLambdaRuntime, type Invocation, type InvocationResult } from './fake-lambda-runtime';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..');
@@ -59,6 +64,13 @@ export async function startLambdaEnvironment(options: {
     };
     await build({
       ...common,
+      absWorkingDir: projectRoot,
+      alias: Object.fromEntries(
+        Object.entries({ ...BUNDLE_SUBSTITUTES, ...WITHOUT_S3 }).map(([module, substitute]) => [
+          module,
+          resolve(projectRoot, substitute),
+        ]),
+      ),
       entryPoints: [resolve(projectRoot, options.entry)],
       outfile: join(dir, 'index.mjs'),
     });
