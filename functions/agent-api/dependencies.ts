@@ -76,7 +76,7 @@ export function agentApiDependencies(
     policy: redeliveryPolicyFromConfig(config),
     observability,
     // A decide's outbox write holds its answer no longer than one of its reads may (fail-open.ts).
-    decideStoreTimeoutMs: config.DECIDE_READ_TIMEOUT_MS,
+    storeTimeoutMs: config.DECIDE_READ_TIMEOUT_MS,
   });
   const dispatcher = new CapturingEventDispatcher();
   const secrets = secretsSource(config);

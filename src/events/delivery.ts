@@ -46,12 +46,13 @@ export interface EventDeliveryDependencies {
   policy: RedeliveryPolicy;
   observability: Observability;
   /**
-   * How long a decide's outbox write may hold its answer (DECIDE_READ_TIMEOUT_MS, the budget of its
-   * reads): past it, or on a failure, the events are sent after the answer instead. An item whose
-   * write timed out but landed may then be sent twice, under the same uuid. Unset: no budget but the
-   * request's deadline.
+   * How long an outbox write may hold a decide's or a track's answer (DECIDE_READ_TIMEOUT_MS, the
+   * budget of decide's reads): past it, or on a failure, a decide's events are sent after the answer
+   * instead, and a track's are delivered before it (a DynamoDB that hangs rather than refuses then
+   * still leaves the track time to deliver). An item whose write timed out but landed may then be
+   * sent twice, under the same uuid. Unset: no budget but the request's deadline.
    */
-  decideStoreTimeoutMs?: number;
+  storeTimeoutMs?: number;
   clock?: () => number;
 }
 
@@ -107,7 +108,7 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
       await (budgetMs === undefined ? put() : withinBudget(budgetMs, put));
       return true;
     } catch (error) {
-      if (budgetMs !== undefined) {
+      if (what === 'decision' && budgetMs !== undefined) {
         // Flagged as decide's reads are when they fail open (src/agent/fail-open.ts).
         const fault = countFault(metrics, error);
         metrics.metric(FAILED_OPEN_METRIC, 1);
@@ -151,7 +152,7 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
   }
 
   async function storeDecisions(batches: EventBatch[]): Promise<void> {
-    if (await store(batches, 'decision', deps.decideStoreTimeoutMs)) return;
+    if (await store(batches, 'decision', deps.storeTimeoutMs)) return;
     if (deferral.available) deferral.defer(() => sendUnstored(batches));
     else await sendUnstored(batches);
   }
@@ -178,7 +179,7 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
 
     async beforeTrackAnswer(batches) {
       if (batches.length === 0) return;
-      if (await store(batches, 'conversion')) return;
+      if (await store(batches, 'conversion', deps.storeTimeoutMs)) return;
       // Not stored: deliver now, and only a failure of both is the caller's to retry.
       const outcomes = await Promise.all(batches.map((batch) => sender.send(batch)));
       let undelivered = 0;

@@ -38,7 +38,7 @@ function heldDeferral(
   };
 }
 
-function setup(outcomes = [delivered], available = true, decideStoreTimeoutMs?: number) {
+function setup(outcomes = [delivered], available = true, storeTimeoutMs?: number) {
   const sender = new ScriptedSender(outcomes);
   const outbox = new InMemoryEventOutbox();
   const deferral = heldDeferral(available);
@@ -51,7 +51,7 @@ function setup(outcomes = [delivered], available = true, decideStoreTimeoutMs?: 
     policy,
     observability,
     clock: () => now,
-    ...(decideStoreTimeoutMs === undefined ? {} : { decideStoreTimeoutMs }),
+    ...(storeTimeoutMs === undefined ? {} : { storeTimeoutMs }),
   });
   return { sender, outbox, deferral, observability, delivery, advance: (ms: number) => (now += ms) };
 }
@@ -128,6 +128,18 @@ describe('conversion events', () => {
     outbox.failPuts = true;
     await delivery.beforeTrackAnswer([eventBatch(['t2'])]);
     expect(sender.sent).toHaveLength(1);
+  });
+
+  it('wait for the outbox no longer than their budget, then are delivered before the answer', async () => {
+    const { delivery, sender, deferral, outbox, observability } = setup([delivered], true, 20);
+    // An outbox write that never answers (DynamoDB hanging, not refusing): the track still has time to deliver.
+    outbox.put = () => new Promise<never>(() => {});
+    await delivery.beforeTrackAnswer([eventBatch(['t6'])]);
+    expect(sender.sent).toHaveLength(1);
+    expect(deferral.held).toHaveLength(0);
+    expect(observability.counted.EventsDelivered).toBe(1);
+    // Not a decide's fail-open.
+    expect(observability.counted.DecideFailedOpen).toBeUndefined();
   });
 
   it('fail the request only when they can be neither stored nor delivered', async () => {
