@@ -140,11 +140,8 @@ export class DatafileSource {
    * background as `get` does); undefined for any other key, whose `get` loads it or says why not.
    */
   getHeld(sdkKey: string): StoredDatafile | undefined {
-    try {
-      this.checkServed(sdkKey);
-    } catch {
-      return undefined;
-    }
+    // Only a key `checkServed` let through is ever held (every `hold` follows it, and what it checks
+    // is fixed per container), so a held key needs no check again.
     return this.servedHeld(sdkKey);
   }
 
