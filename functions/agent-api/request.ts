@@ -10,6 +10,7 @@ import type { DecisionDependencies } from '../../src/agent/service';
 import type { Project } from '../../src/optimizely/projects';
 import { reservedKeyIn } from '../../src/platform/core/dict';
 import { InvalidRequestError, NotPermittedError } from '../../src/platform/core/errors';
+import type { MaybePromise } from '../../src/platform/core/maybe-promise';
 import * as z from '../../src/platform/core/zod';
 import { type HttpEvent, type HttpResult, queryAll, readJsonBody } from '../../src/platform/http/api-gateway';
 import type { Authenticate, Caller } from '../../src/platform/http/auth';
@@ -92,31 +93,42 @@ function projectOf(api: AgentApi, event: HttpEvent): ProjectRequest {
           : 'X-Optimizely-SDK-Key is empty; send the SDK key, or leave the header out for the default project',
     });
   }
-  const project = api.deps.decisions.projects.get(sdkKey);
+  // A project the container holds is handed on as it is: a warm request awaits nothing for it.
+  const projects = api.deps.decisions.projects;
+  const held = projects.getHeld?.(sdkKey);
+  if (held) return { sdkKey, project: held };
+  const project = projects.get(sdkKey);
   project.catch(() => undefined);
   return { sdkKey, project };
 }
 
 /**
- * The request's project, loading, and what `check` makes of the request (run meanwhile). When the
- * check fails, the project's error wins: the load is awaited first.
+ * The request's project (loading, or held), and what `check` makes of the request (run meanwhile).
+ * When the check fails, the project's error wins: the load is awaited first. Plain when the project
+ * is held and the check passes; every failure is a rejection, never a throw.
  */
-export async function checkedRequest<T>(
+export function checkedRequest<T>(
   api: AgentApi,
   event: HttpEvent,
   check: () => T,
-): Promise<[ProjectRequest, T]> {
-  const request = projectOf(api, event);
+): MaybePromise<[ProjectRequest, T]> {
+  let request: ProjectRequest;
+  try {
+    request = projectOf(api, event);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   try {
     return [request, check()];
   } catch (error) {
-    await request.project;
-    throw error;
+    return Promise.resolve(request.project).then(() => {
+      throw error;
+    });
   }
 }
 
 /** The request's project, loaded (config and datafile answer from it alone). */
-export function loadedProject(api: AgentApi, event: HttpEvent): Promise<Project> {
+export async function loadedProject(api: AgentApi, event: HttpEvent): Promise<Project> {
   return projectOf(api, event).project;
 }
 
@@ -187,7 +199,7 @@ export function profileRequest<T>(
   caller: Caller,
   save: boolean,
   check: () => T,
-): Promise<[ProjectRequest, T]> {
+): MaybePromise<[ProjectRequest, T]> {
   if (!api.deps.decisions.agentState.profiles) {
     throw new NotPermittedError('no user profile service found', {
       detail: 'Set USER_PROFILE_SERVICE=dynamodb to keep user profiles',

@@ -10,7 +10,7 @@ import type { IdentityRules } from '../identity/rules';
 import type { Project } from '../optimizely/projects';
 import { NoIdentifierError } from '../platform/core/errors';
 import type { LruCache } from '../platform/core/lru-cache';
-import { isPromise, type MaybePromise } from '../platform/core/maybe-promise';
+import { isPromise, type MaybePromise, thenMaybe } from '../platform/core/maybe-promise';
 import type { ProfileReadThrough, ReadThroughWants } from '../profile-api/read-through';
 import type { Attributes } from './attributes';
 import type { Person, PersonSource } from './decide';
@@ -60,26 +60,36 @@ export interface PersonRequest {
  */
 export interface ProjectRequest {
   sdkKey: string;
-  project: Promise<Project>;
+  /** The project itself when the container holds it (a warm request awaits nothing for it). */
+  project: MaybePromise<Project>;
 }
 
 /**
- * The project and the person, resolved together. An error of the project wins over one of the
- * person, as Agent checks the SDK key before anything else.
+ * The project and the person, resolved together: at once (no await) when both are held. An error
+ * of the project wins over one of the person, as Agent checks the SDK key before anything else.
  */
-export async function projectAndPerson(
+export function projectAndPerson(
   deps: PersonDependencies,
   request: ProjectRequest,
   person: PersonRequest,
   options: { failOpen?: boolean; whileReading?: ((ordered: Identifier[]) => void) | undefined } = {},
-): Promise<[Project, Person]> {
+): MaybePromise<[Project, Person]> {
   const resolving = resolvePerson(deps, person, {
     failOpen: options.failOpen,
     whileReading: options.whileReading,
     project: request.project,
   });
+  const project = request.project;
+  if (!isPromise(project) && !isPromise(resolving)) return [project, resolving];
+  return bothResolved(project, resolving);
+}
+
+async function bothResolved(
+  loading: MaybePromise<Project>,
+  resolving: MaybePromise<Person>,
+): Promise<[Project, Person]> {
   if (isPromise(resolving)) resolving.catch(() => undefined);
-  const project = await request.project;
+  const project = isPromise(loading) ? await loading : loading;
   return [project, isPromise(resolving) ? await resolving : resolving];
 }
 
@@ -101,7 +111,7 @@ export function resolvePerson(
   request: PersonRequest,
   options: {
     failOpen?: boolean | undefined;
-    project?: Promise<Project> | undefined;
+    project?: MaybePromise<Project> | undefined;
     whileReading?: ((ordered: Identifier[]) => void) | undefined;
   } = {},
 ): MaybePromise<Person> {
@@ -131,7 +141,7 @@ async function readPerson(
   request: PersonRequest,
   ordered: Identifier[],
   held: ResolvedProfile | null | undefined,
-  options: { failOpen?: boolean; project?: Promise<Project> | undefined },
+  options: { failOpen?: boolean; project?: MaybePromise<Project> | undefined },
 ): Promise<Person> {
   const read: ReadOutcome<ResolvedProfile | null> =
     held !== undefined
@@ -145,7 +155,7 @@ async function readPerson(
   if (read.ok && !profile && deps.readThrough) {
     const { project } = options;
     const learned = await deps.readThrough.resolve(ordered, () =>
-      project ? project.then((p) => wantsOf(deps.settings, p)) : { links: true },
+      project ? thenMaybe(project, (p) => wantsOf(deps.settings, p)) : { links: true },
     );
     if (learned.profile) {
       profile = learned.profile;

@@ -111,41 +111,60 @@ function prefetchProfiles(deps: DecisionDependencies, sdkKey: string, ordered: I
 
 /**
  * Decides; the decision events are stored before the answer and delivered by the relay. A request
- * that dispatched nothing (DISABLE_DECISION_EVENT, no experiment) takes no extra step.
+ * that dispatched nothing (DISABLE_DECISION_EVENT, no experiment) takes no extra step, and one for
+ * a project and person the container holds, with nothing to read, answers at once (no await).
+ * Every failure is a rejection, never a throw.
  */
-export async function decideForRequest(
+export function decideForRequest(
   deps: DecisionDependencies,
   request: DecideRequest,
-): Promise<AgentDecision[]> {
-  const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
-  // The project's overrides are keyed by SDK key alone: their read goes with the person's.
-  deps.agentState.overrides?.prefetch(request.sdkKey);
-  const [project, person] = await projectAndPerson(deps, request, request, {
-    failOpen: true,
-    whileReading:
-      useProfile && deps.agentState.profiles
-        ? (ordered) => prefetchProfiles(deps, request.sdkKey, ordered)
-        : undefined,
-  });
+): MaybePromise<AgentDecision[]> {
+  try {
+    const useProfile = !request.decideOptions.includes('IGNORE_USER_PROFILE_SERVICE');
+    // The project's overrides are keyed by SDK key alone: their read goes with the person's.
+    deps.agentState.overrides?.prefetch(request.sdkKey);
+    const both = projectAndPerson(deps, request, request, {
+      failOpen: true,
+      whileReading:
+        useProfile && deps.agentState.profiles
+          ? (ordered) => prefetchProfiles(deps, request.sdkKey, ordered)
+          : undefined,
+    });
+    return isPromise(both)
+      ? both.then(([project, person]) => decideForPerson(deps, request, useProfile, project, person))
+      : decideForPerson(deps, request, useProfile, both[0], both[1]);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function decideForPerson(
+  deps: DecisionDependencies,
+  request: DecideRequest,
+  useProfile: boolean,
+  project: Project,
+  person: Person,
+): MaybePromise<AgentDecision[]> {
   const attributes = attributesFor(deps, project, person, request);
   const loading = loadState(deps.agentState, request.sdkKey, person.experimentId, useProfile);
-  const loaded = isPromise(loading) ? await loading : loading;
-  return decideAndStore(
-    deps,
-    { project, person, request, loaded, forced: request.forcedDecisions.length > 0 },
-    () =>
-      decideFlags(project, person, {
-        keys: request.keys,
-        attributes,
-        shownAttributes: request.operator ? undefined : request.userAttributes,
-        options: request.decideOptions,
-        forcedDecisions: request.forcedDecisions,
-        accountBucketedFlags: deps.settings.accountBucketedFlags,
-        includeIdentity: request.operator && request.includeIdentity,
-        withReasons: request.operator,
-      }),
-    mayAwaitFor(project, request.keys),
-  );
+  const decide = (loaded: LoadedState) =>
+    decideAndStore(
+      deps,
+      { project, person, request, loaded, forced: request.forcedDecisions.length > 0 },
+      () =>
+        decideFlags(project, person, {
+          keys: request.keys,
+          attributes,
+          shownAttributes: request.operator ? undefined : request.userAttributes,
+          options: request.decideOptions,
+          forcedDecisions: request.forcedDecisions,
+          accountBucketedFlags: deps.settings.accountBucketedFlags,
+          includeIdentity: request.operator && request.includeIdentity,
+          withReasons: request.operator,
+        }),
+      mayAwaitFor(project, request.keys),
+    );
+  return isPromise(loading) ? loading.then(decide) : decide(loading);
 }
 
 /**

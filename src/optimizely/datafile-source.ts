@@ -124,11 +124,8 @@ export class DatafileSource {
   /** The datafile to serve now for this SDK key (possibly revalidating in the background). */
   async get(sdkKey: string): Promise<StoredDatafile> {
     this.checkServed(sdkKey);
-    const held = this.held.get(sdkKey);
-    if (held) {
-      this.maybeRevalidate(sdkKey, held);
-      return held.datafile;
-    }
+    const held = this.servedHeld(sdkKey);
+    if (held) return held;
     if (this.missing.has(sdkKey)) throw this.unavailable(sdkKey);
     let loading = this.loading.get(sdkKey);
     if (!loading) {
@@ -136,6 +133,23 @@ export class DatafileSource {
       this.loading.set(sdkKey, loading);
     }
     return (await loading).datafile;
+  }
+
+  /**
+   * What `get` answers, now, for an SDK key whose datafile the container holds (revalidating in the
+   * background as `get` does); undefined for any other key, whose `get` loads it or says why not.
+   */
+  getHeld(sdkKey: string): StoredDatafile | undefined {
+    // Only a key `checkServed` let through is ever held (every `hold` follows it, and what it checks
+    // is fixed per container), so a held key needs no check again.
+    return this.servedHeld(sdkKey);
+  }
+
+  private servedHeld(sdkKey: string): StoredDatafile | undefined {
+    const held = this.held.get(sdkKey);
+    if (!held) return undefined;
+    this.maybeRevalidate(sdkKey, held);
+    return held.datafile;
   }
 
   /**

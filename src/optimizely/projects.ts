@@ -10,6 +10,7 @@ import { LruCache } from '../platform/core/lru-cache';
 import { type Observability, silent } from '../platform/observability/logger';
 import { type AgentConfig, agentConfig, agentDatafile } from './agent-config';
 import type { DatafileSource } from './datafile-source';
+import type { StoredDatafile } from './datafile-store';
 import {
   CLIENT_ENGINE,
   type Client,
@@ -75,6 +76,11 @@ const NO_PREDICTIONS: RequestHandler = {
 
 export interface ProjectRegistry {
   get(sdkKey: string): Promise<Project>;
+  /**
+   * The project `get` would answer, now, when the container holds its datafile and client (a warm
+   * request awaits nothing for it); undefined otherwise, and then `get` loads it or says why not.
+   */
+  getHeld?(sdkKey: string): Project | undefined;
 }
 
 /**
@@ -213,15 +219,24 @@ export function createProjectRegistry(options: {
     };
   }
 
+  /** The project built from `stored` when it is the one held, else none. */
+  const current = (sdkKey: string, stored: StoredDatafile): Project | undefined => {
+    const held = projects.get(sdkKey);
+    return held && held.revision === stored.revision && held.datafile === stored.datafile ? held : undefined;
+  };
+
   return {
     async get(sdkKey) {
       const stored = await options.source.get(sdkKey);
-      const current = projects.get(sdkKey);
-      if (current && current.revision === stored.revision && current.datafile === stored.datafile)
-        return current;
+      const held = current(sdkKey, stored);
+      if (held) return held;
       const project = build(sdkKey, stored.datafile, stored.revision);
       projects.set(sdkKey, project);
       return project;
+    },
+    getHeld(sdkKey) {
+      const stored = options.source.getHeld(sdkKey);
+      return stored && current(sdkKey, stored);
     },
   };
 }

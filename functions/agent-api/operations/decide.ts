@@ -2,6 +2,7 @@
 import { DECIDE_OPTIONS, type DecideOptionName } from '../../../src/agent/decide';
 import { decideForRequest } from '../../../src/agent/service';
 import { InvalidRequestError } from '../../../src/platform/core/errors';
+import { isPromise } from '../../../src/platform/core/maybe-promise';
 import { json, queryValues } from '../../../src/platform/http/api-gateway';
 import {
   type AgentOperation,
@@ -17,7 +18,8 @@ const isDecideOption = (name: string): name is DecideOptionName =>
 
 export const decide: AgentOperation = async (api, event, caller) => {
   const { limits, decisions } = api.deps;
-  const [project, { body, userId, options, keys }] = await checkedRequest(api, event, () => {
+  // A warm decide (project and person held, nothing to read or store) awaits nothing.
+  const checked = checkedRequest(api, event, () => {
     const body = parseBody(api, api.schemas.decide, event, { fast: api.schemas.decideFast });
     const userId = userIdOf(body.userId, body.identifiers);
     const options = body.decideOptions.map((name) => {
@@ -35,7 +37,8 @@ export const decide: AgentOperation = async (api, event, caller) => {
     }
     return { body, userId, options, keys };
   });
-  const found = await decideForRequest(decisions, {
+  const [project, { body, userId, options, keys }] = isPromise(checked) ? await checked : checked;
+  const deciding = decideForRequest(decisions, {
     ...project,
     keys,
     userId,
@@ -47,6 +50,7 @@ export const decide: AgentOperation = async (api, event, caller) => {
     operator: caller.admin,
     includeIdentity: includeIdentity(event, body),
   });
+  const found = isPromise(deciding) ? await deciding : deciding;
   // Agent: one key → one decision object; several or none → an array.
   return json(200, keys.length === 1 ? found[0] : found);
 };

@@ -62,25 +62,29 @@ function isSorted(keys: readonly string[]): boolean {
  */
 export function goValue(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
+  // Index loops, no iterators or closures: every decision's variables come through here.
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
-    value.forEach((item, i) => {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
       const written = goValue(item);
-      if (written === item) return;
+      if (written === item) continue;
       copy ??= [...value];
       copy[i] = written;
-    });
+    }
     return copy ?? value;
   }
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   let out: Record<string, unknown> | undefined = isSorted(keys) ? undefined : {};
   if (out) keys.sort(byBytes);
-  for (const [i, key] of keys.entries()) {
-    const written = goValue(record[key]);
-    if (!out && written !== record[key]) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const item = record[key];
+    const written = goValue(item);
+    if (!out && written !== item) {
       out = {};
-      for (const earlier of keys.slice(0, i)) put(out, earlier, record[earlier]);
+      for (let j = 0; j < i; j++) put(out, keys[j] as string, record[keys[j] as string]);
     }
     if (out) put(out, key, written);
   }

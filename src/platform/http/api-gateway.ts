@@ -84,11 +84,16 @@ export function queryAll(event: HttpEvent, name: string): string[] {
     if (!raw.includes(name) && !raw.includes('%')) return [];
     // URLSearchParams decodes `+` and `%XX`; a query with neither (the common one) is split as is.
     if (raw.includes('%') || raw.includes('+')) return new URLSearchParams(raw).getAll(name);
+    // Scanned in place: no array of pairs, no slice of a name that is not this one.
     const values: string[] = [];
-    for (const pair of raw.split('&')) {
-      if (pair === '') continue;
-      const eq = pair.indexOf('=');
-      if ((eq < 0 ? pair : pair.slice(0, eq)) === name) values.push(eq < 0 ? '' : pair.slice(eq + 1));
+    for (let start = 0; start < raw.length; ) {
+      let end = raw.indexOf('&', start);
+      if (end < 0) end = raw.length;
+      let eq = raw.indexOf('=', start);
+      if (eq < 0 || eq > end) eq = end;
+      if (end > start && eq - start === name.length && raw.startsWith(name, start))
+        values.push(eq === end ? '' : raw.slice(eq + 1, end));
+      start = end + 1;
     }
     return values;
   }
@@ -100,6 +105,11 @@ export function queryAll(event: HttpEvent, name: string): string[] {
 export function queryValues(event: HttpEvent, name: string): string[] {
   const values: string[] = [];
   for (const raw of queryAll(event, name)) {
+    if (!raw.includes(',')) {
+      const value = raw.trim();
+      if (value.length > 0) values.push(value);
+      continue;
+    }
     for (const item of raw.split(',')) {
       const value = item.trim();
       if (value.length > 0) values.push(value);

@@ -22,4 +22,18 @@ describe("JSON as Optimizely Agent's Go encoder writes it", () => {
       '{"a":{"e":true,"f":null},"b":[{"c":2,"d":1}]}',
     );
   });
+
+  it('answers a value already in that order itself, and copies only what must change', () => {
+    const sorted = { a: 1, b: [{ c: 2, d: [3, { e: 4 }] }], f: { g: null } };
+    expect(goValue(sorted)).toBe(sorted);
+    const value = { a: 1, b: { d: 1, c: 2 }, e: [1, { y: 1, x: 2 }, { z: 0 }], f: 'last' };
+    const before = JSON.stringify(value);
+    const written = goValue(value) as typeof value;
+    expect(JSON.stringify(written)).toBe(
+      '{"a":1,"b":{"c":2,"d":1},"e":[1,{"x":2,"y":1},{"z":0}],"f":"last"}',
+    );
+    // The input is left as it was; parts already in order are shared, not copied.
+    expect(JSON.stringify(value)).toBe(before);
+    expect(written.e[2]).toBe(value.e[2]);
+  });
 });

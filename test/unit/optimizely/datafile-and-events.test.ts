@@ -196,6 +196,37 @@ describe('CapturingEventDispatcher', () => {
   });
 });
 
+describe('projects held in the container', () => {
+  it('answers a held project at once, and nothing before the load, for another key, or after a new revision', async () => {
+    let now = 1_000_000;
+    const store = new InMemoryDatafileStore();
+    const files = new Map([['h1', withRevision(1)]]);
+    const source = new DatafileSource({
+      store,
+      urlTemplate: 'https://cdn.test/%s.json',
+      revalidateMs: 60_000,
+      fetchFn: fakeCdn(files, { requests: 0 }),
+      now: () => now,
+    });
+    const projects = createProjectRegistry({ source, dispatcher: new CapturingEventDispatcher() });
+    expect(projects.getHeld?.('h1')).toBeUndefined();
+    const loaded = await projects.get('h1');
+    expect(projects.getHeld?.('h1')).toBe(loaded);
+    expect(projects.getHeld?.('other')).toBeUndefined();
+    expect(projects.getHeld?.('../etc')).toBeUndefined();
+    // Past the interval it still answers the held project, and revalidates as `get` would.
+    files.set('h1', withRevision(2));
+    now += 61_000;
+    expect(projects.getHeld?.('h1')).toBe(loaded);
+    await source.settled();
+    // The source now holds revision 2: no client is built for it yet, so `get` builds one.
+    expect(projects.getHeld?.('h1')).toBeUndefined();
+    const updated = await projects.get('h1');
+    expect(updated.revision).toBe(2);
+    expect(projects.getHeld?.('h1')).toBe(updated);
+  });
+});
+
 describe('projects and personal attributes', () => {
   it('withholds declared attributes that look personal, and says so once at load', async () => {
     const lines: Record<string, unknown>[] = [];
