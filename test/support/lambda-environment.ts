@@ -10,11 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import {
-  BUNDLE_SUBSTITUTES,
-  ESM_REQUIRE_BANNER,
-  WITHOUT_S3,
-} from '../../lib/constructs/crosswalk-function';
+import { BUNDLE_SUBSTITUTES, ESM_REQUIRE_BANNER, WITHOUT_S3 } from '../../lib/constructs/crosswalk-function';
 import { FakeLambdaRuntime, type Invocation, type InvocationResult } from './fake-lambda-runtime';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..');
