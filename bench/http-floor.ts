@@ -116,8 +116,8 @@ export async function benchHttp(options: {
     value: deployed.rps,
     unit: 'req/s',
     floor: durableFloor.rps,
-    target: `ratio ≥ 0.3 of the durable floor (events stored before the answer); ${deployed.requests} requests, ${deployed.errors} errors, ${deployed.non2xx} non-2xx`,
-    check: (x) => (x.ratio ?? 0) >= 0.3 && clean(deployed),
+    target: `ratio ≥ 1 of the durable floor (events stored before the answer; the issue's 0.3 was of the in-memory floor, below); ${deployed.requests} requests, ${deployed.errors} errors, ${deployed.non2xx} non-2xx`,
+    check: (x) => (x.ratio ?? 0) >= 1 && clean(deployed),
   });
   options.report.add('http_decide_rps_memory_floor', {
     value: deployed.rps,
@@ -129,7 +129,7 @@ export async function benchHttp(options: {
     value: durableFloor.rps,
     unit: 'req/s',
     floor: floor.rps,
-    target: `reported: the durable floor ÷ the in-memory one (one PutItem per decide on DynamoDB Local); ${durableFloor.errors + durableFloor.non2xx} failed`,
+    target: `reported: the durable floor ÷ the in-memory one (its events written before each answer, on DynamoDB Local); ${durableFloor.errors + durableFloor.non2xx} failed`,
   });
   options.report.add('http_decide_p99_ms', {
     value: deployed.p99Ms,
