@@ -11,10 +11,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  BUNDLE_SUBSTITUTES,
+  bundleSubstitutes,
   ESM_REQUIRE_BANNER,
   functionLogicalId,
-  WITHOUT_S3,
 } from '../lib/constructs/crosswalk-function';
 import { type FunctionSpec, functionSpecs } from '../src/platform/routes';
 import { median } from './lib/stats';
@@ -160,12 +159,7 @@ export async function bundleDynamoDbClientOnly(): Promise<string> {
     banner: { js: ESM_REQUIRE_BANNER },
     nodePaths: [join(repoRoot, 'node_modules')],
     absWorkingDir: repoRoot,
-    alias: Object.fromEntries(
-      Object.entries({ ...BUNDLE_SUBSTITUTES, ...WITHOUT_S3 }).map(([module, substitute]) => [
-        module,
-        resolve(repoRoot, substitute),
-      ]),
-    ),
+    alias: bundleSubstitutes({ root: repoRoot }),
     logLevel: 'warning',
   });
   return outfile;

@@ -3,6 +3,7 @@
  * local esbuild into one minified ESM file (AWS SDK v3 included), a log group with retention,
  * X-Ray tracing, and an execution role that holds only what `grantTable`/`grantSecrets` add.
  */
+import { join } from 'node:path';
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -77,6 +78,21 @@ export const WITHOUT_S3: Record<string, string> = {
   '@smithy/node-http-handler': './build/node-http-handler.ts',
   '@smithy/core/retry': './build/retry.ts',
 };
+
+/**
+ * The aliases a function's bundle takes (BUNDLE_SUBSTITUTES, and WITHOUT_S3 unless it calls S3):
+ * module → substitute, relative to the project root, or absolute under `root` when given (for
+ * esbuild's API; the CDK passes them relative, from the project root). The one list the stack, the
+ * bench and the Lambda-path tests bundle with.
+ */
+export function bundleSubstitutes(options: { usesS3?: boolean; root?: string } = {}): Record<string, string> {
+  const all = { ...BUNDLE_SUBSTITUTES, ...(options.usesS3 ? {} : WITHOUT_S3) };
+  const { root } = options;
+  if (root === undefined) return all;
+  return Object.fromEntries(
+    Object.entries(all).map(([module, substitute]) => [module, join(root, substitute)]),
+  );
+}
 
 /**
  * ESM bundles have no `require`; some bundled CommonJS dependencies still call it for Node
@@ -180,9 +196,10 @@ export class CrosswalkFunction extends Construct {
         bundleAwsSDK: true,
         externalModules: [],
         esbuildArgs: Object.fromEntries(
-          Object.entries({ ...BUNDLE_SUBSTITUTES, ...(props.usesS3 ? {} : WITHOUT_S3) }).map(
-            ([module, substitute]) => [`--alias:${module}`, substitute],
-          ),
+          Object.entries(bundleSubstitutes({ usesS3: props.usesS3 })).map(([module, substitute]) => [
+            `--alias:${module}`,
+            substitute,
+          ]),
         ),
         // No Docker here: bundling must use the project's esbuild, never silently fall back.
         forceDockerBundling: false,

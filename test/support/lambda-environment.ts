@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { BUNDLE_SUBSTITUTES, ESM_REQUIRE_BANNER, WITHOUT_S3 } from '../../lib/constructs/crosswalk-function';
+import { bundleSubstitutes, ESM_REQUIRE_BANNER } from '../../lib/constructs/crosswalk-function';
 import { FakeLambdaRuntime, type Invocation, type InvocationResult } from './fake-lambda-runtime';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..');
@@ -61,12 +61,7 @@ export async function startLambdaEnvironment(options: {
     await build({
       ...common,
       absWorkingDir: projectRoot,
-      alias: Object.fromEntries(
-        Object.entries({ ...BUNDLE_SUBSTITUTES, ...WITHOUT_S3 }).map(([module, substitute]) => [
-          module,
-          resolve(projectRoot, substitute),
-        ]),
-      ),
+      alias: bundleSubstitutes({ root: projectRoot }),
       entryPoints: [resolve(projectRoot, options.entry)],
       outfile: join(dir, 'index.mjs'),
     });

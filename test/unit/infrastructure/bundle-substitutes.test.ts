@@ -22,7 +22,7 @@ import { InvokeStore } from '../../../build/lambda-invoke-store';
 import murmur, { v3 } from '../../../build/murmurhash';
 import { NodeHttpHandler } from '../../../build/node-http-handler';
 import { v4 } from '../../../build/uuid';
-import { BUNDLE_SUBSTITUTES, WITHOUT_S3 } from '../../../lib/constructs/crosswalk-function';
+import { bundleSubstitutes } from '../../../lib/constructs/crosswalk-function';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -329,12 +329,7 @@ export async function strategy(retryMode) {
       mainFields: ['module', 'main'],
       nodePaths: [join(root, 'node_modules')],
       absWorkingDir: root,
-      alias: Object.fromEntries(
-        Object.entries({ ...BUNDLE_SUBSTITUTES, ...WITHOUT_S3 }).map(([name, path]) => [
-          name,
-          resolve(root, path),
-        ]),
-      ),
+      alias: bundleSubstitutes({ root }),
       banner: {
         js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
       },
