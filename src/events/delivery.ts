@@ -91,10 +91,12 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
 
   /**
    * Stores the batches for the relay: due for redelivery only after `retryBaseMs`, which leaves the
-   * relay that long to send them first. True when stored.
+   * relay that long to send them first; waited for no longer than `storeTimeoutMs` when set. Answers
+   * the error when they were not stored (the caller says what it does instead).
    */
-  async function store(batches: EventBatch[], what: string, budgetMs?: number): Promise<boolean> {
+  async function store(batches: EventBatch[]): Promise<{ error: unknown } | undefined> {
     const now = clock();
+    const budgetMs = deps.storeTimeoutMs;
     const put = () =>
       outbox.put(
         batches.map((batch) => ({
@@ -106,21 +108,9 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
       );
     try {
       await (budgetMs === undefined ? put() : withinBudget(budgetMs, put));
-      return true;
+      return undefined;
     } catch (error) {
-      if (what === 'decision' && budgetMs !== undefined) {
-        // Flagged as decide's reads are when they fail open (src/agent/fail-open.ts).
-        const fault = countFault(metrics, error);
-        metrics.metric(FAILED_OPEN_METRIC, 1);
-        logger.warn(`decide failed open: ${what} events not stored; sending them after the answer instead`, {
-          part: 'events',
-          fault,
-          error,
-        });
-      } else {
-        logger.warn(`${what} events could not be stored; sending them to the event API instead`, { error });
-      }
-      return false;
+      return { error };
     }
   }
 
@@ -152,7 +142,21 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
   }
 
   async function storeDecisions(batches: EventBatch[]): Promise<void> {
-    if (await store(batches, 'decision', deps.storeTimeoutMs)) return;
+    const failed = await store(batches);
+    if (!failed) return;
+    const { error } = failed;
+    if (deps.storeTimeoutMs !== undefined) {
+      // Flagged as decide's reads are when they fail open (src/agent/fail-open.ts).
+      const fault = countFault(metrics, error);
+      metrics.metric(FAILED_OPEN_METRIC, 1);
+      logger.warn('decide failed open: decision events not stored; sending them after the answer instead', {
+        part: 'events',
+        fault,
+        error,
+      });
+    } else {
+      logger.warn('decision events could not be stored; sending them to the event API instead', { error });
+    }
     if (deferral.available) deferral.defer(() => sendUnstored(batches));
     else await sendUnstored(batches);
   }
@@ -179,7 +183,11 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
 
     async beforeTrackAnswer(batches) {
       if (batches.length === 0) return;
-      if (await store(batches, 'conversion', deps.storeTimeoutMs)) return;
+      const failed = await store(batches);
+      if (!failed) return;
+      logger.warn('conversion events could not be stored; delivering them before the answer instead', {
+        error: failed.error,
+      });
       // Not stored: deliver now, and only a failure of both is the caller's to retry.
       const outcomes = await Promise.all(batches.map((batch) => sender.send(batch)));
       let undelivered = 0;
