@@ -10,9 +10,9 @@
  * - **durable** (`FLOOR_DURABLE_TABLE` set): each decide's event payload, gzipped, is written to a
  *   table of the same engine and shape as the outbox (stream on), and the answer waits for it, as
  *   Crosswalk's decide does; nothing is sent on (delivering them is the relay's work, not counted
- *   here). Writes share requests the simplest way: one in flight at a time, the payloads that arrive
- *   meanwhile going together in the next `BatchWriteItem` (25 at most). The least a server must do
- *   to keep its decisions' events through a crash.
+ *   here). Writes share requests through Crosswalk's own group writer (src/platform/dynamodb/
+ *   group-writer.ts): a write with none in flight goes at once, those arriving meanwhile together in
+ *   `BatchWriteItem`s of 25. The least a server must do to keep its decisions' events through a crash.
  *
  *   PORT=… FLOOR_DATAFILE=path FLOOR_EVENT_ENDPOINT=url [FLOOR_DURABLE_TABLE=name DYNAMODB_ENDPOINT=url]
  *     node --import tsx bench/http-floor-server.ts
@@ -21,7 +21,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { type AttributeValue, BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import {
   createBatchEventProcessor,
   createForwardingEventProcessor,
@@ -30,6 +29,7 @@ import {
   type EventDispatcher,
 } from '@optimizely/optimizely-sdk/universal';
 import { createDynamoDbClient } from '../src/platform/dynamodb/client';
+import { GroupWriter } from '../src/platform/dynamodb/group-writer';
 import { outboundFetch } from '../src/platform/http/outbound';
 
 const endpoint = process.env.FLOOR_EVENT_ENDPOINT as string;
@@ -50,28 +50,8 @@ const toSink: EventDispatcher = {
 /** Durable mode: the write of the decide running now (the forwarding processor dispatches synchronously). */
 let pendingWrite: Promise<unknown> | undefined;
 const dynamo = durableTable ? createDynamoDbClient({ endpoint: process.env.DYNAMODB_ENDPOINT }) : undefined;
-const queued: { item: Record<string, AttributeValue>; done: (error?: unknown) => void }[] = [];
-let writing = false;
-
-async function writeQueued(): Promise<void> {
-  writing = true;
-  while (queued.length > 0) {
-    const group = queued.splice(0, 25);
-    try {
-      let requests: WriteRequest[] = group.map(({ item }) => ({ PutRequest: { Item: item } }));
-      while (requests.length > 0) {
-        const { UnprocessedItems } = await (dynamo as NonNullable<typeof dynamo>).send(
-          new BatchWriteItemCommand({ RequestItems: { [durableTable as string]: requests } }),
-        );
-        requests = UnprocessedItems?.[durableTable as string] ?? [];
-      }
-      for (const { done } of group) done();
-    } catch (error) {
-      for (const { done } of group) done(error);
-    }
-  }
-  writing = false;
-}
+// Crosswalk's own grouping of concurrent writes, so the two servers differ in everything but it.
+const writer = dynamo && durableTable ? new GroupWriter(dynamo, durableTable) : undefined;
 
 const toTable: EventDispatcher = {
   dispatchEvent: (event) => {
@@ -82,10 +62,7 @@ const toTable: EventDispatcher = {
       batch: { B: gzipSync(JSON.stringify(event.params)) },
       expiresAt: { N: String(Math.floor(Date.now() / 1000) + 86_400) },
     };
-    const written = new Promise<void>((resolve, reject) => {
-      queued.push({ item, done: (error) => (error ? reject(error) : resolve()) });
-    });
-    if (!writing) void writeQueued();
+    const written = (writer as GroupWriter).write([{ PutRequest: { Item: item } }]);
     pendingWrite = written;
     return written.then(() => ({ statusCode: 200 }));
   },

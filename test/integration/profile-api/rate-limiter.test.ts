@@ -46,7 +46,7 @@ describe('DynamoDbRateLimiter', () => {
 
   it('shares one slot between containers, and opens the next slot', async () => {
     const clock = { now: Date.now() };
-    const [a, b] = [limiterAt('shared', clock), limiterAt('shared', clock)];
+    const [a, b] = [limiterAt('one-space', clock), limiterAt('one-space', clock)];
     const granted = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).acquire(1)));
     expect(granted.filter(Boolean)).toHaveLength(16);
     expect(await a.acquire(1)).toBe(false);
