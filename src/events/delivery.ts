@@ -144,19 +144,15 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
   async function storeDecisions(batches: EventBatch[]): Promise<void> {
     const failed = await store(batches);
     if (!failed) return;
-    const { error } = failed;
-    if (deps.storeTimeoutMs !== undefined) {
-      // Flagged as decide's reads are when they fail open (src/agent/fail-open.ts).
-      const fault = countFault(metrics, error);
-      metrics.metric(FAILED_OPEN_METRIC, 1);
-      logger.warn('decide failed open: decision events not stored; sending them after the answer instead', {
-        part: 'events',
-        fault,
-        error,
-      });
-    } else {
-      logger.warn('decision events could not be stored; sending them to the event API instead', { error });
-    }
+    // Not stored (failed, or past its budget): flagged as decide's reads are when they fail open
+    // (src/agent/fail-open.ts).
+    const fault = countFault(metrics, failed.error);
+    metrics.metric(FAILED_OPEN_METRIC, 1);
+    logger.warn('decide failed open: decision events not stored; sending them after the answer instead', {
+      part: 'events',
+      fault,
+      error: failed.error,
+    });
     if (deferral.available) deferral.defer(() => sendUnstored(batches));
     else await sendUnstored(batches);
   }
@@ -185,7 +181,7 @@ export function createEventDelivery(deps: EventDeliveryDependencies): EventDeliv
       if (batches.length === 0) return;
       const failed = await store(batches);
       if (!failed) return;
-      logger.warn('conversion events could not be stored; delivering them before the answer instead', {
+      logger.warn('conversion events not stored; delivering them before the answer instead', {
         error: failed.error,
       });
       // Not stored: deliver now, and only a failure of both is the caller's to retry.
